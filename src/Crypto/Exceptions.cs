@@ -1,0 +1,42 @@
+namespace Messaging.Crypto;
+
+/// <summary>Base type of every error raised by Messaging.Crypto. Catch a subtype to act on a specific cause.</summary>
+public class CryptoException : Exception
+{
+    /// <summary>Creates the exception with a message that never contains key material or plaintext.</summary>
+    public CryptoException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception wrapping a lower-level cause.</summary>
+    public CryptoException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>Key material has the wrong length or is cryptographically unusable (for example a low-order X25519 point).
+/// The caller should discard the key and obtain a fresh one.</summary>
+public sealed class InvalidKeyException(string message) : CryptoException(message);
+
+/// <summary>A signature (identity binding, signed prekey, attestation) does not verify under the expected key.
+/// The signed data must not be used.</summary>
+public sealed class SignatureVerificationException(string message) : CryptoException(message);
+
+/// <summary>A message is not in a recognised format or version. Nothing was decrypted and no state changed.</summary>
+public sealed class MalformedMessageException(string message) : CryptoException(message);
+
+/// <summary>A message failed authentication: it was tampered with, or belongs to another session.
+/// The session state is unchanged; the message should be dropped.</summary>
+public sealed class MessageAuthenticationException(string message) : CryptoException(message);
+
+/// <summary>A message was already decrypted (replay or duplicate), or its key was deleted. The session is unchanged.</summary>
+public sealed class DuplicateMessageException(string message) : CryptoException(message);
+
+/// <summary>A message lies further ahead in its chain than the skipped-key bound allows. The session is unchanged;
+/// the sender should start a new session.</summary>
+public sealed class TooManySkippedMessagesException(string message) : CryptoException(message);
+
+/// <summary>A serialized session, key or record is not in a recognised format or version.</summary>
+public sealed class InvalidStateFormatException(string message) : CryptoException(message);
