@@ -1,0 +1,603 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+using Messaging.Crypto.Keys;
+using Messaging.Crypto.Primitives;
+
+namespace Messaging.Crypto.Ratchet;
+
+/// <summary>Source of fresh ratchet key pairs: random in production, deterministic for test vectors.</summary>
+internal interface IRatchetKeySource
+{
+    X25519KeyPair Next();
+}
+
+internal sealed class RandomRatchetKeySource : IRatchetKeySource
+{
+    public static readonly RandomRatchetKeySource Instance = new();
+
+    public X25519KeyPair Next() => X25519KeyPair.Generate();
+}
+
+/// <summary>
+/// The Double Ratchet (Signal's specification) over X25519, HKDF-SHA256, HMAC-SHA256 and XChaCha20-Poly1305.
+/// <list type="bullet">
+/// <item>KDF_RK(rk, dh) = HKDF-SHA256(salt = rk, ikm = dh, info = "messaging.ratchet.v1", L = 64) → (rk', ck).</item>
+/// <item>KDF_CK(ck): mk = HMAC-SHA256(ck, 0x01), ck' = HMAC-SHA256(ck, 0x02).</item>
+/// <item>ENCRYPT(mk, pt, ad) = XChaCha20-Poly1305(key = mk, nonce = 0^24, ad): each mk encrypts exactly one message.</item>
+/// <item>Header (40 bytes): ratchet public key (32) || PN (u32 BE) || N (u32 BE).</item>
+/// </list>
+/// A message is <c>prefix || header || ciphertext</c>; the AEAD's associated data is
+/// <c>sessionAD || prefix || header || callerAD</c>, so every byte before the ciphertext is authenticated.
+/// Every decryption works on temporaries and commits only after the AEAD tag verified: a failed or
+/// rejected message leaves the state exactly as it was.
+/// </summary>
+internal sealed class DoubleRatchet : IDisposable
+{
+    /// <summary>The most message keys one incoming message may make us skip (in one chain).</summary>
+    public const int MaxSkip = 1000;
+
+    /// <summary>The most skipped message keys kept across chains; the oldest are deleted first.</summary>
+    public const int MaxStoredSkippedKeys = 2000;
+
+    /// <summary>How many earlier remote ratchet keys are remembered to classify late replays as duplicates.</summary>
+    public const int MaxRetiredRemoteKeys = 64;
+
+    public const int HeaderLength = 40;
+    public const int KeyLength = 32;
+    private const byte StateVersion = 0x01;
+
+    private static readonly byte[] RootInfo = Encoding.ASCII.GetBytes("messaging.ratchet.v1");
+    private static readonly byte[] ZeroNonce = new byte[LibSodium.AeadNonceBytes];
+    private static readonly byte[] MessageKeyConstant = [0x01];
+    private static readonly byte[] ChainKeyConstant = [0x02];
+    private static ReadOnlySpan<byte> StateMagic => "MDR"u8;
+
+    private readonly byte[] _rootKey;
+    private readonly byte[] _associatedData;
+    private readonly Dictionary<SkippedKeyId, byte[]> _skipped = [];
+    private readonly Queue<SkippedKeyId> _skippedOrder = new();
+    private readonly Queue<byte[]> _retiredRemoteKeys = new();
+    private readonly IRatchetKeySource _keySource;
+    private X25519KeyPair _sendingRatchetKey;
+    private byte[]? _receivingRatchetKey;
+    private byte[]? _sendingChainKey;
+    private byte[]? _receivingChainKey;
+    private uint _sendCount;
+    private uint _receiveCount;
+    private uint _previousSendCount;
+    private bool _disposed;
+
+    private DoubleRatchet(byte[] rootKey, byte[] associatedData, X25519KeyPair sendingRatchetKey, IRatchetKeySource keySource)
+    {
+        _rootKey = rootKey;
+        _associatedData = associatedData;
+        _sendingRatchetKey = sendingRatchetKey;
+        _keySource = keySource;
+    }
+
+    public int SkippedKeyCount => _skipped.Count;
+
+    internal ReadOnlySpan<byte> AssociatedData => _associatedData;
+
+    /// <summary>Alice: knows Bob's signed prekey, sends first.</summary>
+    public static DoubleRatchet InitializeAsInitiator(ReadOnlySpan<byte> sharedKey, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> remoteRatchetKey, IRatchetKeySource? keySource = null)
+    {
+        keySource ??= RandomRatchetKeySource.Instance;
+        var ratchet = new DoubleRatchet(sharedKey.ToArray(), associatedData.ToArray(), keySource.Next(), keySource)
+        {
+            _receivingRatchetKey = remoteRatchetKey.ToArray(),
+            _sendingChainKey = new byte[KeyLength],
+        };
+        Span<byte> dh = stackalloc byte[KeyLength];
+        ratchet._sendingRatchetKey.Agree(remoteRatchetKey, dh);
+        RootStep(ratchet._rootKey, dh, ratchet._sendingChainKey);
+        LibSodium.Zero(dh);
+        return ratchet;
+    }
+
+    /// <summary>Bob: starts with his signed prekey as ratchet key and waits for Alice's first message.</summary>
+    public static DoubleRatchet InitializeAsResponder(ReadOnlySpan<byte> sharedKey, ReadOnlySpan<byte> associatedData, X25519KeyPair signedPreKey, IRatchetKeySource? keySource = null)
+    {
+        ArgumentNullException.ThrowIfNull(signedPreKey);
+        // The ratchet owns (and later zeroes) a copy: the prekey store keeps its own.
+        var own = X25519KeyPair.FromSecretKey(signedPreKey.SecretKey);
+        return new DoubleRatchet(sharedKey.ToArray(), associatedData.ToArray(), own, keySource ?? RandomRatchetKeySource.Instance);
+    }
+
+    /// <summary>Encrypts <paramref name="plaintext"/>; returns <c>prefix || header || ciphertext</c>.</summary>
+    /// <exception cref="InvalidOperationException">No sending chain yet (a responder must first receive).</exception>
+    public byte[] Encrypt(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> callerAssociatedData)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_sendingChainKey is null)
+        {
+            throw new InvalidOperationException("The session has no sending chain until it has received a message.");
+        }
+
+        var headerEnd = prefix.Length + HeaderLength;
+        var output = new byte[headerEnd + plaintext.Length + LibSodium.AeadTagBytes];
+        prefix.CopyTo(output);
+        var header = output.AsSpan(prefix.Length, HeaderLength);
+        _sendingRatchetKey.PublicKey.CopyTo(header);
+        BinaryPrimitives.WriteUInt32BigEndian(header[32..], _previousSendCount);
+        BinaryPrimitives.WriteUInt32BigEndian(header[36..], _sendCount);
+
+        Span<byte> messageKey = stackalloc byte[KeyLength];
+        ChainStep(_sendingChainKey, messageKey, _sendingChainKey);
+        _sendCount = checked(_sendCount + 1);
+        Seal(output.AsSpan(headerEnd), plaintext, output.AsSpan(0, headerEnd), callerAssociatedData, messageKey);
+        LibSodium.Zero(messageKey);
+        return output;
+    }
+
+    /// <summary>Decrypts a message whose ratchet header starts at <paramref name="prefixLength"/>.</summary>
+    /// <exception cref="MalformedMessageException">Too short to hold a header and a tag.</exception>
+    /// <exception cref="DuplicateMessageException">Already decrypted, or its key is gone.</exception>
+    /// <exception cref="TooManySkippedMessagesException">Beyond <see cref="MaxSkip"/>.</exception>
+    /// <exception cref="MessageAuthenticationException">Tampered, or not for this session.</exception>
+    public byte[] Decrypt(ReadOnlySpan<byte> message, int prefixLength, ReadOnlySpan<byte> callerAssociatedData)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var headerEnd = prefixLength + HeaderLength;
+        if (prefixLength < 0 || message.Length < headerEnd + LibSodium.AeadTagBytes)
+        {
+            throw new MalformedMessageException("The message is too short to hold a ratchet header and a tag.");
+        }
+
+        var header = message.Slice(prefixLength, HeaderLength);
+        var remoteKey = header[..32];
+        var previousCount = BinaryPrimitives.ReadUInt32BigEndian(header[32..]);
+        var number = BinaryPrimitives.ReadUInt32BigEndian(header[36..]);
+        var authenticated = message[..headerEnd];
+        var ciphertext = message[headerEnd..];
+
+        if (_skipped.Count > 0 && TryDecryptSkipped(remoteKey, number, authenticated, ciphertext, callerAssociatedData, out var fromSkipped))
+        {
+            return fromSkipped;
+        }
+
+        if (_receivingRatchetKey is not null && _receivingChainKey is not null && remoteKey.SequenceEqual(_receivingRatchetKey))
+        {
+            return DecryptInCurrentChain(remoteKey, number, authenticated, ciphertext, callerAssociatedData);
+        }
+
+        foreach (var retired in _retiredRemoteKeys)
+        {
+            if (remoteKey.SequenceEqual(retired))
+            {
+                throw new DuplicateMessageException("The message belongs to an earlier chain and its key is gone.");
+            }
+        }
+
+        return DecryptWithNewRatchetKey(remoteKey, previousCount, number, authenticated, ciphertext, callerAssociatedData);
+    }
+
+    private bool TryDecryptSkipped(ReadOnlySpan<byte> remoteKey, uint number, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> callerAd, out byte[] plaintext)
+    {
+        var id = SkippedKeyId.From(remoteKey, number);
+        if (!_skipped.TryGetValue(id, out var messageKey))
+        {
+            plaintext = [];
+            return false;
+        }
+
+        plaintext = Open(ciphertext, authenticated, callerAd, messageKey);
+        _skipped.Remove(id);
+        LibSodium.Zero(messageKey);
+        return true;
+    }
+
+    private byte[] DecryptInCurrentChain(ReadOnlySpan<byte> remoteKey, uint number, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> callerAd)
+    {
+        if (number < _receiveCount)
+        {
+            throw new DuplicateMessageException("The message was already decrypted or its key was deleted.");
+        }
+
+        if (number - _receiveCount > MaxSkip)
+        {
+            throw new TooManySkippedMessagesException($"The message would skip more than {MaxSkip} keys.");
+        }
+
+        Span<byte> chainKey = stackalloc byte[KeyLength];
+        Span<byte> messageKey = stackalloc byte[KeyLength];
+        _receivingChainKey.AsSpan().CopyTo(chainKey);
+        List<(SkippedKeyId, byte[])>? skipped = null;
+        try
+        {
+            SkipAhead(chainKey, remoteKey, _receiveCount, number, ref skipped);
+            ChainStep(chainKey, messageKey, chainKey);
+            var plaintext = Open(ciphertext, authenticated, callerAd, messageKey);
+
+            chainKey.CopyTo(_receivingChainKey);
+            _receiveCount = number + 1;
+            StoreSkipped(skipped);
+            skipped = null;
+            return plaintext;
+        }
+        finally
+        {
+            LibSodium.Zero(chainKey);
+            LibSodium.Zero(messageKey);
+            ZeroAll(skipped);
+        }
+    }
+
+    private byte[] DecryptWithNewRatchetKey(ReadOnlySpan<byte> remoteKey, uint previousCount, uint number, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> callerAd)
+    {
+        var hasCurrentChain = _receivingChainKey is not null && _receivingRatchetKey is not null;
+        var toSkipInCurrent = hasCurrentChain && previousCount > _receiveCount ? previousCount - _receiveCount : 0;
+        if (toSkipInCurrent > MaxSkip || number > MaxSkip)
+        {
+            throw new TooManySkippedMessagesException($"The message would skip more than {MaxSkip} keys.");
+        }
+
+        Span<byte> oldChainKey = stackalloc byte[KeyLength];
+        Span<byte> dh = stackalloc byte[KeyLength];
+        Span<byte> rootKey = stackalloc byte[KeyLength];
+        Span<byte> chainKey = stackalloc byte[KeyLength];
+        Span<byte> messageKey = stackalloc byte[KeyLength];
+        List<(SkippedKeyId, byte[])>? skipped = null;
+        X25519KeyPair? nextSending = null;
+        try
+        {
+            if (toSkipInCurrent > 0)
+            {
+                _receivingChainKey.AsSpan().CopyTo(oldChainKey);
+                SkipAhead(oldChainKey, _receivingRatchetKey, _receiveCount, previousCount, ref skipped);
+            }
+
+            _sendingRatchetKey.Agree(remoteKey, dh);
+            _rootKey.AsSpan().CopyTo(rootKey);
+            RootStep(rootKey, dh, chainKey);
+            SkipAhead(chainKey, remoteKey, 0, number, ref skipped);
+            ChainStep(chainKey, messageKey, chainKey);
+            var plaintext = Open(ciphertext, authenticated, callerAd, messageKey);
+
+            // Authenticated: commit the receiving step, then the sending step (a fresh ratchet key).
+            nextSending = _keySource.Next();
+            nextSending.Agree(remoteKey, dh);
+            _sendingChainKey ??= new byte[KeyLength];
+            RootStep(rootKey, dh, _sendingChainKey);
+
+            StoreSkipped(skipped);
+            skipped = null;
+            if (_receivingRatchetKey is not null)
+            {
+                _retiredRemoteKeys.Enqueue(_receivingRatchetKey);
+                if (_retiredRemoteKeys.Count > MaxRetiredRemoteKeys)
+                {
+                    _retiredRemoteKeys.Dequeue();
+                }
+            }
+
+            _receivingRatchetKey = remoteKey.ToArray();
+            _receivingChainKey ??= new byte[KeyLength];
+            chainKey.CopyTo(_receivingChainKey);
+            rootKey.CopyTo(_rootKey);
+            _previousSendCount = _sendCount;
+            _sendCount = 0;
+            _receiveCount = number + 1;
+            _sendingRatchetKey.Dispose();
+            _sendingRatchetKey = nextSending;
+            nextSending = null;
+            return plaintext;
+        }
+        finally
+        {
+            LibSodium.Zero(oldChainKey);
+            LibSodium.Zero(dh);
+            LibSodium.Zero(rootKey);
+            LibSodium.Zero(chainKey);
+            LibSodium.Zero(messageKey);
+            ZeroAll(skipped);
+            nextSending?.Dispose();
+        }
+    }
+
+    /// <summary>Advances <paramref name="chainKey"/> from <paramref name="from"/> to <paramref name="until"/>, collecting the skipped keys.</summary>
+    private static void SkipAhead(Span<byte> chainKey, ReadOnlySpan<byte> ratchetKey, uint from, uint until, ref List<(SkippedKeyId, byte[])>? skipped)
+    {
+        for (var n = from; n < until; n++)
+        {
+            var messageKey = new byte[KeyLength];
+            ChainStep(chainKey, messageKey, chainKey);
+            (skipped ??= []).Add((SkippedKeyId.From(ratchetKey, n), messageKey));
+        }
+    }
+
+    private void StoreSkipped(List<(SkippedKeyId Id, byte[] Key)>? skipped)
+    {
+        if (skipped is null)
+        {
+            return;
+        }
+
+        foreach (var (id, key) in skipped)
+        {
+            if (_skipped.TryAdd(id, key))
+            {
+                _skippedOrder.Enqueue(id);
+            }
+            else
+            {
+                LibSodium.Zero(key);
+            }
+        }
+
+        // The bound on stored keys: evict the oldest. The queue may hold ids already used; skip them.
+        while (_skipped.Count > MaxStoredSkippedKeys && _skippedOrder.TryDequeue(out var oldest))
+        {
+            if (_skipped.Remove(oldest, out var evicted))
+            {
+                LibSodium.Zero(evicted);
+            }
+        }
+
+        if (_skippedOrder.Count > 2 * MaxStoredSkippedKeys)
+        {
+            var live = _skippedOrder.Where(_skipped.ContainsKey).ToArray();
+            _skippedOrder.Clear();
+            foreach (var id in live)
+            {
+                _skippedOrder.Enqueue(id);
+            }
+        }
+    }
+
+    private static void ZeroAll(List<(SkippedKeyId, byte[] Key)>? keys)
+    {
+        if (keys is null)
+        {
+            return;
+        }
+
+        foreach (var (_, key) in keys)
+        {
+            LibSodium.Zero(key);
+        }
+    }
+
+    internal static void RootStep(Span<byte> rootKey, ReadOnlySpan<byte> dhOutput, Span<byte> chainKey)
+    {
+        Span<byte> output = stackalloc byte[2 * KeyLength];
+        LibSodium.Hkdf(output, rootKey, dhOutput, RootInfo);
+        output[..KeyLength].CopyTo(rootKey);
+        output[KeyLength..].CopyTo(chainKey);
+        LibSodium.Zero(output);
+    }
+
+    /// <summary>KDF_CK. <paramref name="nextChainKey"/> may alias <paramref name="chainKey"/>.</summary>
+    internal static void ChainStep(ReadOnlySpan<byte> chainKey, Span<byte> messageKey, Span<byte> nextChainKey)
+    {
+        LibSodium.HmacSha256(messageKey, chainKey, MessageKeyConstant);
+        LibSodium.HmacSha256(nextChainKey, chainKey, ChainKeyConstant);
+    }
+
+    private void Seal(Span<byte> ciphertext, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> callerAd, ReadOnlySpan<byte> messageKey)
+    {
+        var adLength = _associatedData.Length + authenticated.Length + callerAd.Length;
+        byte[]? rented = null;
+        var ad = adLength <= 1024 ? stackalloc byte[adLength] : (rented = ArrayPool<byte>.Shared.Rent(adLength)).AsSpan(0, adLength);
+        try
+        {
+            WriteAssociatedData(ad, authenticated, callerAd);
+            LibSodium.AeadSeal(ciphertext, plaintext, ad, ZeroNonce, messageKey);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private byte[] Open(ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> callerAd, ReadOnlySpan<byte> messageKey)
+    {
+        var adLength = _associatedData.Length + authenticated.Length + callerAd.Length;
+        byte[]? rented = null;
+        var ad = adLength <= 1024 ? stackalloc byte[adLength] : (rented = ArrayPool<byte>.Shared.Rent(adLength)).AsSpan(0, adLength);
+        try
+        {
+            WriteAssociatedData(ad, authenticated, callerAd);
+            var plaintext = new byte[ciphertext.Length - LibSodium.AeadTagBytes];
+            if (!LibSodium.AeadOpen(plaintext, ciphertext, ad, ZeroNonce, messageKey))
+            {
+                LibSodium.Zero(plaintext);
+                throw new MessageAuthenticationException("The message failed authentication.");
+            }
+
+            return plaintext;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private void WriteAssociatedData(Span<byte> ad, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> callerAd)
+    {
+        _associatedData.CopyTo(ad);
+        authenticated.CopyTo(ad[_associatedData.Length..]);
+        callerAd.CopyTo(ad[(_associatedData.Length + authenticated.Length)..]);
+    }
+
+    /// <summary>
+    /// Versioned state encoding: "MDR" || 0x01 || RK || DHs secret || flags (bit0 DHr, bit1 CKs, bit2 CKr)
+    /// || [DHr] || [CKs] || [CKr] || Ns || Nr || PN (u32 BE) || AD length (u16 BE) || AD
+    /// || skipped count (u32 BE) || (ratchet key || N (u32 BE) || mk)* oldest first
+    /// || retired count (u16 BE) || ratchet key*.
+    /// </summary>
+    public byte[] Serialize()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var live = _skippedOrder.Where(_skipped.ContainsKey).Distinct().ToList();
+        var writer = new ArrayBufferWriter<byte>(256 + (live.Count * 68));
+        writer.Write(StateMagic);
+        writer.Write([StateVersion]);
+        writer.Write(_rootKey);
+        writer.Write(_sendingRatchetKey.SecretKey);
+        var flags = (byte)((_receivingRatchetKey is null ? 0 : 1) | (_sendingChainKey is null ? 0 : 2) | (_receivingChainKey is null ? 0 : 4));
+        writer.Write([flags]);
+        if (_receivingRatchetKey is not null)
+        {
+            writer.Write(_receivingRatchetKey);
+        }
+
+        if (_sendingChainKey is not null)
+        {
+            writer.Write(_sendingChainKey);
+        }
+
+        if (_receivingChainKey is not null)
+        {
+            writer.Write(_receivingChainKey);
+        }
+
+        WriteUInt32(writer, _sendCount);
+        WriteUInt32(writer, _receiveCount);
+        WriteUInt32(writer, _previousSendCount);
+        WriteUInt16(writer, (ushort)_associatedData.Length);
+        writer.Write(_associatedData);
+        WriteUInt32(writer, (uint)live.Count);
+        Span<byte> key = stackalloc byte[KeyLength];
+        foreach (var id in live)
+        {
+            id.WriteRatchetKey(key);
+            writer.Write(key);
+            WriteUInt32(writer, id.Number);
+            writer.Write(_skipped[id]);
+        }
+
+        WriteUInt16(writer, (ushort)_retiredRemoteKeys.Count);
+        foreach (var retired in _retiredRemoteKeys)
+        {
+            writer.Write(retired);
+        }
+
+        return writer.WrittenSpan.ToArray();
+    }
+
+    /// <exception cref="InvalidStateFormatException">Not a state this version can read.</exception>
+    public static DoubleRatchet Deserialize(ReadOnlySpan<byte> state, IRatchetKeySource? keySource = null)
+    {
+        var reader = new StateReader(state);
+        if (!reader.Take(3).SequenceEqual(StateMagic) || reader.Take(1)[0] != StateVersion)
+        {
+            throw new InvalidStateFormatException("Not a ratchet state of a known version.");
+        }
+
+        var rootKey = reader.Take(KeyLength).ToArray();
+        var sendingKey = X25519KeyPair.FromSecretKey(reader.Take(KeyLength));
+        var flags = reader.Take(1)[0];
+        if ((flags & ~7) != 0)
+        {
+            throw new InvalidStateFormatException("Unknown ratchet state flags.");
+        }
+
+        var receivingRatchetKey = (flags & 1) != 0 ? reader.Take(KeyLength).ToArray() : null;
+        var sendingChainKey = (flags & 2) != 0 ? reader.Take(KeyLength).ToArray() : null;
+        var receivingChainKey = (flags & 4) != 0 ? reader.Take(KeyLength).ToArray() : null;
+        var sendCount = reader.UInt32();
+        var receiveCount = reader.UInt32();
+        var previousSendCount = reader.UInt32();
+        var ad = reader.Take(reader.UInt16()).ToArray();
+        var ratchet = new DoubleRatchet(rootKey, ad, sendingKey, keySource ?? RandomRatchetKeySource.Instance)
+        {
+            _receivingRatchetKey = receivingRatchetKey,
+            _sendingChainKey = sendingChainKey,
+            _receivingChainKey = receivingChainKey,
+            _sendCount = sendCount,
+            _receiveCount = receiveCount,
+            _previousSendCount = previousSendCount,
+        };
+        var skippedCount = reader.UInt32();
+        if (skippedCount > MaxStoredSkippedKeys)
+        {
+            throw new InvalidStateFormatException("The state holds more skipped keys than allowed.");
+        }
+
+        for (var i = 0; i < skippedCount; i++)
+        {
+            var id = SkippedKeyId.From(reader.Take(KeyLength), reader.UInt32());
+            if (!ratchet._skipped.TryAdd(id, reader.Take(KeyLength).ToArray()))
+            {
+                throw new InvalidStateFormatException("Duplicate skipped key in the state.");
+            }
+
+            ratchet._skippedOrder.Enqueue(id);
+        }
+
+        var retiredCount = reader.UInt16();
+        if (retiredCount > MaxRetiredRemoteKeys)
+        {
+            throw new InvalidStateFormatException("The state holds more retired keys than allowed.");
+        }
+
+        for (var i = 0; i < retiredCount; i++)
+        {
+            ratchet._retiredRemoteKeys.Enqueue(reader.Take(KeyLength).ToArray());
+        }
+
+        reader.EnsureEnd();
+        return ratchet;
+    }
+
+    private static void WriteUInt32(ArrayBufferWriter<byte> writer, uint value)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(writer.GetSpan(4), value);
+        writer.Advance(4);
+    }
+
+    private static void WriteUInt16(ArrayBufferWriter<byte> writer, ushort value)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(writer.GetSpan(2), value);
+        writer.Advance(2);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        LibSodium.Zero(_rootKey);
+        LibSodium.Zero(_sendingChainKey);
+        LibSodium.Zero(_receivingChainKey);
+        foreach (var key in _skipped.Values)
+        {
+            LibSodium.Zero(key);
+        }
+
+        _skipped.Clear();
+        _sendingRatchetKey.Dispose();
+        _disposed = true;
+    }
+
+    /// <summary>A skipped key's identity: the remote ratchet key and the message number, without allocating.</summary>
+    private readonly record struct SkippedKeyId(ulong K0, ulong K1, ulong K2, ulong K3, uint Number)
+    {
+        public static SkippedKeyId From(ReadOnlySpan<byte> ratchetKey, uint number)
+        {
+            var words = MemoryMarshal.Cast<byte, ulong>(ratchetKey[..KeyLength]);
+            return new SkippedKeyId(words[0], words[1], words[2], words[3], number);
+        }
+
+        public void WriteRatchetKey(Span<byte> destination)
+        {
+            var words = MemoryMarshal.Cast<byte, ulong>(destination);
+            words[0] = K0;
+            words[1] = K1;
+            words[2] = K2;
+            words[3] = K3;
+        }
+    }
+}
