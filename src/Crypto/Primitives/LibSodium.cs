@@ -190,6 +190,34 @@ internal static unsafe partial class LibSodium
         }
     }
 
+    /// <summary>
+    /// Two HMAC-SHA256 under one key over one-byte messages: <c>first = HMAC(key, m1)</c>, <c>second = HMAC(key, m2)</c>.
+    /// The keyed state (the ipad and opad blocks) is computed once and copied, saving two of the eight SHA-256
+    /// compressions; both outputs are exactly those of two separate HMAC calls.
+    /// </summary>
+    public static void HmacSha256Pair(ReadOnlySpan<byte> key, byte firstMessage, Span<byte> first, byte secondMessage, Span<byte> second)
+    {
+        CheckLength(first, HmacSha256Bytes, nameof(first));
+        CheckLength(second, HmacSha256Bytes, nameof(second));
+        const int StateBytes = 256;
+        var state = stackalloc byte[StateBytes];
+        var copy = stackalloc byte[StateBytes];
+        fixed (byte* k = key)
+        fixed (byte* o1 = first)
+        fixed (byte* o2 = second)
+        {
+            var rc = crypto_auth_hmacsha256_init(state, k, (nuint)key.Length);
+            Buffer.MemoryCopy(state, copy, StateBytes, StateBytes);
+            rc |= crypto_auth_hmacsha256_update(state, &firstMessage, 1)
+                | crypto_auth_hmacsha256_final(state, o1)
+                | crypto_auth_hmacsha256_update(copy, &secondMessage, 1)
+                | crypto_auth_hmacsha256_final(copy, o2);
+            sodium_memzero(state, StateBytes);
+            sodium_memzero(copy, StateBytes);
+            Check(rc, "HMAC-SHA256");
+        }
+    }
+
     /// <summary>HKDF-SHA256 (RFC 5869): extract with <paramref name="salt"/>, then expand to <paramref name="output"/>.</summary>
     public static void Hkdf(Span<byte> output, ReadOnlySpan<byte> salt, ReadOnlySpan<byte> inputKeyMaterial, ReadOnlySpan<byte> info)
     {

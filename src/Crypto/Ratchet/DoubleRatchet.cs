@@ -50,8 +50,8 @@ internal sealed class DoubleRatchet : IDisposable
 
     private static readonly byte[] RootInfo = Encoding.ASCII.GetBytes("messaging.ratchet.v1");
     private static readonly byte[] ZeroNonce = new byte[LibSodium.AeadNonceBytes];
-    private static readonly byte[] MessageKeyConstant = [0x01];
-    private static readonly byte[] ChainKeyConstant = [0x02];
+    private const byte MessageKeyConstant = 0x01;
+    private const byte ChainKeyConstant = 0x02;
     private static ReadOnlySpan<byte> StateMagic => "MDR"u8;
 
     private readonly byte[] _rootKey;
@@ -369,12 +369,10 @@ internal sealed class DoubleRatchet : IDisposable
         LibSodium.Zero(output);
     }
 
-    /// <summary>KDF_CK. <paramref name="nextChainKey"/> may alias <paramref name="chainKey"/>.</summary>
+    /// <summary>KDF_CK: mk = HMAC(ck, 0x01), ck' = HMAC(ck, 0x02). <paramref name="nextChainKey"/> may alias
+    /// <paramref name="chainKey"/>: the key is absorbed into the HMAC state before either output is written.</summary>
     internal static void ChainStep(ReadOnlySpan<byte> chainKey, Span<byte> messageKey, Span<byte> nextChainKey)
-    {
-        LibSodium.HmacSha256(messageKey, chainKey, MessageKeyConstant);
-        LibSodium.HmacSha256(nextChainKey, chainKey, ChainKeyConstant);
-    }
+        => LibSodium.HmacSha256Pair(chainKey, MessageKeyConstant, messageKey, ChainKeyConstant, nextChainKey);
 
     private void Seal(Span<byte> ciphertext, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> callerAd, ReadOnlySpan<byte> messageKey)
     {
