@@ -120,4 +120,62 @@ public sealed class RatchetPropertyTests
         Assert.Equal(before, pair.Alice.Serialize());
         Assert.Equal(plaintext, pair.Alice.Decrypt(message));
     }
+    [Property(MaxTest = 30)]
+    public void ForwardSecrecy_ARandomlyTimedCapture_CannotDecryptAnyEarlierMessage(int seed)
+    {
+        var random = new Random(seed);
+        using var pair = Establish();
+        var recordedToAlice = new List<byte[]>();
+        var rounds = random.Next(1, 12);
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var i = random.Next(1, 5); i > 0; i--)
+            {
+                var message = pair.Bob.Encrypt(Text($"to alice {round}/{i}"));
+                recordedToAlice.Add(message);
+                pair.Alice.Decrypt(message);
+            }
+
+            for (var i = random.Next(0, 3); i > 0; i--)
+            {
+                pair.Bob.Decrypt(pair.Alice.Encrypt(Text($"to bob {round}/{i}")));
+            }
+        }
+
+        using var captured = Clone(pair.Alice);
+        foreach (var message in recordedToAlice)
+        {
+            Assert.ThrowsAny<CryptoException>(() => captured.Decrypt(message));
+        }
+    }
+
+    [Property(MaxTest = 30)]
+    public void PostCompromise_AfterBothSidesRatchet_ALeakedStateCannotDecryptLaterMessages(int seed)
+    {
+        var random = new Random(seed);
+        using var pair = Establish();
+        for (var i = random.Next(0, 6); i > 0; i--)
+        {
+            pair.Alice.Decrypt(pair.Bob.Encrypt(Text("before")));
+            pair.Bob.Decrypt(pair.Alice.Encrypt(Text("before")));
+        }
+
+        pair.Alice.Decrypt(pair.Bob.Encrypt(Text("sync")));
+        using var leaked = Clone(pair.Alice);
+
+        // Both sides take a DH step the attacker does not see: Alice sends with a fresh key, Bob answers to it.
+        pair.Bob.Decrypt(pair.Alice.Encrypt(Text("alice ratchets")));
+        pair.Alice.Decrypt(pair.Bob.Encrypt(Text("bob ratchets")));
+        pair.Bob.Decrypt(pair.Alice.Encrypt(Text("alice ratchets again")));
+        var later = Enumerable.Range(0, random.Next(1, 6)).Select(i => pair.Bob.Encrypt(Text($"later {i}"))).ToList();
+        foreach (var message in later)
+        {
+            Assert.ThrowsAny<CryptoException>(() => leaked.Decrypt(message));
+        }
+
+        foreach (var message in later)
+        {
+            pair.Alice.Decrypt(message);
+        }
+    }
 }
