@@ -1,0 +1,184 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using Messaging.Crypto.Keys;
+using Messaging.Crypto.Primitives;
+
+namespace Messaging.Crypto.SafetyNumbers;
+
+/// <summary>
+/// The number two users compare (read aloud or side by side) to check that each holds the other's real
+/// identity key. Both sides compute the same 60 digits whatever the order of the parties; a changed
+/// identity key or stable id gives a different number.
+/// </summary>
+/// <remarks>
+/// Per party: <c>h = SHA-512(0x00 0x01 || signingKey || agreementKey || UTF8(stableId))</c>, then
+/// <see cref="Iterations"/> times <c>h = SHA-512(h || signingKey || agreementKey)</c>; the first 30 bytes of
+/// <c>h</c>, read as six big-endian 40-bit integers, each taken mod 100000 and written as 5 digits, give 30
+/// digits. The two parties' 30 digits are sorted ordinally and concatenated. The iterations make a
+/// targeted second-preimage search for a colliding key about 2^12 times more expensive.
+/// </remarks>
+public sealed class SafetyNumber : IEquatable<SafetyNumber>
+{
+    /// <summary>The number of SHA-512 iterations after the first hash.</summary>
+    public const int Iterations = 5200;
+
+    /// <summary>Number of digits in <see cref="Digits"/>.</summary>
+    public const int DigitCount = 60;
+
+    private const int FingerprintDigits = 30;
+    private const int ChunkBytes = 5;
+    private const int Chunks = 6;
+    private const int GroupDigits = 5;
+
+    /// <summary>Version prefix of the first hash input, a big-endian u16.</summary>
+    private static readonly byte[] VersionPrefix = [0x00, 0x01];
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly byte[] _digits;
+
+    private SafetyNumber(string digits)
+    {
+        Digits = digits;
+        Displayable = Group(digits);
+        _digits = Encoding.ASCII.GetBytes(digits);
+    }
+
+    /// <summary>The 60 digits without separators.</summary>
+    public string Digits { get; }
+
+    /// <summary>The 60 digits as 12 groups of 5 separated by single spaces, for display.</summary>
+    public string Displayable { get; }
+
+    /// <summary>Computes the safety number of a conversation between two identities.</summary>
+    /// <param name="localStableId">A stable identifier of the local user (for example a user id); not empty.</param>
+    /// <param name="localIdentity">The local identity key.</param>
+    /// <param name="remoteStableId">A stable identifier of the remote user; not empty.</param>
+    /// <param name="remoteIdentity">The remote identity key as received.</param>
+    /// <returns>The same number as the remote side computes with the arguments swapped.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">A stable id is empty or not valid UTF-16 (a lone surrogate).</exception>
+    public static SafetyNumber Compute(string localStableId, IdentityPublicKey localIdentity, string remoteStableId, IdentityPublicKey remoteIdentity)
+    {
+        ArgumentNullException.ThrowIfNull(localIdentity);
+        ArgumentNullException.ThrowIfNull(remoteIdentity);
+        var local = Fingerprint(localStableId, localIdentity, nameof(localStableId));
+        var remote = Fingerprint(remoteStableId, remoteIdentity, nameof(remoteStableId));
+        return string.CompareOrdinal(local, remote) <= 0
+            ? new SafetyNumber(local + remote)
+            : new SafetyNumber(remote + local);
+    }
+
+    /// <summary>
+    /// Compares with a number the user typed or scanned. Spaces are ignored; any other difference, or a
+    /// different length, is a mismatch. The comparison does not stop at the first differing digit.
+    /// </summary>
+    /// <param name="candidate">The other side's number, grouped or not.</param>
+    /// <returns>True when the 60 digits are equal.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="candidate"/> is null.</exception>
+    public bool Matches(string candidate)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        var compact = candidate.Replace(" ", string.Empty, StringComparison.Ordinal);
+        if (compact.Length != DigitCount)
+        {
+            return false;
+        }
+
+        var bytes = new byte[DigitCount];
+        for (var i = 0; i < DigitCount; i++)
+        {
+            // Non-ASCII characters map to a value no digit has, so they can never match.
+            bytes[i] = compact[i] < 0x80 ? (byte)compact[i] : (byte)0xFF;
+        }
+
+        return LibSodium.FixedTimeEquals(bytes, _digits);
+    }
+
+    /// <summary>Equality of the 60 digits, in time independent of where they differ.</summary>
+    /// <param name="other">The number to compare with.</param>
+    /// <returns>True when both numbers have the same digits.</returns>
+    public bool Equals(SafetyNumber? other) => other is not null && LibSodium.FixedTimeEquals(_digits, other._digits);
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => Equals(obj as SafetyNumber);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(Digits);
+
+    /// <summary>The <see cref="Displayable"/> form. A safety number is public: it is safe to log.</summary>
+    /// <returns>The grouped digits.</returns>
+    public override string ToString() => Displayable;
+
+    /// <summary>The 30-digit fingerprint of one party.</summary>
+    internal static string Fingerprint(string stableId, IdentityPublicKey identity, string parameterName)
+    {
+        ArgumentNullException.ThrowIfNull(stableId, parameterName);
+        if (stableId.Length == 0)
+        {
+            throw new ArgumentException("A stable id is not empty.", parameterName);
+        }
+
+        byte[] id;
+        try
+        {
+            id = StrictUtf8.GetBytes(stableId);
+        }
+        catch (EncoderFallbackException ex)
+        {
+            throw new ArgumentException("A stable id must be valid UTF-16 (no lone surrogates).", parameterName, ex);
+        }
+
+        var signingKey = identity.SigningKey;
+        var agreementKey = identity.AgreementKey;
+        var keysLength = signingKey.Length + agreementKey.Length;
+
+        var first = new byte[VersionPrefix.Length + keysLength + id.Length];
+        VersionPrefix.CopyTo(first, 0);
+        signingKey.CopyTo(first.AsSpan(VersionPrefix.Length));
+        agreementKey.CopyTo(first.AsSpan(VersionPrefix.Length + signingKey.Length));
+        id.CopyTo(first, VersionPrefix.Length + keysLength);
+
+        // Every later round hashes h || signingKey || agreementKey; h is rewritten in place at the front.
+        var round = new byte[LibSodium.Sha512Bytes + keysLength];
+        signingKey.CopyTo(round.AsSpan(LibSodium.Sha512Bytes));
+        agreementKey.CopyTo(round.AsSpan(LibSodium.Sha512Bytes + signingKey.Length));
+        var hash = round.AsSpan(0, LibSodium.Sha512Bytes);
+        LibSodium.Sha512(hash, first);
+        Span<byte> next = stackalloc byte[LibSodium.Sha512Bytes];
+        for (var i = 0; i < Iterations; i++)
+        {
+            LibSodium.Sha512(next, round);
+            next.CopyTo(hash);
+        }
+
+        var digits = new StringBuilder(FingerprintDigits);
+        Span<byte> chunk = stackalloc byte[8];
+        for (var c = 0; c < Chunks; c++)
+        {
+            chunk.Clear();
+            hash.Slice(c * ChunkBytes, ChunkBytes).CopyTo(chunk[(8 - ChunkBytes)..]);
+            var value = BinaryPrimitives.ReadUInt64BigEndian(chunk) % 100_000;
+            digits.Append(value.ToString("D5", CultureInfo.InvariantCulture));
+        }
+
+        return digits.ToString();
+    }
+
+    private static string Group(string digits)
+    {
+        var builder = new StringBuilder(digits.Length + (digits.Length / GroupDigits));
+        for (var i = 0; i < digits.Length; i += GroupDigits)
+        {
+            if (i > 0)
+            {
+                builder.Append(' ');
+            }
+
+            builder.Append(digits, i, GroupDigits);
+        }
+
+        return builder.ToString();
+    }
+}
