@@ -1,4 +1,27 @@
-var builder = WebApplication.CreateBuilder(args);
+using Messaging.Server.Hosting;
+
+var (command, configurationArgs) = HostCommand.Parse(args);
+var builder = WebApplication.CreateBuilder(configurationArgs);
+
+// The composition root is the only place that knows the system clock.
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddMessagingServer();
+if (command is not null)
+{
+    // Host commands print to stdout for the human; keep the log quiet so secrets stand alone and nothing else mixes in.
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+}
+
 var app = builder.Build();
-app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
+app.UseMessagingServer();
+
+if (command is not null)
+{
+    return await command.RunAsync(app.Services, Console.Out);
+}
+
 await app.RunAsync();
+return 0;
+
+/// <summary>The entry point, public for WebApplicationFactory.</summary>
+public partial class Program;

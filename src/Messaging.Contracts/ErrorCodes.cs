@@ -1,0 +1,119 @@
+namespace Messaging.Contracts;
+
+/// <summary>
+/// Stable error codes. Over HTTP they are the <c>code</c> extension of a ProblemDetails body; over the hub the
+/// <c>HubException</c> message is <c>"&lt;code&gt;: &lt;text&gt;"</c> (see <see cref="TryParseHubMessage"/>).
+/// A code never changes meaning; new situations get new codes.
+/// </summary>
+public static class ErrorCodes
+{
+    /// <summary>The request is not well formed (missing field, empty id, duplicate recipient, bad count). Fix the request.</summary>
+    public const string Malformed = "request.malformed";
+
+    /// <summary>The envelope kind is not one this server knows.</summary>
+    public const string UnknownKind = "envelope.unknown-kind";
+
+    /// <summary>A ciphertext does not start with a known version tag.</summary>
+    public const string UnknownCiphertextVersion = "envelope.unknown-version";
+
+    /// <summary>A ciphertext or the whole envelope exceeds the configured size limit.</summary>
+    public const string TooLarge = "envelope.too-large";
+
+    /// <summary>Too many calls of this kind in the current window; retry later.</summary>
+    public const string RateLimited = "rate-limited";
+
+    /// <summary>The enrolment code does not exist.</summary>
+    public const string EnrolmentCodeUnknown = "enrolment.code-unknown";
+
+    /// <summary>The enrolment code has expired; ask the admin for a new one.</summary>
+    public const string EnrolmentCodeExpired = "enrolment.code-expired";
+
+    /// <summary>The enrolment code was already used; ask the admin for a new one.</summary>
+    public const string EnrolmentCodeUsed = "enrolment.code-used";
+
+    /// <summary>The identity key is malformed or its binding signature does not verify.</summary>
+    public const string IdentityKeyInvalid = "keys.identity-invalid";
+
+    /// <summary>The identity key is already registered for another device.</summary>
+    public const string IdentityKeyInUse = "keys.identity-in-use";
+
+    /// <summary>The signed prekey is malformed or not signed by the device's identity.</summary>
+    public const string SignedPreKeyInvalid = "keys.signed-prekey-invalid";
+
+    /// <summary>A one-time prekey is malformed, duplicated, or the batch is too large.</summary>
+    public const string OneTimePreKeyInvalid = "keys.one-time-prekey-invalid";
+
+    /// <summary>No valid bearer token was presented, or it has expired.</summary>
+    public const string Unauthenticated = "auth.unauthenticated";
+
+    /// <summary>The device is unknown.</summary>
+    public const string DeviceUnknown = "auth.device-unknown";
+
+    /// <summary>The device has been revoked; enrol again.</summary>
+    public const string DeviceRevoked = "auth.device-revoked";
+
+    /// <summary>The challenge is unknown, expired or already used; ask for a new one.</summary>
+    public const string ChallengeInvalid = "auth.challenge-invalid";
+
+    /// <summary>The challenge signature does not verify under the device's identity key.</summary>
+    public const string SignatureInvalid = "auth.signature-invalid";
+
+    /// <summary>The token has expired; authenticate again.</summary>
+    public const string TokenExpired = "auth.token-expired";
+
+    /// <summary>The caller's role does not allow this operation.</summary>
+    public const string Forbidden = "policy.forbidden";
+
+    /// <summary>The message kind is refused in this conversation (collective conversation, or a member may not receive it).</summary>
+    public const string KindRefused = "policy.kind-refused";
+
+    /// <summary>The conversation does not exist or the caller is not a member of it.</summary>
+    public const string ConversationNotFound = "conversation.not-found";
+
+    /// <summary>The conversation would exceed the configured maximum number of members.</summary>
+    public const string ConversationFull = "conversation.full";
+
+    /// <summary>The member does not exist (or is not visible to the caller).</summary>
+    public const string MemberNotFound = "member.not-found";
+
+    /// <summary>The organisation does not exist.</summary>
+    public const string OrganisationNotFound = "organisation.not-found";
+
+    /// <summary>The device does not exist (or is not visible to the caller).</summary>
+    public const string DeviceNotFound = "device.not-found";
+
+    /// <summary>
+    /// Extracts the code from a hub error message. The SignalR client reports a server <c>HubException</c> as
+    /// <c>"An unexpected error occurred invoking 'X' on the server. HubException: &lt;code&gt;: &lt;text&gt;"</c>;
+    /// both that form and the bare <c>"&lt;code&gt;: &lt;text&gt;"</c> are accepted. False for any other message.
+    /// </summary>
+    public static bool TryParseHubMessage(string? message, out string code)
+    {
+        code = string.Empty;
+        if (string.IsNullOrEmpty(message))
+        {
+            return false;
+        }
+
+        const string Marker = "HubException: ";
+        var start = message.LastIndexOf(Marker, StringComparison.Ordinal);
+        var text = start >= 0 ? message[(start + Marker.Length)..] : message;
+        var separator = text.IndexOf(": ", StringComparison.Ordinal);
+        if (separator <= 0)
+        {
+            return false;
+        }
+
+        var candidate = text[..separator];
+        foreach (var c in candidate)
+        {
+            if (c is not ((>= 'a' and <= 'z') or '.' or '-'))
+            {
+                return false;
+            }
+        }
+
+        code = candidate;
+        return true;
+    }
+}

@@ -1,0 +1,83 @@
+namespace Messaging.Contracts;
+
+/// <summary>HTTP routes.</summary>
+public static class ApiRoutes
+{
+    /// <summary>POST <see cref="EnrolDeviceRequest"/> → <see cref="EnrolDeviceResponse"/>. No token.</summary>
+    public const string Enrolment = "/api/enrolment";
+
+    /// <summary>POST <see cref="ChallengeRequest"/> → <see cref="ChallengeResponse"/>. No token.</summary>
+    public const string AuthChallenge = "/api/auth/challenge";
+
+    /// <summary>POST <see cref="TokenRequest"/> → <see cref="TokenResponse"/>. No token.</summary>
+    public const string AuthToken = "/api/auth/token";
+
+    /// <summary>POST <see cref="CreateOrganisationRequest"/> → <see cref="OrganisationEntry"/>. Platform operator.</summary>
+    public const string Organisations = "/api/admin/organisations";
+
+    /// <summary>POST <see cref="CreateMemberRequest"/> → <see cref="MemberCreated"/>. Org admin (own organisation) or
+    /// platform operator.</summary>
+    public const string Members = "/api/admin/members";
+
+    /// <summary>POST → <see cref="EnrolmentCodeIssued"/>. Route template with <c>{memberId}</c>.</summary>
+    public const string EnrolmentCodes = "/api/admin/members/{memberId:guid}/enrolment-codes";
+
+    /// <summary>POST → 204. Route template with <c>{deviceId}</c>.</summary>
+    public const string RevokeDevice = "/api/admin/devices/{deviceId:guid}/revoke";
+
+    /// <summary>The enrolment-code route for one member.</summary>
+    public static string EnrolmentCodesFor(Guid memberId) => $"/api/admin/members/{memberId:D}/enrolment-codes";
+
+    /// <summary>The revocation route for one device.</summary>
+    public static string RevokeDeviceFor(Guid deviceId) => $"/api/admin/devices/{deviceId:D}/revoke";
+}
+
+/// <summary>Enrol a device with a one-time code and its public keys.</summary>
+/// <param name="Code">The enrolment code (case and dashes ignored).</param>
+/// <param name="IdentityKey">The 129-byte identity public key.</param>
+/// <param name="SignedPreKey">The signed prekey (signature checked).</param>
+/// <param name="OneTimePreKeys">Initial one-time prekeys.</param>
+public sealed record EnrolDeviceRequest(string Code, byte[] IdentityKey, SignedPreKeyData SignedPreKey, IReadOnlyList<OneTimePreKeyData> OneTimePreKeys)
+{
+    /// <summary>Never prints the code.</summary>
+    public override string ToString() => $"EnrolDeviceRequest {{ Code = [REDACTED], OneTimePreKeys = {OneTimePreKeys?.Count ?? 0} }}";
+}
+
+/// <summary>The new device.</summary>
+public sealed record EnrolDeviceResponse(Guid DeviceId, Guid MemberId, Guid OrganisationId, string Role, long KeyLogIndex);
+
+/// <summary>Ask for an authentication challenge.</summary>
+public sealed record ChallengeRequest(Guid DeviceId);
+
+/// <summary>A single-use challenge to sign with the identity key (label <c>messaging.auth-challenge.v1</c>).</summary>
+public sealed record ChallengeResponse(byte[] Challenge, DateTimeOffset ExpiresAt);
+
+/// <summary>Exchange a signed challenge for a token.</summary>
+public sealed record TokenRequest(Guid DeviceId, byte[] Challenge, byte[] Signature);
+
+/// <summary>A short-lived bearer token for the hub and the admin endpoints.</summary>
+public sealed record TokenResponse(string AccessToken, DateTimeOffset ExpiresAt)
+{
+    /// <summary>Never prints the token.</summary>
+    public override string ToString() => $"TokenResponse {{ AccessToken = [REDACTED], ExpiresAt = {ExpiresAt:O} }}";
+}
+
+/// <summary>Create an organisation (type from <see cref="OrganisationTypes"/>).</summary>
+public sealed record CreateOrganisationRequest(string Name, string Type);
+
+/// <summary>Create a member (role from <see cref="Roles"/>).</summary>
+public sealed record CreateMemberRequest(Guid OrganisationId, string DisplayName, string Role, string WorkEmail)
+{
+    /// <summary>Never prints the name or email.</summary>
+    public override string ToString() => $"CreateMemberRequest {{ OrganisationId = {OrganisationId:D}, Role = {Role} }}";
+}
+
+/// <summary>The created member.</summary>
+public sealed record MemberCreated(Guid MemberId, Guid OrganisationId, string Role);
+
+/// <summary>A one-time enrolment code, to hand to the member out of band.</summary>
+public sealed record EnrolmentCodeIssued(Guid MemberId, string Code, DateTimeOffset ExpiresAt)
+{
+    /// <summary>Never prints the code.</summary>
+    public override string ToString() => $"EnrolmentCodeIssued {{ MemberId = {MemberId:D}, Code = [REDACTED], ExpiresAt = {ExpiresAt:O} }}";
+}

@@ -1,0 +1,216 @@
+namespace Messaging.Contracts;
+
+/// <summary>Where the hub lives and how it authenticates.</summary>
+public static class HubRoutes
+{
+    /// <summary>The hub path. Authenticate with the bearer token (header, or <c>access_token</c> query for WebSockets).</summary>
+    public const string Messaging = "/hubs/messaging";
+}
+
+/// <summary>
+/// Methods a device may invoke on the hub. The hub implements this interface, so the method names here are the
+/// SignalR method names (use <c>nameof(IMessagingHub.SendEnvelope)</c>). Every call is authenticated, checks that the
+/// device is still active, and applies the server's policy; refusals arrive as a <c>HubException</c> whose message is
+/// <c>"&lt;code&gt;: &lt;text&gt;"</c> with a code from <see cref="ErrorCodes"/>.
+/// </summary>
+public interface IMessagingHub
+{
+    /// <summary>Who the connection is authenticated as.</summary>
+    Task<WhoAmIResult> WhoAmI();
+
+    /// <summary>Stores an envelope durably, then pushes it to connected recipient devices. A device mismatch is a normal
+    /// result, not an error.</summary>
+    Task<SendEnvelopeResult> SendEnvelope(SendEnvelopeRequest request);
+
+    /// <summary>Deletes this device's copies of the envelopes with these server sequence numbers. Idempotent.</summary>
+    Task<AcknowledgeResult> AcknowledgeEnvelopes(AcknowledgeRequest request);
+
+    /// <summary>Pending (unacknowledged) envelopes for this device in server sequence order.</summary>
+    Task<PendingEnvelopes> FetchPending(FetchPendingRequest request);
+
+    /// <summary>The conversations the caller's member belongs to.</summary>
+    Task<IReadOnlyList<ConversationSummary>> ListConversations();
+
+    /// <summary>Creates a conversation with the caller's member and the given members.</summary>
+    Task<ConversationSummary> CreateConversation(CreateConversationRequest request);
+
+    /// <summary>Adds a member to a conversation the caller belongs to.</summary>
+    Task<ConversationSummary> AddConversationMember(ConversationMemberRequest request);
+
+    /// <summary>Removes a member: any member may remove themselves; only the creator may remove others.</summary>
+    Task<ConversationSummary> RemoveConversationMember(ConversationMemberRequest request);
+
+    /// <summary>The active devices of every member of a conversation: the exact recipient set of a send, minus the
+    /// sending device.</summary>
+    Task<ConversationDevices> GetConversationDevices(GetConversationDevicesRequest request);
+
+    /// <summary>One bundle per active device of a member, consuming one one-time prekey per bundle when one is left.</summary>
+    Task<PreKeyBundles> GetPreKeyBundles(GetPreKeyBundlesRequest request);
+
+    /// <summary>Adds one-time prekeys for the calling device.</summary>
+    Task<PreKeyStatus> UploadOneTimePreKeys(UploadOneTimePreKeysRequest request);
+
+    /// <summary>Replaces the calling device's signed prekey (the signature is verified against its identity).</summary>
+    Task<PreKeyStatus> RotateSignedPreKey(RotateSignedPreKeyRequest request);
+
+    /// <summary>Key-log entries from an index, for the client to verify and to detect key changes.</summary>
+    Task<KeyLogPage> GetKeyLog(GetKeyLogRequest request);
+
+    /// <summary>Every organisation of the directory.</summary>
+    Task<IReadOnlyList<OrganisationEntry>> ListOrganisations();
+
+    /// <summary>Members of the directory, optionally of one organisation (ids, names, roles, active devices).</summary>
+    Task<IReadOnlyList<MemberEntry>> ListMembers(ListMembersRequest request);
+}
+
+/// <summary>Callbacks the server invokes on a connected device.</summary>
+public interface IMessagingClient
+{
+    /// <summary>An envelope for this device. Acknowledge it with <see cref="IMessagingHub.AcknowledgeEnvelopes"/> once
+    /// it is safely processed; it may arrive more than once (drop duplicates by sender device and envelope id).</summary>
+    Task ReceiveEnvelope(EnvelopeDelivery envelope);
+
+    /// <summary>The device's one-time prekeys fell below the configured threshold; upload more.</summary>
+    Task PreKeysLow(int remaining);
+
+    /// <summary>The device was revoked; the server closes the connection right after.</summary>
+    Task DeviceRevoked();
+}
+
+/// <summary>The authenticated identity of a connection.</summary>
+public sealed record WhoAmIResult(Guid DeviceId, Guid MemberId, Guid OrganisationId, string Role, DateTimeOffset TokenExpiresAt);
+
+/// <summary>One recipient device's ciphertext. Byte 0 is the <see cref="CiphertextFormat"/> version tag.</summary>
+public sealed record RecipientCiphertext(Guid DeviceId, byte[] Ciphertext);
+
+/// <summary>A send. The sender device is the authenticated connection's device, never a field of the request.</summary>
+/// <param name="EnvelopeId">Client-chosen, unique per sending device; sending the same id again returns the first
+/// acceptance and stores nothing.</param>
+/// <param name="ConversationId">The conversation.</param>
+/// <param name="Kind">The kind, checked against the policy.</param>
+/// <param name="Recipients">Exactly one entry per active device of every conversation member, the sender's other
+/// devices included and the sending device excluded.</param>
+public sealed record SendEnvelopeRequest(Guid EnvelopeId, Guid ConversationId, EnvelopeKind Kind, IReadOnlyList<RecipientCiphertext> Recipients);
+
+/// <summary>Outcome of a send.</summary>
+public enum SendOutcome
+{
+    /// <summary>Stored durably; it will be delivered.</summary>
+    Accepted = 1,
+
+    /// <summary>Nothing stored: the recipient set does not match the conversation's active devices.</summary>
+    DeviceMismatch = 2,
+}
+
+/// <summary>A device and the member it belongs to.</summary>
+public sealed record DeviceAddress(Guid MemberId, Guid DeviceId);
+
+/// <summary>The result of <see cref="IMessagingHub.SendEnvelope"/>.</summary>
+/// <param name="Outcome">Accepted or device mismatch.</param>
+/// <param name="Sequence">The server sequence number (accepted only, otherwise 0).</param>
+/// <param name="AcceptedAt">When the server stored it (accepted only).</param>
+/// <param name="ExpiresAt">When undelivered copies are purged (accepted only).</param>
+/// <param name="MissingDevices">Active devices the request left out (fetch their bundles, encrypt, resend).</param>
+/// <param name="StaleDeviceIds">Devices in the request that are not active devices of the conversation (drop their
+/// sessions).</param>
+public sealed record SendEnvelopeResult(
+    SendOutcome Outcome,
+    long Sequence,
+    DateTimeOffset? AcceptedAt,
+    DateTimeOffset? ExpiresAt,
+    IReadOnlyList<DeviceAddress> MissingDevices,
+    IReadOnlyList<Guid> StaleDeviceIds)
+{
+    /// <summary>An acceptance.</summary>
+    public static SendEnvelopeResult Accepted(long sequence, DateTimeOffset acceptedAt, DateTimeOffset expiresAt)
+        => new(SendOutcome.Accepted, sequence, acceptedAt, expiresAt, [], []);
+
+    /// <summary>A mismatch.</summary>
+    public static SendEnvelopeResult Mismatch(IReadOnlyList<DeviceAddress> missing, IReadOnlyList<Guid> stale)
+        => new(SendOutcome.DeviceMismatch, 0, null, null, missing, stale);
+}
+
+/// <summary>An envelope delivered to one device.</summary>
+public sealed record EnvelopeDelivery(
+    long Sequence,
+    Guid EnvelopeId,
+    Guid ConversationId,
+    Guid SenderMemberId,
+    Guid SenderDeviceId,
+    EnvelopeKind Kind,
+    byte[] Ciphertext,
+    DateTimeOffset SentAt,
+    DateTimeOffset ExpiresAt);
+
+/// <summary>Server sequence numbers to acknowledge (at most 500 per call). Sequences are used rather than envelope ids
+/// because they are unique server-wide, while an envelope id is only unique per sending device.</summary>
+public sealed record AcknowledgeRequest(IReadOnlyList<long> Sequences);
+
+/// <summary>How many of this device's copies were deleted (unknown or already acknowledged sequences count 0).</summary>
+public sealed record AcknowledgeResult(int Acknowledged);
+
+/// <summary>Fetch pending envelopes with a sequence greater than <paramref name="AfterSequence"/> (0 for all), at most
+/// <paramref name="Limit"/> (1–500).</summary>
+public sealed record FetchPendingRequest(long AfterSequence, int Limit);
+
+/// <summary>A page of pending envelopes.</summary>
+public sealed record PendingEnvelopes(IReadOnlyList<EnvelopeDelivery> Envelopes, bool HasMore);
+
+/// <summary>Create a conversation of the caller's member with <paramref name="MemberIds"/> (the caller is added
+/// implicitly). <paramref name="Collective"/> marks an inter-service meeting where case-bound kinds are refused.</summary>
+public sealed record CreateConversationRequest(IReadOnlyList<Guid> MemberIds, bool Collective);
+
+/// <summary>A conversation and its members.</summary>
+public sealed record ConversationSummary(Guid ConversationId, bool Collective, Guid CreatedBy, DateTimeOffset CreatedAt, IReadOnlyList<Guid> MemberIds);
+
+/// <summary>Add or remove one member.</summary>
+public sealed record ConversationMemberRequest(Guid ConversationId, Guid MemberId);
+
+/// <summary>Ask for a conversation's devices.</summary>
+public sealed record GetConversationDevicesRequest(Guid ConversationId);
+
+/// <summary>The active devices of every member of a conversation.</summary>
+public sealed record ConversationDevices(Guid ConversationId, IReadOnlyList<DeviceAddress> Devices);
+
+/// <summary>A signed prekey on the wire: id, X25519 public key (32), Ed25519 signature (64).</summary>
+public sealed record SignedPreKeyData(uint Id, byte[] PublicKey, byte[] Signature);
+
+/// <summary>A one-time prekey on the wire: id, X25519 public key (32).</summary>
+public sealed record OneTimePreKeyData(uint Id, byte[] PublicKey);
+
+/// <summary>Ask for the prekey bundles of every active device of a member.</summary>
+public sealed record GetPreKeyBundlesRequest(Guid MemberId);
+
+/// <summary>What a sender needs to start a session with one device.</summary>
+/// <param name="DeviceId">The device.</param>
+/// <param name="IdentityKey">The device's 129-byte identity public key.</param>
+/// <param name="SignedPreKey">Its current signed prekey.</param>
+/// <param name="OneTimePreKey">A one-time prekey, consumed by this fetch; null when none was left.</param>
+public sealed record DevicePreKeyBundle(Guid DeviceId, byte[] IdentityKey, SignedPreKeyData SignedPreKey, OneTimePreKeyData? OneTimePreKey);
+
+/// <summary>The bundles of a member's active devices (excluding the calling device).</summary>
+public sealed record PreKeyBundles(Guid MemberId, IReadOnlyList<DevicePreKeyBundle> Bundles);
+
+/// <summary>Upload one-time prekeys (ids unique for the device).</summary>
+public sealed record UploadOneTimePreKeysRequest(IReadOnlyList<OneTimePreKeyData> PreKeys);
+
+/// <summary>Replace the signed prekey.</summary>
+public sealed record RotateSignedPreKeyRequest(SignedPreKeyData SignedPreKey);
+
+/// <summary>The calling device's prekey state.</summary>
+public sealed record PreKeyStatus(int OneTimePreKeysRemaining, uint SignedPreKeyId);
+
+/// <summary>Ask for key-log entries with index ≥ <paramref name="FromIndex"/>, at most <paramref name="Limit"/> (1–1000).</summary>
+public sealed record GetKeyLogRequest(long FromIndex, int Limit);
+
+/// <summary>A page of the key log.</summary>
+public sealed record KeyLogPage(IReadOnlyList<KeyLogEntry> Entries, bool HasMore);
+
+/// <summary>An organisation of the directory.</summary>
+public sealed record OrganisationEntry(Guid OrganisationId, string Name, string Type);
+
+/// <summary>Filter members by organisation, or null for all.</summary>
+public sealed record ListMembersRequest(Guid? OrganisationId);
+
+/// <summary>A member of the directory: work identity only (no email).</summary>
+public sealed record MemberEntry(Guid MemberId, Guid OrganisationId, string DisplayName, string Role, IReadOnlyList<Guid> ActiveDeviceIds);

@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Security.Claims;
+using Messaging.Contracts;
+using Messaging.Server.Errors;
+
+namespace Messaging.Server.Features.Authentication;
+
+/// <summary>The authenticated device behind a request or hub connection, taken from its token — never from a request
+/// body.</summary>
+internal sealed record CallerDevice(Guid DeviceId, Guid MemberId, Guid OrganisationId, string Role, DateTimeOffset TokenExpiresAt)
+{
+    public const string DeviceIdClaim = "messaging:device";
+    public const string MemberIdClaim = "messaging:member";
+    public const string OrganisationIdClaim = "messaging:organisation";
+    public const string RoleClaim = "messaging:role";
+    public const string TokenExpiresClaim = "messaging:token-expires";
+
+    public bool IsPlatformOperator => Role == Roles.PlatformOperator;
+
+    public bool IsOrganisationAdmin => Role == Roles.OrganisationAdmin;
+
+    public IEnumerable<Claim> ToClaims() =>
+    [
+        new(DeviceIdClaim, DeviceId.ToString("D")),
+        new(MemberIdClaim, MemberId.ToString("D")),
+        new(OrganisationIdClaim, OrganisationId.ToString("D")),
+        new(RoleClaim, Role),
+        new(TokenExpiresClaim, TokenExpiresAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)),
+    ];
+
+    /// <summary>Reads the claims set by the token handler; throws if the principal was not authenticated by it.</summary>
+    public static CallerDevice From(ClaimsPrincipal? principal)
+    {
+        string Value(string type) => principal?.FindFirst(type)?.Value
+            ?? throw new AuthenticationFailedException(ErrorCodes.Unauthenticated, "No authenticated device.");
+
+        return new CallerDevice(
+            Guid.ParseExact(Value(DeviceIdClaim), "D"),
+            Guid.ParseExact(Value(MemberIdClaim), "D"),
+            Guid.ParseExact(Value(OrganisationIdClaim), "D"),
+            Value(RoleClaim),
+            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(Value(TokenExpiresClaim), CultureInfo.InvariantCulture)));
+    }
+}

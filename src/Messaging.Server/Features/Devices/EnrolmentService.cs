@@ -1,0 +1,82 @@
+using Messaging.Contracts;
+using Messaging.Server.Errors;
+using Messaging.Server.Features.Audit;
+using Messaging.Server.Features.Members;
+using Messaging.Server.Persistence;
+using Microsoft.Extensions.Options;
+
+namespace Messaging.Server.Features.Devices;
+
+/// <summary>
+/// Enrolment: a device presents a one-time code and its public keys. All key material is verified before the database
+/// is touched; the code is consumed in the same transaction that creates the device, so a refused enrolment leaves the
+/// code usable and stores nothing.
+/// </summary>
+internal sealed partial class EnrolmentService(
+    IDatabase database,
+    KeyLog keyLog,
+    AuditLog audit,
+    TimeProvider time,
+    IOptions<DevicesOptions> options,
+    ILogger<EnrolmentService> logger)
+{
+    private const int MaxCodeLength = 100;
+
+    public async Task<EnrolDeviceResponse> EnrolAsync(EnrolDeviceRequest request, CancellationToken cancellationToken = default)
+    {
+        if (request is null || string.IsNullOrWhiteSpace(request.Code) || request.Code.Length > MaxCodeLength)
+        {
+            throw new MalformedRequestException("An enrolment code is required.");
+        }
+
+        var identity = KeyValidation.ParseIdentity(request.IdentityKey);
+        var signedPreKey = KeyValidation.ParseSignedPreKey(request.SignedPreKey, identity);
+        var oneTimePreKeys = KeyValidation.ParseOneTimePreKeys(request.OneTimePreKeys, options.Value.MaxOneTimePreKeysPerUpload, allowEmpty: true);
+        var codeHash = EnrolmentCodes.Hash(request.Code);
+        var now = DbValues.ToStoragePrecision(time.GetUtcNow());
+        var identityBytes = identity.ToBytes();
+
+        var response = await database.WriteAsync(async s =>
+        {
+            var code = await s.QuerySingleOrDefaultAsync(
+                "SELECT member_id, expires_at, used_at FROM enrolment_codes WHERE code_hash = @hash;",
+                r => new Tuple<Guid, DateTimeOffset, DateTimeOffset?>(r.GetGuidValue(0), r.GetInstant(1), r.GetNullableInstant(2)),
+                ("@hash", codeHash)) ?? throw new EnrolmentCodeRejectedException(ErrorCodes.EnrolmentCodeUnknown, "Unknown enrolment code.");
+            var (memberId, expiresAt, usedAt) = code;
+            if (usedAt is not null)
+            {
+                throw new EnrolmentCodeRejectedException(ErrorCodes.EnrolmentCodeUsed, "This enrolment code was already used.");
+            }
+
+            if (expiresAt <= now)
+            {
+                throw new EnrolmentCodeRejectedException(ErrorCodes.EnrolmentCodeExpired, "This enrolment code has expired.");
+            }
+
+            var member = await MemberRepository.GetAsync(s, memberId)
+                ?? throw new EnrolmentCodeRejectedException(ErrorCodes.EnrolmentCodeUnknown, "Unknown enrolment code.");
+            if (await DeviceRepository.IdentityKeyExistsAsync(s, identityBytes))
+            {
+                throw new KeyConflictException("This identity key is already registered.");
+            }
+
+            var device = new DeviceRecord(Guid.NewGuid(), member.Id, identityBytes, signedPreKey.Id, signedPreKey.PublicKey,
+                signedPreKey.Signature, DeviceStatus.Active, now, null);
+            await DeviceRepository.InsertAsync(s, device);
+            await DeviceRepository.InsertOneTimePreKeysAsync(s, device.Id, oneTimePreKeys);
+            await s.ExecuteAsync(
+                "UPDATE enrolment_codes SET used_at = @now, device_id = @device WHERE code_hash = @hash AND used_at IS NULL;",
+                ("@now", now), ("@device", device.Id), ("@hash", codeHash));
+            var index = await keyLog.AppendAsync(s, KeyLogAction.Added, device.Id, member.Id, identityBytes);
+            await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.DeviceEnrolled, member.Id, device.Id,
+                [AuditSubject.Device(device.Id), AuditSubject.Member(member.Id)]));
+            return new EnrolDeviceResponse(device.Id, member.Id, member.OrganisationId, member.Role, index);
+        }, cancellationToken);
+
+        LogEnrolled(logger, response.DeviceId, response.MemberId, response.KeyLogIndex);
+        return response;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} enrolled for member {MemberId} (key log {KeyLogIndex})")]
+    private static partial void LogEnrolled(ILogger logger, Guid deviceId, Guid memberId, long keyLogIndex);
+}

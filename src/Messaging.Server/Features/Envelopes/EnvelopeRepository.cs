@@ -1,0 +1,109 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+using Messaging.Contracts;
+using Messaging.Server.Persistence;
+
+namespace Messaging.Server.Features.Envelopes;
+
+internal sealed record StoredAcceptance(long Sequence, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
+
+internal static class EnvelopeRepository
+{
+    public static Task<StoredAcceptance?> FindAsync(DbSession session, Guid senderDeviceId, Guid envelopeId) => session.QuerySingleOrDefaultAsync(
+        "SELECT seq, created_at, expires_at FROM envelopes WHERE sender_device_id = @sender AND envelope_id = @id;",
+        r => new StoredAcceptance(r.GetInt64(0), r.GetInstant(1), r.GetInstant(2)), ("@sender", senderDeviceId), ("@id", envelopeId));
+
+    public static async Task<long> InsertAsync(DbSession session, Guid senderDeviceId, Guid senderMemberId, Guid envelopeId,
+        Guid conversationId, EnvelopeKind kind, DateTimeOffset createdAt, DateTimeOffset expiresAt, IReadOnlyList<RecipientCiphertext> recipients)
+    {
+        var sequence = await session.ScalarInt64Async(
+            """
+            INSERT INTO envelopes (sender_device_id, sender_member_id, envelope_id, conversation_id, kind, created_at, expires_at)
+            VALUES (@sender, @member, @id, @conversation, @kind, @created, @expires) RETURNING seq;
+            """,
+            ("@sender", senderDeviceId), ("@member", senderMemberId), ("@id", envelopeId), ("@conversation", conversationId),
+            ("@kind", kind), ("@created", createdAt), ("@expires", expiresAt)) ?? throw new InvalidOperationException("No sequence returned.");
+        foreach (var recipient in recipients)
+        {
+            await session.ExecuteAsync(
+                "INSERT INTO envelope_recipients (recipient_device_id, envelope_seq, ciphertext) VALUES (@device, @seq, @ciphertext);",
+                ("@device", recipient.DeviceId), ("@seq", sequence), ("@ciphertext", recipient.Ciphertext));
+        }
+
+        return sequence;
+    }
+
+    public static Task<List<EnvelopeDelivery>> ListPendingAsync(DbSession session, Guid recipientDeviceId, long afterSequence, int limit) => session.QueryAsync(
+        """
+        SELECT e.seq, e.envelope_id, e.conversation_id, e.sender_member_id, e.sender_device_id, e.kind, r.ciphertext, e.created_at, e.expires_at
+        FROM envelope_recipients r JOIN envelopes e ON e.seq = r.envelope_seq
+        WHERE r.recipient_device_id = @device AND r.envelope_seq > @after
+        ORDER BY r.envelope_seq
+        LIMIT @limit;
+        """,
+        MapDelivery, ("@device", recipientDeviceId), ("@after", afterSequence), ("@limit", limit));
+
+    /// <summary>Deletes this device's copies, then the envelopes no device still waits for.</summary>
+    public static async Task<int> AcknowledgeAsync(DbSession session, Guid recipientDeviceId, IReadOnlyCollection<long> sequences)
+    {
+        if (sequences.Count == 0)
+        {
+            return 0;
+        }
+
+        var inList = InList(sequences);
+        var deleted = await session.ExecuteAsync(
+            $"DELETE FROM envelope_recipients WHERE recipient_device_id = @device AND envelope_seq IN ({inList});", ("@device", recipientDeviceId));
+        if (deleted > 0)
+        {
+            await session.ExecuteAsync(
+                $"""
+                DELETE FROM envelopes WHERE seq IN ({inList})
+                  AND NOT EXISTS (SELECT 1 FROM envelope_recipients r WHERE r.envelope_seq = envelopes.seq);
+                """);
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Revocation: drops every copy waiting for the device, and envelopes left without recipients.</summary>
+    public static async Task DeleteForRecipientAsync(DbSession session, Guid recipientDeviceId)
+    {
+        var sequences = await session.QueryAsync(
+            "SELECT envelope_seq FROM envelope_recipients WHERE recipient_device_id = @device;", r => r.GetInt64(0), ("@device", recipientDeviceId));
+        foreach (var chunk in sequences.Chunk(500))
+        {
+            await AcknowledgeAsync(session, recipientDeviceId, chunk);
+        }
+    }
+
+    /// <summary>Purges envelopes past their expiry with all their copies; returns how many envelopes went.</summary>
+    public static async Task<int> PurgeExpiredAsync(DbSession session, DateTimeOffset now)
+    {
+        await session.ExecuteAsync(
+            "DELETE FROM envelope_recipients WHERE envelope_seq IN (SELECT seq FROM envelopes WHERE expires_at <= @now);", ("@now", now));
+        return await session.ExecuteAsync("DELETE FROM envelopes WHERE expires_at <= @now;", ("@now", now));
+    }
+
+    // Sequences are longs formatted invariantly: no injection is possible, and one statement beats N round trips.
+    private static string InList(IEnumerable<long> sequences)
+    {
+        var builder = new StringBuilder();
+        foreach (var sequence in sequences)
+        {
+            if (builder.Length > 0)
+            {
+                builder.Append(',');
+            }
+
+            builder.Append(sequence.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return builder.ToString();
+    }
+
+    private static EnvelopeDelivery MapDelivery(DbDataReader r) => new(
+        r.GetInt64(0), r.GetGuidValue(1), r.GetGuidValue(2), r.GetGuidValue(3), r.GetGuidValue(4), (EnvelopeKind)r.GetInt64(5),
+        r.GetBlob(6), r.GetInstant(7), r.GetInstant(8));
+}

@@ -1,0 +1,224 @@
+using Messaging.Contracts;
+using Messaging.Server.Errors;
+using Messaging.Server.Features.Audit;
+using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Conversations;
+using Messaging.Server.Features.Devices;
+using Messaging.Server.Features.RateLimiting;
+using Messaging.Server.Persistence;
+using Microsoft.Extensions.Options;
+
+namespace Messaging.Server.Features.Envelopes;
+
+/// <summary>
+/// Send, deliver, acknowledge. A send is checked in this order — rate limit, shape and sizes, idempotency, membership,
+/// kind policy, recipient set — and every refusal happens before anything is written. An accepted envelope is committed
+/// (with its audit entry) before the call returns, then pushed to the recipients' live connections; the database stays
+/// the source of truth, so devices also receive everything pending when they connect.
+/// </summary>
+internal sealed partial class EnvelopeService(
+    IDatabase database,
+    AuditLog audit,
+    IDeviceSignals signals,
+    IRateLimiter rateLimiter,
+    TimeProvider time,
+    IOptions<EnvelopesOptions> options,
+    ILogger<EnvelopeService> logger)
+{
+    public async Task<SendEnvelopeResult> SendAsync(CallerDevice sender, SendEnvelopeRequest request, CancellationToken cancellationToken = default)
+    {
+        rateLimiter.Acquire(RateLimitPolicy.Send, sender.DeviceId);
+        ValidateShape(request);
+
+        var now = DbValues.ToStoragePrecision(time.GetUtcNow());
+        var expiresAt = now + options.Value.Retention;
+        var outcome = await database.WriteAsync(async s =>
+        {
+            if (await EnvelopeRepository.FindAsync(s, sender.DeviceId, request.EnvelopeId) is { } earlier)
+            {
+                return (Result: SendEnvelopeResult.Accepted(earlier.Sequence, earlier.CreatedAt, earlier.ExpiresAt), Delivery: (EnvelopeDelivery?)null);
+            }
+
+            var conversation = await ConversationRepository.GetAsync(s, request.ConversationId);
+            var participants = conversation is null ? [] : await ConversationRepository.ListParticipantsAsync(s, request.ConversationId);
+            if (conversation is null || !participants.Any(p => p.MemberId == sender.MemberId))
+            {
+                throw new NotFoundException(ErrorCodes.ConversationNotFound, "No such conversation.");
+            }
+
+            ApplyKindPolicy(sender, request.Kind, conversation.Collective, participants);
+
+            var mismatch = CompareRecipients(sender.DeviceId, participants, request.Recipients);
+            if (mismatch is not null)
+            {
+                return (Result: mismatch, Delivery: null);
+            }
+
+            var sequence = await EnvelopeRepository.InsertAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
+                request.ConversationId, request.Kind, now, expiresAt, request.Recipients);
+            await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.EnvelopeAccepted, sender.MemberId, sender.DeviceId,
+                [AuditSubject.Conversation(request.ConversationId), AuditSubject.Envelope(request.EnvelopeId)], EnvelopeKinds.Name(request.Kind)));
+            var delivery = new EnvelopeDelivery(sequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId,
+                request.Kind, [], now, expiresAt);
+            return (Result: SendEnvelopeResult.Accepted(sequence, now, expiresAt), Delivery: (EnvelopeDelivery?)delivery);
+        }, cancellationToken);
+
+        if (outcome.Delivery is { } accepted)
+        {
+            LogAccepted(logger, accepted.Sequence, sender.DeviceId, request.ConversationId, request.Recipients.Count);
+            foreach (var recipient in request.Recipients)
+            {
+                await signals.PushEnvelopeAsync(recipient.DeviceId, accepted with { Ciphertext = recipient.Ciphertext });
+            }
+        }
+        else if (outcome.Result.Outcome == SendOutcome.DeviceMismatch)
+        {
+            LogMismatch(logger, sender.DeviceId, request.ConversationId, outcome.Result.MissingDevices.Count, outcome.Result.StaleDeviceIds.Count);
+        }
+
+        return outcome.Result;
+    }
+
+    public async Task<AcknowledgeResult> AcknowledgeAsync(CallerDevice device, AcknowledgeRequest request, CancellationToken cancellationToken = default)
+    {
+        if (request?.Sequences is null || request.Sequences.Count > options.Value.MaxBatch || request.Sequences.Any(s => s <= 0))
+        {
+            throw new MalformedRequestException($"Between 0 and {options.Value.MaxBatch} positive sequence numbers are accepted.");
+        }
+
+        var sequences = request.Sequences.Distinct().ToList();
+        var count = await database.WriteAsync(s => EnvelopeRepository.AcknowledgeAsync(s, device.DeviceId, sequences), cancellationToken);
+        return new AcknowledgeResult(count);
+    }
+
+    public async Task<PendingEnvelopes> FetchPendingAsync(CallerDevice device, FetchPendingRequest request, CancellationToken cancellationToken = default)
+    {
+        if (request is null || request.AfterSequence < 0 || request.Limit < 1 || request.Limit > options.Value.MaxBatch)
+        {
+            throw new MalformedRequestException($"AfterSequence must be ≥ 0 and Limit between 1 and {options.Value.MaxBatch}.");
+        }
+
+        var page = await database.ReadAsync(s => EnvelopeRepository.ListPendingAsync(s, device.DeviceId, request.AfterSequence, request.Limit + 1), cancellationToken);
+        var hasMore = page.Count > request.Limit;
+        return new PendingEnvelopes(hasMore ? page.GetRange(0, request.Limit) : page, hasMore);
+    }
+
+    /// <summary>Pushes every pending envelope of a device, in sequence order, through <paramref name="push"/>.</summary>
+    public async Task PushPendingAsync(Guid deviceId, Func<EnvelopeDelivery, Task> push, CancellationToken cancellationToken = default)
+    {
+        long after = 0;
+        while (true)
+        {
+            var page = await database.ReadAsync(s => EnvelopeRepository.ListPendingAsync(s, deviceId, after, options.Value.MaxBatch), cancellationToken);
+            foreach (var envelope in page)
+            {
+                await push(envelope);
+                after = envelope.Sequence;
+            }
+
+            if (page.Count < options.Value.MaxBatch)
+            {
+                return;
+            }
+        }
+    }
+
+    private void ValidateShape(SendEnvelopeRequest? request)
+    {
+        if (request is null || request.EnvelopeId == Guid.Empty || request.ConversationId == Guid.Empty)
+        {
+            throw new MalformedRequestException("An envelope id and a conversation id are required.");
+        }
+
+        if (!EnvelopeKinds.IsDefined(request.Kind))
+        {
+            throw new MalformedRequestException("Unknown envelope kind.", ErrorCodes.UnknownKind);
+        }
+
+        var settings = options.Value;
+        if (request.Recipients is null || request.Recipients.Count == 0 || request.Recipients.Count > settings.MaxRecipients)
+        {
+            throw new MalformedRequestException($"An envelope has between 1 and {settings.MaxRecipients} recipients.");
+        }
+
+        var seen = new HashSet<Guid>();
+        long total = 0;
+        foreach (var recipient in request.Recipients)
+        {
+            if (recipient is null || recipient.DeviceId == Guid.Empty || recipient.Ciphertext is null)
+            {
+                throw new MalformedRequestException("Every recipient needs a device id and a ciphertext.");
+            }
+
+            if (!seen.Add(recipient.DeviceId))
+            {
+                throw new MalformedRequestException("A recipient device appears twice.");
+            }
+
+            if (recipient.Ciphertext.Length > settings.MaxCiphertextBytes)
+            {
+                throw new PayloadTooLargeException($"A ciphertext is at most {settings.MaxCiphertextBytes} bytes.");
+            }
+
+            if (!CiphertextFormat.HasKnownVersion(recipient.Ciphertext))
+            {
+                throw new MalformedRequestException("A ciphertext does not start with a known version tag.", ErrorCodes.UnknownCiphertextVersion);
+            }
+
+            total += recipient.Ciphertext.Length;
+        }
+
+        if (total > settings.MaxEnvelopeBytes)
+        {
+            throw new PayloadTooLargeException($"An envelope is at most {settings.MaxEnvelopeBytes} bytes of ciphertext.");
+        }
+    }
+
+    private static void ApplyKindPolicy(CallerDevice sender, EnvelopeKind kind, bool collective, List<Participant> participants)
+    {
+        if (!EnvelopePolicy.MaySend(sender.Role, kind))
+        {
+            throw new ForbiddenException($"Your role does not send {EnvelopeKinds.Name(kind)} envelopes.", ErrorCodes.KindRefused);
+        }
+
+        if (collective && !EnvelopePolicy.AllowedInCollective(kind))
+        {
+            throw new ForbiddenException($"A collective conversation refuses {EnvelopeKinds.Name(kind)} envelopes.", ErrorCodes.KindRefused);
+        }
+
+        if (participants.Any(p => !EnvelopePolicy.MayReceive(p.Role, kind)))
+        {
+            throw new ForbiddenException($"A member of this conversation may not receive {EnvelopeKinds.Name(kind)} envelopes.", ErrorCodes.KindRefused);
+        }
+    }
+
+    /// <summary>The recipient set must be exactly the active devices of every member, minus the sending device.</summary>
+    private static SendEnvelopeResult? CompareRecipients(Guid senderDeviceId, List<Participant> participants, IReadOnlyList<RecipientCiphertext> recipients)
+    {
+        var expected = participants
+            .SelectMany(p => p.ActiveDeviceIds.Select(d => new DeviceAddress(p.MemberId, d)))
+            .Where(a => a.DeviceId != senderDeviceId)
+            .ToList();
+        var provided = recipients.Select(r => r.DeviceId).ToHashSet();
+        var expectedIds = expected.Select(a => a.DeviceId).ToHashSet();
+        var missing = expected.Where(a => !provided.Contains(a.DeviceId)).ToList();
+        var stale = recipients.Select(r => r.DeviceId).Where(d => !expectedIds.Contains(d)).ToList();
+        return missing.Count == 0 && stale.Count == 0 ? null : SendEnvelopeResult.Mismatch(missing, stale);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Envelope {Sequence} accepted from device {DeviceId} in conversation {ConversationId} for {RecipientCount} devices")]
+    private static partial void LogAccepted(ILogger logger, long sequence, Guid deviceId, Guid conversationId, int recipientCount);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Envelope from device {DeviceId} in conversation {ConversationId}: device mismatch ({Missing} missing, {Stale} stale)")]
+    private static partial void LogMismatch(ILogger logger, Guid deviceId, Guid conversationId, int missing, int stale);
+}
+
+internal static class EnvelopesFeature
+{
+    public static IServiceCollection AddEnvelopes(this IServiceCollection services)
+    {
+        services.AddOptions<EnvelopesOptions>().BindConfiguration(EnvelopesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<EnvelopeService>();
+        return services;
+    }
+}

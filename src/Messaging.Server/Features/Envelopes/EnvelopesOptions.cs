@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Messaging.Server.Features.Envelopes;
+
+/// <summary>Envelope limits and retention (section <c>Messaging:Envelopes</c>).</summary>
+public sealed class EnvelopesOptions
+{
+    public const string Section = "Messaging:Envelopes";
+
+    /// <summary>Largest single ciphertext, version tag included.</summary>
+    [Range(64, 16 * 1024 * 1024)]
+    public int MaxCiphertextBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Largest sum of an envelope's ciphertexts.</summary>
+    [Range(64, 64 * 1024 * 1024)]
+    public int MaxEnvelopeBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Most recipient devices of one envelope.</summary>
+    [Range(1, 10_000)]
+    public int MaxRecipients { get; set; } = 256;
+
+    /// <summary>How long an undelivered envelope is kept before it is purged.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>Most envelopes returned by one fetch and acknowledged by one call.</summary>
+    [Range(1, 5000)]
+    public int MaxBatch { get; set; } = 500;
+}

@@ -1,0 +1,118 @@
+using Messaging.Contracts;
+using Messaging.Server.Errors;
+using Messaging.Server.Features.Audit;
+using Messaging.Server.Features.Authentication;
+using Messaging.Server.Persistence;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Messaging.Server.Features.Organisations;
+
+internal sealed record OrganisationRecord(Guid Id, string Name, string Type, DateTimeOffset CreatedAt);
+
+internal static class OrganisationRepository
+{
+    public static Task InsertAsync(DbSession session, OrganisationRecord organisation) => session.ExecuteAsync(
+        "INSERT INTO organisations (id, name, type, created_at) VALUES (@id, @name, @type, @at);",
+        ("@id", organisation.Id), ("@name", organisation.Name), ("@type", organisation.Type), ("@at", organisation.CreatedAt));
+
+    public static Task<OrganisationRecord?> GetAsync(DbSession session, Guid id) => session.QuerySingleOrDefaultAsync(
+        "SELECT id, name, type, created_at FROM organisations WHERE id = @id;", Map, ("@id", id));
+
+    public static Task<List<OrganisationRecord>> ListAsync(DbSession session) => session.QueryAsync(
+        "SELECT id, name, type, created_at FROM organisations ORDER BY name, id;", Map);
+
+    private static OrganisationRecord Map(System.Data.Common.DbDataReader r)
+        => new(r.GetGuidValue(0), r.GetString(1), r.GetString(2), r.GetInstant(3));
+}
+
+/// <summary>Partner organisations. Only the platform operator (or the host's bootstrap command) creates them.</summary>
+internal sealed class OrganisationService(IDatabase database, AuditLog audit, TimeProvider time)
+{
+    /// <summary>Creates an organisation. <paramref name="actor"/> is null only for host commands.</summary>
+    public async Task<OrganisationEntry> CreateAsync(CallerDevice? actor, CreateOrganisationRequest request, CancellationToken cancellationToken = default)
+    {
+        if (actor is not null && !actor.IsPlatformOperator)
+        {
+            throw new ForbiddenException("Only the platform operator creates organisations.");
+        }
+
+        if (request is null)
+        {
+            throw new MalformedRequestException("A body is required.");
+        }
+
+        var name = Text.RequireName(request.Name, "name");
+        if (!OrganisationTypes.IsKnown(request.Type))
+        {
+            throw new MalformedRequestException("Unknown organisation type.");
+        }
+
+        var record = new OrganisationRecord(Guid.NewGuid(), name, request.Type, DbValues.ToStoragePrecision(time.GetUtcNow()));
+        await database.WriteAsync(async s =>
+        {
+            await OrganisationRepository.InsertAsync(s, record);
+            await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.OrganisationCreated, actor?.MemberId, actor?.DeviceId,
+                [AuditSubject.Organisation(record.Id)], record.Type));
+            return record;
+        }, cancellationToken);
+        return new OrganisationEntry(record.Id, record.Name, record.Type);
+    }
+
+    public async Task<IReadOnlyList<OrganisationEntry>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        var rows = await database.ReadAsync(OrganisationRepository.ListAsync, cancellationToken);
+        return [.. rows.Select(o => new OrganisationEntry(o.Id, o.Name, o.Type))];
+    }
+}
+
+/// <summary>Validation of human-entered text fields.</summary>
+internal static class Text
+{
+    public const int MaxNameLength = 200;
+
+    public static string RequireName(string? value, string field)
+    {
+        var trimmed = value?.Trim();
+        if (string.IsNullOrEmpty(trimmed) || trimmed.Length > MaxNameLength || trimmed.Any(char.IsControl))
+        {
+            throw new MalformedRequestException($"The {field} must be 1 to {MaxNameLength} printable characters.");
+        }
+
+        return trimmed;
+    }
+
+    public static string RequireEmail(string? value)
+    {
+        var trimmed = value?.Trim();
+        var at = trimmed?.IndexOf('@', StringComparison.Ordinal) ?? -1;
+        if (string.IsNullOrEmpty(trimmed) || trimmed.Length > 254 || at <= 0 || at != trimmed.LastIndexOf('@')
+            || at == trimmed.Length - 1 || trimmed.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            throw new MalformedRequestException("The work email is not a valid address.");
+        }
+
+        return trimmed;
+    }
+}
+
+internal static class OrganisationsFeature
+{
+    public static IServiceCollection AddOrganisations(this IServiceCollection services)
+    {
+        services.AddSingleton<OrganisationService>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapOrganisations(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost(ApiRoutes.Organisations, async Task<Created<OrganisationEntry>> (
+                CreateOrganisationRequest request, HttpContext http, OrganisationService service) =>
+            {
+                var created = await service.CreateAsync(CallerDevice.From(http.User), request, http.RequestAborted);
+                return TypedResults.Created($"{ApiRoutes.Organisations}/{created.OrganisationId:D}", created);
+            })
+            .RequireAuthorization()
+            .WithName("CreateOrganisation");
+        return endpoints;
+    }
+}

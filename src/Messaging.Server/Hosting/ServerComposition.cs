@@ -1,0 +1,80 @@
+using Messaging.Contracts;
+using Messaging.Server.Errors;
+using Messaging.Server.Features.Audit;
+using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Conversations;
+using Messaging.Server.Features.Devices;
+using Messaging.Server.Features.Envelopes;
+using Messaging.Server.Features.Health;
+using Messaging.Server.Features.Members;
+using Messaging.Server.Features.Organisations;
+using Messaging.Server.Features.RateLimiting;
+using Messaging.Server.Features.Retention;
+using Messaging.Server.Hubs;
+using Messaging.Server.Persistence;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+
+namespace Messaging.Server.Hosting;
+
+/// <summary>The composition root's building blocks: each feature registers and maps itself.</summary>
+internal static class ServerComposition
+{
+    public static IServiceCollection AddMessagingServer(this IServiceCollection services)
+    {
+        services.AddPersistence(); // first: its hosted service migrates before the others start
+        services.AddLogging(logging =>
+        {
+            // "Request starting … ?access_token=…": the hosting diagnostics log full URLs, and WebSocket clients carry
+            // their bearer token in the query. Keep that category at Warning so tokens never reach a log.
+            logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        });
+        services.AddErrors();
+        services.AddRateLimits();
+        services.AddAudit();
+        services.AddDeviceAuthentication();
+        services.AddOrganisations();
+        services.AddMembers();
+        services.AddDevices();
+        services.AddConversations();
+        services.AddEnvelopes();
+        services.AddRetention();
+        services.AddHealth();
+        services.AddMessagingHub();
+        return services;
+    }
+
+    public static WebApplication UseMessagingServer(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseWebSockets();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapHealth();
+        app.MapDeviceAuthentication();
+        app.MapOrganisations();
+        app.MapMembers();
+        app.MapDevices();
+        app.MapHub<MessagingHub>(HubRoutes.Messaging);
+        return app;
+    }
+
+    private static IServiceCollection AddMessagingHub(this IServiceCollection services)
+    {
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<IDatabaseDeviceCheck, DatabaseDeviceCheck>();
+        services.AddSingleton<IDeviceSignals, HubDeviceSignals>();
+        services.AddSingleton<HubErrorFilter>();
+        services.AddSignalR(o =>
+        {
+            o.EnableDetailedErrors = false;
+            o.AddFilter<HubErrorFilter>();
+        });
+
+        // A JSON frame carries base64 ciphertext (4/3 of the bytes) plus ids and field names.
+        services.AddOptions<HubOptions<MessagingHub>>().Configure<IOptions<EnvelopesOptions>>((hub, envelopes) =>
+            hub.MaximumReceiveMessageSize = (envelopes.Value.MaxEnvelopeBytes / 3 * 4) + (64 * 1024) + (envelopes.Value.MaxRecipients * 128));
+        return services;
+    }
+}

@@ -1,0 +1,86 @@
+using Messaging.Contracts;
+using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Conversations;
+using Messaging.Server.Features.Devices;
+using Messaging.Server.Features.Envelopes;
+using Messaging.Server.Features.Members;
+using Messaging.Server.Features.Organisations;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Messaging.Server.Hubs;
+
+/// <summary>
+/// The only real-time surface. Thin: every method delegates to a feature service with the caller taken from the
+/// connection's token. <see cref="HubErrorFilter"/> checks the device on every call and maps refusals to HubException.
+/// </summary>
+[Authorize]
+internal sealed class MessagingHub(
+    EnvelopeService envelopes,
+    ConversationService conversations,
+    DeviceService devices,
+    OrganisationService organisations,
+    MemberService members,
+    ConnectionRegistry registry,
+    IDatabaseDeviceCheck deviceCheck) : Hub<IMessagingClient>, IMessagingHub
+{
+    public static string DeviceGroup(Guid deviceId) => "device:" + deviceId.ToString("D");
+
+    private CallerDevice Caller => CallerDevice.From(Context.User);
+
+    /// <summary>Registers the connection, then re-checks the device (closing the race with a revocation that happened
+    /// after authentication), then pushes everything pending in sequence order.</summary>
+    public override async Task OnConnectedAsync()
+    {
+        var caller = Caller;
+        registry.Add(caller.DeviceId, Context);
+        if (!await deviceCheck.IsActiveAsync(caller.DeviceId, Context.ConnectionAborted))
+        {
+            Context.Abort();
+            return;
+        }
+
+        await Groups.AddToGroupAsync(Context.ConnectionId, DeviceGroup(caller.DeviceId), Context.ConnectionAborted);
+        await envelopes.PushPendingAsync(caller.DeviceId, e => Clients.Caller.ReceiveEnvelope(e), Context.ConnectionAborted);
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        registry.Remove(Caller.DeviceId, Context);
+        return Task.CompletedTask;
+    }
+
+    public Task<WhoAmIResult> WhoAmI()
+    {
+        var caller = Caller;
+        return Task.FromResult(new WhoAmIResult(caller.DeviceId, caller.MemberId, caller.OrganisationId, caller.Role, caller.TokenExpiresAt));
+    }
+
+    public Task<SendEnvelopeResult> SendEnvelope(SendEnvelopeRequest request) => envelopes.SendAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<AcknowledgeResult> AcknowledgeEnvelopes(AcknowledgeRequest request) => envelopes.AcknowledgeAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<PendingEnvelopes> FetchPending(FetchPendingRequest request) => envelopes.FetchPendingAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<ConversationSummary>> ListConversations() => conversations.ListAsync(Caller, Context.ConnectionAborted);
+
+    public Task<ConversationSummary> CreateConversation(CreateConversationRequest request) => conversations.CreateAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<ConversationSummary> AddConversationMember(ConversationMemberRequest request) => conversations.AddMemberAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<ConversationSummary> RemoveConversationMember(ConversationMemberRequest request) => conversations.RemoveMemberAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<ConversationDevices> GetConversationDevices(GetConversationDevicesRequest request) => conversations.GetDevicesAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<PreKeyBundles> GetPreKeyBundles(GetPreKeyBundlesRequest request) => devices.GetBundlesAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<PreKeyStatus> UploadOneTimePreKeys(UploadOneTimePreKeysRequest request) => devices.UploadOneTimePreKeysAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<PreKeyStatus> RotateSignedPreKey(RotateSignedPreKeyRequest request) => devices.RotateSignedPreKeyAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<KeyLogPage> GetKeyLog(GetKeyLogRequest request) => devices.GetKeyLogAsync(request, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<OrganisationEntry>> ListOrganisations() => organisations.ListAsync(Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<MemberEntry>> ListMembers(ListMembersRequest request) => members.ListAsync(request?.OrganisationId, Context.ConnectionAborted);
+}

@@ -1,0 +1,177 @@
+using Messaging.Contracts;
+using Messaging.Server.Features.Retention;
+using Messaging.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Messaging.Server.Tests;
+
+public sealed class EnvelopeFlowTests
+{
+    /// <summary>Two workers of two organisations with two devices each, all connected.</summary>
+    private sealed record TwoServices(TestDevice A1, TestDevice A2, TestDevice B1, TestDevice B2, TestMember WorkerA, TestMember WorkerB);
+
+    private static async Task<TwoServices> TwoServicesAsync(MessagingApp app)
+    {
+        var serviceA = await app.CreateOrganisationAsync();
+        var serviceB = await app.CreateOrganisationAsync();
+        var workerA = await app.CreateMemberAsync(serviceA);
+        var workerB = await app.CreateMemberAsync(serviceB);
+        return new TwoServices(
+            await app.EnrolDeviceAsync(workerA), await app.EnrolDeviceAsync(workerA),
+            await app.EnrolDeviceAsync(workerB), await app.EnrolDeviceAsync(workerB), workerA, workerB);
+    }
+
+    [Fact]
+    public async Task Envelopes_FlowBothWays_ToEveryDevice_IncludingTheSendersOtherDevice()
+    {
+        await using var app = new MessagingApp();
+        var w = await TwoServicesAsync(app);
+        await using var a1 = await app.ConnectAsync(w.A1);
+        await using var a2 = await app.ConnectAsync(w.A2);
+        await using var b1 = await app.ConnectAsync(w.B1);
+        await using var b2 = await app.ConnectAsync(w.B2);
+        var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
+
+        var request = await MessagingApp.BuildSendAsync(a1, conversation.ConversationId);
+        Assert.Equal(new[] { w.A2.Id, w.B1.Id, w.B2.Id }.Order(), request.Recipients.Select(r => r.DeviceId).Order());
+        var sent = await a1.SendAsync(request);
+        Assert.Equal(SendOutcome.Accepted, sent.Outcome);
+
+        foreach (var receiver in new[] { a2, b1, b2 })
+        {
+            var delivered = Assert.Single(await receiver.ReceiveAsync(1));
+            Assert.Equal(request.EnvelopeId, delivered.EnvelopeId);
+            Assert.Equal(sent.Sequence, delivered.Sequence);
+            Assert.Equal(w.A1.Id, delivered.SenderDeviceId);
+            Assert.Equal(w.WorkerA.Id, delivered.SenderMemberId);
+            Assert.Equal(request.Recipients.Single(r => r.DeviceId == receiver.Device.Id).Ciphertext, delivered.Ciphertext);
+        }
+
+        Assert.True(await a1.NothingMoreAsync());
+
+        var reply = await MessagingApp.SendAsync(b2, conversation.ConversationId);
+        Assert.Equal(SendOutcome.Accepted, reply.Outcome);
+        foreach (var receiver in new[] { a1, a2, b1 })
+        {
+            Assert.Equal(reply.Sequence, Assert.Single(await receiver.ReceiveAsync(1)).Sequence);
+        }
+    }
+
+    [Fact]
+    public async Task OfflineDevice_ReceivesEverythingOnReconnect_InSequenceOrder()
+    {
+        await using var app = new MessagingApp();
+        var w = await TwoServicesAsync(app);
+        await using var a1 = await app.ConnectAsync(w.A1);
+        var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
+
+        var sequences = new List<long>();
+        for (var i = 0; i < 12; i++)
+        {
+            sequences.Add((await MessagingApp.SendAsync(a1, conversation.ConversationId)).Sequence);
+        }
+
+        await using var b1 = await app.ConnectAsync(w.B1);
+        var received = await b1.ReceiveAsync(12);
+        Assert.Equal(sequences, received.Select(e => e.Sequence));
+        Assert.True(await b1.NothingMoreAsync());
+
+        var fetched = await b1.Hub.InvokeAsync<PendingEnvelopes>(nameof(IMessagingHub.FetchPending), new FetchPendingRequest(0, 5));
+        Assert.Equal(sequences.Take(5), fetched.Envelopes.Select(e => e.Sequence));
+        Assert.True(fetched.HasMore);
+    }
+
+    [Fact]
+    public async Task Acknowledging_DeletesTheDevicesCopy_AndTheEnvelopeOnceEveryDeviceAcknowledged()
+    {
+        await using var app = new MessagingApp();
+        var w = await TwoServicesAsync(app);
+        await using var a1 = await app.ConnectAsync(w.A1);
+        var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
+        var sent = await MessagingApp.SendAsync(a1, conversation.ConversationId);
+        Assert.Equal((1L, 3L, 1L), await app.EnvelopeRowsAsync());
+
+        await using var b1 = await app.ConnectAsync(w.B1);
+        await b1.ReceiveAsync(1);
+        Assert.Equal(1, (await b1.AcknowledgeAsync(sent.Sequence)).Acknowledged);
+        Assert.Equal(0, (await b1.AcknowledgeAsync(sent.Sequence)).Acknowledged);
+        Assert.Equal(2, await app.CountAsync("envelope_recipients"));
+
+        await using var b2 = await app.ConnectAsync(w.B2);
+        await using var a2 = await app.ConnectAsync(w.A2);
+        await b2.AcknowledgeAsync(sent.Sequence);
+        await a2.AcknowledgeAsync(sent.Sequence);
+        Assert.Equal(0, await app.CountAsync("envelope_recipients"));
+        Assert.Equal(0, await app.CountAsync("envelopes"));
+
+        // A new connection gets nothing: acknowledged envelopes are gone.
+        await using var b1Again = await app.ConnectAsync(w.B1);
+        Assert.True(await b1Again.NothingMoreAsync());
+    }
+
+    [Fact]
+    public async Task SendingTheSameEnvelopeIdTwice_StoresItOnce_AndReturnsTheFirstAcceptance()
+    {
+        await using var app = new MessagingApp();
+        var w = await TwoServicesAsync(app);
+        await using var a1 = await app.ConnectAsync(w.A1);
+        var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
+        var request = await MessagingApp.BuildSendAsync(a1, conversation.ConversationId);
+
+        var first = await a1.SendAsync(request);
+        app.Clock.Advance(TimeSpan.FromSeconds(5));
+        var second = await a1.SendAsync(request with { Recipients = [.. request.Recipients.Select(r => r with { Ciphertext = Ciphertexts.Random(32) })] });
+
+        Assert.Equal(first, second with { MissingDevices = first.MissingDevices, StaleDeviceIds = first.StaleDeviceIds });
+        Assert.Equal((1L, 3L, 1L), await app.EnvelopeRowsAsync());
+    }
+
+    [Fact]
+    public async Task UndeliveredEnvelopes_ArePurged_AfterTheRetentionPeriod()
+    {
+        await using var app = new MessagingApp(new Dictionary<string, string?> { ["Messaging:Envelopes:Retention"] = "2.00:00:00" });
+        var w = await TwoServicesAsync(app);
+        await using var a1 = await app.ConnectAsync(w.A1);
+        var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
+        await MessagingApp.SendAsync(a1, conversation.ConversationId);
+        var retention = app.Services.GetRequiredService<RetentionService>();
+
+        app.Clock.Advance(TimeSpan.FromDays(1));
+        await retention.PurgeOnceAsync(CancellationToken.None);
+        Assert.Equal(1, await app.CountAsync("envelopes"));
+
+        app.Clock.Advance(TimeSpan.FromDays(1));
+        await retention.PurgeOnceAsync(CancellationToken.None);
+        Assert.Equal((0L, 0L), (await app.CountAsync("envelopes"), await app.CountAsync("envelope_recipients")));
+    }
+
+    [Fact]
+    public async Task AWrongRecipientSet_IsADeviceMismatch_ListingMissingAndStaleDevices_AndStoresNothing()
+    {
+        await using var app = new MessagingApp();
+        var w = await TwoServicesAsync(app);
+        var outsider = await app.EnrolDeviceAsync(await app.CreateMemberAsync(await app.CreateOrganisationAsync()));
+        await using var a1 = await app.ConnectAsync(w.A1);
+        var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
+        var request = await MessagingApp.BuildSendAsync(a1, conversation.ConversationId);
+        var before = await app.EnvelopeRowsAsync();
+
+        var wrong = request with
+        {
+            Recipients = [.. request.Recipients.Where(r => r.DeviceId != w.B2.Id), new RecipientCiphertext(outsider.Id, Ciphertexts.Random(40))],
+        };
+        var result = await a1.SendAsync(wrong);
+
+        Assert.Equal(SendOutcome.DeviceMismatch, result.Outcome);
+        Assert.Equal([new DeviceAddress(w.WorkerB.Id, w.B2.Id)], result.MissingDevices);
+        Assert.Equal([outsider.Id], result.StaleDeviceIds);
+        Assert.Equal(before, await app.EnvelopeRowsAsync());
+
+        // The sending device itself is not a valid recipient either.
+        var toSelf = request with { Recipients = [.. request.Recipients, new RecipientCiphertext(w.A1.Id, Ciphertexts.Random(40))] };
+        var selfResult = await a1.SendAsync(toSelf);
+        Assert.Equal([w.A1.Id], selfResult.StaleDeviceIds);
+        Assert.Equal(before, await app.EnvelopeRowsAsync());
+    }
+}

@@ -1,0 +1,298 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Messaging.Contracts;
+using Messaging.Crypto.Keys;
+using Messaging.Server.Features.Members;
+using Messaging.Server.Features.Organisations;
+using Messaging.Server.Persistence;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Messaging.Server.Tests.Infrastructure;
+
+/// <summary>
+/// The server in process, on its own temporary SQLite file and a fake clock that starts at a random instant, with intent
+/// methods for the tests. Every test creates its own instance: no test sees another's data.
+/// </summary>
+public sealed class MessagingApp : WebApplicationFactory<Program>
+{
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N"));
+    private readonly Dictionary<string, string?> _settings;
+    private TestDevice? _operator;
+    private int _counter;
+
+    public MessagingApp(IDictionary<string, string?>? settings = null)
+    {
+        _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>(), StringComparer.Ordinal);
+        Clock = new FakeTimeProvider(new DateTimeOffset(2031, 3, 1, 8, 0, 0, TimeSpan.Zero).AddSeconds(Random.Shared.Next(0, 10_000_000)));
+    }
+
+    public FakeTimeProvider Clock { get; }
+
+    public LogSink Logs { get; } = new();
+
+    public string DatabasePath => Path.Combine(_dataDirectory, "messaging.db");
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("Messaging:Storage:DataDirectory", _dataDirectory);
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureLogging(logging =>
+        {
+            logging.ClearProviders();
+            logging.SetMinimumLevel(LogLevel.Trace);
+            logging.AddProvider(Logs);
+        });
+        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    // ---- Intent methods -------------------------------------------------------------------------------------------
+
+    /// <summary>The platform operator's enrolled device, created on first use the way the bootstrap command does.</summary>
+    public async Task<TestDevice> OperatorAsync()
+    {
+        if (_operator is not null)
+        {
+            return _operator;
+        }
+
+        var organisation = await Services.GetRequiredService<OrganisationService>()
+            .CreateAsync(null, new CreateOrganisationRequest("Platform", OrganisationTypes.Operator));
+        var member = await Services.GetRequiredService<MemberService>().CreateAsync(null,
+            new CreateMemberRequest(organisation.OrganisationId, "Operator", Roles.PlatformOperator, "operator@platform.example"));
+        _operator = await EnrolDeviceAsync(new TestMember(member.MemberId, organisation.OrganisationId, Roles.PlatformOperator));
+        return _operator;
+    }
+
+    /// <summary>Creates an organisation (as the operator) with an enrolled organisation admin.</summary>
+    public async Task<TestOrganisation> CreateOrganisationAsync(string type = OrganisationTypes.PreventionService, string? name = null)
+    {
+        var op = await OperatorAsync();
+        var client = await ClientAsync(op);
+        var response = await client.PostAsJsonAsync(ApiRoutes.Organisations,
+            new CreateOrganisationRequest(name ?? $"Service {Interlocked.Increment(ref _counter)}", type));
+        response.EnsureSuccessStatusCode();
+        var organisation = (await response.Content.ReadFromJsonAsync<OrganisationEntry>())!;
+        var adminMember = await CreateMemberAsync(op, organisation.OrganisationId, Roles.OrganisationAdmin);
+        var admin = await EnrolDeviceAsync(adminMember);
+        return new TestOrganisation(organisation.OrganisationId, type, admin);
+    }
+
+    /// <summary>Creates a member of <paramref name="organisation"/> through its admin (or the operator for operators).</summary>
+    public async Task<TestMember> CreateMemberAsync(TestOrganisation organisation, string role = Roles.Worker, string? displayName = null, string? email = null)
+    {
+        var actor = role == Roles.PlatformOperator ? await OperatorAsync() : organisation.Admin;
+        return await CreateMemberAsync(actor, organisation.Id, role, displayName, email);
+    }
+
+    public async Task<TestMember> CreateMemberAsync(TestDevice actor, Guid organisationId, string role, string? displayName = null, string? email = null)
+    {
+        var n = Interlocked.Increment(ref _counter);
+        var client = await ClientAsync(actor);
+        var response = await client.PostAsJsonAsync(ApiRoutes.Members, new CreateMemberRequest(
+            organisationId, displayName ?? $"Member {n}", role, email ?? $"member{n}@service.example"));
+        response.EnsureSuccessStatusCode();
+        var created = (await response.Content.ReadFromJsonAsync<MemberCreated>())!;
+        return new TestMember(created.MemberId, created.OrganisationId, created.Role);
+    }
+
+    /// <summary>Issues a code on the host (no HTTP rights involved), for tests that are not about who issues codes.</summary>
+    public async Task<string> IssueCodeAsync(TestMember member)
+        => (await Services.GetRequiredService<MemberService>().IssueEnrolmentCodeAsync(null, member.Id)).Code;
+
+    /// <summary>Generates real keys and enrols a device for the member.</summary>
+    public async Task<TestDevice> EnrolDeviceAsync(TestMember member, int oneTimePreKeys = 20)
+    {
+        var keys = DeviceKeys.Generate(oneTimePreKeys);
+        var response = await PostEnrolmentAsync(keys.Request(await IssueCodeAsync(member)));
+        response.EnsureSuccessStatusCode();
+        var enrolled = (await response.Content.ReadFromJsonAsync<EnrolDeviceResponse>())!;
+        return new TestDevice(enrolled.DeviceId, member, keys);
+    }
+
+    public Task<HttpResponseMessage> PostEnrolmentAsync(EnrolDeviceRequest request) => CreateClient().PostAsJsonAsync(ApiRoutes.Enrolment, request);
+
+    /// <summary>Challenge, sign, token.</summary>
+    public async Task<TokenResponse> AuthenticateAsync(TestDevice device)
+    {
+        var http = CreateClient();
+        var challengeResponse = await http.PostAsJsonAsync(ApiRoutes.AuthChallenge, new ChallengeRequest(device.Id));
+        challengeResponse.EnsureSuccessStatusCode();
+        var challenge = (await challengeResponse.Content.ReadFromJsonAsync<ChallengeResponse>())!;
+        var tokenResponse = await http.PostAsJsonAsync(ApiRoutes.AuthToken,
+            new TokenRequest(device.Id, challenge.Challenge, device.Keys.Identity.SignChallenge(challenge.Challenge)));
+        tokenResponse.EnsureSuccessStatusCode();
+        var token = (await tokenResponse.Content.ReadFromJsonAsync<TokenResponse>())!;
+        device.Token = token.AccessToken;
+        return token;
+    }
+
+    /// <summary>An HTTP client carrying the device's bearer token.</summary>
+    public async Task<HttpClient> ClientAsync(TestDevice device)
+    {
+        if (device.Token is null)
+        {
+            await AuthenticateAsync(device);
+        }
+
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", device.Token);
+        return client;
+    }
+
+    /// <summary>Connects to the hub over WebSockets with the token in the <c>access_token</c> query, as browsers do.</summary>
+    public async Task<ConnectedDevice> ConnectAsync(TestDevice device, bool authenticate = true)
+    {
+        if (authenticate && device.Token is null)
+        {
+            await AuthenticateAsync(device);
+        }
+
+        var token = device.Token ?? string.Empty;
+        var server = Server;
+        var connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(server.BaseAddress, HubRoutes.Messaging), options =>
+            {
+                options.Transports = HttpTransportType.WebSockets;
+                options.SkipNegotiation = true;
+                options.HttpMessageHandlerFactory = _ => server.CreateHandler();
+                options.WebSocketFactory = async (context, cancellationToken) =>
+                {
+                    var uri = new UriBuilder(context.Uri) { Query = "access_token=" + Uri.EscapeDataString(token) }.Uri;
+                    return await server.CreateWebSocketClient().ConnectAsync(uri, cancellationToken);
+                };
+            })
+            .Build();
+        var connected = new ConnectedDevice(device, connection);
+        await connection.StartAsync();
+        return connected;
+    }
+
+    // ---- Conversations and envelopes ------------------------------------------------------------------------------
+
+    public static async Task<ConversationSummary> CreateConversationAsync(ConnectedDevice creator, bool collective, params TestMember[] others)
+        => await creator.Hub.InvokeAsync<ConversationSummary>(nameof(IMessagingHub.CreateConversation),
+            new CreateConversationRequest([.. others.Select(o => o.Id)], collective));
+
+    /// <summary>Builds a well-formed send to exactly the conversation's devices (minus the sender), with random
+    /// ciphertexts behind the version tag.</summary>
+    public static async Task<SendEnvelopeRequest> BuildSendAsync(ConnectedDevice from, Guid conversationId, EnvelopeKind kind = EnvelopeKind.Chat, Guid? envelopeId = null)
+    {
+        var devices = await from.Hub.InvokeAsync<ConversationDevices>(nameof(IMessagingHub.GetConversationDevices),
+            new GetConversationDevicesRequest(conversationId));
+        var recipients = devices.Devices.Where(d => d.DeviceId != from.Device.Id)
+            .Select(d => new RecipientCiphertext(d.DeviceId, Ciphertexts.Random(64)))
+            .ToList();
+        return new SendEnvelopeRequest(envelopeId ?? Guid.NewGuid(), conversationId, kind, recipients);
+    }
+
+    public static async Task<SendEnvelopeResult> SendAsync(ConnectedDevice from, Guid conversationId, EnvelopeKind kind = EnvelopeKind.Chat, Guid? envelopeId = null)
+        => await from.SendAsync(await BuildSendAsync(from, conversationId, kind, envelopeId));
+
+    // ---- Database inspection --------------------------------------------------------------------------------------
+
+    public async Task<long> CountAsync(string table, string where = "1 = 1")
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM {table} WHERE {where};";
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    public async Task ExecuteSqlAsync(string sql)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Rows that a refused send must not have created.</summary>
+    public async Task<(long Envelopes, long Copies, long AuditSends)> EnvelopeRowsAsync()
+        => (await CountAsync("envelopes"), await CountAsync("envelope_recipients"), await CountAsync("audit_log", "event_type = 'envelope.accepted'"));
+
+    internal IDatabase Database => Services.GetRequiredService<IDatabase>();
+}
+
+public sealed record TestOrganisation(Guid Id, string Type, TestDevice Admin);
+
+public sealed record TestMember(Guid Id, Guid OrganisationId, string Role);
+
+public sealed class TestDevice(Guid id, TestMember member, DeviceKeys keys)
+{
+    public Guid Id { get; } = id;
+
+    public TestMember Member { get; } = member;
+
+    public DeviceKeys Keys { get; } = keys;
+
+    public string? Token { get; set; }
+}
+
+/// <summary>A device's real key material, generated with Messaging.Crypto.</summary>
+public sealed class DeviceKeys
+{
+    private DeviceKeys(IdentityKeyPair identity, SignedPreKeyPair signedPreKey, IReadOnlyList<OneTimePreKeyPair> oneTimePreKeys)
+    {
+        Identity = identity;
+        SignedPreKey = signedPreKey;
+        OneTimePreKeys = oneTimePreKeys;
+    }
+
+    public IdentityKeyPair Identity { get; }
+
+    public SignedPreKeyPair SignedPreKey { get; }
+
+    public IReadOnlyList<OneTimePreKeyPair> OneTimePreKeys { get; }
+
+    public static DeviceKeys Generate(int oneTimePreKeys = 20)
+    {
+        var identity = IdentityKeyPair.Generate();
+        return new DeviceKeys(identity, SignedPreKeyPair.Generate(identity, 1), OneTimePreKeyPair.GenerateBatch(1, oneTimePreKeys));
+    }
+
+    public EnrolDeviceRequest Request(string code) => new(
+        code,
+        Identity.PublicKey.ToBytes(),
+        new SignedPreKeyData(SignedPreKey.Id, SignedPreKey.PublicKey.PublicKey, SignedPreKey.PublicKey.Signature),
+        [.. OneTimePreKeys.Select(k => new OneTimePreKeyData(k.Id, k.PublicKey.PublicKey))]);
+}
+
+public static class Ciphertexts
+{
+    /// <summary>Version tag 0x01 followed by random bytes: what a client's ciphertext looks like to the server.</summary>
+    public static byte[] Random(int length)
+    {
+        var bytes = new byte[length];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
+        bytes[0] = CiphertextFormat.Version1;
+        return bytes;
+    }
+}

@@ -1,0 +1,283 @@
+using System.Net.Http.Json;
+using Messaging.Contracts;
+using Messaging.Crypto.Keys;
+using Messaging.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Messaging.Server.Tests;
+
+/// <summary>
+/// The authorisation matrix: every role × every message kind (as sender and as recipient), every role × every hub
+/// method, every admin role × every admin endpoint. The expectations are written out here independently of the
+/// server's policy class.
+/// </summary>
+public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyWorld>
+{
+    private static readonly EnvelopeKind[] ChatOnly = [EnvelopeKind.Chat, EnvelopeKind.SessionControl];
+
+    private static readonly Dictionary<string, EnvelopeKind[]> MaySend = new(StringComparer.Ordinal)
+    {
+        [Roles.Worker] = [.. EnvelopeKinds.All],
+        [Roles.OrganisationAdmin] = [.. EnvelopeKinds.All],
+        [Roles.JusticeAssistant] = ChatOnly,
+        [Roles.PlatformOperator] = ChatOnly,
+    };
+
+    private static readonly Dictionary<string, EnvelopeKind[]> MayReceive = new(StringComparer.Ordinal)
+    {
+        [Roles.Worker] = [.. EnvelopeKinds.All],
+        [Roles.OrganisationAdmin] = [.. EnvelopeKinds.All],
+        [Roles.JusticeAssistant] = [EnvelopeKind.Chat, EnvelopeKind.SessionControl, EnvelopeKind.AttendanceNotice, EnvelopeKind.Invitation],
+        [Roles.PlatformOperator] = ChatOnly,
+    };
+
+    public static TheoryData<string, EnvelopeKind> RolesAndKinds()
+    {
+        var data = new TheoryData<string, EnvelopeKind>();
+        foreach (var role in Roles.All)
+        {
+            foreach (var kind in EnvelopeKinds.All)
+            {
+                data.Add(role, kind);
+            }
+        }
+
+        return data;
+    }
+
+    public static TheoryData<EnvelopeKind> Kinds() => [.. EnvelopeKinds.All];
+
+    [Theory]
+    [MemberData(nameof(RolesAndKinds))]
+    public async Task ASender_SendsOnlyTheKindsItsRoleAllows(string role, EnvelopeKind kind)
+    {
+        var sender = world.ByRole[role];
+        var conversation = await MessagingApp.CreateConversationAsync(sender, false, world.WorkerB);
+        await AssertSendAsync(sender, conversation.ConversationId, kind, MaySend[role].Contains(kind));
+    }
+
+    [Theory]
+    [MemberData(nameof(RolesAndKinds))]
+    public async Task AConversation_ReceivesOnlyTheKindsEveryMembersRoleAllows(string role, EnvelopeKind kind)
+    {
+        var sender = world.WorkerBDevice;
+        var conversation = await MessagingApp.CreateConversationAsync(sender, false, world.ByRole[role].Device.Member);
+        await AssertSendAsync(sender, conversation.ConversationId, kind, MayReceive[role].Contains(kind));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task ACollectiveConversation_RefusesEveryCaseBoundKind(EnvelopeKind kind)
+    {
+        var sender = world.ByRole[Roles.Worker];
+        var conversation = await MessagingApp.CreateConversationAsync(sender, true, world.WorkerB);
+        var caseBound = kind is EnvelopeKind.Referral or EnvelopeKind.ReferralResponse or EnvelopeKind.IdentityShare
+            or EnvelopeKind.CaseFile or EnvelopeKind.AttendanceNotice;
+        await AssertSendAsync(sender, conversation.ConversationId, kind, !caseBound);
+    }
+
+    [Theory]
+    [InlineData(EnvelopeKind.Referral)]
+    [InlineData(EnvelopeKind.ReferralResponse)]
+    [InlineData(EnvelopeKind.IdentityShare)]
+    [InlineData(EnvelopeKind.CaseFile)]
+    public async Task AJusticeAssistant_NeverReceivesReferralsOrCaseFiles_EvenInAGroup(EnvelopeKind kind)
+    {
+        var sender = world.ByRole[Roles.Worker];
+        var conversation = await MessagingApp.CreateConversationAsync(sender, false, world.WorkerB, world.JusticeAssistant);
+        await AssertSendAsync(sender, conversation.ConversationId, kind, allowed: false);
+        Assert.Equal(0, await world.App.CountAsync("envelope_recipients", $"recipient_device_id = '{world.ByRole[Roles.JusticeAssistant].Device.Id:D}' AND envelope_seq IN (SELECT seq FROM envelopes WHERE kind = {(int)kind})"));
+    }
+
+    [Fact]
+    public async Task AJusticeAssistant_ReceivesAttendanceNoticesAndInvitations()
+    {
+        var sender = world.ByRole[Roles.Worker];
+        var conversation = await MessagingApp.CreateConversationAsync(sender, false, world.JusticeAssistant);
+        await AssertSendAsync(sender, conversation.ConversationId, EnvelopeKind.AttendanceNotice, allowed: true);
+        await AssertSendAsync(sender, conversation.ConversationId, EnvelopeKind.Invitation, allowed: true);
+    }
+
+    // ---- Hub methods ----------------------------------------------------------------------------------------------
+
+    public static TheoryData<string, string> RolesAndHubMethods()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var role in Roles.All)
+        {
+            foreach (var method in typeof(IMessagingHub).GetMethods().Select(m => m.Name).Append("CreateCollectiveConversation"))
+            {
+                data.Add(role, method);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(RolesAndHubMethods))]
+    public async Task EveryHubMethod_IsAllowedOrRefused_AsTheRolePolicySays(string role, string method)
+    {
+        var caller = world.ByRole[role];
+        var refusedCode = method == "CreateCollectiveConversation" && role is Roles.JusticeAssistant or Roles.PlatformOperator
+            ? ErrorCodes.Forbidden
+            : null;
+        Func<Task> call = method switch
+        {
+            nameof(IMessagingHub.WhoAmI) => () => caller.Hub.InvokeAsync<WhoAmIResult>(method),
+            nameof(IMessagingHub.SendEnvelope) => async () =>
+            {
+                var conversation = await MessagingApp.CreateConversationAsync(caller, false, world.WorkerB);
+                Assert.Equal(SendOutcome.Accepted, (await MessagingApp.SendAsync(caller, conversation.ConversationId)).Outcome);
+            },
+            nameof(IMessagingHub.AcknowledgeEnvelopes) => () => caller.Hub.InvokeAsync<AcknowledgeResult>(method, new AcknowledgeRequest([1, 2])),
+            nameof(IMessagingHub.FetchPending) => () => caller.Hub.InvokeAsync<PendingEnvelopes>(method, new FetchPendingRequest(0, 10)),
+            nameof(IMessagingHub.ListConversations) => () => caller.Hub.InvokeAsync<IReadOnlyList<ConversationSummary>>(method),
+            nameof(IMessagingHub.CreateConversation) => () => MessagingApp.CreateConversationAsync(caller, false, world.WorkerB),
+            "CreateCollectiveConversation" => () => MessagingApp.CreateConversationAsync(caller, true, world.WorkerB),
+            nameof(IMessagingHub.AddConversationMember) => async () =>
+            {
+                var conversation = await MessagingApp.CreateConversationAsync(caller, false, world.WorkerB);
+                var added = await caller.Hub.InvokeAsync<ConversationSummary>(method, new ConversationMemberRequest(conversation.ConversationId, world.JusticeAssistant.Id == caller.Device.Member.Id ? world.WorkerA.Id : world.JusticeAssistant.Id));
+                Assert.Equal(3, added.MemberIds.Count);
+            },
+            nameof(IMessagingHub.RemoveConversationMember) => async () =>
+            {
+                var conversation = await MessagingApp.CreateConversationAsync(caller, false, world.WorkerB);
+                var removed = await caller.Hub.InvokeAsync<ConversationSummary>(method, new ConversationMemberRequest(conversation.ConversationId, world.WorkerB.Id));
+                Assert.Single(removed.MemberIds);
+            },
+            nameof(IMessagingHub.GetConversationDevices) => async () =>
+            {
+                var conversation = await MessagingApp.CreateConversationAsync(caller, false, world.WorkerB);
+                var devices = await caller.Hub.InvokeAsync<ConversationDevices>(method, new GetConversationDevicesRequest(conversation.ConversationId));
+                Assert.Contains(devices.Devices, d => d.DeviceId == world.WorkerBDevice.Device.Id);
+            },
+            nameof(IMessagingHub.GetPreKeyBundles) => () => caller.Hub.InvokeAsync<PreKeyBundles>(method, new GetPreKeyBundlesRequest(world.WorkerB.Id)),
+            nameof(IMessagingHub.UploadOneTimePreKeys) => () =>
+            {
+                var first = (uint)Random.Shared.Next(10_000, int.MaxValue - 10);
+                var keys = OneTimePreKeyPair.GenerateBatch(first, 2);
+                return caller.Hub.InvokeAsync<PreKeyStatus>(method, new UploadOneTimePreKeysRequest([.. keys.Select(k => new OneTimePreKeyData(k.Id, k.PublicKey.PublicKey))]));
+            },
+            nameof(IMessagingHub.RotateSignedPreKey) => () =>
+            {
+                using var rotated = SignedPreKeyPair.Generate(caller.Device.Keys.Identity, 7);
+                return caller.Hub.InvokeAsync<PreKeyStatus>(method, new RotateSignedPreKeyRequest(
+                    new SignedPreKeyData(7, rotated.PublicKey.PublicKey, rotated.PublicKey.Signature)));
+            },
+            nameof(IMessagingHub.GetKeyLog) => () => caller.Hub.InvokeAsync<KeyLogPage>(method, new GetKeyLogRequest(0, 100)),
+            nameof(IMessagingHub.ListOrganisations) => async () =>
+                Assert.True((await caller.Hub.InvokeAsync<IReadOnlyList<OrganisationEntry>>(method)).Count >= 4),
+            nameof(IMessagingHub.ListMembers) => async () =>
+                Assert.Contains(await caller.Hub.InvokeAsync<IReadOnlyList<MemberEntry>>(method, new ListMembersRequest(null)), m => m.MemberId == world.WorkerB.Id),
+            _ => throw new InvalidOperationException($"No case for hub method {method}: add one."),
+        };
+
+        if (refusedCode is null)
+        {
+            await call();
+        }
+        else
+        {
+            await Refusal.AssertHubAsync(refusedCode, call);
+        }
+    }
+
+    [Fact]
+    public async Task ANonMember_CannotSeeSendToOrChangeAConversation()
+    {
+        var owner = world.ByRole[Roles.Worker];
+        var outsider = world.ByRole[Roles.OrganisationAdmin];
+        var conversation = await MessagingApp.CreateConversationAsync(owner, false, world.WorkerB);
+        var request = await MessagingApp.BuildSendAsync(owner, conversation.ConversationId);
+        var before = await world.App.EnvelopeRowsAsync();
+
+        await Refusal.AssertHubAsync(ErrorCodes.ConversationNotFound, () => outsider.SendAsync(request));
+        await Refusal.AssertHubAsync(ErrorCodes.ConversationNotFound, () => outsider.Hub.InvokeAsync<ConversationDevices>(
+            nameof(IMessagingHub.GetConversationDevices), new GetConversationDevicesRequest(conversation.ConversationId)));
+        await Refusal.AssertHubAsync(ErrorCodes.ConversationNotFound, () => outsider.Hub.InvokeAsync<ConversationSummary>(
+            nameof(IMessagingHub.AddConversationMember), new ConversationMemberRequest(conversation.ConversationId, outsider.Device.Member.Id)));
+        Assert.DoesNotContain(await outsider.Hub.InvokeAsync<IReadOnlyList<ConversationSummary>>(nameof(IMessagingHub.ListConversations)),
+            c => c.ConversationId == conversation.ConversationId);
+
+        // A member who is not the creator removes only themselves.
+        await Refusal.AssertHubAsync(ErrorCodes.Forbidden, () => world.WorkerBDevice.Hub.InvokeAsync<ConversationSummary>(
+            nameof(IMessagingHub.RemoveConversationMember), new ConversationMemberRequest(conversation.ConversationId, world.WorkerA.Id)));
+        Assert.Equal(before, await world.App.EnvelopeRowsAsync());
+    }
+
+    // ---- Admin endpoints ------------------------------------------------------------------------------------------
+
+    public static TheoryData<string, string, int> AdminCases() => new()
+    {
+        { Roles.PlatformOperator, "create-organisation", 201 },
+        { Roles.OrganisationAdmin, "create-organisation", 403 },
+        { Roles.Worker, "create-organisation", 403 },
+        { Roles.JusticeAssistant, "create-organisation", 403 },
+        { "foreign-org-admin", "create-organisation", 403 },
+        { Roles.PlatformOperator, "create-worker-in-A", 403 },
+        { Roles.OrganisationAdmin, "create-worker-in-A", 201 },
+        { Roles.Worker, "create-worker-in-A", 403 },
+        { Roles.JusticeAssistant, "create-worker-in-A", 403 },
+        { "foreign-org-admin", "create-worker-in-A", 403 },
+        { Roles.PlatformOperator, "create-admin-in-A", 201 },
+        { Roles.OrganisationAdmin, "create-admin-in-A", 201 },
+        { Roles.Worker, "create-admin-in-A", 403 },
+        { Roles.JusticeAssistant, "create-admin-in-A", 403 },
+        { "foreign-org-admin", "create-admin-in-A", 403 },
+        { Roles.OrganisationAdmin, "create-operator-in-A", 403 },
+        { Roles.OrganisationAdmin, "create-justice-assistant-in-A", 403 },
+        { Roles.PlatformOperator, "issue-code-for-worker-A", 403 },
+        { Roles.OrganisationAdmin, "issue-code-for-worker-A", 200 },
+        { Roles.Worker, "issue-code-for-worker-A", 403 },
+        { Roles.JusticeAssistant, "issue-code-for-worker-A", 403 },
+        { "foreign-org-admin", "issue-code-for-worker-A", 403 },
+        { Roles.PlatformOperator, "revoke-device-of-worker-A", 204 },
+        { Roles.OrganisationAdmin, "revoke-device-of-worker-A", 204 },
+        { Roles.Worker, "revoke-device-of-worker-A", 403 },
+        { Roles.JusticeAssistant, "revoke-device-of-worker-A", 403 },
+        { "foreign-org-admin", "revoke-device-of-worker-A", 403 },
+    };
+
+    [Theory]
+    [MemberData(nameof(AdminCases))]
+    public async Task EveryAdminEndpoint_IsAllowedOrRefused_AsTheRolePolicySays(string caller, string action, int expectedStatus)
+    {
+        var device = caller == "foreign-org-admin" ? world.JusticeHouse.Admin : world.ByRole[caller].Device;
+        var http = await world.App.ClientAsync(device);
+        var a = world.ServiceA.Id;
+        var response = action switch
+        {
+            "create-organisation" => await http.PostAsJsonAsync(ApiRoutes.Organisations, new CreateOrganisationRequest("New service", OrganisationTypes.PreventionService)),
+            "create-worker-in-A" => await http.PostAsJsonAsync(ApiRoutes.Members, new CreateMemberRequest(a, "W", Roles.Worker, "w@a.example")),
+            "create-admin-in-A" => await http.PostAsJsonAsync(ApiRoutes.Members, new CreateMemberRequest(a, "Ad", Roles.OrganisationAdmin, "ad@a.example")),
+            "create-operator-in-A" => await http.PostAsJsonAsync(ApiRoutes.Members, new CreateMemberRequest(a, "Op", Roles.PlatformOperator, "op@a.example")),
+            "create-justice-assistant-in-A" => await http.PostAsJsonAsync(ApiRoutes.Members, new CreateMemberRequest(a, "Ja", Roles.JusticeAssistant, "ja@a.example")),
+            "issue-code-for-worker-A" => await http.PostAsync(ApiRoutes.EnrolmentCodesFor(world.WorkerA.Id), null),
+            "revoke-device-of-worker-A" => await http.PostAsync(ApiRoutes.RevokeDeviceFor((await world.App.EnrolDeviceAsync(world.WorkerA)).Id), null),
+            _ => throw new InvalidOperationException(action),
+        };
+
+        Assert.Equal(expectedStatus, (int)response.StatusCode);
+        if (expectedStatus == 403)
+        {
+            await Refusal.AssertHttpAsync(ErrorCodes.Forbidden, 403, response);
+        }
+    }
+
+    private async Task AssertSendAsync(ConnectedDevice sender, Guid conversationId, EnvelopeKind kind, bool allowed)
+    {
+        var request = await MessagingApp.BuildSendAsync(sender, conversationId, kind);
+        var before = await world.App.EnvelopeRowsAsync();
+        if (allowed)
+        {
+            Assert.Equal(SendOutcome.Accepted, (await sender.SendAsync(request)).Outcome);
+        }
+        else
+        {
+            await Refusal.AssertHubAsync(ErrorCodes.KindRefused, () => sender.SendAsync(request));
+            Assert.Equal(before, await world.App.EnvelopeRowsAsync());
+        }
+    }
+}
