@@ -127,4 +127,20 @@ public sealed class KeyLogAndAuditTests
         response.EnsureSuccessStatusCode();
         Assert.DoesNotContain(app.Logs.Lines, l => l.Contains(code, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task TheBootstrapCommand_WithAnUnknownOrganisationType_PrintsTheErrorAndCreatesNothing()
+    {
+        await using var app = new MessagingApp();
+        _ = app.Server;
+        var (command, _) = HostCommand.Parse(["bootstrap", "--organisation", "Plateforme", "--type", "no-such-type",
+            "--operator", "Op Erator", "--email", "op@platform.example"]);
+        using var output = new StringWriter();
+
+        Assert.Equal(2, await command!.RunAsync(app.Services, output));
+
+        Assert.StartsWith("error: ", output.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("enrolment code", output.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, await app.CountAsync("organisations", "name = 'Plateforme'"));
+    }
 }

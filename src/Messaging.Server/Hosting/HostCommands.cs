@@ -1,5 +1,6 @@
 using System.Globalization;
 using Messaging.Contracts;
+using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Members;
@@ -59,13 +60,28 @@ internal sealed record HostCommand(string Name, IReadOnlyDictionary<string, stri
     public async Task<int> RunAsync(IServiceProvider services, TextWriter output, CancellationToken cancellationToken = default)
     {
         await services.GetRequiredService<MigrationRunner>().MigrateAsync(cancellationToken);
-        return Name switch
+        try
         {
-            "bootstrap" => await BootstrapAsync(services, output, cancellationToken),
-            "issue-code" => await IssueCodeAsync(services, output, cancellationToken),
-            "verify-audit" => await VerifyAsync(services, output, cancellationToken),
-            _ => 2,
-        };
+            return Name switch
+            {
+                "bootstrap" => await BootstrapAsync(services, output, cancellationToken),
+                "issue-code" => await IssueCodeAsync(services, output, cancellationToken),
+                "verify-audit" => await VerifyAsync(services, output, cancellationToken),
+                _ => await UnknownAsync(output),
+            };
+        }
+        catch (MessagingException ex)
+        {
+            // A refusal is the operator's input, not a crash: say what was wrong, with its stable code.
+            await output.WriteLineAsync($"error: {ex.Code}: {ex.Message}");
+            return 2;
+        }
+    }
+
+    private async Task<int> UnknownAsync(TextWriter output)
+    {
+        await output.WriteLineAsync($"unknown command '{Name}'; commands: bootstrap, issue-code, verify-audit");
+        return 2;
     }
 
     private async Task<int> BootstrapAsync(IServiceProvider services, TextWriter output, CancellationToken cancellationToken)
