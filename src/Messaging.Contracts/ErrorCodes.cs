@@ -82,6 +82,61 @@ public static class ErrorCodes
     /// <summary>The device does not exist (or is not visible to the caller).</summary>
     public const string DeviceNotFound = "device.not-found";
 
+    /// <summary>A case-bound envelope (referral, referral response, identity share, case file) names no case reference.</summary>
+    public const string CaseReferenceRequired = "referral.case-reference-required";
+
+    /// <summary>No referral with this case reference is visible to the caller's organisation.</summary>
+    public const string ReferralNotFound = "referral.not-found";
+
+    /// <summary>The case reference is already used by another referral; generate a fresh one.</summary>
+    public const string CaseReferenceInUse = "referral.case-reference-in-use";
+
+    /// <summary>The transition is not allowed from the referral's current status (final statuses admit none).</summary>
+    public const string ReferralTransitionRefused = "referral.transition-refused";
+
+    /// <summary>Only the other side of the referral may do this (the receiving service responds, the referring service
+    /// withdraws and sends referral, identity and case-file envelopes).</summary>
+    public const string ReferralWrongParty = "referral.wrong-party";
+
+    /// <summary>The referral is final (declined, withdrawn, expired, closed): no case-bound envelope travels under it.</summary>
+    public const string ReferralClosed = "referral.closed";
+
+    /// <summary>The conversation holds members outside the referral's two organisations.</summary>
+    public const string ReferralParticipantsOutside = "referral.participants-outside";
+
+    /// <summary>An identity share before the referral was accepted.</summary>
+    public const string ReferralNotAccepted = "referral.not-accepted";
+
+    /// <summary>The receiving service does not accept referrals, or has left the protocol.</summary>
+    public const string ReferralsNotAccepted = "referral.receiver-unavailable";
+
+    /// <summary>A case-file envelope names no consent, or a consent that does not exist under this case reference.</summary>
+    public const string ConsentRequired = "consent.required";
+
+    /// <summary>The consent named has expired.</summary>
+    public const string ConsentExpired = "consent.expired";
+
+    /// <summary>The consent named was revoked.</summary>
+    public const string ConsentRevoked = "consent.revoked";
+
+    /// <summary>The consent named covers another receiving service than the recipients'.</summary>
+    public const string ConsentOtherService = "consent.other-service";
+
+    /// <summary>The consent does not exist (or is not visible to the caller).</summary>
+    public const string ConsentNotFound = "consent.not-found";
+
+    /// <summary>The commune is not in the directory.</summary>
+    public const string CommuneNotFound = "directory.commune-not-found";
+
+    /// <summary>The join request does not exist.</summary>
+    public const string JoinRequestNotFound = "partners.join-request-not-found";
+
+    /// <summary>The objection window is over (or the request was already decided).</summary>
+    public const string ObjectionWindowClosed = "partners.objection-window-closed";
+
+    /// <summary>The organisation has withdrawn (or a withdrawal is already pending).</summary>
+    public const string PartnerWithdrawn = "partners.withdrawn";
+
     /// <summary>
     /// Extracts the code from a hub error message. The SignalR client reports a server <c>HubException</c> as
     /// <c>"An unexpected error occurred invoking 'X' on the server. HubException: &lt;code&gt;: &lt;text&gt;"</c>;

@@ -25,6 +25,37 @@ public static class ApiRoutes
     /// <summary>POST → 204. Route template with <c>{deviceId}</c>.</summary>
     public const string RevokeDevice = "/api/admin/devices/{deviceId:guid}/revoke";
 
+    /// <summary>GET → <see cref="DirectoryServiceEntry"/>[]. Platform operator.</summary>
+    public const string DirectoryServices = "/api/admin/directory/services";
+
+    /// <summary>PUT <see cref="UpdateDirectoryServiceRequest"/> → <see cref="DirectoryServiceEntry"/>. Platform operator.
+    /// Route template with <c>{organisationId}</c>.</summary>
+    public const string DirectoryService = "/api/admin/directory/services/{organisationId:guid}";
+
+    /// <summary>POST <see cref="AddCommunesRequest"/> → <see cref="CommunesAdded"/>. Platform operator.</summary>
+    public const string DirectoryCommunesAdmin = "/api/admin/directory/communes";
+
+    /// <summary>GET → <see cref="CommuneEntry"/>[]. Any authenticated device.</summary>
+    public const string DirectoryCommunes = "/api/directory/communes";
+
+    /// <summary>GET <c>?commune=&lt;NIS code&gt;</c> → <see cref="OrientationResult"/>. Any authenticated device.</summary>
+    public const string Orientation = "/api/directory/orientation";
+
+    /// <summary>POST <see cref="FileJoinRequest"/> → 201 <see cref="JoinRequestEntry"/> (platform operator); GET →
+    /// <see cref="JoinRequestEntry"/>[] (platform operator, org admins).</summary>
+    public const string JoinRequests = "/api/admin/partners/join-requests";
+
+    /// <summary>POST <see cref="FileWithdrawalRequest"/> → 201 <see cref="WithdrawalEntry"/> (org admin for their own
+    /// organisation, platform operator); GET → <see cref="WithdrawalEntry"/>[].</summary>
+    public const string Withdrawals = "/api/admin/partners/withdrawals";
+
+    /// <summary>GET <c>?year=2031&amp;granularity=quarter&amp;format=csv|json</c> → the follow-up committee report.
+    /// Platform operator.</summary>
+    public const string ReferralReport = "/api/admin/reports/referrals";
+
+    /// <summary>The directory route for one service.</summary>
+    public static string DirectoryServiceFor(Guid organisationId) => $"/api/admin/directory/services/{organisationId:D}";
+
     /// <summary>The enrolment-code route for one member.</summary>
     public static string EnrolmentCodesFor(Guid memberId) => $"/api/admin/members/{memberId:D}/enrolment-codes";
 
@@ -62,8 +93,10 @@ public sealed record TokenResponse(string AccessToken, DateTimeOffset ExpiresAt)
     public override string ToString() => $"TokenResponse {{ AccessToken = [REDACTED], ExpiresAt = {ExpiresAt:O} }}";
 }
 
-/// <summary>Create an organisation (type from <see cref="OrganisationTypes"/>).</summary>
-public sealed record CreateOrganisationRequest(string Name, string Type);
+/// <summary>Create an organisation (type from <see cref="OrganisationTypes"/>). Directory data is optional: the level
+/// defaults to local, and a prevention service accepts referrals unless told otherwise (other types never by
+/// default).</summary>
+public sealed record CreateOrganisationRequest(string Name, string Type, string? Level = null, string? Region = null, bool? AcceptsReferrals = null);
 
 /// <summary>Create a member (role from <see cref="Roles"/>).</summary>
 public sealed record CreateMemberRequest(Guid OrganisationId, string DisplayName, string Role, string WorkEmail)

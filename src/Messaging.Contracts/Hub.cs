@@ -1,3 +1,5 @@
+using Messaging.Contracts.Referrals;
+
 namespace Messaging.Contracts;
 
 /// <summary>Where the hub lives and how it authenticates.</summary>
@@ -61,6 +63,36 @@ public interface IMessagingHub
 
     /// <summary>Members of the directory, optionally of one organisation (ids, names, roles, active devices).</summary>
     Task<IReadOnlyList<MemberEntry>> ListMembers(ListMembersRequest request);
+
+    /// <summary>The services accepting referrals for a commune, local first, then regional, then community-wide.</summary>
+    Task<OrientationResult> Orient(OrientRequest request);
+
+    /// <summary>Join requests (platform operator and organisation admins), newest first.</summary>
+    Task<IReadOnlyList<JoinRequestEntry>> ListJoinRequests();
+
+    /// <summary>An organisation admin objects, for their organisation, to a pending join request before its deadline.</summary>
+    Task<JoinRequestEntry> ObjectToJoinRequest(ObjectToJoinRequest request);
+
+    /// <summary>A worker or organisation admin opens a referral from their organisation to a service accepting referrals.</summary>
+    Task<ReferralEntry> OpenReferral(OpenReferralRequest request);
+
+    /// <summary>A worker or organisation admin of the receiving service accepts, declines or proposes a tripartite interview.</summary>
+    Task<ReferralEntry> RespondToReferral(RespondToReferralRequest request);
+
+    /// <summary>A worker or organisation admin of the referring service withdraws a referral awaiting a decision.</summary>
+    Task<ReferralEntry> WithdrawReferral(WithdrawReferralRequest request);
+
+    /// <summary>The referrals sent or received by the caller's organisation, newest first.</summary>
+    Task<IReadOnlyList<ReferralEntry>> ListReferrals();
+
+    /// <summary>A worker or organisation admin of the referring service records the person's express consent.</summary>
+    Task<ConsentEntry> RecordConsent(RecordConsentRequest request);
+
+    /// <summary>A worker or organisation admin of the referring service revokes a consent; idempotent.</summary>
+    Task<ConsentEntry> RevokeConsent(RevokeConsentRequest request);
+
+    /// <summary>The consents under a case reference (both organisations of the referral).</summary>
+    Task<IReadOnlyList<ConsentEntry>> ListConsents(ListConsentsRequest request);
 }
 
 /// <summary>Callbacks the server invokes on a connected device.</summary>
@@ -75,6 +107,10 @@ public interface IMessagingClient
 
     /// <summary>The device was revoked; the server closes the connection right after.</summary>
     Task DeviceRevoked();
+
+    /// <summary>A public entity asks to join the protocol, or a partner filed its withdrawal (protocol section 9).
+    /// Clients that do not handle it may ignore it; <see cref="IMessagingHub.ListJoinRequests"/> has the same data.</summary>
+    Task PartnerAnnouncement(PartnerAnnouncementDto announcement);
 }
 
 /// <summary>The authenticated identity of a connection.</summary>
@@ -90,7 +126,17 @@ public sealed record RecipientCiphertext(Guid DeviceId, byte[] Ciphertext);
 /// <param name="Kind">The kind, checked against the policy.</param>
 /// <param name="Recipients">Exactly one entry per active device of every conversation member, the sender's other
 /// devices included and the sending device excluded.</param>
-public sealed record SendEnvelopeRequest(Guid EnvelopeId, Guid ConversationId, EnvelopeKind Kind, IReadOnlyList<RecipientCiphertext> Recipients);
+/// <param name="CaseReference">Required for referral, referral-response, identity-share and case-file envelopes: the
+/// referral they travel under; ignored for other kinds.</param>
+/// <param name="ConsentId">Required for case-file envelopes: a live consent under <paramref name="CaseReference"/> for the
+/// recipients' organisation.</param>
+public sealed record SendEnvelopeRequest(
+    Guid EnvelopeId,
+    Guid ConversationId,
+    EnvelopeKind Kind,
+    IReadOnlyList<RecipientCiphertext> Recipients,
+    string? CaseReference = null,
+    Guid? ConsentId = null);
 
 /// <summary>Outcome of a send.</summary>
 public enum SendOutcome

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using Messaging.Contracts;
+using Messaging.Contracts.Referrals;
 using Messaging.Crypto.Keys;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -14,6 +15,10 @@ namespace Messaging.Server.Tests;
 public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyWorld>
 {
     private static readonly EnvelopeKind[] ChatOnly = [EnvelopeKind.Chat, EnvelopeKind.SessionControl];
+
+    private static readonly EnvelopeKind[] ReferralBound = [EnvelopeKind.Referral, EnvelopeKind.ReferralResponse, EnvelopeKind.IdentityShare, EnvelopeKind.CaseFile];
+
+    private static readonly string[] Practitioners = [Roles.Worker, Roles.OrganisationAdmin];
 
     private static readonly Dictionary<string, EnvelopeKind[]> MaySend = new(StringComparer.Ordinal)
     {
@@ -119,9 +124,14 @@ public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyW
     public async Task EveryHubMethod_IsAllowedOrRefused_AsTheRolePolicySays(string role, string method)
     {
         var caller = world.ByRole[role];
-        var refusedCode = method == "CreateCollectiveConversation" && role is Roles.JusticeAssistant or Roles.PlatformOperator
-            ? ErrorCodes.Forbidden
-            : null;
+        var practitionerOnly = method is nameof(IMessagingHub.OpenReferral) or nameof(IMessagingHub.RespondToReferral)
+            or nameof(IMessagingHub.WithdrawReferral) or nameof(IMessagingHub.ListReferrals) or nameof(IMessagingHub.RecordConsent)
+            or nameof(IMessagingHub.RevokeConsent) or nameof(IMessagingHub.ListConsents) or "CreateCollectiveConversation";
+        var refused = (practitionerOnly && !Practitioners.Contains(role))
+            || (method == nameof(IMessagingHub.ListJoinRequests) && role is Roles.Worker or Roles.JusticeAssistant)
+            || (method == nameof(IMessagingHub.ObjectToJoinRequest) && role != Roles.OrganisationAdmin);
+        var refusedCode = refused ? ErrorCodes.Forbidden : null;
+        var b = world.ServiceB.Id;
         Func<Task> call = method switch
         {
             nameof(IMessagingHub.WhoAmI) => () => caller.Hub.InvokeAsync<WhoAmIResult>(method),
@@ -171,6 +181,48 @@ public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyW
                 Assert.True((await caller.Hub.InvokeAsync<IReadOnlyList<OrganisationEntry>>(method)).Count >= 4),
             nameof(IMessagingHub.ListMembers) => async () =>
                 Assert.Contains(await caller.Hub.InvokeAsync<IReadOnlyList<MemberEntry>>(method, new ListMembersRequest(null)), m => m.MemberId == world.WorkerB.Id),
+            nameof(IMessagingHub.Orient) => async () =>
+                Assert.NotEmpty((await caller.InvokeAsync<OrientationResult>(method, new OrientRequest("21004"))).Services),
+            nameof(IMessagingHub.ListJoinRequests) => () => caller.Hub.InvokeAsync<IReadOnlyList<JoinRequestEntry>>(method),
+            nameof(IMessagingHub.ObjectToJoinRequest) => async () =>
+            {
+                var http = await world.App.ClientAsync(world.ByRole[Roles.PlatformOperator].Device);
+                var response = role == Roles.OrganisationAdmin
+                    ? await http.PostAsJsonAsync(ApiRoutes.JoinRequests, new FileJoinRequest("Ville de Mons", OrganisationTypes.PreventionService, ServiceLevels.Local))
+                    : null;
+                var id = response is null ? Guid.NewGuid() : (await response.Content.ReadFromJsonAsync<JoinRequestEntry>())!.JoinRequestId;
+                Assert.Equal(1, (await caller.InvokeAsync<JoinRequestEntry>(method, new ObjectToJoinRequest(id, ObjectionReasons.OutsideScope))).Objections);
+            },
+            nameof(IMessagingHub.OpenReferral) => () => MessagingApp.OpenReferralAsync(caller, b),
+            nameof(IMessagingHub.RespondToReferral) => async () =>
+            {
+                var referral = Practitioners.Contains(role) ? await MessagingApp.OpenReferralAsync(world.WorkerBDevice, world.ServiceA.Id) : null;
+                var answered = await MessagingApp.RespondAsync(caller, referral?.CaseReference ?? CaseReference.New(), ReferralResponse.Accept);
+                Assert.Equal(ReferralStatus.Accepted, answered.Status);
+            },
+            nameof(IMessagingHub.WithdrawReferral) => async () =>
+            {
+                var referral = Practitioners.Contains(role) ? await MessagingApp.OpenReferralAsync(caller, b) : null;
+                Assert.Equal(ReferralStatus.Withdrawn, (await MessagingApp.WithdrawReferralAsync(caller, referral?.CaseReference ?? CaseReference.New())).Status);
+            },
+            nameof(IMessagingHub.ListReferrals) => () => caller.Hub.InvokeAsync<IReadOnlyList<ReferralEntry>>(method),
+            nameof(IMessagingHub.RecordConsent) => async () =>
+            {
+                var referral = Practitioners.Contains(role) ? await MessagingApp.OpenReferralAsync(caller, b) : null;
+                await MessagingApp.RecordConsentAsync(caller, referral?.CaseReference ?? CaseReference.New(), b, world.App.Clock.GetUtcNow().AddDays(30));
+            },
+            nameof(IMessagingHub.RevokeConsent) => async () =>
+            {
+                var referral = Practitioners.Contains(role) ? await MessagingApp.OpenReferralAsync(caller, b) : null;
+                var consent = referral is null ? null : await MessagingApp.RecordConsentAsync(caller, referral.CaseReference, b, world.App.Clock.GetUtcNow().AddDays(30));
+                var revoked = await caller.InvokeAsync<ConsentEntry>(method, new RevokeConsentRequest(consent?.ConsentId ?? Guid.NewGuid()));
+                Assert.NotNull(revoked.RevokedAt);
+            },
+            nameof(IMessagingHub.ListConsents) => async () =>
+            {
+                var referral = Practitioners.Contains(role) ? await MessagingApp.OpenReferralAsync(caller, b) : null;
+                Assert.Empty(await caller.InvokeAsync<IReadOnlyList<ConsentEntry>>(method, new ListConsentsRequest(referral?.CaseReference ?? CaseReference.New())));
+            },
             _ => throw new InvalidOperationException($"No case for hub method {method}: add one."),
         };
 
@@ -270,7 +322,13 @@ public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyW
     {
         var request = await MessagingApp.BuildSendAsync(sender, conversationId, kind);
         var before = await world.App.EnvelopeRowsAsync();
-        if (allowed)
+        if (allowed && ReferralBound.Contains(kind))
+        {
+            // The kind policy lets it through; the referral gate (ReferralEnvelopeTests) then asks which case it is for.
+            await Refusal.AssertHubAsync(ErrorCodes.CaseReferenceRequired, () => sender.SendAsync(request));
+            Assert.Equal(before, await world.App.EnvelopeRowsAsync());
+        }
+        else if (allowed)
         {
             Assert.Equal(SendOutcome.Accepted, (await sender.SendAsync(request)).Outcome);
         }

@@ -138,9 +138,10 @@ public sealed class ValidationTests
         // What the client encrypts contains the marker; what reaches the server is only the ciphertext.
         const string Marker = "Jean-Kevin Dupont-Marqueur, né le 02/03/2004, rue de la Loi 16";
         var plaintext = Encoding.UTF8.GetBytes(Marker);
-        var request = await MessagingApp.BuildSendAsync(sender, conversation.ConversationId, EnvelopeKind.Referral);
+        var referral = await MessagingApp.OpenReferralAsync(sender, serviceB.Id);
+        var request = await MessagingApp.BuildCaseSendAsync(sender, conversation.ConversationId, EnvelopeKind.Referral, referral.CaseReference);
         Assert.DoesNotContain(request.Recipients, r => r.Ciphertext.AsSpan().IndexOf(plaintext) >= 0);
-        await sender.SendAsync(request);
+        Assert.Equal(SendOutcome.Accepted, (await sender.SendAsync(request)).Outcome);
 
         var files = new[] { app.DatabasePath, app.DatabasePath + "-wal" }.Where(File.Exists).ToList();
         foreach (var file in files)

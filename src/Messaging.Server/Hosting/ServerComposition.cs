@@ -2,13 +2,18 @@ using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Consent;
 using Messaging.Server.Features.Conversations;
 using Messaging.Server.Features.Devices;
+using Messaging.Server.Features.Directory;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Health;
 using Messaging.Server.Features.Members;
 using Messaging.Server.Features.Organisations;
+using Messaging.Server.Features.Partners;
 using Messaging.Server.Features.RateLimiting;
+using Messaging.Server.Features.Referrals;
+using Messaging.Server.Features.Reports;
 using Messaging.Server.Features.Retention;
 using Messaging.Server.Hubs;
 using Messaging.Server.Persistence;
@@ -38,6 +43,11 @@ internal static class ServerComposition
         services.AddDevices();
         services.AddConversations();
         services.AddEnvelopes();
+        services.AddDirectory();
+        services.AddReferrals();
+        services.AddConsent();
+        services.AddPartners();
+        services.AddReports();
         services.AddRetention();
         services.AddHealth();
         services.AddMessagingHub();
@@ -56,6 +66,9 @@ internal static class ServerComposition
         app.MapOrganisations();
         app.MapMembers();
         app.MapDevices();
+        app.MapDirectory();
+        app.MapPartners();
+        app.MapReports();
         app.MapHub<MessagingHub>(HubRoutes.Messaging);
         return app;
     }
@@ -65,6 +78,7 @@ internal static class ServerComposition
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<IDatabaseDeviceCheck, DatabaseDeviceCheck>();
         services.AddSingleton<IDeviceSignals, HubDeviceSignals>();
+        services.AddSingleton<IPartnerSignals, HubPartnerSignals>();
         services.AddSingleton<HubErrorFilter>();
         services.AddSignalR(o =>
         {

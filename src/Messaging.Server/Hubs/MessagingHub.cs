@@ -1,10 +1,15 @@
 using Messaging.Contracts;
+using Messaging.Contracts.Referrals;
+using Messaging.Server.Features.Consent;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Conversations;
 using Messaging.Server.Features.Devices;
+using Messaging.Server.Features.Directory;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Members;
 using Messaging.Server.Features.Organisations;
+using Messaging.Server.Features.Partners;
+using Messaging.Server.Features.Referrals;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 
@@ -21,6 +26,10 @@ internal sealed class MessagingHub(
     DeviceService devices,
     OrganisationService organisations,
     MemberService members,
+    DirectoryService directory,
+    PartnerService partners,
+    ReferralService referrals,
+    ConsentService consents,
     ConnectionRegistry registry,
     IDatabaseDeviceCheck deviceCheck) : Hub<IMessagingClient>, IMessagingHub
 {
@@ -83,4 +92,24 @@ internal sealed class MessagingHub(
     public Task<IReadOnlyList<OrganisationEntry>> ListOrganisations() => organisations.ListAsync(Context.ConnectionAborted);
 
     public Task<IReadOnlyList<MemberEntry>> ListMembers(ListMembersRequest request) => members.ListAsync(request?.OrganisationId, Context.ConnectionAborted);
+
+    public Task<OrientationResult> Orient(OrientRequest request) => directory.OrientAsync(request, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<JoinRequestEntry>> ListJoinRequests() => partners.ListJoinRequestsAsync(Caller, Context.ConnectionAborted);
+
+    public Task<JoinRequestEntry> ObjectToJoinRequest(ObjectToJoinRequest request) => partners.ObjectAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<ReferralEntry> OpenReferral(OpenReferralRequest request) => referrals.OpenAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<ReferralEntry> RespondToReferral(RespondToReferralRequest request) => referrals.RespondAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<ReferralEntry> WithdrawReferral(WithdrawReferralRequest request) => referrals.WithdrawAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<ReferralEntry>> ListReferrals() => referrals.ListAsync(Caller, Context.ConnectionAborted);
+
+    public Task<ConsentEntry> RecordConsent(RecordConsentRequest request) => consents.RecordAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<ConsentEntry> RevokeConsent(RevokeConsentRequest request) => consents.RevokeAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<ConsentEntry>> ListConsents(ListConsentsRequest request) => consents.ListAsync(Caller, request, Context.ConnectionAborted);
 }

@@ -11,6 +11,7 @@ public sealed class ConnectedDevice : IAsyncDisposable
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private readonly Channel<EnvelopeDelivery> _envelopes = Channel.CreateUnbounded<EnvelopeDelivery>();
     private readonly Channel<int> _preKeysLow = Channel.CreateUnbounded<int>();
+    private readonly Channel<PartnerAnnouncementDto> _announcements = Channel.CreateUnbounded<PartnerAnnouncementDto>();
     private readonly TaskCompletionSource<Exception?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _revoked = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -21,6 +22,7 @@ public sealed class ConnectedDevice : IAsyncDisposable
         hub.On<EnvelopeDelivery>(nameof(IMessagingClient.ReceiveEnvelope), e => _envelopes.Writer.TryWrite(e));
         hub.On<int>(nameof(IMessagingClient.PreKeysLow), n => _preKeysLow.Writer.TryWrite(n));
         hub.On(nameof(IMessagingClient.DeviceRevoked), () => _revoked.TrySetResult());
+        hub.On<PartnerAnnouncementDto>(nameof(IMessagingClient.PartnerAnnouncement), a => _announcements.Writer.TryWrite(a));
         hub.Closed += error =>
         {
             _closed.TrySetResult(error);
@@ -60,6 +62,16 @@ public sealed class ConnectedDevice : IAsyncDisposable
     {
         await Task.Delay(milliseconds);
         return !_envelopes.Reader.TryPeek(out _);
+    }
+
+    /// <summary>Invokes a hub method with one request record.</summary>
+    public Task<T> InvokeAsync<T>(string method, object request) => Hub.InvokeAsync<T>(method, request);
+
+    /// <summary>Waits for the next partner announcement.</summary>
+    public async Task<PartnerAnnouncementDto> AnnouncementAsync()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        return await _announcements.Reader.ReadAsync(cts.Token);
     }
 
     public async Task<int> PreKeysLowAsync()

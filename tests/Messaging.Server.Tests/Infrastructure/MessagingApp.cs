@@ -1,9 +1,11 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Messaging.Contracts;
+using Messaging.Contracts.Referrals;
 using Messaging.Crypto.Keys;
 using Messaging.Server.Features.Members;
 using Messaging.Server.Features.Organisations;
+using Messaging.Server.Features.Partners;
 using Messaging.Server.Persistence;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http.Connections;
@@ -165,6 +167,13 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
         return client;
     }
 
+    /// <summary>An HTTP client with a freshly issued token (after the fake clock jumped past the old one).</summary>
+    public async Task<HttpClient> FreshClientAsync(TestDevice device)
+    {
+        device.Token = null;
+        return await ClientAsync(device);
+    }
+
     /// <summary>Connects to the hub over WebSockets with the token in the <c>access_token</c> query, as browsers do.</summary>
     public async Task<ConnectedDevice> ConnectAsync(TestDevice device, bool authenticate = true)
     {
@@ -211,8 +220,65 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
         return new SendEnvelopeRequest(envelopeId ?? Guid.NewGuid(), conversationId, kind, recipients);
     }
 
+    /// <summary>Like <see cref="BuildSendAsync"/>, under a case reference and optionally a consent.</summary>
+    public static async Task<SendEnvelopeRequest> BuildCaseSendAsync(ConnectedDevice from, Guid conversationId, EnvelopeKind kind, string caseReference, Guid? consentId = null)
+        => await BuildSendAsync(from, conversationId, kind) with { CaseReference = caseReference, ConsentId = consentId };
+
     public static async Task<SendEnvelopeResult> SendAsync(ConnectedDevice from, Guid conversationId, EnvelopeKind kind = EnvelopeKind.Chat, Guid? envelopeId = null)
         => await from.SendAsync(await BuildSendAsync(from, conversationId, kind, envelopeId));
+
+    // ---- Directory, partners, referrals ----------------------------------------------------------------------------
+
+    /// <summary>Creates an organisation with directory data (as the operator) and its enrolled admin.</summary>
+    public async Task<TestOrganisation> CreateServiceAsync(string type, string level, string? region = null, bool? acceptsReferrals = null, string? name = null)
+    {
+        var op = await OperatorAsync();
+        var client = await ClientAsync(op);
+        var response = await client.PostAsJsonAsync(ApiRoutes.Organisations,
+            new CreateOrganisationRequest(name ?? $"Service {Interlocked.Increment(ref _counter)}", type, level, region, acceptsReferrals));
+        response.EnsureSuccessStatusCode();
+        var organisation = (await response.Content.ReadFromJsonAsync<OrganisationEntry>())!;
+        var admin = await EnrolDeviceAsync(await CreateMemberAsync(op, organisation.OrganisationId, Roles.OrganisationAdmin));
+        return new TestOrganisation(organisation.OrganisationId, type, admin);
+    }
+
+    /// <summary>Creates a worker with one enrolled device and connects it.</summary>
+    public async Task<ConnectedDevice> ConnectWorkerAsync(TestOrganisation organisation, string role = Roles.Worker)
+        => await ConnectAsync(await EnrolDeviceAsync(await CreateMemberAsync(organisation, role)));
+
+    /// <summary>Opens a referral from the caller's organisation under a fresh case reference.</summary>
+    public static Task<ReferralEntry> OpenReferralAsync(ConnectedDevice from, Guid receivingOrganisationId, string? caseReference = null)
+        => from.InvokeAsync<ReferralEntry>(nameof(IMessagingHub.OpenReferral), new OpenReferralRequest(caseReference ?? CaseReference.New(), receivingOrganisationId));
+
+    public static Task<ReferralEntry> RespondAsync(ConnectedDevice by, string caseReference, ReferralResponse response, ReferralDeclineReason? reason = null)
+        => by.InvokeAsync<ReferralEntry>(nameof(IMessagingHub.RespondToReferral), new RespondToReferralRequest(caseReference, response, reason));
+
+    public static Task<ReferralEntry> WithdrawReferralAsync(ConnectedDevice by, string caseReference)
+        => by.InvokeAsync<ReferralEntry>(nameof(IMessagingHub.WithdrawReferral), new WithdrawReferralRequest(caseReference));
+
+    public static Task<ConsentEntry> RecordConsentAsync(ConnectedDevice by, string caseReference, Guid receivingOrganisationId, DateTimeOffset validUntil)
+        => by.InvokeAsync<ConsentEntry>(nameof(IMessagingHub.RecordConsent), new RecordConsentRequest(caseReference, receivingOrganisationId, validUntil));
+
+    /// <summary>The referral as the database holds it (through the caller's organisation's list).</summary>
+    public static async Task<ReferralEntry> ReferralAsync(ConnectedDevice viewer, string caseReference)
+        => (await viewer.Hub.InvokeAsync<IReadOnlyList<ReferralEntry>>(nameof(IMessagingHub.ListReferrals))).Single(r => r.CaseReference == caseReference);
+
+    /// <summary>A referral's status as stored (no token needed, for tests that jump the clock).</summary>
+    public async Task<ReferralStatus> ReferralStatusAsync(string caseReference)
+        => (ReferralStatus)long.Parse((await QueryRowsAsync($"SELECT status FROM referrals WHERE case_reference = '{caseReference}';")).Single()[0]!,
+            System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Authenticates again and opens a new connection (after the fake clock jumped past the token's life). The
+    /// old connection is closed.</summary>
+    public async Task<ConnectedDevice> ReconnectAsync(ConnectedDevice device)
+    {
+        await device.DisposeAsync();
+        device.Device.Token = null;
+        return await ConnectAsync(device.Device);
+    }
+
+    /// <summary>Runs one pass of the partner processor at the fake clock's current time.</summary>
+    internal Task<ProcessorPass> RunProcessorAsync() => Services.GetRequiredService<PartnersProcessor>().RunOnceAsync(Clock.GetUtcNow());
 
     // ---- Database inspection --------------------------------------------------------------------------------------
 
@@ -223,6 +289,29 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT COUNT(*) FROM {table} WHERE {where};";
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Every row of a query as strings (NULL as null).</summary>
+    public async Task<List<string?[]>> QueryRowsAsync(string sql)
+    {
+        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string?[]>();
+        while (await reader.ReadAsync())
+        {
+            var row = new string?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++)
+            {
+                row[i] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            rows.Add(row);
+        }
+
+        return rows;
     }
 
     public async Task ExecuteSqlAsync(string sql)

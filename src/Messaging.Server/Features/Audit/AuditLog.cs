@@ -18,6 +18,17 @@ internal static class AuditEventTypes
     public const string ConversationMemberAdded = "conversation.member-added";
     public const string ConversationMemberRemoved = "conversation.member-removed";
     public const string EnvelopeAccepted = "envelope.accepted";
+    public const string DirectoryServiceUpdated = "directory.service-updated";
+    public const string DirectoryCommunesAdded = "directory.communes-added";
+    public const string PartnerJoinRequested = "partner.join-requested";
+    public const string PartnerObjected = "partner.objected";
+    public const string PartnerAdmitted = "partner.admitted";
+    public const string PartnerRejected = "partner.rejected";
+    public const string PartnerWithdrawalFiled = "partner.withdrawal-filed";
+    public const string PartnerWithdrawn = "partner.withdrawn";
+    public const string ReferralStatusChanged = "referral.status-changed";
+    public const string ConsentRecorded = "consent.recorded";
+    public const string ConsentRevoked = "consent.revoked";
 }
 
 /// <summary>What an audit entry is about: a kind (<c>organisation</c>, <c>member</c>, <c>device</c>,
@@ -33,6 +44,15 @@ internal readonly record struct AuditSubject(string Kind, Guid Id)
     public static AuditSubject Conversation(Guid id) => new("conversation", id);
 
     public static AuditSubject Envelope(Guid id) => new("envelope", id);
+
+    /// <summary>A referral by its surrogate id, never its case reference.</summary>
+    public static AuditSubject Referral(Guid id) => new("referral", id);
+
+    public static AuditSubject Consent(Guid id) => new("consent", id);
+
+    public static AuditSubject JoinRequest(Guid id) => new("join-request", id);
+
+    public static AuditSubject Withdrawal(Guid id) => new("withdrawal", id);
 
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Kind}:{Id:D}");
 }

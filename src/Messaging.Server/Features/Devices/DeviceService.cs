@@ -43,20 +43,7 @@ internal sealed partial class DeviceService(
                 throw new ForbiddenException("Your role does not allow revoking this device.");
             }
 
-            if (!device.IsActive)
-            {
-                return false;
-            }
-
-            var now = DbValues.ToStoragePrecision(time.GetUtcNow());
-            await DeviceRepository.MarkRevokedAsync(s, device.Id, now);
-            await AuthRepository.DeleteForDeviceAsync(s, device.Id);
-            await DeviceRepository.DeleteOneTimePreKeysAsync(s, device.Id);
-            await EnvelopeRepository.DeleteForRecipientAsync(s, device.Id);
-            await keyLog.AppendAsync(s, KeyLogAction.Revoked, device.Id, device.MemberId, device.IdentityKey);
-            await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.DeviceRevoked, actor.MemberId, actor.DeviceId,
-                [AuditSubject.Device(device.Id), AuditSubject.Member(device.MemberId)]));
-            return true;
+            return await RevokeWithinAsync(s, device, actor.MemberId, actor.DeviceId);
         }, cancellationToken);
 
         if (revoked)
@@ -64,6 +51,30 @@ internal sealed partial class DeviceService(
             LogRevoked(logger, deviceId, actor.MemberId);
             await signals.DeviceRevokedAsync(deviceId);
         }
+    }
+
+    /// <summary>
+    /// The revocation itself, inside the caller's write transaction: marks the device revoked, deletes its tokens, one-time
+    /// prekeys and undelivered envelopes, appends to the key log and the audit log. Returns false for a device already
+    /// revoked. The caller calls <see cref="IDeviceSignals.DeviceRevokedAsync"/> after the commit to close connections.
+    /// A null actor is the server itself (a partner's withdrawal taking effect).
+    /// </summary>
+    public async Task<bool> RevokeWithinAsync(DbSession session, DeviceRecord device, Guid? actorMemberId, Guid? actorDeviceId)
+    {
+        if (!device.IsActive)
+        {
+            return false;
+        }
+
+        var now = DbValues.ToStoragePrecision(time.GetUtcNow());
+        await DeviceRepository.MarkRevokedAsync(session, device.Id, now);
+        await AuthRepository.DeleteForDeviceAsync(session, device.Id);
+        await DeviceRepository.DeleteOneTimePreKeysAsync(session, device.Id);
+        await EnvelopeRepository.DeleteForRecipientAsync(session, device.Id);
+        await keyLog.AppendAsync(session, KeyLogAction.Revoked, device.Id, device.MemberId, device.IdentityKey);
+        await audit.AppendAsync(session, new AuditEvent(AuditEventTypes.DeviceRevoked, actorMemberId, actorDeviceId,
+            [AuditSubject.Device(device.Id), AuditSubject.Member(device.MemberId)]));
+        return true;
     }
 
     /// <summary>Bundles for every active device of a member (the caller's own device excluded), consuming one one-time

@@ -5,6 +5,7 @@ using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Conversations;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.RateLimiting;
+using Messaging.Server.Features.Referrals;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
 
@@ -12,9 +13,10 @@ namespace Messaging.Server.Features.Envelopes;
 
 /// <summary>
 /// Send, deliver, acknowledge. A send is checked in this order — rate limit, shape and sizes, idempotency, membership,
-/// kind policy, recipient set — and every refusal happens before anything is written. An accepted envelope is committed
-/// (with its audit entry) before the call returns, then pushed to the recipients' live connections; the database stays
-/// the source of truth, so devices also receive everything pending when they connect.
+/// kind policy, referral and consent rules (<see cref="ReferralEnvelopeGate"/>), recipient set — and every refusal
+/// happens before anything is written. An accepted envelope is committed (with its audit entry) before the call
+/// returns, then pushed to the recipients' live connections; the database stays the source of truth, so devices also
+/// receive everything pending when they connect.
 /// </summary>
 internal sealed partial class EnvelopeService(
     IDatabase database,
@@ -47,6 +49,7 @@ internal sealed partial class EnvelopeService(
             }
 
             ApplyKindPolicy(sender, request.Kind, conversation.Collective, participants);
+            await ReferralEnvelopeGate.CheckAsync(s, sender, request, now);
 
             var mismatch = CompareRecipients(sender.DeviceId, participants, request.Recipients);
             if (mismatch is not null)

@@ -4,6 +4,7 @@ using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Devices;
+using Messaging.Server.Features.Directory;
 using Messaging.Server.Features.Organisations;
 using Messaging.Server.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -75,6 +76,7 @@ internal sealed class MemberService(IDatabase database, AuditLog audit, TimeProv
             var organisation = await OrganisationRepository.GetAsync(s, request.OrganisationId)
                 ?? throw new NotFoundException(ErrorCodes.OrganisationNotFound, "No such organisation.");
             RequireRoleFitsOrganisation(request.Role, organisation.Type);
+            await RequireStillPartnerAsync(s, organisation.Id);
             await MemberRepository.InsertAsync(s, member);
             await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.MemberCreated, actor?.MemberId, actor?.DeviceId,
                 [AuditSubject.Member(member.Id), AuditSubject.Organisation(member.OrganisationId)], member.Role));
@@ -98,6 +100,7 @@ internal sealed class MemberService(IDatabase database, AuditLog audit, TimeProv
                 RequireMayManage(actor, member.OrganisationId, member.Role);
             }
 
+            await RequireStillPartnerAsync(s, member.OrganisationId);
             await EnrolmentCodes.InsertAsync(s, EnrolmentCodes.Hash(code), member.Id, actor?.MemberId, now, expiresAt);
             await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.EnrolmentCodeIssued, actor?.MemberId, actor?.DeviceId,
                 [AuditSubject.Member(member.Id)]));
@@ -129,6 +132,15 @@ internal sealed class MemberService(IDatabase database, AuditLog audit, TimeProv
         if (!allowed)
         {
             throw new ForbiddenException("Your role does not allow managing this member.");
+        }
+    }
+
+    /// <summary>A withdrawn partner gets no new member and no new device (protocol section 9).</summary>
+    private static async Task RequireStillPartnerAsync(DbSession session, Guid organisationId)
+    {
+        if (await DirectoryRepository.GetAsync(session, organisationId) is { PartnerStatus: PartnerStatuses.Withdrawn })
+        {
+            throw new ForbiddenException("This organisation has left the protocol.", ErrorCodes.PartnerWithdrawn);
         }
     }
 

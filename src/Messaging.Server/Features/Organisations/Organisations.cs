@@ -2,6 +2,7 @@ using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Directory;
 using Messaging.Server.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -47,10 +48,19 @@ internal sealed class OrganisationService(IDatabase database, AuditLog audit, Ti
             throw new MalformedRequestException("Unknown organisation type.");
         }
 
+        var level = request.Level ?? ServiceLevels.Local;
+        DirectoryRules.RequireLevelAndRegion(level, request.Region);
+        var acceptsReferrals = request.AcceptsReferrals ?? request.Type == OrganisationTypes.PreventionService;
+        if (acceptsReferrals && request.Type is OrganisationTypes.JusticeHouse or OrganisationTypes.Operator)
+        {
+            throw new MalformedRequestException("A justice house or the operator does not accept referrals.");
+        }
+
         var record = new OrganisationRecord(Guid.NewGuid(), name, request.Type, DbValues.ToStoragePrecision(time.GetUtcNow()));
         await database.WriteAsync(async s =>
         {
             await OrganisationRepository.InsertAsync(s, record);
+            await DirectoryRepository.UpdateAsync(s, record.Id, level, request.Region, acceptsReferrals);
             await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.OrganisationCreated, actor?.MemberId, actor?.DeviceId,
                 [AuditSubject.Organisation(record.Id)], record.Type));
             return record;
