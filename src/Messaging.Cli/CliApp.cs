@@ -1,0 +1,314 @@
+using System.Globalization;
+using System.Text;
+using Messaging.Client;
+using Messaging.Contracts;
+using Messaging.Crypto;
+using Messaging.Crypto.KeyStore;
+
+namespace Messaging.Cli;
+
+/// <summary>
+/// The worker's command line over the client SDK. Every command opens the device's encrypted key store (passphrase
+/// from <c>MESSAGING_PASSPHRASE</c> or an interactive prompt), connects, does one thing and leaves.
+/// Exit codes: 0 done, 1 refused or failed (the message says why), 2 wrong usage.
+/// </summary>
+internal sealed class CliApp(TextWriter output, TextWriter error, Func<string> readPassphrase, Func<string, string?> environment)
+{
+    private const string Usage = """
+        usage: messaging <command> [options]   (--store PATH, default ~/.messaging/device.mks)
+          enrol --server URL --code CODE         enrol this device with a one-time code
+          whoami                                 who this device is
+          directory [--organisation ID]          organisations and members
+          conversations                          list my conversations
+          conversations create --with ID[,ID…] [--collective]
+          send --conversation ID --text TEXT     send an end-to-end encrypted message
+          listen [--seconds N]                   print messages as they arrive (Ctrl+C to stop)
+          inbox [--conversation ID]              decrypted messages kept on this device
+          safety-number --member ID              compare these digits with the other person
+          devices [--member ID]                  devices in the verified key log
+          admin create-organisation --name N --type T
+          admin create-member --organisation ID --name N --role R --email E
+          admin issue-code --member ID
+          admin revoke-device --device ID
+        """;
+
+    public static string ConsolePassphrase()
+    {
+        Console.Error.Write("passphrase: ");
+        var builder = new StringBuilder();
+        while (true)
+        {
+            var key = Console.ReadKey(intercept: true);
+            if (key.Key == ConsoleKey.Enter)
+            {
+                Console.Error.WriteLine();
+                return builder.ToString();
+            }
+
+            if (key.Key == ConsoleKey.Backspace && builder.Length > 0)
+            {
+                builder.Length--;
+            }
+            else if (!char.IsControl(key.KeyChar))
+            {
+                builder.Append(key.KeyChar);
+            }
+        }
+    }
+
+    public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken = default)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            await output.WriteLineAsync(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        var options = Options.Parse(args.Skip(1));
+        if (options is null)
+        {
+            await error.WriteLineAsync("error: options are --name value pairs");
+            return 2;
+        }
+
+        try
+        {
+            return args[0] switch
+            {
+                "enrol" => await EnrolAsync(options, cancellationToken),
+                "admin" => await AdminAsync(args, cancellationToken),
+                _ => await WithClientAsync(options, client => DispatchAsync(args, options, client, cancellationToken), cancellationToken),
+            };
+        }
+        catch (UsageException ex)
+        {
+            await error.WriteLineAsync($"error: {ex.Message}");
+            return 2;
+        }
+        catch (Exception ex) when (ex is MessagingClientException or CryptoException or HttpRequestException or InvalidOperationException)
+        {
+            await error.WriteLineAsync($"error: {ex.Message}");
+            return 1;
+        }
+    }
+
+    private async Task<int> DispatchAsync(string[] args, Options options, MessagingClient client, CancellationToken cancellationToken)
+    {
+        switch (args[0])
+        {
+            case "whoami":
+                var me = await client.WhoAmIAsync(cancellationToken);
+                await output.WriteLineAsync($"device {me.DeviceId}\nmember {me.MemberId}\norganisation {me.OrganisationId}\nrole {me.Role}");
+                return 0;
+            case "directory":
+                var organisations = await client.ListOrganisationsAsync(cancellationToken);
+                var members = await client.ListMembersAsync(options.OptionalGuid("organisation"), cancellationToken);
+                foreach (var organisation in organisations)
+                {
+                    await output.WriteLineAsync($"{organisation.OrganisationId}  {organisation.Name} ({organisation.Type})");
+                    foreach (var member in members.Where(m => m.OrganisationId == organisation.OrganisationId))
+                    {
+                        await output.WriteLineAsync($"  {member.MemberId}  {member.DisplayName} [{member.Role}] {member.ActiveDeviceIds.Count} device(s)");
+                    }
+                }
+
+                return 0;
+            case "conversations" when args.Length > 1 && args[1] == "create":
+                var created = await client.CreateConversationAsync(options.GuidList("with"), options.Flag("collective"), cancellationToken);
+                await output.WriteLineAsync($"conversation {created.ConversationId}");
+                return 0;
+            case "conversations":
+                foreach (var conversation in await client.ListConversationsAsync(cancellationToken))
+                {
+                    await output.WriteLineAsync($"{conversation.ConversationId}  {(conversation.Collective ? "collective " : "")}members: {string.Join(", ", conversation.MemberIds)}");
+                }
+
+                return 0;
+            case "send":
+                var receipt = await client.SendTextAsync(options.RequiredGuid("conversation"), options.Required("text"), cancellationToken);
+                await output.WriteLineAsync($"sent {receipt.EnvelopeId} (sequence {receipt.Sequence}, {receipt.Recipients} device(s))");
+                return 0;
+            case "listen":
+                return await ListenAsync(client, options, cancellationToken);
+            case "inbox":
+                var conversationFilter = options.OptionalGuid("conversation");
+                foreach (var message in await client.GetInboxAsync(cancellationToken))
+                {
+                    if (conversationFilter is null || message.ConversationId == conversationFilter)
+                    {
+                        await WriteMessageAsync(message);
+                    }
+                }
+
+                return 0;
+            case "safety-number":
+                foreach (var (device, number) in await client.GetSafetyNumbersAsync(options.RequiredGuid("member"), cancellationToken))
+                {
+                    await output.WriteLineAsync($"device {device}: {number}");
+                }
+
+                return 0;
+            case "devices":
+                foreach (var (device, active) in await client.GetDevicesAsync(options.OptionalGuid("member"), cancellationToken))
+                {
+                    await output.WriteLineAsync($"{device}  {(active ? "active" : "revoked")}{(device == client.DeviceId ? "  (this device)" : "")}");
+                }
+
+                return 0;
+            default:
+                throw new UsageException($"unknown command '{args[0]}'; run 'messaging help'");
+        }
+    }
+
+    private async Task<int> ListenAsync(MessagingClient client, Options options, CancellationToken cancellationToken)
+    {
+        using var window = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (options.OptionalInt("seconds") is { } seconds)
+        {
+            window.CancelAfter(TimeSpan.FromSeconds(seconds));
+        }
+
+        try
+        {
+            await foreach (var message in client.Messages.ReadAllAsync(window.Token))
+            {
+                await WriteMessageAsync(message);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The listening window ended, or Ctrl+C.
+        }
+
+        return 0;
+    }
+
+    private Task WriteMessageAsync(InboxMessage message)
+        => output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"[{message.SentAt:yyyy-MM-dd HH:mm:ss}Z] {message.ConversationId} {message.SenderMemberId}: {(message.Kind == EnvelopeKind.Chat ? message.Text : $"<{EnvelopeKinds.Name(message.Kind)}, {message.Body.Length} bytes>")}"));
+
+    private async Task<int> EnrolAsync(Options options, CancellationToken cancellationToken)
+    {
+        var server = new Uri(options.Required("server"));
+        var path = StorePath(options);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var passphrase = new Passphrase(Passphrase());
+        await using var client = await MessagingClient.EnrolAsync(server, options.Required("code"), path, passphrase, ClientOptions(), cancellationToken);
+        await output.WriteLineAsync($"enrolled device {client.DeviceId} for member {client.MemberId} ({client.Role}); keys stored in {path}");
+        return 0;
+    }
+
+    private async Task<int> AdminAsync(string[] args, CancellationToken cancellationToken)
+    {
+        if (args.Length < 2)
+        {
+            throw new UsageException("admin needs a subcommand; run 'messaging help'");
+        }
+
+        var options = Options.Parse(args.Skip(2)) ?? throw new UsageException("options are --name value pairs");
+        return await WithClientAsync(options, async client =>
+        {
+            var token = await client.GetAccessTokenAsync(cancellationToken);
+            switch (args[1])
+            {
+                case "create-organisation":
+                    var organisation = await client.Api.CreateOrganisationAsync(token, new CreateOrganisationRequest(options.Required("name"), options.Required("type")), cancellationToken);
+                    await output.WriteLineAsync($"organisation {organisation.OrganisationId}");
+                    return 0;
+                case "create-member":
+                    var member = await client.Api.CreateMemberAsync(token, new CreateMemberRequest(options.RequiredGuid("organisation"), options.Required("name"), options.Required("role"), options.Required("email")), cancellationToken);
+                    await output.WriteLineAsync($"member {member.MemberId}");
+                    return 0;
+                case "issue-code":
+                    var code = await client.Api.IssueEnrolmentCodeAsync(token, options.RequiredGuid("member"), cancellationToken);
+                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"enrolment code {code.Code} (valid until {code.ExpiresAt:u}) — give it to the member by a separate channel"));
+                    return 0;
+                case "revoke-device":
+                    await client.Api.RevokeDeviceAsync(token, options.RequiredGuid("device"), cancellationToken);
+                    await output.WriteLineAsync("revoked");
+                    return 0;
+                default:
+                    throw new UsageException($"unknown admin command '{args[1]}'");
+            }
+        }, cancellationToken, connect: false);
+    }
+
+    private async Task<int> WithClientAsync(Options options, Func<MessagingClient, Task<int>> action, CancellationToken cancellationToken, bool connect = true)
+    {
+        using var passphrase = new Passphrase(Passphrase());
+        await using var client = await MessagingClient.OpenAsync(StorePath(options), passphrase, ClientOptions(), cancellationToken);
+        if (connect)
+        {
+            await client.ConnectAsync(cancellationToken);
+        }
+
+        return await action(client);
+    }
+
+    private MessagingClientOptions ClientOptions()
+        => environment("MESSAGING_KEYSTORE_COST") == "interactive"
+            ? new MessagingClientOptions { KeyStore = KeyStoreOptions.Interactive }
+            : new MessagingClientOptions();
+
+    private string Passphrase() => environment("MESSAGING_PASSPHRASE") is { Length: > 0 } fromEnvironment ? fromEnvironment : readPassphrase();
+
+    private string StorePath(Options options)
+        => options.Optional("store") ?? environment("MESSAGING_STORE")
+            ?? Path.Combine(environment("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".messaging", "device.mks");
+
+    private sealed class UsageException(string message) : Exception(message);
+
+    /// <summary><c>--name value</c> pairs and bare <c>--flag</c>s.</summary>
+    private sealed class Options
+    {
+        private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
+
+        public static Options? Parse(IEnumerable<string> args)
+        {
+            var options = new Options();
+            var list = args.ToList();
+            for (var i = 0; i < list.Count; i++)
+            {
+                if (!list[i].StartsWith("--", StringComparison.Ordinal))
+                {
+                    if (i == 0)
+                    {
+                        continue; // a subcommand word, such as "create"
+                    }
+
+                    return null;
+                }
+
+                var name = list[i][2..];
+                if (i + 1 < list.Count && !list[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    options._values[name] = list[++i];
+                }
+                else
+                {
+                    options._flags.Add(name);
+                }
+            }
+
+            return options;
+        }
+
+        public string? Optional(string name) => _values.GetValueOrDefault(name);
+
+        public string Required(string name) => Optional(name) ?? throw new UsageException($"--{name} is required");
+
+        public bool Flag(string name) => _flags.Contains(name);
+
+        public Guid RequiredGuid(string name) => ParseGuid(name, Required(name));
+
+        public Guid? OptionalGuid(string name) => Optional(name) is { } value ? ParseGuid(name, value) : null;
+
+        public int? OptionalInt(string name)
+            => Optional(name) is { } value ? int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : throw new UsageException($"--{name} takes a whole number") : null;
+
+        public IReadOnlyList<Guid> GuidList(string name) => [.. Required(name).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(v => ParseGuid(name, v))];
+
+        private static Guid ParseGuid(string name, string value)
+            => Guid.TryParse(value, CultureInfo.InvariantCulture, out var id) ? id : throw new UsageException($"--{name} takes an id (a GUID), got '{value}'");
+    }
+}

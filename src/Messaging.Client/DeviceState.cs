@@ -1,0 +1,102 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Messaging.Contracts;
+
+namespace Messaging.Client;
+
+/// <summary>A decrypted message kept in the device's local, encrypted inbox.</summary>
+/// <param name="Sequence">The server sequence number (order of acceptance).</param>
+/// <param name="EnvelopeId">The sender's envelope id.</param>
+/// <param name="ConversationId">The conversation.</param>
+/// <param name="SenderMemberId">Who sent it.</param>
+/// <param name="SenderDeviceId">From which device.</param>
+/// <param name="Kind">The envelope kind.</param>
+/// <param name="Body">The decrypted body (UTF-8 text for chat).</param>
+/// <param name="SentAt">When the server accepted it.</param>
+public sealed record InboxMessage(long Sequence, Guid EnvelopeId, Guid ConversationId, Guid SenderMemberId, Guid SenderDeviceId, EnvelopeKind Kind, byte[] Body, DateTimeOffset SentAt)
+{
+    /// <summary>The body as UTF-8 text.</summary>
+    public string Text => System.Text.Encoding.UTF8.GetString(Body);
+
+    /// <summary>Never prints the body.</summary>
+    public override string ToString() => $"InboxMessage {{ Sequence = {Sequence}, EnvelopeId = {EnvelopeId}, Kind = {Kind} }}";
+}
+
+/// <summary>Everything a device keeps, serialised (JSON) inside the encrypted key store. Secrets never leave it.</summary>
+internal sealed class DeviceState
+{
+    public const int CurrentVersion = 1;
+    public const int MaxProcessed = 20_000;
+    public const int MaxSessionsPerDevice = 4;
+
+    public int Version { get; set; } = CurrentVersion;
+
+    public required Uri Server { get; set; }
+
+    public Guid DeviceId { get; set; }
+
+    public Guid MemberId { get; set; }
+
+    public Guid OrganisationId { get; set; }
+
+    public string Role { get; set; } = "";
+
+    public required byte[] IdentitySeed { get; set; }
+
+    public required byte[] IdentityAgreementSecret { get; set; }
+
+    /// <summary>Current signed prekey first; older ones kept for messages already under way.</summary>
+    public List<StoredSignedPreKey> SignedPreKeys { get; set; } = [];
+
+    public Dictionary<uint, byte[]> OneTimePreKeys { get; set; } = [];
+
+    public uint NextOneTimePreKeyId { get; set; } = 1;
+
+    /// <summary>
+    /// Sessions by remote device id, the current one first. Older ones are kept (up to <see cref="MaxSessionsPerDevice"/>)
+    /// because two devices that start sessions with each other at the same moment each accept the other's: messages
+    /// already under way in either session must still open.
+    /// </summary>
+    public Dictionary<Guid, List<StoredSession>> Sessions { get; set; } = [];
+
+    /// <summary>Remote identities accepted by this device (pinned on first use or by explicit trust).</summary>
+    public Dictionary<Guid, byte[]> PinnedIdentities { get; set; } = [];
+
+    /// <summary>The key log as verified so far: the next index to fetch and the hash of the last verified entry.</summary>
+    public long KeyLogNextIndex { get; set; }
+
+    public byte[] KeyLogHead { get; set; } = KeyLogHash.Genesis();
+
+    /// <summary>Device keys according to the verified key log.</summary>
+    public Dictionary<Guid, KeyLogDevice> KeyLogDevices { get; set; } = [];
+
+    /// <summary>(sender device, envelope id) pairs already handed to the application, oldest first, bounded.</summary>
+    public List<string> Processed { get; set; } = [];
+
+    public List<InboxMessage> Inbox { get; set; } = [];
+
+    public static string ProcessedKey(Guid senderDevice, Guid envelopeId) => $"{senderDevice:N}:{envelopeId:N}";
+
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, DeviceStateJson.Default.DeviceState);
+
+    public static DeviceState Deserialize(ReadOnlySpan<byte> payload)
+    {
+        var state = JsonSerializer.Deserialize(payload, DeviceStateJson.Default.DeviceState)
+            ?? throw new MessagingClientException("The device state is empty.");
+        if (state.Version != CurrentVersion)
+        {
+            throw new MessagingClientException($"The device state version {state.Version} is not supported.");
+        }
+
+        return state;
+    }
+}
+
+internal sealed record StoredSignedPreKey(uint Id, byte[] Secret);
+
+internal sealed record StoredSession(Guid MemberId, byte[] State);
+
+internal sealed record KeyLogDevice(Guid MemberId, byte[] IdentityKey, bool Active);
+
+[JsonSerializable(typeof(DeviceState))]
+internal sealed partial class DeviceStateJson : JsonSerializerContext;

@@ -1,0 +1,105 @@
+using Messaging.Contracts;
+using Messaging.Crypto.KeyStore;
+
+namespace Messaging.Client.Tests.Infrastructure;
+
+/// <summary>
+/// A running server with a bootstrapped platform operator, and intent methods to build a population:
+/// organisations with an admin, workers, devices. Each test gets its own platform (own process, own data).
+/// </summary>
+internal sealed class Platform : IAsyncDisposable
+{
+    public const string Passphrase = "test passphrase";
+    private readonly DirectoryInfo _root;
+    private readonly List<MessagingClient> _clients = [];
+
+    private Platform(DirectoryInfo root, ServerProcess server)
+    {
+        _root = root;
+        Server = server;
+    }
+
+    public ServerProcess Server { get; }
+
+    public MessagingClient Operator { get; private set; } = null!;
+
+    public static MessagingClientOptions ClientOptions { get; } = new() { KeyStore = KeyStoreOptions.Interactive, MaxReconnectDelay = TimeSpan.FromMilliseconds(300) };
+
+    public static async Task<Platform> StartAsync()
+    {
+        var root = Directory.CreateTempSubdirectory("messaging-client-tests-");
+        var data = Path.Combine(root.FullName, "data");
+        var bootstrap = await ServerProcess.RunCommandAsync(data, "bootstrap", "--organisation", "Plateforme", "--type", OrganisationTypes.Operator,
+            "--operator", "Opératrice", "--email", "operator@platform.example");
+        var code = bootstrap.Split('\n').Single(l => l.StartsWith("enrolment code ", StringComparison.Ordinal)).Split(' ')[2].Trim();
+        var platform = new Platform(root, await ServerProcess.StartAsync(data));
+        platform.Operator = await platform.EnrolWithCodeAsync(code);
+        return platform;
+    }
+
+    public string NewStorePath() => Path.Combine(_root.FullName, "devices", $"{Guid.NewGuid():N}.mks");
+
+    /// <summary>An organisation with an enrolled, connected admin device.</summary>
+    public async Task<(Guid OrganisationId, MessagingClient Admin)> CreateOrganisationAsync(string name)
+    {
+        var token = await Operator.GetAccessTokenAsync();
+        var organisation = await Operator.Api.CreateOrganisationAsync(token, new CreateOrganisationRequest(name, OrganisationTypes.PreventionService));
+        var admin = await Operator.Api.CreateMemberAsync(token, new CreateMemberRequest(organisation.OrganisationId, $"Admin {name}", Roles.OrganisationAdmin, $"admin@{Guid.NewGuid():N}.example"));
+        return (organisation.OrganisationId, await EnrolDeviceAsync(Operator, admin.MemberId));
+    }
+
+    public async Task<Guid> CreateMemberAsync(MessagingClient admin, string name, string role = Roles.Worker)
+    {
+        var member = await admin.Api.CreateMemberAsync(await admin.GetAccessTokenAsync(), new CreateMemberRequest(admin.OrganisationId, name, role, $"{Guid.NewGuid():N}@service.example"));
+        return member.MemberId;
+    }
+
+    public async Task<string> IssueCodeAsync(MessagingClient issuer, Guid memberId)
+        => (await issuer.Api.IssueEnrolmentCodeAsync(await issuer.GetAccessTokenAsync(), memberId)).Code;
+
+    /// <summary>Enrols one more device for <paramref name="memberId"/> (a code issued by <paramref name="issuer"/>) and connects it.</summary>
+    public async Task<MessagingClient> EnrolDeviceAsync(MessagingClient issuer, Guid memberId, bool connect = true)
+        => await EnrolWithCodeAsync(await IssueCodeAsync(issuer, memberId), connect);
+
+    public async Task<MessagingClient> EnrolWithCodeAsync(string code, bool connect = true)
+    {
+        using var passphrase = new Passphrase(Passphrase);
+        var path = NewStorePath();
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var client = await MessagingClient.EnrolAsync(Server.Url, code, path, passphrase, ClientOptions);
+        _clients.Add(client);
+        if (connect)
+        {
+            await client.ConnectAsync();
+        }
+
+        return client;
+    }
+
+    public async Task<MessagingClient> OpenAsync(string storePath)
+    {
+        using var passphrase = new Passphrase(Passphrase);
+        var client = await MessagingClient.OpenAsync(storePath, passphrase, ClientOptions);
+        _clients.Add(client);
+        await client.ConnectAsync();
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        await Server.DisposeAsync();
+        try
+        {
+            _root.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+            // A process still holding a file: the temp folder is cleaned by the OS.
+        }
+    }
+}

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Messaging.Client.Tests.Infrastructure;
+
+/// <summary>The real server, run as a separate process (`dotnet Messaging.Server.dll`) on a free loopback port,
+/// with its own data folder. It can be killed with SIGKILL and restarted on the same port and data.</summary>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    private Process? _process;
+
+    private ServerProcess(string dataDirectory, int port)
+    {
+        DataDirectory = dataDirectory;
+        Port = port;
+    }
+
+    public string DataDirectory { get; }
+
+    public int Port { get; }
+
+    public Uri Url => new($"http://127.0.0.1:{Port}/");
+
+    public string DatabasePath => Path.Combine(DataDirectory, "messaging.db");
+
+    public static async Task<ServerProcess> StartAsync(string dataDirectory)
+    {
+        var server = new ServerProcess(dataDirectory, FreePort());
+        await server.StartAsync();
+        return server;
+    }
+
+    /// <summary>Runs a host command (bootstrap, issue-code…) against the same data folder and returns its output.</summary>
+    public static async Task<string> RunCommandAsync(string dataDirectory, params string[] args)
+    {
+        using var process = Process.Start(StartInfo([.. args, "--Messaging:Storage:DataDirectory", dataDirectory]))!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"host command {args[0]} failed: {output}");
+        return output;
+    }
+
+    public async Task StartAsync()
+    {
+        _process = Process.Start(StartInfo(["--urls", Url.ToString().TrimEnd('/'), "--Messaging:Storage:DataDirectory", DataDirectory]))!;
+        // Drain the logs so the process never blocks on a full pipe.
+        _ = _process.StandardOutput.ReadToEndAsync();
+        _ = _process.StandardError.ReadToEndAsync();
+        using var http = new HttpClient { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Assert.False(_process.HasExited, "the server process exited during start-up");
+            try
+            {
+                if ((await http.GetAsync(new Uri("health/ready", UriKind.Relative))).StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException)
+            {
+                // Not answering yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("The server did not become ready within 30 s.");
+    }
+
+    /// <summary>SIGKILL: no shutdown, no flush — what the server acknowledged must already be on disk.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        _process = null;
+    }
+
+    public async ValueTask DisposeAsync() => await KillAsync();
+
+    private static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    {
+        var dll = ServerAssembly();
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        return info;
+    }
+
+    private static string ServerAssembly()
+    {
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Messaging.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        var dll = Path.Combine(directory!.FullName, "src", "Messaging.Server", "bin", configuration, "net10.0", "Messaging.Server.dll");
+        Assert.True(File.Exists(dll), $"server not built at {dll}");
+        return dll;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
