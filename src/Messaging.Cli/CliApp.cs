@@ -21,6 +21,8 @@ internal sealed class CliApp(TextWriter output, TextWriter error, Func<string> r
           directory [--organisation ID]          organisations and members
           conversations                          list my conversations
           conversations create --with ID[,ID…] [--collective]
+          conversations add-member --conversation ID --member ID
+          conversations remove-member --conversation ID --member ID
           send --conversation ID --text TEXT     send an end-to-end encrypted message
           listen [--seconds N]                   print messages as they arrive (Ctrl+C to stop)
           inbox [--conversation ID]              decrypted messages kept on this device
@@ -117,6 +119,15 @@ internal sealed class CliApp(TextWriter output, TextWriter error, Func<string> r
                 var created = await client.CreateConversationAsync(options.GuidList("with"), options.Flag("collective"), cancellationToken);
                 await output.WriteLineAsync($"conversation {created.ConversationId}");
                 return 0;
+            case "conversations" when args.Length > 1 && args[1] is "add-member" or "remove-member":
+                var conversationId = options.RequiredGuid("conversation");
+                var changed = args[1] == "add-member"
+                    ? await client.AddConversationMemberAsync(conversationId, options.RequiredGuid("member"), cancellationToken)
+                    : await client.RemoveConversationMemberAsync(conversationId, options.RequiredGuid("member"), cancellationToken);
+                await output.WriteLineAsync($"conversation {changed.ConversationId} members: {string.Join(", ", changed.MemberIds)}");
+                return 0;
+            case "conversations" when args.Length > 1:
+                throw new UsageException($"unknown conversations subcommand '{args[1]}'; run 'messaging help'");
             case "conversations":
                 foreach (var conversation in await client.ListConversationsAsync(cancellationToken))
                 {

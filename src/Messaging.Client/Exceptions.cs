@@ -1,3 +1,5 @@
+using Messaging.Contracts;
+
 namespace Messaging.Client;
 
 /// <summary>Base type of the client SDK's errors. The message never contains plaintext, keys or tokens.</summary>
@@ -17,12 +19,53 @@ public class MessagingClientException : Exception
 }
 
 /// <summary>The server refused a call with a stable error code (see <c>Messaging.Contracts.ErrorCodes</c>).
-/// Nothing was stored; fix the request (or the caller's rights) before retrying.</summary>
-public sealed class ServerRefusedException(string code, string message) : MessagingClientException($"{code}: {message}")
+/// Nothing was stored. The subtypes say what the caller can do about it; this base type alone means the request itself
+/// is wrong (malformed, too large, unknown kind): fix it before retrying.</summary>
+public class ServerRefusedException(string code, string message) : MessagingClientException($"{code}: {message}")
 {
     /// <summary>The stable error code.</summary>
     public string Code { get; } = code;
+
+    /// <summary>The exception type that tells the caller what to do about <paramref name="code"/> (mapped in one place).</summary>
+    /// <param name="code">The server's stable error code.</param>
+    /// <param name="message">The server's text, without the code.</param>
+    /// <returns>The typed exception.</returns>
+    public static ServerRefusedException FromCode(string code, string message)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        return code switch
+        {
+            ErrorCodes.RateLimited => new RateLimitedException(code, message),
+            ErrorCodes.DeviceRevoked or ErrorCodes.DeviceUnknown => new DeviceNoLongerEnrolledException(code, message),
+            ErrorCodes.EnrolmentCodeUnknown or ErrorCodes.EnrolmentCodeExpired or ErrorCodes.EnrolmentCodeUsed => new EnrolmentCodeRejectedException(code, message),
+            ErrorCodes.Forbidden or ErrorCodes.KindRefused => new NotPermittedException(code, message),
+            ErrorCodes.ConversationNotFound or ErrorCodes.MemberNotFound or ErrorCodes.OrganisationNotFound or ErrorCodes.DeviceNotFound
+                => new TargetNotFoundException(code, message),
+            ErrorCodes.Unauthenticated or ErrorCodes.ChallengeInvalid or ErrorCodes.SignatureInvalid or ErrorCodes.TokenExpired
+                => new AuthenticationFailedException(code, message),
+            _ => new ServerRefusedException(code, message),
+        };
+    }
 }
+
+/// <summary>Too many calls: wait a little and retry the same call (sends are idempotent by envelope id).</summary>
+public sealed class RateLimitedException(string code, string message) : ServerRefusedException(code, message);
+
+/// <summary>This device was revoked (or is unknown to the server): it cannot be used any more; enrol again with a new code.</summary>
+public sealed class DeviceNoLongerEnrolledException(string code, string message) : ServerRefusedException(code, message);
+
+/// <summary>The enrolment code is unknown, expired or already used: ask an organisation admin for a new one.</summary>
+public sealed class EnrolmentCodeRejectedException(string code, string message) : ServerRefusedException(code, message);
+
+/// <summary>The policy forbids this member (role, membership, message kind) to do this: retrying will not help.</summary>
+public sealed class NotPermittedException(string code, string message) : ServerRefusedException(code, message);
+
+/// <summary>The conversation, member, organisation or device named does not exist (or is not visible to this member).</summary>
+public sealed class TargetNotFoundException(string code, string message) : ServerRefusedException(code, message);
+
+/// <summary>Authentication failed (challenge or token refused); the client renews its token by itself, so a persistent
+/// failure means the device's identity key does not match what the server holds.</summary>
+public sealed class AuthenticationFailedException(string code, string message) : ServerRefusedException(code, message);
 
 /// <summary>
 /// A remote device presented an identity key different from the one pinned for it (or from the key log).

@@ -53,6 +53,7 @@ public sealed class MessagingClient : IAsyncDisposable
     private const int SendAttempts = 4;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SemaphoreSlim _tokenGate = new(1, 1);
+    private readonly SemaphoreSlim _establishGate = new(1, 1);
     private readonly UnlockedKeyStore _store;
     private readonly DeviceState _state;
     private readonly IdentityKeyPair _identity;
@@ -76,6 +77,12 @@ public sealed class MessagingClient : IAsyncDisposable
 
     /// <summary>Raised (on the processing loop) when a delivered envelope cannot be decrypted.</summary>
     public event EventHandler<DeliveryFailure>? DeliveryFailed;
+
+    /// <summary>
+    /// Raised (on the processing loop) when a received prekey message comes from a device whose identity key differs
+    /// from the pinned one. The message is not accepted; compare safety numbers, then call <see cref="TrustIdentityAsync"/>.
+    /// </summary>
+    public event EventHandler<IdentityKeyChangedException>? IdentityKeyChanged;
 
     /// <summary>Raised when the server says this device was revoked.</summary>
     public event EventHandler? Revoked;
@@ -265,6 +272,18 @@ public sealed class MessagingClient : IAsyncDisposable
     public Task<ConversationSummary> CreateConversationAsync(IReadOnlyList<Guid> memberIds, bool collective = false, CancellationToken cancellationToken = default)
         => InvokeAsync<ConversationSummary>(nameof(IMessagingHub.CreateConversation), new CreateConversationRequest(memberIds, collective), cancellationToken);
 
+    /// <summary>Adds <paramref name="memberId"/> to a conversation (the server checks this member may).</summary>
+    /// <exception cref="NotPermittedException">This member may not change the conversation's membership.</exception>
+    /// <exception cref="TargetNotFoundException">The conversation or member does not exist.</exception>
+    public Task<ConversationSummary> AddConversationMemberAsync(Guid conversationId, Guid memberId, CancellationToken cancellationToken = default)
+        => InvokeAsync<ConversationSummary>(nameof(IMessagingHub.AddConversationMember), new ConversationMemberRequest(conversationId, memberId), cancellationToken);
+
+    /// <summary>Removes <paramref name="memberId"/> from a conversation; later sends leave out its devices.</summary>
+    /// <exception cref="NotPermittedException">This member may not change the conversation's membership.</exception>
+    /// <exception cref="TargetNotFoundException">The conversation or member does not exist.</exception>
+    public Task<ConversationSummary> RemoveConversationMemberAsync(Guid conversationId, Guid memberId, CancellationToken cancellationToken = default)
+        => InvokeAsync<ConversationSummary>(nameof(IMessagingHub.RemoveConversationMember), new ConversationMemberRequest(conversationId, memberId), cancellationToken);
+
     /// <summary>The decrypted messages kept on this device, in server order.</summary>
     public async Task<IReadOnlyList<InboxMessage>> GetInboxAsync(CancellationToken cancellationToken = default)
     {
@@ -451,7 +470,26 @@ public sealed class MessagingClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts a session with every target that has none. Establishment is serialised: concurrent sends that both found
+    /// no session would otherwise each start one (each consuming a one-time prekey), and a surplus of parallel sessions
+    /// pushes the one still in use out of the receiver's bounded session list, whose later messages it could no longer
+    /// read.
+    /// </summary>
     private async Task EnsureSessionsAsync(List<DeviceAddress> targets, CancellationToken cancellationToken)
+    {
+        await _establishGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await EnsureSessionsSerialisedAsync(targets, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _establishGate.Release();
+        }
+    }
+
+    private async Task EnsureSessionsSerialisedAsync(List<DeviceAddress> targets, CancellationToken cancellationToken)
     {
         List<DeviceAddress> missing;
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -607,6 +645,11 @@ public sealed class MessagingClient : IAsyncDisposable
                 catch (DuplicateMessageException)
                 {
                     // Already decrypted earlier (its processed mark was evicted): nothing new.
+                }
+                catch (IdentityKeyChangedException ex)
+                {
+                    IdentityKeyChanged?.Invoke(this, ex);
+                    DeliveryFailed?.Invoke(this, new DeliveryFailure(delivery.Sequence, delivery.SenderDeviceId, ex.GetType().Name));
                 }
                 catch (Exception ex) when (ex is CryptoException or MessagingClientException)
                 {
@@ -819,8 +862,8 @@ public sealed class MessagingClient : IAsyncDisposable
     }
 
     private static ServerRefusedException Refusal(HubException ex)
-        => ErrorCodes.TryParseHubMessage(ex.Message, out var code)
-            ? new ServerRefusedException(code, ex.Message)
+        => ErrorCodes.TryParseHubMessage(ex.Message, out var code, out var text)
+            ? ServerRefusedException.FromCode(code, text)
             : new ServerRefusedException("hub.error", ex.Message);
 
     /// <summary>Stops the connection and the processing loop, and zeroes the keys held in memory.</summary>
@@ -851,6 +894,7 @@ public sealed class MessagingClient : IAsyncDisposable
         Api.Dispose();
         _gate.Dispose();
         _tokenGate.Dispose();
+        _establishGate.Dispose();
         _stopping.Dispose();
     }
 

@@ -97,7 +97,7 @@ public sealed class ServerApi : IDisposable
             // Not a ProblemDetails body: keep the HTTP status as the code.
         }
 
-        throw new ServerRefusedException(code, detail);
+        throw ServerRefusedException.FromCode(response.StatusCode == System.Net.HttpStatusCode.TooManyRequests && code.StartsWith("http.", StringComparison.Ordinal) ? ErrorCodes.RateLimited : code, detail);
     }
 
     /// <inheritdoc />

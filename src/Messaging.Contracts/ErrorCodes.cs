@@ -2,7 +2,7 @@ namespace Messaging.Contracts;
 
 /// <summary>
 /// Stable error codes. Over HTTP they are the <c>code</c> extension of a ProblemDetails body; over the hub the
-/// <c>HubException</c> message is <c>"&lt;code&gt;: &lt;text&gt;"</c> (see <see cref="TryParseHubMessage"/>).
+/// <c>HubException</c> message is <c>"&lt;code&gt;: &lt;text&gt;"</c> (see <see cref="TryParseHubMessage(string?, out string)"/>).
 /// A code never changes meaning; new situations get new codes.
 /// </summary>
 public static class ErrorCodes
@@ -142,9 +142,14 @@ public static class ErrorCodes
     /// <c>"An unexpected error occurred invoking 'X' on the server. HubException: &lt;code&gt;: &lt;text&gt;"</c>;
     /// both that form and the bare <c>"&lt;code&gt;: &lt;text&gt;"</c> are accepted. False for any other message.
     /// </summary>
-    public static bool TryParseHubMessage(string? message, out string code)
+    public static bool TryParseHubMessage(string? message, out string code) => TryParseHubMessage(message, out code, out _);
+
+    /// <summary>As <see cref="TryParseHubMessage(string?, out string)"/>, also returning the server's text after the code
+    /// (without the SignalR client's prefix).</summary>
+    public static bool TryParseHubMessage(string? message, out string code, out string text)
     {
         code = string.Empty;
+        text = string.Empty;
         if (string.IsNullOrEmpty(message))
         {
             return false;
@@ -152,14 +157,14 @@ public static class ErrorCodes
 
         const string Marker = "HubException: ";
         var start = message.LastIndexOf(Marker, StringComparison.Ordinal);
-        var text = start >= 0 ? message[(start + Marker.Length)..] : message;
-        var separator = text.IndexOf(": ", StringComparison.Ordinal);
+        var rest = start >= 0 ? message[(start + Marker.Length)..] : message;
+        var separator = rest.IndexOf(": ", StringComparison.Ordinal);
         if (separator <= 0)
         {
             return false;
         }
 
-        var candidate = text[..separator];
+        var candidate = rest[..separator];
         foreach (var c in candidate)
         {
             if (c is not ((>= 'a' and <= 'z') or '.' or '-'))
@@ -169,6 +174,7 @@ public static class ErrorCodes
         }
 
         code = candidate;
+        text = rest[(separator + 2)..];
         return true;
     }
 }

@@ -83,6 +83,21 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public async Task ConcurrentFirstSends_StartOneSessionPerDevice_ConsumingOnePreKeyEach()
+    {
+        await using var world = await TwoWorkersTwoDevicesEachAsync();
+        var before = await CountAsync(world.Platform.Server.DatabasePath, "one_time_prekeys");
+
+        // Eight sends at once, none with a session yet: one session (one bundle, one one-time prekey) per device.
+        var receipts = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => world.A1.SendTextAsync(world.ConversationId, $"m{i}")));
+
+        Assert.Equal(before - 3, await CountAsync(world.Platform.Server.DatabasePath, "one_time_prekeys"));
+        var expected = receipts.Select(r => r.EnvelopeId).ToHashSet();
+        var inbox = await world.B2.InboxWhenAsync(i => expected.IsSubsetOf(i.Select(m => m.EnvelopeId)));
+        Assert.Equal(8, inbox.Count);
+    }
+
+    [Fact]
     public async Task OfflineDevice_ReceivesEverything_OnReconnect_InOrder()
     {
         await using var world = await TwoWorkersTwoDevicesEachAsync(connectB2: false);

@@ -1,0 +1,97 @@
+using Messaging.Client.Tests.Infrastructure;
+using Messaging.Contracts;
+
+namespace Messaging.Client.Tests;
+
+/// <summary>Membership changes seen by senders, and server refusals surfaced as the exception type the caller acts on.</summary>
+public sealed class MembershipAndRefusalTests
+{
+    [Fact]
+    public async Task AMemberAddedToAConversation_ReceivesLaterMessagesOnly_AndAnOutsider_IsToldItDoesNotExist()
+    {
+        await using var platform = await Platform.StartAsync();
+        var (_, adminX) = await platform.CreateOrganisationAsync("Service de prévention de Liège");
+        var (_, adminY) = await platform.CreateOrganisationAsync("AMO Liège");
+        var aline = await platform.EnrolDeviceAsync(adminX, await platform.CreateMemberAsync(adminX, "Aline"));
+        var outsider = await platform.EnrolDeviceAsync(adminX, await platform.CreateMemberAsync(adminX, "Odile"));
+        var bruno = await platform.EnrolDeviceAsync(adminY, await platform.CreateMemberAsync(adminY, "Bruno"));
+        var chloe = await platform.EnrolDeviceAsync(adminY, await platform.CreateMemberAsync(adminY, "Chloé"));
+        var conversation = (await aline.CreateConversationAsync([bruno.MemberId])).ConversationId;
+
+        await aline.SendTextAsync(conversation, "avant");
+        Assert.Equal("avant", (await bruno.NextAsync()).Text);
+
+        var changed = await aline.AddConversationMemberAsync(conversation, chloe.MemberId);
+        Assert.Contains(chloe.MemberId, changed.MemberIds);
+        var receipt = await aline.SendTextAsync(conversation, "après");
+        Assert.Equal(2, receipt.Recipients);
+        Assert.Equal("après", (await bruno.NextAsync()).Text);
+        Assert.Equal("après", (await chloe.NextAsync()).Text);
+        Assert.DoesNotContain(await chloe.GetInboxAsync(), m => m.Text == "avant");
+
+        var refused = await Assert.ThrowsAsync<TargetNotFoundException>(() => outsider.SendTextAsync(conversation, "intrusion"));
+        Assert.Equal(ErrorCodes.ConversationNotFound, refused.Code);
+        Assert.DoesNotContain(":", refused.Message[(refused.Code.Length + 1)..], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AWorkerAdministeringTheDirectory_IsNotPermitted()
+    {
+        await using var platform = await Platform.StartAsync();
+        var (_, admin) = await platform.CreateOrganisationAsync("Ville de Mons");
+        var worker = await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Wendy"));
+
+        var refused = await Assert.ThrowsAsync<NotPermittedException>(async () =>
+            await worker.Api.CreateOrganisationAsync(await worker.GetAccessTokenAsync(), new CreateOrganisationRequest("Pirate", OrganisationTypes.PreventionService)));
+        Assert.Equal(ErrorCodes.Forbidden, refused.Code);
+    }
+
+    [Theory]
+    [InlineData(ErrorCodes.RateLimited, typeof(RateLimitedException))]
+    [InlineData(ErrorCodes.DeviceRevoked, typeof(DeviceNoLongerEnrolledException))]
+    [InlineData(ErrorCodes.EnrolmentCodeExpired, typeof(EnrolmentCodeRejectedException))]
+    [InlineData(ErrorCodes.EnrolmentCodeUsed, typeof(EnrolmentCodeRejectedException))]
+    [InlineData(ErrorCodes.KindRefused, typeof(NotPermittedException))]
+    [InlineData(ErrorCodes.MemberNotFound, typeof(TargetNotFoundException))]
+    [InlineData(ErrorCodes.TokenExpired, typeof(AuthenticationFailedException))]
+    [InlineData(ErrorCodes.TooLarge, typeof(ServerRefusedException))]
+    public void EveryErrorCode_MapsToTheExceptionTheCallerActsOn(string code, Type expected)
+    {
+        var exception = ServerRefusedException.FromCode(code, "text");
+        Assert.Equal(expected, exception.GetType());
+        Assert.Equal(code, exception.Code);
+        Assert.Equal($"{code}: text", exception.Message);
+    }
+
+    [Fact]
+    public void PlaintextFrames_HideTheExactLength_AndRoundTrip()
+    {
+        var shortBody = new byte[3];
+        var longerBody = new byte[200];
+        Assert.Equal(PlaintextFrame.Wrap(shortBody).Length, PlaintextFrame.Wrap(longerBody).Length);
+        Assert.Equal(0, PlaintextFrame.Wrap(new byte[1000]).Length % PlaintextFrame.Bucket);
+        var body = "Bonjour, ça va ?"u8.ToArray();
+        Assert.Equal(body, PlaintextFrame.Unwrap(PlaintextFrame.Wrap(body)));
+    }
+
+    [Fact]
+    public void TheDeviceState_RoundTripsThroughItsSerialisation()
+    {
+        var state = new DeviceState { Server = new Uri("http://127.0.0.1:5000/"), IdentitySeed = new byte[32], IdentityAgreementSecret = new byte[32] };
+        var remote = Guid.NewGuid();
+        state.DeviceId = Guid.NewGuid();
+        state.OneTimePreKeys[7] = [1, 2, 3];
+        state.Sessions[remote] = [new StoredSession(Guid.NewGuid(), [9, 9])];
+        state.Processed.Add(DeviceState.ProcessedKey(remote, Guid.NewGuid()));
+        state.Inbox.Add(new InboxMessage(4, Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), remote, EnvelopeKind.Chat, "salut"u8.ToArray(), DateTimeOffset.UnixEpoch));
+
+        var copy = DeviceState.Deserialize(state.Serialize());
+
+        Assert.Equal(state.DeviceId, copy.DeviceId);
+        Assert.Equal(state.OneTimePreKeys[7], copy.OneTimePreKeys[7]);
+        Assert.Equal(state.Sessions[remote][0].State, copy.Sessions[remote][0].State);
+        Assert.Equal(state.Processed, copy.Processed);
+        Assert.Equal("salut", Assert.Single(copy.Inbox).Text);
+        Assert.Equal(state.Serialize(), copy.Serialize());
+    }
+}
