@@ -12,7 +12,7 @@ namespace Messaging.Cli;
 /// from <c>MESSAGING_PASSPHRASE</c> or an interactive prompt), connects, does one thing and leaves.
 /// Exit codes: 0 done, 1 refused or failed (the message says why), 2 wrong usage.
 /// </summary>
-internal sealed class CliApp(TextWriter output, TextWriter error, Func<string> readPassphrase, Func<string, string?> environment)
+internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<string> readPassphrase, Func<string, string?> environment)
 {
     private const string Usage = """
         usage: messaging <command> [options]   (--store PATH, default ~/.messaging/device.mks)
@@ -28,10 +28,26 @@ internal sealed class CliApp(TextWriter output, TextWriter error, Func<string> r
           inbox [--conversation ID]              decrypted messages kept on this device
           safety-number --member ID              compare these digits with the other person
           devices [--member ID]                  devices in the verified key log
+          orient --commune NIS                   services accepting referrals for a commune, local first
+          refer --to ORG --record FILE.json      refer a person (fields: nature, requester, commune,
+                                                 followUpOngoing, reason, urgency — nothing else), or with
+                --nature N --requester R --commune NIS --reason R --urgency U [--follow-up-ongoing]
+          referrals                              my service's referrals and their status
+          cases                                  case references known on this device
+          case --case REF                        what this device holds for a case, decrypted
+          respond --case REF (--accept | --tripartite | --decline REASON)
+          withdraw --case REF
+          share-identity --case REF --family-name F --given-names G [--birth-date yyyy-MM-dd]
+                [--phone P] [--email E] [--address A]  after acceptance, to the accepting service only
+          consent record --case REF --for ORG --until yyyy-MM-dd
+          consent revoke --consent ID
+          consent list --case REF
+          case-note --case REF --consent ID [--text T] [--attach FILE --media-type TYPE]
           admin create-organisation --name N --type T
           admin create-member --organisation ID --name N --role R --email E
           admin issue-code --member ID
           admin revoke-device --device ID
+          admin report --year Y [--granularity month|quarter|year] [--format csv|json]
         """;
 
     public static string ConsolePassphrase()
@@ -167,7 +183,8 @@ internal sealed class CliApp(TextWriter output, TextWriter error, Func<string> r
 
                 return 0;
             default:
-                throw new UsageException($"unknown command '{args[0]}'; run 'messaging help'");
+                return await CaseCommandAsync(args, options, client, cancellationToken)
+                    ?? throw new UsageException($"unknown command '{args[0]}'; run 'messaging help'");
         }
     }
 
@@ -232,6 +249,11 @@ internal sealed class CliApp(TextWriter output, TextWriter error, Func<string> r
                 case "issue-code":
                     var code = await client.Api.IssueEnrolmentCodeAsync(token, options.RequiredGuid("member"), cancellationToken);
                     await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"enrolment code {code.Code} (valid until {code.ExpiresAt:u}) — give it to the member by a separate channel"));
+                    return 0;
+                case "report":
+                    var year = options.OptionalInt("year") ?? throw new UsageException("--year is required");
+                    await output.WriteLineAsync(await client.Api.GetReferralReportAsync(token, year, options.Optional("granularity") ?? ReportGranularities.Quarter,
+                        options.Optional("format") ?? "csv", cancellationToken));
                     return 0;
                 case "revoke-device":
                     await client.Api.RevokeDeviceAsync(token, options.RequiredGuid("device"), cancellationToken);
@@ -303,6 +325,9 @@ internal sealed class CliApp(TextWriter output, TextWriter error, Func<string> r
 
             return options;
         }
+
+        /// <summary>Every option name given, values and flags.</summary>
+        public IEnumerable<string> Names => _values.Keys.Concat(_flags);
 
         public string? Optional(string name) => _values.GetValueOrDefault(name);
 

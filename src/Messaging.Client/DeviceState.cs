@@ -75,6 +75,9 @@ internal sealed class DeviceState
 
     public List<InboxMessage> Inbox { get; set; } = [];
 
+    /// <summary>Referrals this device sent, by case reference: the conversation they travel in and the record as sent.</summary>
+    public Dictionary<string, SentReferral> SentReferrals { get; set; } = new(StringComparer.Ordinal);
+
     public static string ProcessedKey(Guid senderDevice, Guid envelopeId) => $"{senderDevice:N}:{envelopeId:N}";
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, DeviceStateJson.Default.DeviceState);
@@ -95,6 +98,8 @@ internal sealed class DeviceState
 internal sealed record StoredSignedPreKey(uint Id, byte[] Secret);
 
 internal sealed record StoredSession(Guid MemberId, byte[] State);
+
+internal sealed record SentReferral(Guid ConversationId, byte[] Record);
 
 internal sealed record KeyLogDevice(Guid MemberId, byte[] IdentityKey, bool Active);
 

@@ -38,9 +38,11 @@ public class ServerRefusedException(string code, string message) : MessagingClie
             ErrorCodes.RateLimited => new RateLimitedException(code, message),
             ErrorCodes.DeviceRevoked or ErrorCodes.DeviceUnknown => new DeviceNoLongerEnrolledException(code, message),
             ErrorCodes.EnrolmentCodeUnknown or ErrorCodes.EnrolmentCodeExpired or ErrorCodes.EnrolmentCodeUsed => new EnrolmentCodeRejectedException(code, message),
-            ErrorCodes.Forbidden or ErrorCodes.KindRefused => new NotPermittedException(code, message),
+            ErrorCodes.Forbidden or ErrorCodes.KindRefused or ErrorCodes.ReferralWrongParty or ErrorCodes.ReferralParticipantsOutside
+                or ErrorCodes.ConsentRequired or ErrorCodes.ConsentRevoked or ErrorCodes.ConsentExpired or ErrorCodes.ConsentOtherService
+                => new NotPermittedException(code, message),
             ErrorCodes.ConversationNotFound or ErrorCodes.MemberNotFound or ErrorCodes.OrganisationNotFound or ErrorCodes.DeviceNotFound
-                => new TargetNotFoundException(code, message),
+                or ErrorCodes.ReferralNotFound => new TargetNotFoundException(code, message),
             ErrorCodes.Unauthenticated or ErrorCodes.ChallengeInvalid or ErrorCodes.SignatureInvalid or ErrorCodes.TokenExpired
                 => new AuthenticationFailedException(code, message),
             _ => new ServerRefusedException(code, message),
@@ -57,7 +59,8 @@ public sealed class DeviceNoLongerEnrolledException(string code, string message)
 /// <summary>The enrolment code is unknown, expired or already used: ask an organisation admin for a new one.</summary>
 public sealed class EnrolmentCodeRejectedException(string code, string message) : ServerRefusedException(code, message);
 
-/// <summary>The policy forbids this member (role, membership, message kind) to do this: retrying will not help.</summary>
+/// <summary>The policy forbids this member (role, membership, message kind, referral party, missing or dead consent) to do
+/// this: retrying the same call will not help.</summary>
 public sealed class NotPermittedException(string code, string message) : ServerRefusedException(code, message);
 
 /// <summary>The conversation, member, organisation or device named does not exist (or is not visible to this member).</summary>

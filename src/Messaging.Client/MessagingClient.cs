@@ -48,7 +48,7 @@ public sealed record DeliveryFailure(long Sequence, Guid SenderDeviceId, string 
 /// crash before the acknowledgement only causes a redelivery that is dropped as a duplicate.</para>
 /// <para>Thread-safe: every use of the device state is serialised.</para>
 /// </summary>
-public sealed class MessagingClient : IAsyncDisposable
+public sealed partial class MessagingClient : IAsyncDisposable
 {
     private const int SendAttempts = 4;
     private readonly SemaphoreSlim _gate = new(1, 1);

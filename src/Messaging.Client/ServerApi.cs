@@ -56,6 +56,25 @@ public sealed class ServerApi : IDisposable
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The follow-up committee report (platform operator): aggregated counts only, small cells suppressed.</summary>
+    /// <param name="token">The operator's access token.</param>
+    /// <param name="year">The calendar year.</param>
+    /// <param name="granularity">month, quarter or year (<see cref="ReportGranularities"/>).</param>
+    /// <param name="format">csv or json.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The report as the server wrote it (CSV text or JSON).</returns>
+    /// <exception cref="ServerRefusedException">Not the platform operator, or a bad year, granularity or format.</exception>
+    public async Task<string> GetReferralReportAsync(string token, int year, string granularity, string format, CancellationToken cancellationToken = default)
+    {
+        var route = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{ApiRoutes.ReferralReport}?year={year}&granularity={Uri.EscapeDataString(granularity)}&format={Uri.EscapeDataString(format)}");
+        using var request = new HttpRequestMessage(HttpMethod.Get, route);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<TResponse> PostAsync<TRequest, TResponse>(string route, TRequest body, string? token, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, route) { Content = JsonContent.Create(body) };

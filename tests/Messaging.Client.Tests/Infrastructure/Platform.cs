@@ -12,6 +12,7 @@ internal sealed class Platform : IAsyncDisposable
     public const string Passphrase = "test passphrase";
     private readonly DirectoryInfo _root;
     private readonly List<MessagingClient> _clients = [];
+    private readonly Dictionary<Guid, string> _storePaths = [];
 
     private Platform(DirectoryInfo root, ServerProcess server)
     {
@@ -36,6 +37,9 @@ internal sealed class Platform : IAsyncDisposable
         platform.Operator = await platform.EnrolWithCodeAsync(code);
         return platform;
     }
+
+    /// <summary>The key store of a device enrolled here (for the CLI to open the same device).</summary>
+    public string StorePathOf(MessagingClient client) => _storePaths[client.DeviceId];
 
     public string NewStorePath() => Path.Combine(_root.FullName, "devices", $"{Guid.NewGuid():N}.mks");
 
@@ -68,6 +72,7 @@ internal sealed class Platform : IAsyncDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var client = await MessagingClient.EnrolAsync(Server.Url, code, path, passphrase, ClientOptions);
         _clients.Add(client);
+        _storePaths[client.DeviceId] = path;
         if (connect)
         {
             await client.ConnectAsync();

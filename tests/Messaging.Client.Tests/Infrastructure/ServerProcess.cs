@@ -8,6 +8,7 @@ namespace Messaging.Client.Tests.Infrastructure;
 /// with its own data folder. It can be killed with SIGKILL and restarted on the same port and data.</summary>
 internal sealed class ServerProcess : IAsyncDisposable
 {
+    private readonly System.Text.StringBuilder _logs = new();
     private Process? _process;
 
     private ServerProcess(string dataDirectory, int port)
@@ -23,6 +24,29 @@ internal sealed class ServerProcess : IAsyncDisposable
     public Uri Url => new($"http://127.0.0.1:{Port}/");
 
     public string DatabasePath => Path.Combine(DataDirectory, "messaging.db");
+
+    /// <summary>Everything the server process wrote to stdout and stderr so far (every start included).</summary>
+    public string Logs
+    {
+        get
+        {
+            lock (_logs)
+            {
+                return _logs.ToString();
+            }
+        }
+    }
+
+    private void Log(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_logs)
+            {
+                _logs.AppendLine(line);
+            }
+        }
+    }
 
     public static async Task<ServerProcess> StartAsync(string dataDirectory)
     {
@@ -44,9 +68,11 @@ internal sealed class ServerProcess : IAsyncDisposable
     public async Task StartAsync()
     {
         _process = Process.Start(StartInfo(["--urls", Url.ToString().TrimEnd('/'), "--Messaging:Storage:DataDirectory", DataDirectory]))!;
-        // Drain the logs so the process never blocks on a full pipe.
-        _ = _process.StandardOutput.ReadToEndAsync();
-        _ = _process.StandardError.ReadToEndAsync();
+        // Keep the logs (tests search them for what must never be logged); reading also keeps the pipes from filling.
+        _process.OutputDataReceived += (_, e) => Log(e.Data);
+        _process.ErrorDataReceived += (_, e) => Log(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
         using var http = new HttpClient { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(30))

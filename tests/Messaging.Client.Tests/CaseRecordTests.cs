@@ -1,0 +1,175 @@
+using System.Text;
+using Messaging.Client.Cases;
+using Messaging.Contracts.Referrals;
+
+namespace Messaging.Client.Tests;
+
+/// <summary>The closed schemas of what travels under a case: only allow-listed fields, validated before encryption.</summary>
+public sealed class CaseRecordTests
+{
+    private const string ValidDraft = """{"nature":"individual","requester":"family","commune":"21012","followUpOngoing":false,"reason":"psychosocial-support","urgency":"priority"}""";
+
+    private static byte[] Draft(string json) => Encoding.UTF8.GetBytes(json);
+
+    private static string WithField(string name, string jsonValue) => ValidDraft[..^1] + $",\"{name}\":{jsonValue}}}";
+
+    [Fact]
+    public void AValidDraft_BecomesARecord_UnderTheGivenCaseReference_AndRoundTrips()
+    {
+        var caseReference = CaseReference.New();
+        var record = ReferralRecord.ParseDraft(Draft(ValidDraft), caseReference);
+
+        Assert.Equal(new ReferralRecord(caseReference, RequestNature.Individual, Requester.Family, "21012", false, ReasonCategory.PsychosocialSupport, Urgency.Priority), record);
+        Assert.Equal(record, ReferralRecord.Decode(record.Encode()));
+        Assert.DoesNotContain("21012", record.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("name", "\"Jean Dupont\"")]
+    [InlineData("familyName", "\"Dupont\"")]
+    [InlineData("givenNames", "\"Jean\"")]
+    [InlineData("firstName", "\"Jean\"")]
+    [InlineData("birthDate", "\"2004-05-06\"")]
+    [InlineData("dateOfBirth", "\"2004-05-06\"")]
+    [InlineData("age", "19")]
+    [InlineData("narrative", "\"Il a dit à sa mère que…\"")]
+    [InlineData("description", "\"…\"")]
+    [InlineData("comment", "\"…\"")]
+    [InlineData("notes", "[\"…\"]")]
+    [InlineData("address", "\"Rue Haute 1\"")]
+    [InlineData("phone", "\"+32 2 000 00 00\"")]
+    [InlineData("email", "\"jean@example.be\"")]
+    [InlineData("nationalNumber", "\"04050612345\"")]
+    [InlineData("school", "\"Athénée\"")]
+    [InlineData("caseReference", "\"AAAAAAAAAAAAAAAAAAAAAAAAAA\"")]
+    [InlineData("version", "1")]
+    [InlineData("Nature", "\"individual\"")]
+    [InlineData("extra", "{\"name\":\"Jean\"}")]
+    public void EveryFieldOutsideTheAllowList_IsRefused_NamingTheField_NotItsValue(string field, string jsonValue)
+    {
+        var refused = Assert.Throws<CaseRecordException>(() => ReferralRecord.ParseDraft(Draft(WithField(field, jsonValue)), CaseReference.New()));
+
+        Assert.Equal(field, refused.Field);
+        Assert.Contains(field, refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Jean", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Dupont", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("mère", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("nature")]
+    [InlineData("requester")]
+    [InlineData("commune")]
+    [InlineData("followUpOngoing")]
+    [InlineData("reason")]
+    [InlineData("urgency")]
+    public void EveryAllowedField_IsRequired(string field)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(ValidDraft)!.AsObject();
+        json.Remove(field);
+
+        var refused = Assert.Throws<CaseRecordException>(() => ReferralRecord.ParseDraft(Draft(json.ToJsonString()), CaseReference.New()));
+        Assert.Equal(field, refused.Field);
+    }
+
+    [Theory]
+    [InlineData("nature", "\"group\"")]
+    [InlineData("requester", "\"neighbour\"")]
+    [InlineData("reason", "\"radicalisation\"")]
+    [InlineData("urgency", "\"asap\"")]
+    [InlineData("urgency", "3")]
+    [InlineData("commune", "\"1000\"")]
+    [InlineData("commune", "\"Molenbeek\"")]
+    [InlineData("commune", "21012")]
+    [InlineData("followUpOngoing", "\"yes\"")]
+    public void AValueOutsideItsClosedList_IsRefused(string field, string jsonValue)
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(ValidDraft)!.AsObject();
+        json[field] = System.Text.Json.Nodes.JsonNode.Parse(jsonValue);
+
+        var refused = Assert.Throws<CaseRecordException>(() => ReferralRecord.ParseDraft(Draft(json.ToJsonString()), CaseReference.New()));
+        Assert.Equal(field, refused.Field);
+    }
+
+    [Theory]
+    [InlineData("""{"nature":"individual","nature":"collective","requester":"family","commune":"21012","followUpOngoing":false,"reason":"psychosocial-support","urgency":"priority"}""")]
+    [InlineData("""["individual"]""")]
+    [InlineData("""{"nature":"individual",""")]
+    [InlineData("""{"nature":"individual"} // comment""")]
+    [InlineData("")]
+    public void ADraftThatIsNotOneFlatObject_IsRefused(string json)
+        => Assert.Throws<CaseRecordException>(() => ReferralRecord.ParseDraft(Draft(json), CaseReference.New()));
+
+    [Fact]
+    public void ACollectiveRequest_ComesFromAProfessionalOrAnAuthority()
+    {
+        var caseReference = CaseReference.New();
+        var refused = Assert.Throws<CaseRecordException>(() =>
+            new ReferralRecord(caseReference, RequestNature.Collective, Requester.Relative, "62063", false, ReasonCategory.ProfessionalSupport, Urgency.Normal).Encode());
+        Assert.Equal("requester", refused.Field);
+
+        var record = new ReferralRecord(caseReference, RequestNature.Collective, Requester.Professional, "62063", false, ReasonCategory.ProfessionalSupport, Urgency.Normal);
+        Assert.Equal(record, ReferralRecord.Decode(record.Encode()));
+    }
+
+    [Fact]
+    public void AReceivedRecord_WithAFieldOutsideTheSchema_IsRefusedToo()
+    {
+        var record = new ReferralRecord(CaseReference.New(), RequestNature.Individual, Requester.Person, "92094", true, ReasonCategory.DisengagementPath, Urgency.Urgent);
+        var tampered = Encoding.UTF8.GetString(record.Encode())[..^1] + ",\"name\":\"Jean\"}";
+
+        Assert.Equal("name", Assert.Throws<CaseRecordException>(() => ReferralRecord.Decode(Encoding.UTF8.GetBytes(tampered))).Field);
+        Assert.Equal("caseReference", Assert.Throws<CaseRecordException>(() => (record with { CaseReference = "JEAN-DUPONT-2004" }).Encode()).Field);
+    }
+
+    [Fact]
+    public void AnIdentityShare_RoundTrips_AndRefusesWhatIsNotInItsSchema()
+    {
+        var identity = new PersonIdentity(CaseReference.New(), "Dupont", "Jean Marie", new DateOnly(2004, 5, 6), "+32 470 00 00 00", "jean@example.be", "Rue Haute 1, 1000 Bruxelles");
+        Assert.Equal(identity, PersonIdentity.Decode(identity.Encode()));
+        Assert.DoesNotContain("Dupont", identity.ToString(), StringComparison.Ordinal);
+
+        Assert.Equal("familyName", Assert.Throws<CaseRecordException>(() => (identity with { FamilyName = " " }).Encode()).Field);
+        Assert.Equal("phone", Assert.Throws<CaseRecordException>(() => (identity with { Phone = "call me" }).Encode()).Field);
+        Assert.Equal("email", Assert.Throws<CaseRecordException>(() => (identity with { Email = "jean.example.be" }).Encode()).Field);
+        var withNarrative = Encoding.UTF8.GetString(identity.Encode())[..^1] + ",\"situation\":\"…\"}";
+        Assert.Equal("situation", Assert.Throws<CaseRecordException>(() => PersonIdentity.Decode(Encoding.UTF8.GetBytes(withNarrative))).Field);
+    }
+
+    [Fact]
+    public void AnAnswer_NamesADeclineReason_OnlyWhenItDeclines()
+    {
+        var caseReference = CaseReference.New();
+        var decline = new ReferralAnswer(caseReference, ReferralResponse.Decline, ReferralDeclineReason.NoCapacity);
+        Assert.Equal(decline, ReferralAnswer.Decode(decline.Encode()));
+        Assert.Equal("declineReason", Assert.Throws<CaseRecordException>(() => new ReferralAnswer(caseReference, ReferralResponse.Decline, null).Encode()).Field);
+        Assert.Equal("declineReason", Assert.Throws<CaseRecordException>(() => new ReferralAnswer(caseReference, ReferralResponse.Accept, ReferralDeclineReason.Other).Encode()).Field);
+    }
+
+    [Fact]
+    public void ACaseNote_RoundTripsWithAttachments_WithinItsBounds()
+    {
+        var note = new CaseNote(CaseReference.New(), Guid.NewGuid(), "Synthèse de l'entretien.", [new CaseAttachment("bilan.pdf", "application/pdf", [1, 2, 3])]);
+        var decoded = CaseNote.Decode(note.Encode());
+        Assert.Equal((note.CaseReference, note.ConsentId, note.Text), (decoded.CaseReference, decoded.ConsentId, decoded.Text));
+        Assert.Equal(note.Attachments[0].Content, Assert.Single(decoded.Attachments).Content);
+
+        Assert.Equal("consentId", Assert.Throws<CaseRecordException>(() => (note with { ConsentId = Guid.Empty }).Encode()).Field);
+        Assert.Equal("text", Assert.Throws<CaseRecordException>(() => (note with { Text = "", Attachments = [] }).Encode()).Field);
+        Assert.Equal("attachments", Assert.Throws<CaseRecordException>(() =>
+            (note with { Attachments = [new CaseAttachment("big.bin", "application/octet-stream", new byte[CaseNote.MaxAttachmentBytes + 1])] }).Encode()).Field);
+        Assert.Equal("fileName", Assert.Throws<CaseRecordException>(() =>
+            (note with { Attachments = [new CaseAttachment("../etc/passwd", "text/plain", [1])] }).Encode()).Field);
+    }
+
+    [Fact]
+    public void TheLargestCaseNote_FitsInOneEnvelope()
+    {
+        var note = new CaseNote(CaseReference.New(), Guid.NewGuid(), new string('é', CaseNote.MaxTextLength),
+            [new CaseAttachment("scan.png", "image/png", new byte[CaseNote.MaxAttachmentBytes])]);
+        var frame = PlaintextFrame.Wrap(note.Encode());
+
+        // The ciphertext adds a ratchet header and prekey fields (under 300 bytes) to the frame; the server's limit is 64 KiB.
+        Assert.True(frame.Length + 300 <= 64 * 1024, $"frame of {frame.Length} bytes");
+    }
+}
