@@ -75,6 +75,9 @@ internal sealed class DeviceState
 
     public List<InboxMessage> Inbox { get; set; } = [];
 
+    /// <summary>The last access token (short-lived), reused by the next process that opens this store until it expires.</summary>
+    public StoredToken? AccessToken { get; set; }
+
     /// <summary>Referrals this device sent, by case reference: the conversation they travel in and the record as sent.</summary>
     public Dictionary<string, SentReferral> SentReferrals { get; set; } = new(StringComparer.Ordinal);
 
@@ -100,6 +103,11 @@ internal sealed record StoredSignedPreKey(uint Id, byte[] Secret);
 internal sealed record StoredSession(Guid MemberId, byte[] State);
 
 internal sealed record SentReferral(Guid ConversationId, byte[] Record);
+
+internal sealed record StoredToken(string Token, DateTimeOffset ExpiresAt)
+{
+    public override string ToString() => $"StoredToken {{ Token = [REDACTED], ExpiresAt = {ExpiresAt:O} }}";
+}
 
 internal sealed record KeyLogDevice(Guid MemberId, byte[] IdentityKey, bool Active);
 

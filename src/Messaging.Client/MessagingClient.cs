@@ -65,6 +65,7 @@ public sealed partial class MessagingClient : IAsyncDisposable
     private Task? _pump;
     private string? _token;
     private DateTimeOffset _tokenExpiresAt;
+    private volatile bool _tokenUnsaved;
 
     private MessagingClient(UnlockedKeyStore store, DeviceState state, MessagingClientOptions options)
     {
@@ -73,6 +74,10 @@ public sealed partial class MessagingClient : IAsyncDisposable
         _options = options;
         _identity = IdentityKeyPair.FromSecrets(state.IdentitySeed, state.IdentityAgreementSecret);
         Api = new ServerApi(state.Server);
+        if (state.AccessToken is { } stored)
+        {
+            (_token, _tokenExpiresAt) = (stored.Token, stored.ExpiresAt);
+        }
     }
 
     /// <summary>Raised (on the processing loop) when a delivered envelope cannot be decrypted.</summary>
@@ -191,6 +196,11 @@ public sealed partial class MessagingClient : IAsyncDisposable
             var challenge = await Api.ChallengeAsync(DeviceId, cancellationToken).ConfigureAwait(false);
             var token = await Api.TokenAsync(new TokenRequest(DeviceId, challenge.Challenge, _identity.SignChallenge(challenge.Challenge)), cancellationToken).ConfigureAwait(false);
             (_token, _tokenExpiresAt) = (token.AccessToken, token.ExpiresAt);
+            // Kept in the encrypted store with the next save, so that short-lived processes (the CLI: one command, one
+            // process) reuse it instead of authenticating every time and running into the authentication rate limit.
+            // Not saved here: a save needs the state gate, which callers of this method may hold.
+            _state.AccessToken = new StoredToken(token.AccessToken, token.ExpiresAt);
+            _tokenUnsaved = true;
             return _token;
         }
         finally
@@ -833,7 +843,11 @@ public sealed partial class MessagingClient : IAsyncDisposable
         return ad;
     }
 
-    private Task SaveAsync(CancellationToken cancellationToken) => _store.SaveAsync(_state.Serialize(), cancellationToken);
+    private Task SaveAsync(CancellationToken cancellationToken)
+    {
+        _tokenUnsaved = false;
+        return _store.SaveAsync(_state.Serialize(), cancellationToken);
+    }
 
     private async Task<T> InvokeAsync<T>(string method, CancellationToken cancellationToken)
     {
@@ -889,6 +903,18 @@ public sealed partial class MessagingClient : IAsyncDisposable
         }
 
         _messages.Writer.TryComplete();
+        if (_tokenUnsaved)
+        {
+            try
+            {
+                await SaveAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // Only the token would be lost: the next process authenticates again.
+            }
+        }
+
         _identity.Dispose();
         _store.Dispose();
         Api.Dispose();

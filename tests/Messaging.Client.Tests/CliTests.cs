@@ -69,6 +69,77 @@ public sealed partial class CliTests
         Assert.Equal(2, (await RunAsync(platform, store)).ExitCode);
     }
 
+    [Fact]
+    public async Task TheCli_RunsTheWholeReferralFlow_FromOrientationToTheCommitteeReport()
+    {
+        await using var platform = await Platform.StartAsync();
+        var (_, adminX) = await platform.CreateOrganisationAsync("Ville de Liège");
+        var (serviceY, adminY) = await platform.CreateOrganisationAsync("AMO Liège");
+        var referrer = platform.NewStorePath();
+        var receiver = platform.NewStorePath();
+        Assert.Equal(0, (await RunAsync(platform, referrer, "enrol", "--server", platform.Server.Url.ToString(), "--code",
+            await platform.IssueCodeAsync(adminX, await platform.CreateMemberAsync(adminX, "Aline")))).ExitCode);
+        Assert.Equal(0, (await RunAsync(platform, receiver, "enrol", "--server", platform.Server.Url.ToString(), "--code",
+            await platform.IssueCodeAsync(adminY, await platform.CreateMemberAsync(adminY, "Bruno")))).ExitCode);
+
+        var orient = await RunAsync(platform, referrer, "orient", "--commune", "62063");
+        Assert.True(orient.ExitCode == 0, orient.Error);
+        Assert.StartsWith("62063 Liège (wallonia)", orient.Output, StringComparison.Ordinal);
+
+        // A field outside the schema never leaves the device.
+        string[] referral = ["refer", "--to", serviceY.ToString(), "--nature", "individual", "--requester", "relative", "--commune", "62063",
+            "--reason", "information-or-concern", "--urgency", "normal"];
+        var outside = await RunAsync(platform, referrer, [.. referral, "--name", "Jean Dupont"]);
+        Assert.Equal(2, outside.ExitCode);
+        Assert.Contains("--name is not a field of a referral", outside.Error, StringComparison.Ordinal);
+        Assert.Equal("", (await RunAsync(platform, referrer, "referrals")).Output);
+
+        var refer = await RunAsync(platform, referrer, referral);
+        Assert.True(refer.ExitCode == 0, refer.Error);
+        var caseReference = CaseLine().Match(refer.Output).Groups[1].Value;
+
+        var seen = await RunAsync(platform, receiver, "case", "--case", caseReference);
+        Assert.True(seen.ExitCode == 0, seen.Error);
+        Assert.Contains("referral: individual, asked by relative, commune 62063, reason information-or-concern, urgency normal", seen.Output, StringComparison.Ordinal);
+        var accept = await RunAsync(platform, receiver, "respond", "--case", caseReference, "--accept");
+        Assert.True(accept.ExitCode == 0, accept.Error);
+        Assert.Equal($"referral {caseReference}: accepted\n", accept.Output.ReplaceLineEndings("\n"));
+
+        var share = await RunAsync(platform, referrer, "share-identity", "--case", caseReference, "--family-name", "Dupont", "--given-names", "Jean",
+            "--birth-date", "2004-05-06", "--phone", "+32 470 12 34 56");
+        Assert.True(share.ExitCode == 0, share.Error);
+        var until = TimeProvider.System.GetUtcNow().AddDays(60).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var consent = await RunAsync(platform, referrer, "consent", "record", "--case", caseReference, "--for", serviceY.ToString(), "--until", until);
+        Assert.True(consent.ExitCode == 0, consent.Error);
+        var consentId = ConsentLine().Match(consent.Output).Groups[1].Value;
+        var note = await RunAsync(platform, referrer, "case-note", "--case", caseReference, "--consent", consentId, "--text", "Synthèse de l'entretien du 3 mars.");
+        Assert.True(note.ExitCode == 0, note.Error);
+
+        var view = await RunAsync(platform, receiver, "case", "--case", caseReference);
+        Assert.Contains("identity: Dupont, Jean, born 2004-05-06, +32 470 12 34 56", view.Output, StringComparison.Ordinal);
+        Assert.Contains($"note (consent {consentId}): Synthèse de l'entretien du 3 mars.", view.Output, StringComparison.Ordinal);
+        Assert.Contains($"{caseReference}  accepted", (await RunAsync(platform, referrer, "referrals")).Output, StringComparison.Ordinal);
+        Assert.Contains("answer: accept", (await RunAsync(platform, referrer, "case", "--case", caseReference)).Output, StringComparison.Ordinal);
+
+        var revoke = await RunAsync(platform, referrer, "consent", "revoke", "--consent", consentId);
+        Assert.Contains("revoked", revoke.Output, StringComparison.Ordinal);
+        var refusedNote = await RunAsync(platform, referrer, "case-note", "--case", caseReference, "--consent", consentId, "--text", "encore");
+        Assert.Equal(1, refusedNote.ExitCode);
+        Assert.StartsWith("error: consent.revoked", refusedNote.Error, StringComparison.Ordinal);
+
+        var report = await RunAsync(platform, platform.StorePathOf(platform.Operator), "admin", "report", "--year",
+            TimeProvider.System.GetUtcNow().Year.ToString(System.Globalization.CultureInfo.InvariantCulture), "--granularity", "year", "--format", "csv");
+        Assert.True(report.ExitCode == 0, report.Error);
+        Assert.StartsWith("period,partner_type,referrals_sent,accepted,declined,tripartite_proposed", report.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(caseReference, report.Output, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex("^case ([A-Z2-7]{26})$", RegexOptions.Multiline)]
+    private static partial Regex CaseLine();
+
+    [GeneratedRegex("^consent ([0-9a-f-]{36})", RegexOptions.Multiline)]
+    private static partial Regex ConsentLine();
+
     [GeneratedRegex("conversation ([0-9a-f-]{36})")]
     private static partial Regex ConversationId();
 }
