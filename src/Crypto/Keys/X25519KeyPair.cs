@@ -20,9 +20,22 @@ public sealed class X25519KeyPair : IDisposable
     /// <summary>Generates a fresh key pair from libsodium's CSPRNG.</summary>
     public static X25519KeyPair Generate()
     {
+        // The fresh secret is owned directly: going through FromSecretKey would copy it and leave this
+        // first copy unzeroed on the heap.
         var secret = new byte[LibSodium.X25519KeyBytes];
+        var publicKey = new byte[LibSodium.X25519KeyBytes];
         LibSodium.RandomBytes(secret);
-        return FromSecretKey(secret);
+        try
+        {
+            LibSodium.X25519Base(publicKey, secret);
+        }
+        catch
+        {
+            LibSodium.Zero(secret);
+            throw;
+        }
+
+        return new X25519KeyPair(secret, publicKey);
     }
 
     /// <summary>Rebuilds a key pair from its 32-byte secret key (copied).</summary>

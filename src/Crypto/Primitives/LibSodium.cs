@@ -25,6 +25,11 @@ internal static unsafe partial class LibSodium
     public const int Sha256Bytes = 32;
     public const int Sha512Bytes = 64;
     public const int HkdfPrkBytes = 32;
+    public const int Blake2bBytesMax = 64;
+    public const int Blake2bKeyBytesMax = 64;
+    public const int Blake2bPersonalBytes = 16;
+    private const int Blake2bStateBytes = 384;
+    private const int Blake2bStateAlignment = 64;
     public const int PwHashSaltBytes = 16;
     public const int PwHashAlgArgon2id13 = 2;
 
@@ -33,6 +38,11 @@ internal static unsafe partial class LibSodium
         if (sodium_init() < 0)
         {
             throw new CryptoException("libsodium could not be initialised.");
+        }
+
+        if (crypto_generichash_blake2b_statebytes() > Blake2bStateBytes)
+        {
+            throw new CryptoException("This libsodium's BLAKE2b state is larger than the buffer reserved for it.");
         }
     }
 
@@ -191,30 +201,51 @@ internal static unsafe partial class LibSodium
     }
 
     /// <summary>
-    /// Two HMAC-SHA256 under one key over one-byte messages: <c>first = HMAC(key, m1)</c>, <c>second = HMAC(key, m2)</c>.
-    /// The keyed state (the ipad and opad blocks) is computed once and copied, saving two of the eight SHA-256
-    /// compressions; both outputs are exactly those of two separate HMAC calls.
+    /// BLAKE2b (RFC 7693, with the parameter block of the BLAKE2 specification): a digest of
+    /// <paramref name="output"/>'s length (1..64 bytes) of <paramref name="message"/>, keyed when
+    /// <paramref name="key"/> is not empty (up to 64 bytes), with the personalisation <paramref name="personal"/>
+    /// (16 bytes; empty means 16 zero bytes) and an all-zero salt. The key fills the first 128-byte block, so a
+    /// keyed digest of an empty message is a single compression.
     /// </summary>
-    public static void HmacSha256Pair(ReadOnlySpan<byte> key, byte firstMessage, Span<byte> first, byte secondMessage, Span<byte> second)
+    public static void Blake2b(Span<byte> output, ReadOnlySpan<byte> key, ReadOnlySpan<byte> personal, ReadOnlySpan<byte> message)
     {
-        CheckLength(first, HmacSha256Bytes, nameof(first));
-        CheckLength(second, HmacSha256Bytes, nameof(second));
-        const int StateBytes = 256;
-        var state = stackalloc byte[StateBytes];
-        var copy = stackalloc byte[StateBytes];
-        fixed (byte* k = key)
-        fixed (byte* o1 = first)
-        fixed (byte* o2 = second)
+        if (output.IsEmpty || output.Length > Blake2bBytesMax)
         {
-            var rc = crypto_auth_hmacsha256_init(state, k, (nuint)key.Length);
-            Buffer.MemoryCopy(state, copy, StateBytes, StateBytes);
-            rc |= crypto_auth_hmacsha256_update(state, &firstMessage, 1)
-                | crypto_auth_hmacsha256_final(state, o1)
-                | crypto_auth_hmacsha256_update(copy, &secondMessage, 1)
-                | crypto_auth_hmacsha256_final(copy, o2);
-            sodium_memzero(state, StateBytes);
-            sodium_memzero(copy, StateBytes);
-            Check(rc, "HMAC-SHA256");
+            throw new ArgumentException($"A BLAKE2b digest is 1..{Blake2bBytesMax} bytes, got {output.Length}.", nameof(output));
+        }
+
+        if (key.Length > Blake2bKeyBytesMax)
+        {
+            throw new ArgumentException($"A BLAKE2b key is at most {Blake2bKeyBytesMax} bytes, got {key.Length}.", nameof(key));
+        }
+
+        if (!personal.IsEmpty)
+        {
+            CheckLength(personal, Blake2bPersonalBytes, nameof(personal));
+        }
+
+        // The streaming calls on a state we own, rather than the one-shot call: the one-shot leaves its state
+        // (the padded key block and the digest) on the native stack, while this one is zeroed here.
+        // The state type is declared 64-byte aligned.
+        var unaligned = stackalloc byte[Blake2bStateBytes + Blake2bStateAlignment];
+        var state = (byte*)(((nuint)unaligned + (Blake2bStateAlignment - 1)) & ~(nuint)(Blake2bStateAlignment - 1));
+
+        // An empty span pins to a null pointer, which libsodium reads as "no key" (length 0), "empty message"
+        // and "all-zero personalisation".
+        fixed (byte* o = output)
+        fixed (byte* k = key)
+        fixed (byte* p = personal)
+        fixed (byte* m = message)
+        {
+            var rc = crypto_generichash_blake2b_init_salt_personal(state, k, (nuint)key.Length, (nuint)output.Length, null, p);
+            if (rc == 0)
+            {
+                rc = crypto_generichash_blake2b_update(state, m, (ulong)message.Length)
+                    | crypto_generichash_blake2b_final(state, o, (nuint)output.Length);
+            }
+
+            sodium_memzero(state, Blake2bStateBytes);
+            Check(rc, "BLAKE2b");
         }
     }
 
@@ -373,6 +404,18 @@ internal static unsafe partial class LibSodium
 
     [LibraryImport(Lib)]
     private static partial int crypto_auth_hmacsha256_final(byte* state, byte* output);
+
+    [LibraryImport(Lib)]
+    private static partial nuint crypto_generichash_blake2b_statebytes();
+
+    [LibraryImport(Lib)]
+    private static partial int crypto_generichash_blake2b_init_salt_personal(byte* state, byte* key, nuint keylen, nuint outlen, byte* salt, byte* personal);
+
+    [LibraryImport(Lib)]
+    private static partial int crypto_generichash_blake2b_update(byte* state, byte* input, ulong inlen);
+
+    [LibraryImport(Lib)]
+    private static partial int crypto_generichash_blake2b_final(byte* state, byte* output, nuint outlen);
 
     [LibraryImport(Lib)]
     private static partial int crypto_kdf_hkdf_sha256_extract(byte* prk, byte* salt, nuint saltLen, byte* ikm, nuint ikmLen);

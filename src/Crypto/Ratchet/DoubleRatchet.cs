@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using System.Text;
 using Messaging.Crypto.Keys;
 using Messaging.Crypto.Primitives;
 
@@ -21,10 +20,10 @@ internal sealed class RandomRatchetKeySource : IRatchetKeySource
 }
 
 /// <summary>
-/// The Double Ratchet (Signal's specification) over X25519, HKDF-SHA256, HMAC-SHA256 and XChaCha20-Poly1305.
+/// The Double Ratchet (Signal's specification) over X25519, keyed BLAKE2b and XChaCha20-Poly1305.
 /// <list type="bullet">
-/// <item>KDF_RK(rk, dh) = HKDF-SHA256(salt = rk, ikm = dh, info = "messaging.ratchet.v1", L = 64) → (rk', ck).</item>
-/// <item>KDF_CK(ck): mk = HMAC-SHA256(ck, 0x01), ck' = HMAC-SHA256(ck, 0x02).</item>
+/// <item>KDF_RK(rk, dh) = BLAKE2b-512(key = rk, personal = "messaging.rk.v1\0", message = dh) → rk' = [0..32), ck = [32..64).</item>
+/// <item>KDF_CK(ck) = BLAKE2b-512(key = ck, personal = "messaging.ck.v1\0", empty message) → mk = [0..32), ck' = [32..64).</item>
 /// <item>ENCRYPT(mk, pt, ad) = XChaCha20-Poly1305(key = mk, nonce = 0^24, ad): each mk encrypts exactly one message.</item>
 /// <item>Header (40 bytes): ratchet public key (32) || PN (u32 BE) || N (u32 BE).</item>
 /// </list>
@@ -48,17 +47,19 @@ internal sealed class DoubleRatchet : IDisposable
     public const int KeyLength = 32;
     private const byte StateVersion = 0x01;
 
-    private static readonly byte[] RootInfo = Encoding.ASCII.GetBytes("messaging.ratchet.v1");
     private static readonly byte[] ZeroNonce = new byte[LibSodium.AeadNonceBytes];
-    private const byte MessageKeyConstant = 0x01;
-    private const byte ChainKeyConstant = 0x02;
     private static ReadOnlySpan<byte> StateMagic => "MDR"u8;
+
+    // BLAKE2b personalisations (16 bytes each): they separate the two KDFs from each other and from any other
+    // use of BLAKE2b, as HKDF's info string and HMAC's constant inputs would.
+    private static ReadOnlySpan<byte> RootPersonal => "messaging.rk.v1\0"u8;
+    private static ReadOnlySpan<byte> ChainPersonal => "messaging.ck.v1\0"u8;
 
     private readonly byte[] _rootKey;
     private readonly byte[] _associatedData;
     private readonly Dictionary<SkippedKeyId, byte[]> _skipped = [];
     private readonly Queue<SkippedKeyId> _skippedOrder = new();
-    private readonly Queue<byte[]> _retiredRemoteKeys = new();
+    private readonly Queue<PublicKeyId> _retiredRemoteKeys = new();
     private readonly IRatchetKeySource _keySource;
     private X25519KeyPair _sendingRatchetKey;
     private byte[]? _receivingRatchetKey;
@@ -163,12 +164,9 @@ internal sealed class DoubleRatchet : IDisposable
             return DecryptInCurrentChain(remoteKey, number, authenticated, ciphertext, callerAssociatedData);
         }
 
-        foreach (var retired in _retiredRemoteKeys)
+        if (_retiredRemoteKeys.Contains(PublicKeyId.From(remoteKey)))
         {
-            if (remoteKey.SequenceEqual(retired))
-            {
-                throw new DuplicateMessageException("The message belongs to an earlier chain and its key is gone.");
-            }
+            throw new DuplicateMessageException("The message belongs to an earlier chain and its key is gone.");
         }
 
         return DecryptWithNewRatchetKey(remoteKey, previousCount, number, authenticated, ciphertext, callerAssociatedData);
@@ -264,16 +262,22 @@ internal sealed class DoubleRatchet : IDisposable
 
             StoreSkipped(skipped);
             skipped = null;
-            if (_receivingRatchetKey is not null)
+            if (_receivingRatchetKey is null)
             {
-                _retiredRemoteKeys.Enqueue(_receivingRatchetKey);
+                _receivingRatchetKey = remoteKey.ToArray();
+            }
+            else
+            {
+                _retiredRemoteKeys.Enqueue(PublicKeyId.From(_receivingRatchetKey));
                 if (_retiredRemoteKeys.Count > MaxRetiredRemoteKeys)
                 {
                     _retiredRemoteKeys.Dequeue();
                 }
+
+                // A public key, and only its value was retired: the array can hold the new one.
+                remoteKey.CopyTo(_receivingRatchetKey);
             }
 
-            _receivingRatchetKey = remoteKey.ToArray();
             _receivingChainKey ??= new byte[KeyLength];
             chainKey.CopyTo(_receivingChainKey);
             rootKey.CopyTo(_rootKey);
@@ -360,19 +364,29 @@ internal sealed class DoubleRatchet : IDisposable
         }
     }
 
+    /// <summary>KDF_RK: (rk', ck) = BLAKE2b-512(key = rk, personal = "messaging.rk.v1\0", message = dh), split in halves.
+    /// A PRF keyed by the root key over the fresh DH output; the output also stays pseudorandom to someone who
+    /// knows the root key but not the DH output (post-compromise recovery), as with HKDF.</summary>
     internal static void RootStep(Span<byte> rootKey, ReadOnlySpan<byte> dhOutput, Span<byte> chainKey)
     {
         Span<byte> output = stackalloc byte[2 * KeyLength];
-        LibSodium.Hkdf(output, rootKey, dhOutput, RootInfo);
+        LibSodium.Blake2b(output, rootKey, RootPersonal, dhOutput);
         output[..KeyLength].CopyTo(rootKey);
         output[KeyLength..].CopyTo(chainKey);
         LibSodium.Zero(output);
     }
 
-    /// <summary>KDF_CK: mk = HMAC(ck, 0x01), ck' = HMAC(ck, 0x02). <paramref name="nextChainKey"/> may alias
-    /// <paramref name="chainKey"/>: the key is absorbed into the HMAC state before either output is written.</summary>
+    /// <summary>KDF_CK: (mk, ck') = BLAKE2b-512(key = ck, personal = "messaging.ck.v1\0", empty message), split in
+    /// halves: one compression for both keys. <paramref name="nextChainKey"/> may alias <paramref name="chainKey"/>:
+    /// both outputs are written only after the digest is complete.</summary>
     internal static void ChainStep(ReadOnlySpan<byte> chainKey, Span<byte> messageKey, Span<byte> nextChainKey)
-        => LibSodium.HmacSha256Pair(chainKey, MessageKeyConstant, messageKey, ChainKeyConstant, nextChainKey);
+    {
+        Span<byte> output = stackalloc byte[2 * KeyLength];
+        LibSodium.Blake2b(output, chainKey, ChainPersonal, default);
+        output[..KeyLength].CopyTo(messageKey);
+        output[KeyLength..].CopyTo(nextChainKey);
+        LibSodium.Zero(output);
+    }
 
     private void Seal(Span<byte> ciphertext, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> callerAd, ReadOnlySpan<byte> messageKey)
     {
@@ -467,7 +481,7 @@ internal sealed class DoubleRatchet : IDisposable
         Span<byte> key = stackalloc byte[KeyLength];
         foreach (var id in live)
         {
-            id.WriteRatchetKey(key);
+            id.RatchetKey.Write(key);
             writer.Write(key);
             WriteUInt32(writer, id.Number);
             writer.Write(_skipped[id]);
@@ -476,7 +490,8 @@ internal sealed class DoubleRatchet : IDisposable
         WriteUInt16(writer, (ushort)_retiredRemoteKeys.Count);
         foreach (var retired in _retiredRemoteKeys)
         {
-            writer.Write(retired);
+            retired.Write(key);
+            writer.Write(key);
         }
 
         return writer.WrittenSpan.ToArray();
@@ -540,7 +555,7 @@ internal sealed class DoubleRatchet : IDisposable
 
         for (var i = 0; i < retiredCount; i++)
         {
-            ratchet._retiredRemoteKeys.Enqueue(reader.Take(KeyLength).ToArray());
+            ratchet._retiredRemoteKeys.Enqueue(PublicKeyId.From(reader.Take(KeyLength)));
         }
 
         reader.EnsureEnd();
@@ -581,17 +596,24 @@ internal sealed class DoubleRatchet : IDisposable
     }
 
     /// <summary>A skipped key's identity: the remote ratchet key and the message number, without allocating.</summary>
-    private readonly record struct SkippedKeyId(ulong K0, ulong K1, ulong K2, ulong K3, uint Number)
+    private readonly record struct SkippedKeyId(PublicKeyId RatchetKey, uint Number)
     {
-        public static SkippedKeyId From(ReadOnlySpan<byte> ratchetKey, uint number)
+        public static SkippedKeyId From(ReadOnlySpan<byte> ratchetKey, uint number) => new(PublicKeyId.From(ratchetKey), number);
+    }
+
+    /// <summary>A 32-byte public ratchet key held as four words: compared and stored without allocating
+    /// (public values, so the comparison need not be constant-time).</summary>
+    private readonly record struct PublicKeyId(ulong K0, ulong K1, ulong K2, ulong K3)
+    {
+        public static PublicKeyId From(ReadOnlySpan<byte> key)
         {
-            var words = MemoryMarshal.Cast<byte, ulong>(ratchetKey[..KeyLength]);
-            return new SkippedKeyId(words[0], words[1], words[2], words[3], number);
+            var words = MemoryMarshal.Cast<byte, ulong>(key[..KeyLength]);
+            return new PublicKeyId(words[0], words[1], words[2], words[3]);
         }
 
-        public void WriteRatchetKey(Span<byte> destination)
+        public void Write(Span<byte> destination)
         {
-            var words = MemoryMarshal.Cast<byte, ulong>(destination);
+            var words = MemoryMarshal.Cast<byte, ulong>(destination[..KeyLength]);
             words[0] = K0;
             words[1] = K1;
             words[2] = K2;
