@@ -43,11 +43,22 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
           consent revoke --consent ID
           consent list --case REF
           case-note --case REF --consent ID [--text T] [--attach FILE --media-type TYPE]
+          directory communes                     communes of the directory (NIS code, name, region)
+          partners requests                      join requests, deadlines, objections (org admins, operator)
+          partners object --request ID --reason not-public-entity|outside-scope|conflict-of-mission|other
           admin create-organisation --name N --type T
           admin create-member --organisation ID --name N --role R --email E
           admin issue-code --member ID
           admin revoke-device --device ID
           admin report --year Y [--granularity month|quarter|year] [--format csv|json]
+          admin directory list                   every service: level, status, referrals, communes
+          admin directory set --organisation ID [--level local|regional|community] [--region brussels|wallonia]
+                [--accepts-referrals true|false] [--communes NIS,NIS,…]   (--communes replaces the list)
+          admin directory add-commune --nis CODE --name NAME --region brussels|wallonia
+          admin partners join --name N --type prevention-service|coordination|justice-house --level L
+                [--region R] [--communes NIS,…] [--accepts-referrals true|false]   (default true)
+          admin partners withdraw --organisation ID   effective after the notice period
+          admin partners withdrawals
         """;
 
     public static string ConsolePassphrase()
@@ -82,7 +93,8 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
             return args.Length == 0 ? 2 : 0;
         }
 
-        var options = Options.Parse(args.Skip(1));
+        // admin commands may take two words (admin directory list); AdminAsync reads its options after the first.
+        var options = Options.Parse(args.Skip(args[0] == "admin" ? 2 : 1));
         if (options is null)
         {
             await error.WriteLineAsync("error: options are --name value pairs");
@@ -118,7 +130,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
                 var me = await client.WhoAmIAsync(cancellationToken);
                 await output.WriteLineAsync($"device {me.DeviceId}\nmember {me.MemberId}\norganisation {me.OrganisationId}\nrole {me.Role}");
                 return 0;
-            case "directory":
+            case "directory" when args.ElementAtOrDefault(1) != "communes":
                 var organisations = await client.ListOrganisationsAsync(cancellationToken);
                 var members = await client.ListMembersAsync(options.OptionalGuid("organisation"), cancellationToken);
                 foreach (var organisation in organisations)
@@ -184,6 +196,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
                 return 0;
             default:
                 return await CaseCommandAsync(args, options, client, cancellationToken)
+                    ?? await PartnerCommandAsync(args, options, client, cancellationToken)
                     ?? throw new UsageException($"unknown command '{args[0]}'; run 'messaging help'");
         }
     }
@@ -260,7 +273,8 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
                     await output.WriteLineAsync("revoked");
                     return 0;
                 default:
-                    throw new UsageException($"unknown admin command '{args[1]}'");
+                    return await AdminPartnerCommandAsync(args, options, client, token, cancellationToken)
+                        ?? throw new UsageException($"unknown admin command '{args[1]}'");
             }
         }, cancellationToken, connect: false);
     }

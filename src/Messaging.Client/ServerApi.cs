@@ -75,9 +75,146 @@ public sealed class ServerApi : IDisposable
         return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<TResponse> PostAsync<TRequest, TResponse>(string route, TRequest body, string? token, CancellationToken cancellationToken)
+    /// <summary>Every service of the partner directory with its level, region, referral acceptance, partner status and
+    /// communes (platform operator).</summary>
+    /// <param name="token">The operator's access token.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Every organisation's directory entry, by name.</returns>
+    /// <exception cref="ArgumentException"><paramref name="token"/> is null or empty.</exception>
+    /// <exception cref="NotPermittedException">The caller is not the platform operator (<c>policy.forbidden</c>).</exception>
+    public Task<IReadOnlyList<DirectoryServiceEntry>> ListDirectoryServicesAsync(string token, CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, route) { Content = JsonContent.Create(body) };
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        return GetAsync<IReadOnlyList<DirectoryServiceEntry>>(ApiRoutes.DirectoryServices, token, cancellationToken);
+    }
+
+    /// <summary>Changes a service's directory entry (platform operator): null fields stay as they are, and
+    /// <see cref="UpdateDirectoryServiceRequest.CommuneCodes"/>, when given, replaces the whole list.</summary>
+    /// <param name="token">The operator's access token.</param>
+    /// <param name="organisationId">The service's organisation.</param>
+    /// <param name="request">What changes.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The entry as it is now.</returns>
+    /// <exception cref="ArgumentException"><paramref name="token"/> is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="request"/> is null.</exception>
+    /// <exception cref="NotPermittedException">The caller is not the platform operator (<c>policy.forbidden</c>).</exception>
+    /// <exception cref="TargetNotFoundException">No such organisation (<c>organisation.not-found</c>).</exception>
+    /// <exception cref="ServerRefusedException">A level, region or commune code is malformed, a regional service names no
+    /// region, a justice house or the operator would accept referrals (<c>request.malformed</c>), or a commune is not in the
+    /// directory (<c>directory.commune-not-found</c>). Nothing was changed.</exception>
+    public Task<DirectoryServiceEntry> UpdateDirectoryServiceAsync(string token, Guid organisationId, UpdateDirectoryServiceRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        ArgumentNullException.ThrowIfNull(request);
+        return PutAsync<UpdateDirectoryServiceRequest, DirectoryServiceEntry>(ApiRoutes.DirectoryServiceFor(organisationId), request, token, cancellationToken);
+    }
+
+    /// <summary>Adds communes to the directory (platform operator); codes already there are left unchanged.</summary>
+    /// <param name="token">The operator's access token.</param>
+    /// <param name="communes">The communes, each with its five-digit NIS code, its name and its region.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>How many communes were new.</returns>
+    /// <exception cref="ArgumentException"><paramref name="token"/> is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="communes"/> is null.</exception>
+    /// <exception cref="NotPermittedException">The caller is not the platform operator (<c>policy.forbidden</c>).</exception>
+    /// <exception cref="ServerRefusedException">No commune, too many, or one with a malformed code, name or region
+    /// (<c>request.malformed</c>). Nothing was added.</exception>
+    public Task<CommunesAdded> AddCommunesAsync(string token, IReadOnlyList<CommuneEntry> communes, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        ArgumentNullException.ThrowIfNull(communes);
+        return PostAsync<AddCommunesRequest, CommunesAdded>(ApiRoutes.DirectoryCommunesAdmin, new AddCommunesRequest(communes), token, cancellationToken);
+    }
+
+    /// <summary>The communes of the directory (any enrolled device).</summary>
+    /// <param name="token">An access token.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Every commune, by NIS code.</returns>
+    /// <exception cref="ArgumentException"><paramref name="token"/> is null or empty.</exception>
+    /// <exception cref="AuthenticationFailedException">The token is not valid (<c>auth.unauthenticated</c>).</exception>
+    public Task<IReadOnlyList<CommuneEntry>> ListCommunesAsync(string token, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        return GetAsync<IReadOnlyList<CommuneEntry>>(ApiRoutes.DirectoryCommunes, token, cancellationToken);
+    }
+
+    /// <summary>Files a public entity's request to join the protocol (platform operator, protocol section 9). It is
+    /// announced to every partner, whose organisation admins may object until the objection deadline.</summary>
+    /// <param name="token">The operator's access token.</param>
+    /// <param name="request">The entity's name, type, level, region, communes and referral acceptance.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The pending join request with its objection deadline.</returns>
+    /// <exception cref="ArgumentException"><paramref name="token"/> is null or empty.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="request"/> is null.</exception>
+    /// <exception cref="NotPermittedException">The caller is not the platform operator (<c>policy.forbidden</c>).</exception>
+    /// <exception cref="ServerRefusedException">A malformed name, type, level or region, or a justice house accepting
+    /// referrals (<c>request.malformed</c>), or a commune not in the directory (<c>directory.commune-not-found</c>).
+    /// Nothing was filed.</exception>
+    public Task<JoinRequestEntry> FileJoinRequestAsync(string token, FileJoinRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        ArgumentNullException.ThrowIfNull(request);
+        return PostAsync<FileJoinRequest, JoinRequestEntry>(ApiRoutes.JoinRequests, request, token, cancellationToken);
+    }
+
+    /// <summary>Every join request, newest first, with its objection count (organisation admins, platform operator).
+    /// <see cref="MessagingClient.ListJoinRequestsAsync"/> gives the same over the hub.</summary>
+    /// <param name="token">An organisation admin's or the operator's access token.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The join requests; <see cref="JoinRequestEntry.ObjectedByMyOrganisation"/> is the caller's organisation's.</returns>
+    /// <exception cref="ArgumentException"><paramref name="token"/> is null or empty.</exception>
+    /// <exception cref="NotPermittedException">The caller is neither an organisation admin nor the platform operator
+    /// (<c>policy.forbidden</c>).</exception>
+    public Task<IReadOnlyList<JoinRequestEntry>> ListJoinRequestsAsync(string token, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        return GetAsync<IReadOnlyList<JoinRequestEntry>>(ApiRoutes.JoinRequests, token, cancellationToken);
+    }
+
+    /// <summary>Files an organisation's withdrawal from the protocol (its own organisation admin, or the platform
+    /// operator). It takes effect after the notice period; then its devices are revoked and its open referrals
+    /// closed.</summary>
+    /// <param name="token">The access token.</param>
+    /// <param name="organisationId">The withdrawing organisation.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The pending withdrawal with its effective date.</returns>
+    /// <exception cref="ArgumentException"><paramref name="token"/> is null or empty.</exception>
+    /// <exception cref="NotPermittedException">Neither the operator nor an admin of that organisation
+    /// (<c>policy.forbidden</c>).</exception>
+    /// <exception cref="TargetNotFoundException">No such organisation (<c>organisation.not-found</c>).</exception>
+    /// <exception cref="ServerRefusedException">The organisation has withdrawn or is withdrawing already
+    /// (<c>partners.withdrawn</c>), or it is the operator (<c>request.malformed</c>). Nothing was filed.</exception>
+    public Task<WithdrawalEntry> FileWithdrawalAsync(string token, Guid organisationId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        return PostAsync<FileWithdrawalRequest, WithdrawalEntry>(ApiRoutes.Withdrawals, new FileWithdrawalRequest(organisationId), token, cancellationToken);
+    }
+
+    /// <summary>Every withdrawal with its effective date (organisation admins, platform operator).</summary>
+    /// <param name="token">An organisation admin's or the operator's access token.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The withdrawals.</returns>
+    /// <exception cref="ArgumentException"><paramref name="token"/> is null or empty.</exception>
+    /// <exception cref="NotPermittedException">The caller is neither an organisation admin nor the platform operator
+    /// (<c>policy.forbidden</c>).</exception>
+    public Task<IReadOnlyList<WithdrawalEntry>> ListWithdrawalsAsync(string token, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        return GetAsync<IReadOnlyList<WithdrawalEntry>>(ApiRoutes.Withdrawals, token, cancellationToken);
+    }
+
+    private Task<TResponse> PostAsync<TRequest, TResponse>(string route, TRequest body, string? token, CancellationToken cancellationToken)
+        => SendAsync<TResponse>(HttpMethod.Post, route, JsonContent.Create(body), token, cancellationToken);
+
+    private Task<TResponse> PutAsync<TRequest, TResponse>(string route, TRequest body, string token, CancellationToken cancellationToken)
+        => SendAsync<TResponse>(HttpMethod.Put, route, JsonContent.Create(body), token, cancellationToken);
+
+    private Task<TResponse> GetAsync<TResponse>(string route, string token, CancellationToken cancellationToken)
+        => SendAsync<TResponse>(HttpMethod.Get, route, content: null, token, cancellationToken);
+
+    private async Task<TResponse> SendAsync<TResponse>(HttpMethod method, string route, HttpContent? content, string? token, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, route) { Content = content };
         if (token is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
