@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Messaging.Contracts;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Persistence;
@@ -5,16 +6,58 @@ using Microsoft.AspNetCore.SignalR;
 
 namespace Messaging.Server.Hubs;
 
-/// <summary>The per-call device check, kept behind an interface so a cache can be added without touching the hub.</summary>
+/// <summary>The per-call device check.</summary>
 internal interface IDatabaseDeviceCheck
 {
     Task<bool> IsActiveAsync(Guid deviceId, CancellationToken cancellationToken);
+
+    /// <summary>The device was revoked in this process: refuse it from now on, without waiting for any cached answer.</summary>
+    void Revoked(Guid deviceId);
 }
 
-internal sealed class DatabaseDeviceCheck(IDatabase database) : IDatabaseDeviceCheck
+/// <summary>
+/// Reads the device's status from the database, and remembers an "active" answer for <see cref="ActiveFor"/> so that a
+/// busy device does not cost a database read on every hub call. A revocation in this process takes effect at once
+/// (<see cref="Revoked"/>, called before the device's connections are closed), and revocation is final, so a revoked
+/// device is remembered for good. A revocation made by another process (a host command, another instance) is seen
+/// within <see cref="ActiveFor"/>.
+/// </summary>
+internal sealed class DatabaseDeviceCheck(IDatabase database, TimeProvider time) : IDatabaseDeviceCheck
 {
-    public Task<bool> IsActiveAsync(Guid deviceId, CancellationToken cancellationToken)
-        => database.ReadAsync(s => DeviceRepository.IsActiveAsync(s, deviceId), cancellationToken);
+    public static readonly TimeSpan ActiveFor = TimeSpan.FromSeconds(1);
+    private readonly ConcurrentDictionary<Guid, DateTimeOffset> _activeUntil = new();
+    private readonly ConcurrentDictionary<Guid, bool> _revoked = new();
+
+    public async Task<bool> IsActiveAsync(Guid deviceId, CancellationToken cancellationToken)
+    {
+        if (_revoked.ContainsKey(deviceId))
+        {
+            return false;
+        }
+
+        if (_activeUntil.TryGetValue(deviceId, out var until) && time.GetUtcNow() < until)
+        {
+            return true;
+        }
+
+        var checkedAt = time.GetUtcNow();
+        var active = await database.ReadAsync(s => DeviceRepository.IsActiveAsync(s, deviceId), cancellationToken);
+        if (!active)
+        {
+            _activeUntil.TryRemove(deviceId, out _);
+            return false;
+        }
+
+        _activeUntil[deviceId] = checkedAt + ActiveFor;
+        // A revocation that landed while the read ran wins over the answer just cached.
+        return !_revoked.ContainsKey(deviceId);
+    }
+
+    public void Revoked(Guid deviceId)
+    {
+        _revoked[deviceId] = true;
+        _activeUntil.TryRemove(deviceId, out _);
+    }
 }
 
 /// <summary>Pushes through the hub context (group <c>device:&lt;id&gt;</c>, which a backplane fans out across
@@ -22,10 +65,12 @@ internal sealed class DatabaseDeviceCheck(IDatabase database) : IDatabaseDeviceC
 internal sealed partial class HubDeviceSignals(
     IHubContext<MessagingHub, IMessagingClient> hub,
     ConnectionRegistry registry,
+    IDatabaseDeviceCheck deviceCheck,
     ILogger<HubDeviceSignals> logger) : IDeviceSignals
 {
     public async Task DeviceRevokedAsync(Guid deviceId)
     {
+        deviceCheck.Revoked(deviceId);
         try
         {
             await hub.Clients.Group(MessagingHub.DeviceGroup(deviceId)).DeviceRevoked();

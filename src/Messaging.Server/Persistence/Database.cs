@@ -40,8 +40,24 @@ internal sealed class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDi
     private readonly Channel<PendingWrite> _writes = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lazy<Task> _writer;
 
-    public SqliteDatabase(IOptions<StorageOptions> options)
+    /// <summary>WAL pages after which a commit checkpoints by itself: only a backstop, should the background
+    /// checkpointer fall behind. SQLite's default (1000 pages) would put a checkpoint — copying pages into the database
+    /// file and syncing it — inside the single writer's commit every few hundred envelopes.</summary>
+    private const int AutoCheckpointPages = 10_000;
+
+    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(250);
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _checkpointer;
+    private int _disposed;
+
+    // Owned by the writer loop alone: one long-lived connection whose statements are prepared once.
+    private readonly StatementCache _writerStatements = new();
+    private DbConnection? _writerConnection;
+
+    public SqliteDatabase(IOptions<StorageOptions> options, TimeProvider time)
     {
+        _time = time;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = options.Value.DatabasePath,
@@ -51,7 +67,11 @@ internal sealed class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDi
             DefaultTimeout = options.Value.BusyTimeoutSeconds,
             ForeignKeys = true,
         }.ToString();
-        _writer = new Lazy<Task>(() => Task.Run(WriteLoopAsync), LazyThreadSafetyMode.ExecutionAndPublication);
+        _writer = new Lazy<Task>(() =>
+        {
+            _checkpointer = Task.Run(CheckpointLoopAsync);
+            return Task.Run(WriteLoopAsync);
+        }, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
@@ -74,7 +94,9 @@ internal sealed class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDi
 
     public async Task<T> ReadAsync<T>(Func<DbSession, Task<T>> work, CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        // A plain pooled connection: the synchronous pragma matters to commits only, and reads never commit.
+        await using var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
         return await work(new DbSession(connection, null));
     }
 
@@ -118,14 +140,55 @@ internal sealed class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDi
         }
     }
 
+    private async Task<DbConnection> OpenWriterAsync()
+    {
+        var connection = await OpenAsync(CancellationToken.None);
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = string.Create(CultureInfo.InvariantCulture, $"PRAGMA wal_autocheckpoint={AutoCheckpointPages};");
+        await pragma.ExecuteNonQueryAsync();
+        return connection;
+    }
+
+    /// <summary>
+    /// Moves committed WAL pages into the database file off the writer's path. PASSIVE never blocks the writer or the
+    /// readers; what it cannot copy yet (a reader still uses it) it copies on a later round. Durability does not depend
+    /// on it: a commit is durable once its WAL frames are synced.
+    /// </summary>
+    private async Task CheckpointLoopAsync()
+    {
+        try
+        {
+            await using var connection = new SqliteConnection(_connectionString);
+            await connection.OpenAsync(_stopping.Token);
+            await using var checkpoint = connection.CreateCommand();
+            checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+            while (!_stopping.IsCancellationRequested)
+            {
+                await Task.Delay(CheckpointInterval, _time, _stopping.Token);
+                try
+                {
+                    await checkpoint.ExecuteNonQueryAsync(_stopping.Token);
+                }
+                catch (SqliteException)
+                {
+                    // Busy (another checkpoint, a schema change): the next round catches up, the backstop bounds the WAL.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
     private async Task CommitBatchAsync(List<PendingWrite> batch)
     {
         var outcomes = new (object? Result, Exception? Error)[batch.Count];
         try
         {
-            await using var connection = await OpenAsync(CancellationToken.None);
-            await using var transaction = await connection.BeginTransactionAsync();
-            var session = new DbSession(connection, transaction);
+            _writerConnection ??= await OpenWriterAsync();
+            await using var transaction = await _writerConnection.BeginTransactionAsync();
+            var session = new DbSession(_writerConnection, transaction, _writerStatements);
             for (var i = 0; i < batch.Count; i++)
             {
                 var savepoint = string.Create(CultureInfo.InvariantCulture, $"unit{i}");
@@ -147,7 +210,9 @@ internal sealed class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDi
         }
         catch (Exception ex)
         {
-            // The commit itself failed (disk full, I/O error): nothing of this batch is durable.
+            // The commit itself failed (disk full, I/O error): nothing of this batch is durable. Start over on a fresh
+            // connection, with freshly prepared statements.
+            await ResetWriterConnectionAsync();
             foreach (var pending in batch)
             {
                 pending.Done.TrySetException(ex);
@@ -171,10 +236,35 @@ internal sealed class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDi
 
     public async ValueTask DisposeAsync()
     {
+        // The container disposes this once per service type it is registered under.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _writes.Writer.TryComplete();
         if (_writer.IsValueCreated)
         {
             await _writer.Value;
+        }
+
+        await _stopping.CancelAsync();
+        if (_checkpointer is not null)
+        {
+            await _checkpointer;
+        }
+
+        await ResetWriterConnectionAsync();
+        _stopping.Dispose();
+    }
+
+    private async Task ResetWriterConnectionAsync()
+    {
+        await _writerStatements.DisposeAsync();
+        if (_writerConnection is not null)
+        {
+            await _writerConnection.DisposeAsync();
+            _writerConnection = null;
         }
     }
 

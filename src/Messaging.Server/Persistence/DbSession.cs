@@ -7,7 +7,7 @@ namespace Messaging.Server.Persistence;
 /// can compose several of them atomically. Parameters are named <c>@name</c>, which SQLite and PostgreSQL both accept;
 /// values are converted by <see cref="DbValues"/>.
 /// </summary>
-internal sealed class DbSession(DbConnection connection, DbTransaction? transaction)
+internal sealed class DbSession(DbConnection connection, DbTransaction? transaction, StatementCache? statements = null)
 {
     public DbConnection Connection { get; } = connection;
 
@@ -15,40 +15,85 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
 
     public async Task<int> ExecuteAsync(string sql, params (string Name, object? Value)[] parameters)
     {
-        await using var command = Create(sql, parameters);
-        return await command.ExecuteNonQueryAsync();
+        var command = Rent(sql, parameters);
+        try
+        {
+            return await command.ExecuteNonQueryAsync();
+        }
+        finally
+        {
+            await ReturnAsync(command);
+        }
     }
 
     public async Task<List<T>> QueryAsync<T>(string sql, Func<DbDataReader, T> map, params (string Name, object? Value)[] parameters)
     {
-        await using var command = Create(sql, parameters);
-        await using var reader = await command.ExecuteReaderAsync();
-        var rows = new List<T>();
-        while (await reader.ReadAsync())
+        var command = Rent(sql, parameters);
+        try
         {
-            rows.Add(map(reader));
-        }
+            await using var reader = await command.ExecuteReaderAsync();
+            var rows = new List<T>();
+            while (await reader.ReadAsync())
+            {
+                rows.Add(map(reader));
+            }
 
-        return rows;
+            return rows;
+        }
+        finally
+        {
+            await ReturnAsync(command);
+        }
     }
 
     public async Task<T?> QuerySingleOrDefaultAsync<T>(string sql, Func<DbDataReader, T> map, params (string Name, object? Value)[] parameters)
         where T : class
     {
-        await using var command = Create(sql, parameters);
-        await using var reader = await command.ExecuteReaderAsync();
-        return await reader.ReadAsync() ? map(reader) : null;
+        var command = Rent(sql, parameters);
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync();
+            return await reader.ReadAsync() ? map(reader) : null;
+        }
+        finally
+        {
+            await ReturnAsync(command);
+        }
     }
 
     public async Task<long?> ScalarInt64Async(string sql, params (string Name, object? Value)[] parameters)
     {
-        await using var command = Create(sql, parameters);
-        var value = await command.ExecuteScalarAsync();
-        return value is null or DBNull ? null : Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
+        var command = Rent(sql, parameters);
+        try
+        {
+            var value = await command.ExecuteScalarAsync();
+            return value is null or DBNull ? null : Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        finally
+        {
+            await ReturnAsync(command);
+        }
     }
 
-    private DbCommand Create(string sql, (string Name, object? Value)[] parameters)
+    private DbCommand Rent(string sql, (string Name, object? Value)[] parameters)
     {
+        if (statements?.TryRent(sql, parameters.Length, out var cached) == true)
+        {
+            cached.Transaction = Transaction;
+            for (var i = 0; i < parameters.Length; i++)
+            {
+                var parameter = cached.Parameters[i];
+                if (!string.Equals(parameter.ParameterName, parameters[i].Name, StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException("A cached statement was called with other parameter names.");
+                }
+
+                parameter.Value = DbValues.ToDb(parameters[i].Value);
+            }
+
+            return cached;
+        }
+
         var command = Connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = Transaction;
@@ -61,6 +106,56 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
         }
 
         return command;
+    }
+
+    private ValueTask ReturnAsync(DbCommand command)
+        => statements is not null && statements.Keep(command) ? ValueTask.CompletedTask : command.DisposeAsync();
+}
+
+/// <summary>
+/// Prepared statements kept for the life of one connection (the writer's), so that a statement is compiled once and
+/// then only re-bound. Only SQL that is a compile-time constant is kept (<see cref="string.IsInterned"/>): text built
+/// at run time, such as an IN list, would fill the cache with statements used once. Not thread-safe: one connection,
+/// one user at a time.
+/// </summary>
+internal sealed class StatementCache : IAsyncDisposable
+{
+    private const int MaxStatements = 256;
+    private readonly Dictionary<string, DbCommand> _idle = new(StringComparer.Ordinal);
+
+    public bool TryRent(string sql, int parameterCount, out DbCommand command)
+    {
+        if (_idle.Remove(sql, out var found) && found.Parameters.Count == parameterCount)
+        {
+            command = found;
+            return true;
+        }
+
+        found?.Dispose();
+        command = null!;
+        return false;
+    }
+
+    /// <summary>True when the command was kept for reuse (the caller must not dispose it).</summary>
+    public bool Keep(DbCommand command)
+    {
+        var sql = command.CommandText;
+        if (string.IsInterned(sql) is null || _idle.Count >= MaxStatements || !_idle.TryAdd(sql, command))
+        {
+            return false;
+        }
+
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var command in _idle.Values)
+        {
+            await command.DisposeAsync();
+        }
+
+        _idle.Clear();
     }
 }
 

@@ -11,7 +11,7 @@ public sealed class SqliteDatabaseTests
     {
         private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("messaging-db-tests-");
 
-        public TestDatabase() => Database = new SqliteDatabase(Options.Create(new StorageOptions { DataDirectory = _folder.FullName }));
+        public TestDatabase() => Database = new SqliteDatabase(Options.Create(new StorageOptions { DataDirectory = _folder.FullName }), TimeProvider.System);
 
         public SqliteDatabase Database { get; }
 
