@@ -51,6 +51,9 @@ public sealed record DeliveryFailure(long Sequence, Guid SenderDeviceId, string 
 public sealed partial class MessagingClient : IAsyncDisposable
 {
     private const int SendAttempts = 4;
+
+    /// <summary>At most this many sequences per acknowledgement call (the server accepts up to 500), and per fetched page.</summary>
+    private const int MaxAcknowledgementBatch = 200;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SemaphoreSlim _tokenGate = new(1, 1);
     private readonly SemaphoreSlim _establishGate = new(1, 1);
@@ -585,6 +588,9 @@ public sealed partial class MessagingClient : IAsyncDisposable
 
     private async Task PumpAsync(CancellationToken cancellationToken)
     {
+        // Sequences processed (and saved) but not yet acknowledged: deliveries that arrive together are acknowledged
+        // in one call once no other delivery is queued behind them, rather than one call each.
+        var unacknowledged = new List<long>();
         await foreach (var item in _work.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             try
@@ -592,7 +598,15 @@ public sealed partial class MessagingClient : IAsyncDisposable
                 switch (item.Kind)
                 {
                     case WorkKind.Delivery:
-                        await ProcessDeliveryAsync((EnvelopeDelivery)item.Payload!, cancellationToken).ConfigureAwait(false);
+                        var delivery = (EnvelopeDelivery)item.Payload!;
+                        await ProcessDeliveryAsync(delivery, cancellationToken).ConfigureAwait(false);
+                        unacknowledged.Add(delivery.Sequence);
+                        if (unacknowledged.Count >= MaxAcknowledgementBatch
+                            || !_work.Reader.TryPeek(out var next) || next.Kind != WorkKind.Delivery)
+                        {
+                            await AcknowledgeAsync(unacknowledged, cancellationToken).ConfigureAwait(false);
+                        }
+
                         break;
                     case WorkKind.FetchPending:
                         await FetchPendingAsync(cancellationToken).ConfigureAwait(false);
@@ -605,10 +619,25 @@ public sealed partial class MessagingClient : IAsyncDisposable
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                // Disconnected mid-way or refused: what is not acknowledged is redelivered on the next (re)connect.
+                // Disconnected mid-way or refused: what is not acknowledged is redelivered on the next (re)connect,
+                // recognised as already processed, and acknowledged then.
+                unacknowledged.Clear();
                 (item.Payload as TaskCompletionSource)?.TrySetException(ex);
             }
         }
+    }
+
+    /// <summary>Acknowledges (and clears) <paramref name="sequences"/>; the server deletes this device's copies.</summary>
+    private async Task AcknowledgeAsync(List<long> sequences, CancellationToken cancellationToken)
+    {
+        if (sequences.Count == 0)
+        {
+            return;
+        }
+
+        var batch = sequences.ToArray();
+        sequences.Clear();
+        await InvokeAsync<AcknowledgeResult>(nameof(IMessagingHub.AcknowledgeEnvelopes), new AcknowledgeRequest(batch), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task FetchPendingAsync(CancellationToken cancellationToken)
@@ -616,12 +645,17 @@ public sealed partial class MessagingClient : IAsyncDisposable
         long after = 0;
         while (true)
         {
-            var page = await InvokeAsync<PendingEnvelopes>(nameof(IMessagingHub.FetchPending), new FetchPendingRequest(after, 200), cancellationToken).ConfigureAwait(false);
+            var page = await InvokeAsync<PendingEnvelopes>(nameof(IMessagingHub.FetchPending), new FetchPendingRequest(after, MaxAcknowledgementBatch), cancellationToken).ConfigureAwait(false);
+            var processed = new List<long>(page.Envelopes.Count);
             foreach (var delivery in page.Envelopes)
             {
                 await ProcessDeliveryAsync(delivery, cancellationToken).ConfigureAwait(false);
+                processed.Add(delivery.Sequence);
                 after = delivery.Sequence;
             }
+
+            // One acknowledgement per page: every envelope of it is processed and saved by now.
+            await AcknowledgeAsync(processed, cancellationToken).ConfigureAwait(false);
 
             if (!page.HasMore || page.Envelopes.Count == 0)
             {
@@ -685,7 +719,7 @@ public sealed partial class MessagingClient : IAsyncDisposable
             _messages.Writer.TryWrite(message);
         }
 
-        await InvokeAsync<AcknowledgeResult>(nameof(IMessagingHub.AcknowledgeEnvelopes), new AcknowledgeRequest([delivery.Sequence]), cancellationToken).ConfigureAwait(false);
+        // The caller acknowledges it, batched with its neighbours, now that it is processed and saved.
     }
 
     private static PreKeyMessageInfo? TryReadPreKeyInfo(byte[] ciphertext)

@@ -111,6 +111,16 @@ public sealed class EndToEndTests
         var inbox = await world.B2.GetInboxAsync();
         Assert.Equal(sent, inbox.Select(m => m.EnvelopeId));
         Assert.Equal(Enumerable.Range(0, 6).Select(i => $"message {i}"), inbox.Select(m => m.Text));
+
+        // Every device acknowledged what it processed (B2 its whole backlog at once): the server keeps no copy.
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (await CountAsync(world.Platform.Server.DatabasePath, "envelope_recipients") > 0)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), "acknowledged copies are still stored");
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(0, await CountAsync(world.Platform.Server.DatabasePath, "envelopes"));
     }
 
     [Fact]
