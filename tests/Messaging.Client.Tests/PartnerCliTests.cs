@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Messaging.Cli;
 using Messaging.Client.Tests.Infrastructure;
 
 namespace Messaging.Client.Tests;
@@ -194,20 +193,7 @@ public sealed partial class PartnerCliTests
         return platform.StorePathOf(await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Wout"), connect: false));
     }
 
-    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string store, params string[] args)
-    {
-        using var output = new StringWriter(CultureInfo.InvariantCulture);
-        using var error = new StringWriter(CultureInfo.InvariantCulture);
-        var environment = new Dictionary<string, string?>
-        {
-            ["MESSAGING_PASSPHRASE"] = Platform.Passphrase,
-            ["MESSAGING_STORE"] = store,
-            ["MESSAGING_KEYSTORE_COST"] = "interactive",
-        };
-        var cli = new CliApp(output, error, () => throw new InvalidOperationException("no prompt in tests"), name => environment.GetValueOrDefault(name));
-        var exitCode = await cli.RunAsync(args);
-        return (exitCode, output.ToString(), error.ToString());
-    }
+    private static Task<(int ExitCode, string Output, string Error)> RunAsync(string store, params string[] args) => CliRunner.RunAsync(store, args);
 
     private static string[] Lines(string output) => output.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
