@@ -40,9 +40,10 @@ public class ServerRefusedException(string code, string message) : MessagingClie
             ErrorCodes.EnrolmentCodeUnknown or ErrorCodes.EnrolmentCodeExpired or ErrorCodes.EnrolmentCodeUsed => new EnrolmentCodeRejectedException(code, message),
             ErrorCodes.Forbidden or ErrorCodes.KindRefused or ErrorCodes.ReferralWrongParty or ErrorCodes.ReferralParticipantsOutside
                 or ErrorCodes.ConsentRequired or ErrorCodes.ConsentRevoked or ErrorCodes.ConsentExpired or ErrorCodes.ConsentOtherService
-                => new NotPermittedException(code, message),
+                or ErrorCodes.PartnerWithdrawn => new NotPermittedException(code, message),
             ErrorCodes.ConversationNotFound or ErrorCodes.MemberNotFound or ErrorCodes.OrganisationNotFound or ErrorCodes.DeviceNotFound
-                or ErrorCodes.ReferralNotFound => new TargetNotFoundException(code, message),
+                or ErrorCodes.ReferralNotFound or ErrorCodes.ConsentNotFound or ErrorCodes.CommuneNotFound or ErrorCodes.JoinRequestNotFound
+                => new TargetNotFoundException(code, message),
             ErrorCodes.Unauthenticated or ErrorCodes.ChallengeInvalid or ErrorCodes.SignatureInvalid or ErrorCodes.TokenExpired
                 => new AuthenticationFailedException(code, message),
             _ => new ServerRefusedException(code, message),

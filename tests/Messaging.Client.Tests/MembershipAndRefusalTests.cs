@@ -53,6 +53,10 @@ public sealed class MembershipAndRefusalTests
     [InlineData(ErrorCodes.EnrolmentCodeUsed, typeof(EnrolmentCodeRejectedException))]
     [InlineData(ErrorCodes.KindRefused, typeof(NotPermittedException))]
     [InlineData(ErrorCodes.MemberNotFound, typeof(TargetNotFoundException))]
+    [InlineData(ErrorCodes.CommuneNotFound, typeof(TargetNotFoundException))]
+    [InlineData(ErrorCodes.ConsentRevoked, typeof(NotPermittedException))]
+    [InlineData(ErrorCodes.PartnerWithdrawn, typeof(NotPermittedException))]
+    [InlineData(ErrorCodes.ReferralWrongParty, typeof(NotPermittedException))]
     [InlineData(ErrorCodes.TokenExpired, typeof(AuthenticationFailedException))]
     [InlineData(ErrorCodes.TooLarge, typeof(ServerRefusedException))]
     public void EveryErrorCode_MapsToTheExceptionTheCallerActsOn(string code, Type expected)
