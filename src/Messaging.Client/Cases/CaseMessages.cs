@@ -52,6 +52,21 @@ internal static class CaseJson
         }
     }
 
+    /// <summary>The kebab-case name of a closed-list value.</summary>
+    public static string NameOf<T>(IReadOnlyDictionary<string, T> choices, T value)
+        where T : struct, Enum
+        => choices.FirstOrDefault(c => EqualityComparer<T>.Default.Equals(c.Value, value)).Key ?? "unknown";
+
+    /// <summary>Refuses a value outside its closed list, naming the list.</summary>
+    public static void RequireChoice<T>(T value, IReadOnlyDictionary<string, T> choices, string field)
+        where T : struct, Enum
+    {
+        if (!choices.Values.Contains(value))
+        {
+            throw new CaseRecordException(field, $"'{field}' must be one of: {string.Join(", ", choices.Keys)}.");
+        }
+    }
+
     public static void RequireCaseReference(string caseReference)
     {
         if (!CaseReference.IsWellFormed(caseReference))
@@ -177,20 +192,17 @@ public sealed record ReferralAnswer(string CaseReference, ReferralResponse Respo
     };
 
     /// <summary>The kebab-case name of a response.</summary>
-    public static string Name(ReferralResponse response) => Responses.FirstOrDefault(r => r.Value == response).Key ?? "unknown";
+    public static string Name(ReferralResponse response) => CaseJson.NameOf(Responses, response);
 
     /// <summary>The kebab-case name of a decline reason.</summary>
-    public static string Name(ReferralDeclineReason reason) => DeclineReasons.FirstOrDefault(r => r.Value == reason).Key ?? "unknown";
+    public static string Name(ReferralDeclineReason reason) => CaseJson.NameOf(DeclineReasons, reason);
 
     /// <summary>Checks the answer's shape.</summary>
     /// <exception cref="CaseRecordException">Unknown response, or a decline reason missing or misplaced.</exception>
     public void Validate()
     {
         CaseJson.RequireCaseReference(CaseReference);
-        if (!Responses.Values.Contains(Response))
-        {
-            throw new CaseRecordException("response", $"'response' must be one of: {string.Join(", ", Responses.Keys)}.");
-        }
+        CaseJson.RequireChoice(Response, Responses, "response");
 
         if ((Response == ReferralResponse.Decline) != DeclineReason.HasValue || (DeclineReason is { } reason && !DeclineReasons.Values.Contains(reason)))
         {

@@ -125,15 +125,11 @@ public sealed record ReferralRecord(string CaseReference, RequestNature Nature, 
     /// <exception cref="CaseRecordException">A field is out of its closed list or malformed.</exception>
     public void Validate()
     {
-        if (!Contracts.Referrals.CaseReference.IsWellFormed(CaseReference))
-        {
-            throw new CaseRecordException("caseReference", "The case reference is not a generated pseudonymous reference.");
-        }
-
-        RequireDefined(Nature, Natures, "nature");
-        RequireDefined(Requester, Requesters, "requester");
-        RequireDefined(Reason, Reasons, "reason");
-        RequireDefined(Urgency, Urgencies, "urgency");
+        CaseJson.RequireCaseReference(CaseReference);
+        CaseJson.RequireChoice(Nature, Natures, "nature");
+        CaseJson.RequireChoice(Requester, Requesters, "requester");
+        CaseJson.RequireChoice(Reason, Reasons, "reason");
+        CaseJson.RequireChoice(Urgency, Urgencies, "urgency");
         if (CommuneNisCode is not { Length: 5 } || !CommuneNisCode.All(char.IsAsciiDigit))
         {
             throw new CaseRecordException("commune", "'commune' is a five-digit INS/NIS code.");
@@ -183,16 +179,16 @@ public sealed record ReferralRecord(string CaseReference, RequestNature Nature, 
     }
 
     /// <summary>The kebab-case name of a nature (as in the JSON form).</summary>
-    public static string Name(RequestNature value) => NameIn(Natures, value);
+    public static string Name(RequestNature value) => CaseJson.NameOf(Natures, value);
 
     /// <summary>The kebab-case name of a requester.</summary>
-    public static string Name(Requester value) => NameIn(Requesters, value);
+    public static string Name(Requester value) => CaseJson.NameOf(Requesters, value);
 
     /// <summary>The kebab-case name of a reason category.</summary>
-    public static string Name(ReasonCategory value) => NameIn(Reasons, value);
+    public static string Name(ReasonCategory value) => CaseJson.NameOf(Reasons, value);
 
     /// <summary>The kebab-case name of an urgency.</summary>
-    public static string Name(Urgency value) => NameIn(Urgencies, value);
+    public static string Name(Urgency value) => CaseJson.NameOf(Urgencies, value);
 
     /// <summary>Never prints the referral's content.</summary>
     public override string ToString() => $"ReferralRecord {{ CaseReference = {CaseReference} }}";
@@ -215,17 +211,4 @@ public sealed record ReferralRecord(string CaseReference, RequestNature Nature, 
         json.RequiredBoolean("followUpOngoing"),
         json.RequiredChoice("reason", Reasons),
         json.RequiredChoice("urgency", Urgencies));
-
-    private static string NameIn<T>(IReadOnlyDictionary<string, T> choices, T value)
-        where T : struct, Enum
-        => choices.FirstOrDefault(c => EqualityComparer<T>.Default.Equals(c.Value, value)).Key ?? "unknown";
-
-    private static void RequireDefined<T>(T value, IReadOnlyDictionary<string, T> choices, string field)
-        where T : struct, Enum
-    {
-        if (!choices.Values.Contains(value))
-        {
-            throw new CaseRecordException(field, $"'{field}' must be one of: {string.Join(", ", choices.Keys)}.");
-        }
-    }
 }
