@@ -74,10 +74,7 @@ internal static class EnvelopeRepository
     {
         var sequences = await session.QueryAsync(
             "SELECT envelope_seq FROM envelope_recipients WHERE recipient_device_id = @device;", r => r.GetInt64(0), ("@device", recipientDeviceId));
-        foreach (var chunk in sequences.Chunk(500))
-        {
-            await AcknowledgeAsync(session, recipientDeviceId, chunk);
-        }
+        await AcknowledgeAsync(session, recipientDeviceId, sequences);
     }
 
     /// <summary>Purges envelopes past their expiry with all their copies; returns how many envelopes went.</summary>
