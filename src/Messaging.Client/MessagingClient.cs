@@ -25,6 +25,10 @@ public sealed record MessagingClientOptions
 
     /// <summary>The longest wait between two reconnection attempts.</summary>
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a processed delivery's acknowledgement waits for a send to carry it before it is sent on its
+    /// own. A device that talks as much as it listens then never makes a separate acknowledgement call.</summary>
+    public TimeSpan AcknowledgementDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 }
 
 /// <summary>What the server said about a send.</summary>
@@ -64,6 +68,11 @@ public sealed partial class MessagingClient : IAsyncDisposable
     private readonly Channel<WorkItem> _work = Channel.CreateUnbounded<WorkItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<InboxMessage> _messages = Channel.CreateUnbounded<InboxMessage>();
     private readonly CancellationTokenSource _stopping = new();
+
+    // Processed (and saved) deliveries not yet acknowledged: the next send carries them, or a separate call after
+    // AcknowledgementDelay. Guarded by _acknowledgements itself.
+    private readonly List<long> _acknowledgements = [];
+    private bool _acknowledgementFlushScheduled;
     private HubConnection? _connection;
     private Task? _pump;
     private string? _token;
@@ -331,11 +340,25 @@ public sealed partial class MessagingClient : IAsyncDisposable
             var devices = await InvokeAsync<ConversationDevices>(nameof(IMessagingHub.GetConversationDevices), new GetConversationDevicesRequest(conversationId), cancellationToken).ConfigureAwait(false);
             var targets = devices.Devices.Where(d => d.DeviceId != DeviceId).ToList();
             var recipients = await EncryptForAsync(targets, frame, AssociatedData(id, conversationId, DeviceId, kind), cancellationToken).ConfigureAwait(false);
-            var result = await InvokeAsync<SendEnvelopeResult>(nameof(IMessagingHub.SendEnvelope), new SendEnvelopeRequest(id, conversationId, kind, recipients, caseReference, consentId), cancellationToken).ConfigureAwait(false);
+            // Pending acknowledgements ride along; the server applies them only if it accepts the send.
+            var acknowledge = TakeAcknowledgements();
+            SendEnvelopeResult result;
+            try
+            {
+                result = await InvokeAsync<SendEnvelopeResult>(nameof(IMessagingHub.SendEnvelope), new SendEnvelopeRequest(id, conversationId, kind, recipients, caseReference, consentId, acknowledge), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                QueueAcknowledgements(acknowledge);
+                throw;
+            }
+
             if (result.Outcome == SendOutcome.Accepted)
             {
                 return new SendReceipt(id, result.Sequence, result.AcceptedAt ?? _options.Time.GetUtcNow(), recipients.Count);
             }
+
+            QueueAcknowledgements(acknowledge);
 
             await DropSessionsAsync(result.StaleDeviceIds, cancellationToken).ConfigureAwait(false);
         }
@@ -588,9 +611,6 @@ public sealed partial class MessagingClient : IAsyncDisposable
 
     private async Task PumpAsync(CancellationToken cancellationToken)
     {
-        // Sequences processed (and saved) but not yet acknowledged: deliveries that arrive together are acknowledged
-        // in one call once no other delivery is queued behind them, rather than one call each.
-        var unacknowledged = new List<long>();
         await foreach (var item in _work.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             try
@@ -600,13 +620,14 @@ public sealed partial class MessagingClient : IAsyncDisposable
                     case WorkKind.Delivery:
                         var delivery = (EnvelopeDelivery)item.Payload!;
                         await ProcessDeliveryAsync(delivery, cancellationToken).ConfigureAwait(false);
-                        unacknowledged.Add(delivery.Sequence);
-                        if (unacknowledged.Count >= MaxAcknowledgementBatch
-                            || !_work.Reader.TryPeek(out var next) || next.Kind != WorkKind.Delivery)
+                        if (QueueAcknowledgements([delivery.Sequence]) >= MaxAcknowledgementBatch)
                         {
-                            await AcknowledgeAsync(unacknowledged, cancellationToken).ConfigureAwait(false);
+                            await FlushAcknowledgementsAsync(cancellationToken).ConfigureAwait(false);
                         }
 
+                        break;
+                    case WorkKind.Acknowledge:
+                        await FlushAcknowledgementsAsync(cancellationToken).ConfigureAwait(false);
                         break;
                     case WorkKind.FetchPending:
                         await FetchPendingAsync(cancellationToken).ConfigureAwait(false);
@@ -621,8 +642,79 @@ public sealed partial class MessagingClient : IAsyncDisposable
             {
                 // Disconnected mid-way or refused: what is not acknowledged is redelivered on the next (re)connect,
                 // recognised as already processed, and acknowledged then.
-                unacknowledged.Clear();
                 (item.Payload as TaskCompletionSource)?.TrySetException(ex);
+            }
+        }
+    }
+
+    /// <summary>Queues processed sequences for acknowledgement and makes sure a separate call follows after
+    /// <see cref="MessagingClientOptions.AcknowledgementDelay"/> unless a send carries them first. Returns how many wait.</summary>
+    private int QueueAcknowledgements(IReadOnlyList<long>? sequences)
+    {
+        int waiting;
+        lock (_acknowledgements)
+        {
+            if (sequences is not null)
+            {
+                _acknowledgements.AddRange(sequences);
+            }
+
+            waiting = _acknowledgements.Count;
+            if (waiting == 0 || _acknowledgementFlushScheduled)
+            {
+                return waiting;
+            }
+
+            _acknowledgementFlushScheduled = true;
+        }
+
+        _ = FlushAcknowledgementsLaterAsync();
+        return waiting;
+    }
+
+    private async Task FlushAcknowledgementsLaterAsync()
+    {
+        try
+        {
+            await Task.Delay(_options.AcknowledgementDelay, _options.Time, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        lock (_acknowledgements)
+        {
+            _acknowledgementFlushScheduled = false;
+        }
+
+        // Through the processing loop, which makes every hub call of the receiving side one after another.
+        _work.Writer.TryWrite(new WorkItem(WorkKind.Acknowledge, null));
+    }
+
+    /// <summary>Takes every waiting acknowledgement (null when none waits).</summary>
+    private long[]? TakeAcknowledgements()
+    {
+        lock (_acknowledgements)
+        {
+            if (_acknowledgements.Count == 0)
+            {
+                return null;
+            }
+
+            long[] taken = [.. _acknowledgements];
+            _acknowledgements.Clear();
+            return taken;
+        }
+    }
+
+    private async Task FlushAcknowledgementsAsync(CancellationToken cancellationToken)
+    {
+        while (TakeAcknowledgements() is { } waiting)
+        {
+            foreach (var chunk in waiting.Chunk(MaxAcknowledgementBatch))
+            {
+                await InvokeAsync<AcknowledgeResult>(nameof(IMessagingHub.AcknowledgeEnvelopes), new AcknowledgeRequest(chunk), cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -917,6 +1009,20 @@ public sealed partial class MessagingClient : IAsyncDisposable
     /// <summary>Stops the connection and the processing loop, and zeroes the keys held in memory.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (IsConnected)
+        {
+            // Best effort: what stays unacknowledged is redelivered on the next connection and dropped as a duplicate.
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await FlushAcknowledgementsAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or MessagingClientException or InvalidOperationException or HubException)
+            {
+                // Disconnected or refused: nothing is lost.
+            }
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         _work.Writer.TryComplete();
         if (_connection is not null)
@@ -963,6 +1069,7 @@ public sealed partial class MessagingClient : IAsyncDisposable
         Delivery,
         FetchPending,
         Replenish,
+        Acknowledge,
     }
 
     private sealed record WorkItem(WorkKind Kind, object? Payload);

@@ -130,13 +130,18 @@ public sealed record RecipientCiphertext(Guid DeviceId, byte[] Ciphertext);
 /// referral they travel under; ignored for other kinds.</param>
 /// <param name="ConsentId">Required for case-file envelopes: a live consent under <paramref name="CaseReference"/> for the
 /// recipients' organisation.</param>
+/// <param name="Acknowledge">Optional: sequences of envelopes this device received and processed, acknowledged in the
+/// same call (as <see cref="IMessagingHub.AcknowledgeEnvelopes"/> would, at most 500), so that a device that sends as
+/// well as receives needs no separate acknowledgement call. Applied only when the send is accepted (a first acceptance
+/// or a repeat): a refused or mismatched send changes nothing, and the client acknowledges those sequences again.</param>
 public sealed record SendEnvelopeRequest(
     Guid EnvelopeId,
     Guid ConversationId,
     EnvelopeKind Kind,
     IReadOnlyList<RecipientCiphertext> Recipients,
     string? CaseReference = null,
-    Guid? ConsentId = null);
+    Guid? ConsentId = null,
+    IReadOnlyList<long>? Acknowledge = null);
 
 /// <summary>Outcome of a send.</summary>
 public enum SendOutcome
@@ -159,17 +164,20 @@ public sealed record DeviceAddress(Guid MemberId, Guid DeviceId);
 /// <param name="MissingDevices">Active devices the request left out (fetch their bundles, encrypt, resend).</param>
 /// <param name="StaleDeviceIds">Devices in the request that are not active devices of the conversation (drop their
 /// sessions).</param>
+/// <param name="Acknowledged">How many of the request's <see cref="SendEnvelopeRequest.Acknowledge"/> sequences deleted
+/// one of this device's copies (accepted only).</param>
 public sealed record SendEnvelopeResult(
     SendOutcome Outcome,
     long Sequence,
     DateTimeOffset? AcceptedAt,
     DateTimeOffset? ExpiresAt,
     IReadOnlyList<DeviceAddress> MissingDevices,
-    IReadOnlyList<Guid> StaleDeviceIds)
+    IReadOnlyList<Guid> StaleDeviceIds,
+    int Acknowledged = 0)
 {
     /// <summary>An acceptance.</summary>
-    public static SendEnvelopeResult Accepted(long sequence, DateTimeOffset acceptedAt, DateTimeOffset expiresAt)
-        => new(SendOutcome.Accepted, sequence, acceptedAt, expiresAt, [], []);
+    public static SendEnvelopeResult Accepted(long sequence, DateTimeOffset acceptedAt, DateTimeOffset expiresAt, int acknowledged = 0)
+        => new(SendOutcome.Accepted, sequence, acceptedAt, expiresAt, [], [], acknowledged);
 
     /// <summary>A mismatch.</summary>
     public static SendEnvelopeResult Mismatch(IReadOnlyList<DeviceAddress> missing, IReadOnlyList<Guid> stale)

@@ -124,6 +124,41 @@ public sealed class EndToEndTests
     }
 
     [Fact]
+    public async Task AReceivedMessage_IsAcknowledgedByTheNextSend_OrOnItsOwnAfterTheDelay()
+    {
+        await using var platform = await Platform.StartAsync();
+        var (_, adminX) = await platform.CreateOrganisationAsync("Service de prévention de Molenbeek");
+        var (_, adminY) = await platform.CreateOrganisationAsync("CAPREV");
+        var workerA = await platform.CreateMemberAsync(adminX, "Aline");
+        var workerB = await platform.CreateMemberAsync(adminY, "Bruno");
+        var a1 = await platform.EnrolDeviceAsync(adminX, workerA);
+        // B1 would wait ten minutes before acknowledging on its own: only a send can acknowledge sooner.
+        var b1 = await platform.EnrolDeviceAsync(adminY, workerB, options: Platform.ClientOptions with { AcknowledgementDelay = TimeSpan.FromMinutes(10) });
+        var conversation = await a1.CreateConversationAsync([workerB]);
+        string CopiesOf(MessagingClient device) => $"recipient_device_id = '{device.DeviceId:D}'";
+
+        await a1.SendTextAsync(conversation.ConversationId, "un");
+        Assert.Equal("un", (await b1.NextAsync()).Text);
+        await Task.Delay(300);
+        Assert.Equal(1, await CountAsync(platform.Server.DatabasePath, "envelope_recipients", CopiesOf(b1)));
+
+        // B1's reply carries the acknowledgement: committed with the reply, before the send returns.
+        await b1.SendTextAsync(conversation.ConversationId, "deux");
+        Assert.Equal(0, await CountAsync(platform.Server.DatabasePath, "envelope_recipients", CopiesOf(b1)));
+
+        // A1 sends nothing more: its acknowledgement goes on its own after the default delay.
+        Assert.Equal("deux", (await a1.NextAsync()).Text);
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (await CountAsync(platform.Server.DatabasePath, "envelope_recipients", CopiesOf(a1)) > 0)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), "A1's copy was never acknowledged");
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(0, await CountAsync(platform.Server.DatabasePath, "envelopes"));
+    }
+
+    [Fact]
     public async Task TheServersDatabase_HoldsNoPlaintext()
     {
         await using var world = await TwoWorkersTwoDevicesEachAsync(connectB2: false);
@@ -174,12 +209,12 @@ public sealed class EndToEndTests
         await Assert.ThrowsAsync<KeyLogTamperedException>(() => world.A2.SyncKeyLogAsync());
     }
 
-    internal static async Task<long> CountAsync(string database, string table)
+    internal static async Task<long> CountAsync(string database, string table, string where = "1 = 1")
     {
         await using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT COUNT(*) FROM {table}";
+        command.CommandText = $"SELECT COUNT(*) FROM {table} WHERE {where}";
         return (long)(await command.ExecuteScalarAsync())!;
     }
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using Messaging.LoadTest;
 
-// messaging-load [--pairs 100] [--payload 1024] [--warmup 5] [--seconds 20] [--output FILE]
+// messaging-load [--pairs 100] [--payload 1024] [--warmup 5] [--seconds 20] [--only relay|echo] [--output FILE]
 // messaging-load echo-server --urls URL   (the baseline hub, started by the tool itself)
 if (args.Length > 0 && args[0] == "echo-server")
 {
@@ -30,17 +30,42 @@ while (root is not null && !File.Exists(Path.Combine(root.FullName, "Messaging.s
 
 var serverDirectory = Path.Combine(root!.FullName, "src", "Messaging.Server", "bin", configuration, "net10.0");
 Console.Error.WriteLine($"{settings.Pairs * 2} devices in {settings.Pairs} pairs, {settings.PayloadBytes} B, {settings.WarmUp.TotalSeconds} s warm-up + {settings.Window.TotalSeconds} s measured per scenario");
-Console.Error.WriteLine("(B) bare SignalR echo hub…");
-var echo = await EchoScenario.RunAsync(tool, settings);
-Console.Error.WriteLine("(A) durable relay…");
-var relay = await RelayScenario.RunAsync(serverDirectory, settings);
+// --only runs one scenario (to iterate on one side); the figures that count come from a run of both.
+var only = Option("only", "");
+Result? echo = null, relay = null;
+if (only != "relay")
+{
+    Console.Error.WriteLine("(B) bare SignalR echo hub…");
+    echo = await EchoScenario.RunAsync(tool, settings);
+}
 
-var table = string.Join('\n',
+if (only != "echo")
+{
+    Console.Error.WriteLine("(A) durable relay…");
+    relay = await RelayScenario.RunAsync(serverDirectory, settings);
+}
+
+var rows = new List<string>
+{
     "| scenario | delivered/s | p50 ms | p99 ms | samples | server CPU (cores) | load CPU (cores) |",
     "|---|---:|---:|---:|---:|---:|---:|",
-    relay.Row("(A) durable relay: SQLite, E2E sessions, acks"),
-    echo.Row("(B) bare SignalR echo hub"),
-    string.Create(CultureInfo.InvariantCulture, $"\nthroughput A/B = {relay.PerSecond / echo.PerSecond:F2} (goal ≥ 0.50); p99 A = {relay.P99Ms:F1} ms (goal < 50 ms)"));
+};
+if (relay is not null)
+{
+    rows.Add(relay.Row("(A) durable relay: SQLite, E2E sessions, acks"));
+}
+
+if (echo is not null)
+{
+    rows.Add(echo.Row("(B) bare SignalR echo hub"));
+}
+
+if (relay is not null && echo is not null)
+{
+    rows.Add(string.Create(CultureInfo.InvariantCulture, $"\nthroughput A/B = {relay.PerSecond / echo.PerSecond:F2} (goal ≥ 0.50); p99 A = {relay.P99Ms:F1} ms (goal < 50 ms)"));
+}
+
+var table = string.Join('\n', rows);
 Console.WriteLine(table);
 if (Option("output", "") is { Length: > 0 } output)
 {

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Threading.Channels;
 using Messaging.Client;
 using Messaging.Contracts;
 using Messaging.Crypto.Keys;
@@ -74,10 +73,17 @@ internal static class RelayScenario
 
         public Guid ConversationId { get; set; }
 
-        public Channel<EnvelopeDelivery> Inbox { get; } = Channel.CreateUnbounded<EnvelopeDelivery>(new UnboundedChannelOptions { SingleReader = true });
-
         public TaskCompletionSource FirstMessage { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Received and decrypted, not yet acknowledged: the next send carries them, or a separate call after
+        /// <see cref="AcknowledgementDelay"/> when no send came (as the SDK does). Guarded by its own lock.</summary>
+        public List<long> PendingAcks { get; } = [];
+
+        public bool AckFlushScheduled { get; set; }
     }
+
+    /// <summary>The SDK's delay before a separate acknowledgement call, when no send carried the acknowledgements.</summary>
+    private static readonly TimeSpan AcknowledgementDelay = TimeSpan.FromMilliseconds(100);
 
     public static async Task<Result> RunAsync(string serverDirectory, LoadSettings settings)
     {
@@ -178,51 +184,85 @@ internal static class RelayScenario
     private static async Task ConnectAsync(Device device, Uri url, Measurement measurement)
     {
         device.Hub = Connect(device, url);
-        // The handler only records and enqueues: hub calls from inside a handler would deadlock the client's receive loop.
+        // Decrypting is a few microseconds on this in-memory session, so the handler does it in place; the
+        // acknowledgement is only queued (a hub call from inside a handler would deadlock the client's receive loop).
         device.Hub.On<EnvelopeDelivery>(nameof(IMessagingClient.ReceiveEnvelope), delivery =>
         {
             measurement.Delivered(delivery.EnvelopeId);
-            device.Inbox.Writer.TryWrite(delivery);
+            Process(device, delivery);
         });
         await device.Hub.StartAsync();
-        _ = Task.Run(() => ProcessAsync(device));
     }
 
-    /// <summary>Decrypts what arrives and acknowledges it in batches, as a real client does.</summary>
-    private static async Task ProcessAsync(Device device)
+    /// <summary>Decrypts a delivery, then queues its acknowledgement as the SDK does: the device's next send carries
+    /// it, or a separate call does after <see cref="AcknowledgementDelay"/>.</summary>
+    private static void Process(Device device, EnvelopeDelivery delivery)
     {
-        var acks = new List<long>();
+        lock (device)
+        {
+            var associatedData = delivery.EnvelopeId.ToByteArray();
+            if (device.Session is null)
+            {
+                var info = Session.ReadPreKeyInfo(delivery.Ciphertext)!;
+                device.Session = Session.AcceptPreKeyMessage(device.Identity, device.SignedPreKey, info.OneTimePreKeyId is { } id ? device.OneTimePreKeys[id] : null, delivery.Ciphertext, associatedData, out _);
+            }
+            else
+            {
+                device.Session.Decrypt(delivery.Ciphertext, associatedData);
+            }
+        }
+
+        device.FirstMessage.TrySetResult();
+        QueueAcknowledgement(device, [delivery.Sequence]);
+    }
+
+    private static void QueueAcknowledgement(Device device, IEnumerable<long> sequences)
+    {
+        lock (device.PendingAcks)
+        {
+            device.PendingAcks.AddRange(sequences);
+            if (device.AckFlushScheduled || device.PendingAcks.Count == 0)
+            {
+                return;
+            }
+
+            device.AckFlushScheduled = true;
+        }
+
+        _ = FlushAcknowledgementsLaterAsync(device);
+    }
+
+    private static long[]? TakeAcknowledgements(Device device)
+    {
+        lock (device.PendingAcks)
+        {
+            if (device.PendingAcks.Count == 0)
+            {
+                return null;
+            }
+
+            long[] taken = [.. device.PendingAcks];
+            device.PendingAcks.Clear();
+            return taken;
+        }
+    }
+
+    private static async Task FlushAcknowledgementsLaterAsync(Device device)
+    {
+        await Task.Delay(AcknowledgementDelay);
+        lock (device.PendingAcks)
+        {
+            device.AckFlushScheduled = false;
+        }
+
+        if (TakeAcknowledgements(device) is not { } acks)
+        {
+            return;
+        }
+
         try
         {
-            while (await device.Inbox.Reader.WaitToReadAsync())
-            {
-                while (device.Inbox.Reader.TryRead(out var delivery))
-                {
-                    lock (device)
-                    {
-                        var associatedData = delivery.EnvelopeId.ToByteArray();
-                        if (device.Session is null)
-                        {
-                            var info = Session.ReadPreKeyInfo(delivery.Ciphertext)!;
-                            device.Session = Session.AcceptPreKeyMessage(device.Identity, device.SignedPreKey, info.OneTimePreKeyId is { } id ? device.OneTimePreKeys[id] : null, delivery.Ciphertext, associatedData, out _);
-                        }
-                        else
-                        {
-                            device.Session.Decrypt(delivery.Ciphertext, associatedData);
-                        }
-                    }
-
-                    device.FirstMessage.TrySetResult();
-                    acks.Add(delivery.Sequence);
-                    if (acks.Count >= 32)
-                    {
-                        break;
-                    }
-                }
-
-                await device.Hub.InvokeAsync<AcknowledgeResult>(nameof(IMessagingHub.AcknowledgeEnvelopes), new AcknowledgeRequest([.. acks]));
-                acks.Clear();
-            }
+            await device.Hub.InvokeAsync<AcknowledgeResult>(nameof(IMessagingHub.AcknowledgeEnvelopes), new AcknowledgeRequest(acks));
         }
         catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException or Microsoft.AspNetCore.SignalR.HubException)
         {
@@ -240,10 +280,22 @@ internal static class RelayScenario
             ciphertext = device.Session!.Encrypt(payload, id.ToByteArray());
         }
 
-        var result = await device.Hub.InvokeAsync<SendEnvelopeResult>(nameof(IMessagingHub.SendEnvelope),
-            new SendEnvelopeRequest(id, device.ConversationId, EnvelopeKind.Chat, [new RecipientCiphertext(device.Partner.DeviceId, ciphertext)]));
+        var acks = TakeAcknowledgements(device);
+        SendEnvelopeResult result;
+        try
+        {
+            result = await device.Hub.InvokeAsync<SendEnvelopeResult>(nameof(IMessagingHub.SendEnvelope),
+                new SendEnvelopeRequest(id, device.ConversationId, EnvelopeKind.Chat, [new RecipientCiphertext(device.Partner.DeviceId, ciphertext)], Acknowledge: acks));
+        }
+        catch
+        {
+            QueueAcknowledgement(device, acks ?? []);
+            throw;
+        }
+
         if (result.Outcome != SendOutcome.Accepted)
         {
+            QueueAcknowledgement(device, acks ?? []);
             throw new InvalidOperationException($"send refused: {result.Outcome}");
         }
     }

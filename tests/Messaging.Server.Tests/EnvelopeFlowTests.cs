@@ -174,4 +174,63 @@ public sealed class EnvelopeFlowTests
         Assert.Equal([w.A1.Id], selfResult.StaleDeviceIds);
         Assert.Equal(before, await app.EnvelopeRowsAsync());
     }
+
+    [Fact]
+    public async Task ASendCarryingAcknowledgements_DeletesThoseCopies_OnlyTheSendersOwn_AndOnlyWhenAccepted()
+    {
+        await using var app = new MessagingApp();
+        var w = await TwoServicesAsync(app);
+        await using var a1 = await app.ConnectAsync(w.A1);
+        await using var b1 = await app.ConnectAsync(w.B1);
+        var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
+        var first = await MessagingApp.SendAsync(a1, conversation.ConversationId);
+        await b1.ReceiveAsync(1);
+        string B1Copy() => $"recipient_device_id = '{w.B1.Id:D}' AND envelope_seq = {first.Sequence}";
+
+        // A mismatched send changes nothing, its acknowledgements included.
+        var reply = await MessagingApp.BuildSendAsync(b1, conversation.ConversationId);
+        var mismatch = await b1.SendAsync(reply with { Recipients = reply.Recipients.Skip(1).ToList(), Acknowledge = [first.Sequence] });
+        Assert.Equal((SendOutcome.DeviceMismatch, 0), (mismatch.Outcome, mismatch.Acknowledged));
+        Assert.Equal(1, await app.CountAsync("envelope_recipients", B1Copy()));
+
+        // A refused send neither.
+        await Refusal.AssertHubAsync(ErrorCodes.ConversationNotFound,
+            () => b1.SendAsync(reply with { ConversationId = Guid.NewGuid(), Acknowledge = [first.Sequence] }));
+        Assert.Equal(1, await app.CountAsync("envelope_recipients", B1Copy()));
+
+        // An accepted one deletes the sender's own copy, and only that: A1's sequence names no copy of A1's.
+        var accepted = await b1.SendAsync(reply with { Acknowledge = [first.Sequence, first.Sequence] });
+        Assert.Equal((SendOutcome.Accepted, 1), (accepted.Outcome, accepted.Acknowledged));
+        Assert.Equal(0, await app.CountAsync("envelope_recipients", B1Copy()));
+        Assert.Equal(2, await app.CountAsync("envelope_recipients", $"envelope_seq = {first.Sequence}"));
+        var fromA1 = await a1.SendAsync(await MessagingApp.BuildSendAsync(a1, conversation.ConversationId) with { Acknowledge = [first.Sequence] });
+        Assert.Equal((SendOutcome.Accepted, 0), (fromA1.Outcome, fromA1.Acknowledged));
+        Assert.Equal(2, await app.CountAsync("envelope_recipients", $"envelope_seq = {first.Sequence}"));
+
+        // Repeating the accepted send applies what it carries too (a retry after a lost answer).
+        await using var b2 = await app.ConnectAsync(w.B2);
+        var forB2 = await b2.ReceiveAsync(3);
+        var b2Send = await MessagingApp.BuildSendAsync(b2, conversation.ConversationId);
+        await b2.SendAsync(b2Send);
+        var repeat = await b2.SendAsync(b2Send with { Acknowledge = [.. forB2.Select(e => e.Sequence)] });
+        Assert.Equal(3, repeat.Acknowledged);
+        Assert.Equal(0, await app.CountAsync("envelope_recipients", $"recipient_device_id = '{w.B2.Id:D}'"));
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(-4L)]
+    public async Task ASendCarryingMalformedAcknowledgements_IsRefused_AndStoresNothing(long sequence)
+    {
+        await using var app = new MessagingApp();
+        var w = await TwoServicesAsync(app);
+        await using var a1 = await app.ConnectAsync(w.A1);
+        var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
+        var request = await MessagingApp.BuildSendAsync(a1, conversation.ConversationId);
+        var before = await app.EnvelopeRowsAsync();
+
+        await Refusal.AssertHubAsync(ErrorCodes.Malformed, () => a1.SendAsync(request with { Acknowledge = [1, sequence] }));
+        await Refusal.AssertHubAsync(ErrorCodes.Malformed, () => a1.SendAsync(request with { Acknowledge = [.. Enumerable.Range(1, 501).Select(i => (long)i)] }));
+        Assert.Equal(before, await app.EnvelopeRowsAsync());
+    }
 }

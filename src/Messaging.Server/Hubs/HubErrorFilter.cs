@@ -16,7 +16,7 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
     {
         try
         {
-            var caller = CallerDevice.From(invocationContext.Context.User);
+            var caller = CallerDevice.Of(invocationContext.Context);
             if (caller.TokenExpiresAt <= time.GetUtcNow())
             {
                 throw new AuthenticationFailedException(ErrorCodes.TokenExpired, "The token has expired; authenticate again.");

@@ -35,7 +35,7 @@ internal sealed class MessagingHub(
 {
     public static string DeviceGroup(Guid deviceId) => "device:" + deviceId.ToString("D");
 
-    private CallerDevice Caller => CallerDevice.From(Context.User);
+    private CallerDevice Caller => CallerDevice.Of(Context);
 
     /// <summary>Registers the connection, then re-checks the device (closing the race with a revocation that happened
     /// after authentication), then pushes everything pending in sequence order.</summary>

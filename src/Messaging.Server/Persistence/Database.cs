@@ -32,7 +32,7 @@ internal interface IDatabase
 /// SAVEPOINT, so a unit that throws is rolled back alone and its caller gets the exception — commits once, and only
 /// then completes the callers. Durability per caller is unchanged; the fsync is shared. Reads run concurrently (WAL).</para>
 /// </summary>
-internal sealed class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDisposable
+internal sealed partial class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDisposable
 {
     private const int MaxUnitsPerCommit = 256;
     private static readonly AsyncLocal<bool> InsideWriter = new();
@@ -55,9 +55,14 @@ internal sealed class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDi
     private readonly StatementCache _writerStatements = new();
     private DbConnection? _writerConnection;
 
-    public SqliteDatabase(IOptions<StorageOptions> options, TimeProvider time)
+    private readonly int _writerNice;
+    private readonly ILogger<SqliteDatabase>? _logger;
+
+    public SqliteDatabase(IOptions<StorageOptions> options, TimeProvider time, ILogger<SqliteDatabase>? logger = null)
     {
         _time = time;
+        _logger = logger;
+        _writerNice = options.Value.WriterNice;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = options.Value.DatabasePath,
@@ -70,7 +75,9 @@ internal sealed class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDi
         _writer = new Lazy<Task>(() =>
         {
             _checkpointer = Task.Run(CheckpointLoopAsync);
-            return Task.Run(WriteLoopAsync);
+            // Its own thread rather than a pool thread: under load the pool's queue is long (socket completions, hub
+            // calls), and the one writer everything waits on must not queue behind them each time it resumes.
+            return Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
@@ -114,11 +121,19 @@ internal sealed class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDi
         return (T)(await pending.Done.Task)!;
     }
 
-    private async Task WriteLoopAsync()
+    /// <summary>The writer thread. It blocks while idle; the units it runs complete synchronously (SQLite's provider does
+    /// its I/O synchronously), so the thread runs them itself.</summary>
+    private void WriteLoop()
     {
         InsideWriter.Value = true;
+        if (_writerNice != 0 && _logger is not null)
+        {
+            var raised = WriterThreadPriority.TrySetForCurrentThread(_writerNice);
+            LogWriterPriority(_logger, raised ? _writerNice : 0);
+        }
+
         var batch = new List<PendingWrite>(MaxUnitsPerCommit);
-        while (await _writes.Reader.WaitToReadAsync())
+        while (_writes.Reader.TryPeek(out _) || _writes.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             batch.Clear();
             while (batch.Count < MaxUnitsPerCommit && _writes.Reader.TryRead(out var next))
@@ -135,7 +150,7 @@ internal sealed class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDi
 
             if (batch.Count > 0)
             {
-                await CommitBatchAsync(batch);
+                CommitBatchAsync(batch).GetAwaiter().GetResult();
             }
         }
     }
@@ -273,4 +288,7 @@ internal sealed class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDi
     {
         public TaskCompletionSource<object?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Database writer thread started at nice {Nice}")]
+    private static partial void LogWriterPriority(ILogger logger, int nice);
 }

@@ -20,5 +20,11 @@ public sealed class StorageOptions
     [Range(1, 600)]
     public int BusyTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>The nice value asked for the database writer thread (Linux; −20 to 0, 0 leaves it alone). Every write
+    /// waits on that one thread, so under CPU pressure it should not queue behind request threads. Needs
+    /// <c>CAP_SYS_NICE</c> or a permissive <c>RLIMIT_NICE</c>; without them the writer runs at normal priority.</summary>
+    [Range(-20, 0)]
+    public int WriterNice { get; set; } = -10;
+
     public string DatabasePath => Path.GetFullPath(Path.Combine(DataDirectory, FileName));
 }

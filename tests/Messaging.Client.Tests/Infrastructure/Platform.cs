@@ -62,15 +62,15 @@ internal sealed class Platform : IAsyncDisposable
         => (await issuer.Api.IssueEnrolmentCodeAsync(await issuer.GetAccessTokenAsync(), memberId)).Code;
 
     /// <summary>Enrols one more device for <paramref name="memberId"/> (a code issued by <paramref name="issuer"/>) and connects it.</summary>
-    public async Task<MessagingClient> EnrolDeviceAsync(MessagingClient issuer, Guid memberId, bool connect = true)
-        => await EnrolWithCodeAsync(await IssueCodeAsync(issuer, memberId), connect);
+    public async Task<MessagingClient> EnrolDeviceAsync(MessagingClient issuer, Guid memberId, bool connect = true, MessagingClientOptions? options = null)
+        => await EnrolWithCodeAsync(await IssueCodeAsync(issuer, memberId), connect, options);
 
-    public async Task<MessagingClient> EnrolWithCodeAsync(string code, bool connect = true)
+    public async Task<MessagingClient> EnrolWithCodeAsync(string code, bool connect = true, MessagingClientOptions? options = null)
     {
         using var passphrase = new Passphrase(Passphrase);
         var path = NewStorePath();
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var client = await MessagingClient.EnrolAsync(Server.Url, code, path, passphrase, ClientOptions);
+        var client = await MessagingClient.EnrolAsync(Server.Url, code, path, passphrase, options ?? ClientOptions);
         _clients.Add(client);
         _storePaths[client.DeviceId] = path;
         if (connect)

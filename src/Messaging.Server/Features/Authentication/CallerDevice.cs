@@ -28,6 +28,20 @@ internal sealed record CallerDevice(Guid DeviceId, Guid MemberId, Guid Organisat
         new(TokenExpiresClaim, TokenExpiresAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)),
     ];
 
+    /// <summary>The caller of a hub connection, read from its token's claims once and kept with the connection (a
+    /// connection's principal never changes).</summary>
+    public static CallerDevice Of(Microsoft.AspNetCore.SignalR.HubCallerContext context)
+    {
+        if (context.Items.TryGetValue(typeof(CallerDevice), out var kept) && kept is CallerDevice caller)
+        {
+            return caller;
+        }
+
+        caller = From(context.User);
+        context.Items[typeof(CallerDevice)] = caller;
+        return caller;
+    }
+
     /// <summary>Reads the claims set by the token handler; throws if the principal was not authenticated by it.</summary>
     public static CallerDevice From(ClaimsPrincipal? principal)
     {

@@ -31,6 +31,7 @@ internal sealed partial class EnvelopeService(
     {
         rateLimiter.Acquire(RateLimitPolicy.Send, sender.DeviceId);
         ValidateShape(request);
+        var acknowledge = request.Acknowledge is { Count: > 0 } listed ? ValidSequences(listed) : null;
 
         var now = DbValues.ToStoragePrecision(time.GetUtcNow());
         var expiresAt = now + options.Value.Retention;
@@ -38,7 +39,8 @@ internal sealed partial class EnvelopeService(
         {
             if (await EnvelopeRepository.FindAsync(s, sender.DeviceId, request.EnvelopeId) is { } earlier)
             {
-                return (Result: SendEnvelopeResult.Accepted(earlier.Sequence, earlier.CreatedAt, earlier.ExpiresAt), Delivery: (EnvelopeDelivery?)null);
+                var repeatAcknowledged = acknowledge is null ? 0 : await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
+                return (Result: SendEnvelopeResult.Accepted(earlier.Sequence, earlier.CreatedAt, earlier.ExpiresAt, repeatAcknowledged), Delivery: (EnvelopeDelivery?)null);
             }
 
             var conversation = await ConversationRepository.GetAsync(s, request.ConversationId);
@@ -61,9 +63,10 @@ internal sealed partial class EnvelopeService(
                 request.ConversationId, request.Kind, now, expiresAt, request.Recipients);
             await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.EnvelopeAccepted, sender.MemberId, sender.DeviceId,
                 [AuditSubject.Conversation(request.ConversationId), AuditSubject.Envelope(request.EnvelopeId)], EnvelopeKinds.Name(request.Kind)));
+            var acknowledged = acknowledge is null ? 0 : await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
             var delivery = new EnvelopeDelivery(sequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId,
                 request.Kind, [], now, expiresAt);
-            return (Result: SendEnvelopeResult.Accepted(sequence, now, expiresAt), Delivery: (EnvelopeDelivery?)delivery);
+            return (Result: SendEnvelopeResult.Accepted(sequence, now, expiresAt, acknowledged), Delivery: (EnvelopeDelivery?)delivery);
         }, cancellationToken);
 
         if (outcome.Delivery is { } accepted)
@@ -84,14 +87,20 @@ internal sealed partial class EnvelopeService(
 
     public async Task<AcknowledgeResult> AcknowledgeAsync(CallerDevice device, AcknowledgeRequest request, CancellationToken cancellationToken = default)
     {
-        if (request?.Sequences is null || request.Sequences.Count > options.Value.MaxBatch || request.Sequences.Any(s => s <= 0))
+        var sequences = ValidSequences(request?.Sequences);
+        var count = await database.WriteAsync(s => EnvelopeRepository.AcknowledgeAsync(s, device.DeviceId, sequences), cancellationToken);
+        return new AcknowledgeResult(count);
+    }
+
+    /// <summary>The sequences of an acknowledgement (its own call, or carried by a send), without repeats.</summary>
+    private List<long> ValidSequences(IReadOnlyList<long>? sequences)
+    {
+        if (sequences is null || sequences.Count > options.Value.MaxBatch || sequences.Any(s => s <= 0))
         {
             throw new MalformedRequestException($"Between 0 and {options.Value.MaxBatch} positive sequence numbers are accepted.");
         }
 
-        var sequences = request.Sequences.Distinct().ToList();
-        var count = await database.WriteAsync(s => EnvelopeRepository.AcknowledgeAsync(s, device.DeviceId, sequences), cancellationToken);
-        return new AcknowledgeResult(count);
+        return sequences.Distinct().ToList();
     }
 
     public async Task<PendingEnvelopes> FetchPendingAsync(CallerDevice device, FetchPendingRequest request, CancellationToken cancellationToken = default)
