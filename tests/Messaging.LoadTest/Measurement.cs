@@ -31,19 +31,54 @@ internal sealed class Measurement
 
     public void CloseWindow() => Volatile.Write(ref _windowEnd, Stopwatch.GetTimestamp());
 
-    public Result Summarise(TimeSpan window, double serverCpuSeconds, double loadCpuSeconds)
+    public Result Summarise(TimeSpan window, double serverCpuSeconds, double loadCpuSeconds, (double OnCpu, double Waiting) writerSeconds)
     {
         var sorted = _latenciesMs.Order().ToArray();
         double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
-        return new Result(Interlocked.Read(ref _delivered) / window.TotalSeconds, Percentile(0.50), Percentile(0.99), sorted.Length, serverCpuSeconds / window.TotalSeconds, loadCpuSeconds / window.TotalSeconds);
+        var seconds = window.TotalSeconds;
+        return new Result(Interlocked.Read(ref _delivered) / seconds, Percentile(0.50), Percentile(0.99), sorted.Length, serverCpuSeconds / seconds, loadCpuSeconds / seconds,
+            writerSeconds.OnCpu / seconds, writerSeconds.Waiting / seconds);
     }
 }
 
-/// <summary>One scenario's figures. CPU is in cores (CPU seconds per second of the window).</summary>
-internal sealed record Result(double PerSecond, double P50Ms, double P99Ms, int Samples, double ServerCores, double LoadCores)
+/// <summary>One scenario's figures. CPU is in cores (CPU seconds per second of the window); the writer's figures are
+/// NaN for a server without a database writer thread.</summary>
+internal sealed record Result(double PerSecond, double P50Ms, double P99Ms, int Samples, double ServerCores, double LoadCores, double WriterCores, double WriterWaitingCores)
 {
     public string Row(string name) => string.Create(CultureInfo.InvariantCulture,
-        $"| {name} | {PerSecond:F0} | {P50Ms:F2} | {P99Ms:F2} | {Samples} | {ServerCores:F2} | {LoadCores:F2} |");
+        $"| {name} | {PerSecond:F0} | {P50Ms:F2} | {P99Ms:F2} | {Samples} | {ServerCores:F2} | {LoadCores:F2} | {Cell(WriterCores)} | {Cell(WriterWaitingCores)} |");
+
+    private static string Cell(double cores) => double.IsNaN(cores) ? "–" : cores.ToString("F2", CultureInfo.InvariantCulture);
+}
+
+/// <summary>The server's database writer thread (named <c>db-writer</c>), from <c>/proc/PID/task/*/schedstat</c>
+/// (Linux): seconds spent on a CPU, and seconds spent runnable but waiting for one.</summary>
+internal static class WriterThread
+{
+    private const string Name = "db-writer";
+
+    public static (double OnCpu, double Waiting) Seconds(int pid)
+    {
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).Trim() != Name)
+                {
+                    continue;
+                }
+
+                var fields = File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ');
+                return (long.Parse(fields[0], CultureInfo.InvariantCulture) / 1e9, long.Parse(fields[1], CultureInfo.InvariantCulture) / 1e9);
+            }
+            catch (IOException)
+            {
+                // The thread ended while being read.
+            }
+        }
+
+        return (double.NaN, double.NaN);
+    }
 }
 
 /// <summary>CPU time of a process from /proc (Linux), in seconds.</summary>

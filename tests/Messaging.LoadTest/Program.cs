@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using Messaging.LoadTest;
 
-// messaging-load [--pairs 100] [--payload 1024] [--warmup 5] [--seconds 20] [--only relay|echo] [--output FILE]
+// messaging-load [--pairs 100] [--payload 1024] [--warmup 10] [--seconds 20] [--only relay|echo] [--output FILE]
 // messaging-load echo-server --urls URL   (the baseline hub, started by the tool itself)
 if (args.Length > 0 && args[0] == "echo-server")
 {
@@ -18,7 +18,7 @@ string Option(string name, string fallback)
 var settings = new LoadSettings(
     int.Parse(Option("pairs", "100"), CultureInfo.InvariantCulture),
     int.Parse(Option("payload", "1024"), CultureInfo.InvariantCulture),
-    TimeSpan.FromSeconds(int.Parse(Option("warmup", "5"), CultureInfo.InvariantCulture)),
+    TimeSpan.FromSeconds(int.Parse(Option("warmup", "10"), CultureInfo.InvariantCulture)),
     TimeSpan.FromSeconds(int.Parse(Option("seconds", "20"), CultureInfo.InvariantCulture)));
 var tool = Assembly.GetEntryAssembly()!.Location;
 var configuration = tool.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
@@ -47,8 +47,8 @@ if (only != "echo")
 
 var rows = new List<string>
 {
-    "| scenario | delivered/s | p50 ms | p99 ms | samples | server CPU (cores) | load CPU (cores) |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    "| scenario | delivered/s | p50 ms | p99 ms | samples | server CPU (cores) | load CPU (cores) | DB writer on CPU (cores) | DB writer waiting for a CPU (cores) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
 };
 if (relay is not null)
 {

@@ -29,11 +29,13 @@ internal static class ClosedLoop
         await Task.Delay(settings.WarmUp);
         var serverCpu = Cpu.Seconds(serverPid);
         var loadCpu = Cpu.Seconds(Environment.ProcessId);
+        var writer = WriterThread.Seconds(serverPid);
         measurement.OpenWindow();
         await Task.Delay(settings.Window);
         measurement.CloseWindow();
         var serverUsed = Cpu.Seconds(serverPid) - serverCpu;
         var loadUsed = Cpu.Seconds(Environment.ProcessId) - loadCpu;
+        var writerAfter = WriterThread.Seconds(serverPid);
         await stop.CancelAsync();
         try
         {
@@ -44,7 +46,7 @@ internal static class ClosedLoop
             // Stopping.
         }
 
-        return measurement.Summarise(settings.Window, serverUsed, loadUsed);
+        return measurement.Summarise(settings.Window, serverUsed, loadUsed, (writerAfter.OnCpu - writer.OnCpu, writerAfter.Waiting - writer.Waiting));
     }
 }
 

@@ -55,6 +55,9 @@ internal sealed partial class SqliteDatabase : IDbConnectionFactory, IDatabase, 
     private readonly StatementCache _writerStatements = new();
     private DbConnection? _writerConnection;
 
+    /// <summary>The writer thread's name (what <c>/proc/PID/task/TID/comm</c> shows).</summary>
+    public const string WriterThreadName = "db-writer";
+
     private readonly int _writerNice;
     private readonly ILogger<SqliteDatabase>? _logger;
 
@@ -76,8 +79,23 @@ internal sealed partial class SqliteDatabase : IDbConnectionFactory, IDatabase, 
         {
             _checkpointer = Task.Run(CheckpointLoopAsync);
             // Its own thread rather than a pool thread: under load the pool's queue is long (socket completions, hub
-            // calls), and the one writer everything waits on must not queue behind them each time it resumes.
-            return Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            // calls), and the one writer everything waits on must not queue behind them each time it resumes. Named so
+            // that its CPU can be watched (the load tool reads it from /proc).
+            var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            new Thread(() =>
+            {
+                try
+                {
+                    WriteLoop();
+                    stopped.SetResult();
+                }
+                catch (Exception ex)
+                {
+                    stopped.SetException(ex);
+                }
+            })
+            { Name = WriterThreadName, IsBackground = true }.Start();
+            return stopped.Task;
         }, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
