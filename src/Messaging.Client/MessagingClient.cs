@@ -72,6 +72,11 @@ public sealed partial class MessagingClient : IAsyncDisposable
     // Processed (and saved) deliveries not yet acknowledged: the next send carries them, or a separate call after
     // AcknowledgementDelay. Guarded by _acknowledgements itself.
     private readonly List<long> _acknowledgements = [];
+
+    // The devices of each conversation as the server last listed them. A send uses them without asking again; the
+    // server refuses a recipient set that is no longer right (naming the missing and stale devices), and only then is
+    // the list fetched anew. Trust does not come from this list: every identity is checked against the key log.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, IReadOnlyList<DeviceAddress>> _conversationDevices = new();
     private bool _acknowledgementFlushScheduled;
     private HubConnection? _connection;
     private Task? _pump;
@@ -337,8 +342,13 @@ public sealed partial class MessagingClient : IAsyncDisposable
         var frame = PlaintextFrame.Wrap(body.Span);
         for (var attempt = 0; attempt < SendAttempts; attempt++)
         {
-            var devices = await InvokeAsync<ConversationDevices>(nameof(IMessagingHub.GetConversationDevices), new GetConversationDevicesRequest(conversationId), cancellationToken).ConfigureAwait(false);
-            var targets = devices.Devices.Where(d => d.DeviceId != DeviceId).ToList();
+            if (!_conversationDevices.TryGetValue(conversationId, out var devices))
+            {
+                devices = (await InvokeAsync<ConversationDevices>(nameof(IMessagingHub.GetConversationDevices), new GetConversationDevicesRequest(conversationId), cancellationToken).ConfigureAwait(false)).Devices;
+                _conversationDevices[conversationId] = devices;
+            }
+
+            var targets = devices.Where(d => d.DeviceId != DeviceId).ToList();
             var recipients = await EncryptForAsync(targets, frame, AssociatedData(id, conversationId, DeviceId, kind), cancellationToken).ConfigureAwait(false);
             // Pending acknowledgements ride along; the server applies them only if it accepts the send.
             var acknowledge = TakeAcknowledgements();
@@ -350,6 +360,7 @@ public sealed partial class MessagingClient : IAsyncDisposable
             catch
             {
                 QueueAcknowledgements(acknowledge);
+                _conversationDevices.TryRemove(conversationId, out _);
                 throw;
             }
 
@@ -358,8 +369,9 @@ public sealed partial class MessagingClient : IAsyncDisposable
                 return new SendReceipt(id, result.Sequence, result.AcceptedAt ?? _options.Time.GetUtcNow(), recipients.Count);
             }
 
+            // The device set changed: list it anew for the next attempt.
             QueueAcknowledgements(acknowledge);
-
+            _conversationDevices.TryRemove(conversationId, out _);
             await DropSessionsAsync(result.StaleDeviceIds, cancellationToken).ConfigureAwait(false);
         }
 

@@ -35,6 +35,31 @@ public sealed class MembershipAndRefusalTests
     }
 
     [Fact]
+    public async Task ASendersKnownDevices_AreCorrectedByTheServer_WhenDevicesOrMembersChange()
+    {
+        await using var platform = await Platform.StartAsync();
+        var (_, adminX) = await platform.CreateOrganisationAsync("Service de prévention de Namur");
+        var (_, adminY) = await platform.CreateOrganisationAsync("AMO Namur");
+        var aline = await platform.EnrolDeviceAsync(adminX, await platform.CreateMemberAsync(adminX, "Aline"));
+        var bruno1 = await platform.EnrolDeviceAsync(adminY, await platform.CreateMemberAsync(adminY, "Bruno"));
+        var chloe = await platform.EnrolDeviceAsync(adminY, await platform.CreateMemberAsync(adminY, "Chloé"));
+        var conversation = (await aline.CreateConversationAsync([bruno1.MemberId, chloe.MemberId])).ConversationId;
+        Assert.Equal(2, (await aline.SendTextAsync(conversation, "un")).Recipients);
+        Assert.Equal("un", (await bruno1.NextAsync()).Text);
+
+        // After Aline's device listed the conversation: Bruno gets a second device, his first is revoked, Chloé leaves.
+        var bruno2 = await platform.EnrolDeviceAsync(adminY, bruno1.MemberId);
+        await adminY.Api.RevokeDeviceAsync(await adminY.GetAccessTokenAsync(), bruno1.DeviceId);
+        await aline.RemoveConversationMemberAsync(conversation, chloe.MemberId);
+
+        // The server refuses the outdated recipient set; the SDK lists the devices anew and sends to exactly Bruno's new one.
+        Assert.Equal(1, (await aline.SendTextAsync(conversation, "deux")).Recipients);
+        Assert.Equal("deux", (await bruno2.NextAsync()).Text);
+        Assert.Equal(1, (await aline.SendTextAsync(conversation, "trois")).Recipients);
+        Assert.Equal("trois", (await bruno2.NextAsync()).Text);
+    }
+
+    [Fact]
     public async Task AWorkerAdministeringTheDirectory_IsNotPermitted()
     {
         await using var platform = await Platform.StartAsync();
