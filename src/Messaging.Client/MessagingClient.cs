@@ -726,22 +726,19 @@ public sealed partial class MessagingClient : IAsyncDisposable
         {
             foreach (var chunk in waiting.Chunk(MaxAcknowledgementBatch))
             {
-                await InvokeAsync<AcknowledgeResult>(nameof(IMessagingHub.AcknowledgeEnvelopes), new AcknowledgeRequest(chunk), cancellationToken).ConfigureAwait(false);
+                await AcknowledgeAsync(chunk, cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>Acknowledges (and clears) <paramref name="sequences"/>; the server deletes this device's copies.</summary>
-    private async Task AcknowledgeAsync(List<long> sequences, CancellationToken cancellationToken)
+    /// <summary>Acknowledges <paramref name="sequences"/> (at most <see cref="MaxAcknowledgementBatch"/>) in one call;
+    /// the server deletes this device's copies.</summary>
+    private async Task AcknowledgeAsync(IReadOnlyList<long> sequences, CancellationToken cancellationToken)
     {
-        if (sequences.Count == 0)
+        if (sequences.Count > 0)
         {
-            return;
+            await InvokeAsync<AcknowledgeResult>(nameof(IMessagingHub.AcknowledgeEnvelopes), new AcknowledgeRequest(sequences), cancellationToken).ConfigureAwait(false);
         }
-
-        var batch = sequences.ToArray();
-        sequences.Clear();
-        await InvokeAsync<AcknowledgeResult>(nameof(IMessagingHub.AcknowledgeEnvelopes), new AcknowledgeRequest(batch), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task FetchPendingAsync(CancellationToken cancellationToken)

@@ -144,9 +144,9 @@ internal sealed partial class SqliteDatabase : IDbConnectionFactory, IDatabase, 
     private void WriteLoop()
     {
         InsideWriter.Value = true;
+        var raised = WriterThreadPriority.TrySetForCurrentThread(_writerNice);
         if (_writerNice != 0 && _logger is not null)
         {
-            var raised = WriterThreadPriority.TrySetForCurrentThread(_writerNice);
             LogWriterPriority(_logger, raised ? _writerNice : 0);
         }
 

@@ -31,7 +31,7 @@ internal sealed partial class EnvelopeService(
     {
         rateLimiter.Acquire(RateLimitPolicy.Send, sender.DeviceId);
         ValidateShape(request);
-        var acknowledge = request.Acknowledge is { Count: > 0 } listed ? ValidSequences(listed) : null;
+        var acknowledge = ValidSequences(request.Acknowledge ?? []);
 
         var now = DbValues.ToStoragePrecision(time.GetUtcNow());
         var expiresAt = now + options.Value.Retention;
@@ -39,7 +39,7 @@ internal sealed partial class EnvelopeService(
         {
             if (await EnvelopeRepository.FindAsync(s, sender.DeviceId, request.EnvelopeId) is { } earlier)
             {
-                var repeatAcknowledged = acknowledge is null ? 0 : await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
+                var repeatAcknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
                 return (Result: SendEnvelopeResult.Accepted(earlier.Sequence, earlier.CreatedAt, earlier.ExpiresAt, repeatAcknowledged), Delivery: (EnvelopeDelivery?)null);
             }
 
@@ -63,7 +63,7 @@ internal sealed partial class EnvelopeService(
                 request.ConversationId, request.Kind, now, expiresAt, request.Recipients);
             await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.EnvelopeAccepted, sender.MemberId, sender.DeviceId,
                 [AuditSubject.Conversation(request.ConversationId), AuditSubject.Envelope(request.EnvelopeId)], EnvelopeKinds.Name(request.Kind)));
-            var acknowledged = acknowledge is null ? 0 : await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
+            var acknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
             var delivery = new EnvelopeDelivery(sequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId,
                 request.Kind, [], now, expiresAt);
             return (Result: SendEnvelopeResult.Accepted(sequence, now, expiresAt, acknowledged), Delivery: (EnvelopeDelivery?)delivery);
