@@ -16,8 +16,20 @@ public static class ErrorCodes
     /// <summary>A ciphertext does not start with a known version tag.</summary>
     public const string UnknownCiphertextVersion = "envelope.unknown-version";
 
-    /// <summary>A ciphertext or the whole envelope exceeds the configured size limit.</summary>
+    /// <summary>A ciphertext, the whole envelope or its number of recipients exceeds the configured limit.</summary>
     public const string TooLarge = "envelope.too-large";
+
+    /// <summary>An attachment exceeds the configured maximum size (HTTP 413); nothing was stored.</summary>
+    public const string AttachmentTooLarge = "attachment.too-large";
+
+    /// <summary>No attachment with this id (never uploaded, or expired and deleted) (HTTP 404).</summary>
+    public const string AttachmentNotFound = "attachment.not-found";
+
+    /// <summary>The device's stored attachments would exceed its quota; retry when older ones have expired (HTTP 429).</summary>
+    public const string AttachmentQuotaExceeded = "attachment.quota-exceeded";
+
+    /// <summary>The server is at its connection ceiling; retry with back-off (HTTP 503).</summary>
+    public const string ServerBusy = "server.busy";
 
     /// <summary>Too many calls of this kind in the current window; retry later.</summary>
     public const string RateLimited = "rate-limited";
@@ -42,6 +54,10 @@ public static class ErrorCodes
 
     /// <summary>A one-time prekey is malformed, duplicated, or the batch is too large.</summary>
     public const string OneTimePreKeyInvalid = "keys.one-time-prekey-invalid";
+
+    /// <summary>Prekey bundles are only given for members who share a conversation with the caller; create the
+    /// conversation first.</summary>
+    public const string PreKeyBundleRefused = "keys.bundle-refused";
 
     /// <summary>No valid bearer token was presented, or it has expired.</summary>
     public const string Unauthenticated = "auth.unauthenticated";

@@ -163,7 +163,11 @@ public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyW
                 var devices = await caller.Hub.InvokeAsync<ConversationDevices>(method, new GetConversationDevicesRequest(conversation.ConversationId));
                 Assert.Contains(devices.Devices, d => d.DeviceId == world.WorkerBDevice.Device.Id);
             },
-            nameof(IMessagingHub.GetPreKeyBundles) => () => caller.Hub.InvokeAsync<PreKeyBundles>(method, new GetPreKeyBundlesRequest(world.WorkerB.Id)),
+            nameof(IMessagingHub.GetPreKeyBundles) => async () =>
+            {
+                await MessagingApp.CreateConversationAsync(caller, false, world.WorkerB);
+                Assert.NotEmpty((await caller.Hub.InvokeAsync<PreKeyBundles>(method, new GetPreKeyBundlesRequest(world.WorkerB.Id))).Bundles);
+            },
             nameof(IMessagingHub.UploadOneTimePreKeys) => () =>
             {
                 var first = (uint)Random.Shared.Next(10_000, int.MaxValue - 10);

@@ -18,6 +18,7 @@ public sealed class PreKeyTests
         var target = await app.CreateMemberAsync(organisation);
         var device = await app.EnrolDeviceAsync(target, oneTimePreKeys: 3);
         await using var requester = await app.ConnectAsync(organisation.Admin);
+        await MessagingApp.CreateConversationAsync(requester, false, target);
 
         var taken = new List<uint>();
         for (var i = 0; i < 3; i++)
@@ -44,7 +45,7 @@ public sealed class PreKeyTests
     [Fact]
     public async Task ConcurrentBundleFetches_NeverHandOutTheSameOneTimePreKeyTwice()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(new Dictionary<string, string?> { ["Messaging:RateLimits:PreKeyBundleFetchesPerTargetPerWindow"] = "100" });
         var organisation = await app.CreateOrganisationAsync();
         var target = await app.CreateMemberAsync(organisation);
         await app.EnrolDeviceAsync(target, oneTimePreKeys: 30);
@@ -53,6 +54,8 @@ public sealed class PreKeyTests
         {
             requesters.Add(await app.ConnectAsync(await app.EnrolDeviceAsync(await app.CreateMemberAsync(organisation))));
         }
+
+        await MessagingApp.CreateConversationAsync(requesters[0], false, [target, .. requesters.Skip(1).Select(r => r.Device.Member)]);
 
         var fetches = requesters.SelectMany(r => Enumerable.Range(0, 6).Select(_ => BundlesAsync(r, target.Id)));
         var results = await Task.WhenAll(fetches);
@@ -75,6 +78,7 @@ public sealed class PreKeyTests
         var device = await app.EnrolDeviceAsync(target, oneTimePreKeys: 10);
         await using var owner = await app.ConnectAsync(device);
         await using var requester = await app.ConnectAsync(organisation.Admin);
+        await MessagingApp.CreateConversationAsync(requester, false, target);
 
         await BundlesAsync(requester, target.Id);
         Assert.Equal(9, await owner.PreKeysLowAsync());
@@ -110,6 +114,7 @@ public sealed class PreKeyTests
 
         Assert.Equal(2u, status.SignedPreKeyId);
         await using var requester = await app.ConnectAsync(organisation.Admin);
+        await MessagingApp.CreateConversationAsync(requester, false, target);
         Assert.Equal(genuine.PublicKey.PublicKey, Assert.Single((await BundlesAsync(requester, target.Id)).Bundles).SignedPreKey.PublicKey);
     }
 

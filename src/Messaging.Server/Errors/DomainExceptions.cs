@@ -23,7 +23,7 @@ internal sealed class MalformedRequestException(string message, string code = Er
 }
 
 /// <summary>The envelope or a ciphertext is too large: split or shrink it.</summary>
-internal sealed class PayloadTooLargeException(string message) : MessagingException(ErrorCodes.TooLarge, message)
+internal sealed class PayloadTooLargeException(string message, string code = ErrorCodes.TooLarge) : MessagingException(code, message)
 {
     public override int StatusCode => StatusCodes.Status413PayloadTooLarge;
 }

@@ -1,8 +1,10 @@
 using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
+using Messaging.Server.Features.Attachments;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Consent;
+using Messaging.Server.Features.Connections;
 using Messaging.Server.Features.Conversations;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Directory;
@@ -43,6 +45,7 @@ internal static class ServerComposition
         services.AddDevices();
         services.AddConversations();
         services.AddEnvelopes();
+        services.AddAttachments();
         services.AddDirectory();
         services.AddReferrals();
         services.AddConsent();
@@ -50,6 +53,7 @@ internal static class ServerComposition
         services.AddReports();
         services.AddRetention();
         services.AddHealth();
+        services.AddConnectionLimits();
         services.AddMessagingHub();
         return services;
     }
@@ -58,6 +62,7 @@ internal static class ServerComposition
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseConnectionCeiling();
         app.UseWebSockets();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -69,6 +74,7 @@ internal static class ServerComposition
         app.MapDirectory();
         app.MapPartners();
         app.MapReports();
+        app.MapAttachments();
         app.MapHub<MessagingHub>(HubRoutes.Messaging);
         return app;
     }
@@ -84,11 +90,16 @@ internal static class ServerComposition
         {
             o.EnableDetailedErrors = false;
             o.AddFilter<HubErrorFilter>();
+        })
+            // SignalR reads per-hub options only when they come through AddHubOptions (which marks them as set by the user);
+            // a bare AddOptions<HubOptions<THub>>() is ignored and the global 32 KiB default applies. The limits themselves
+            // are derived from the envelope options below, after AddHubOptions has copied the global defaults in.
+            .AddHubOptions<MessagingHub>(_ => { });
+        services.AddOptions<HubOptions<MessagingHub>>().Configure<IOptions<EnvelopesOptions>, IOptions<ConnectionLimitsOptions>>((hub, envelopes, connections) =>
+        {
+            hub.MaximumReceiveMessageSize = envelopes.Value.MaxHubFrameBytes;
+            hub.HandshakeTimeout = connections.Value.HandshakeTimeout;
         });
-
-        // A JSON frame carries base64 ciphertext (4/3 of the bytes) plus ids and field names.
-        services.AddOptions<HubOptions<MessagingHub>>().Configure<IOptions<EnvelopesOptions>>((hub, envelopes) =>
-            hub.MaximumReceiveMessageSize = (envelopes.Value.MaxEnvelopeBytes / 3 * 4) + (64 * 1024) + (envelopes.Value.MaxRecipients * 128));
         return services;
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Messaging.Server.Features.Authentication;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Messaging.Server.Hubs;
@@ -7,19 +8,27 @@ namespace Messaging.Server.Hubs;
 /// Live hub connections per device on this server instance, so that a revocation can close them at once. With several
 /// instances (Redis backplane) each instance aborts its own connections when it sees the revocation signal; the
 /// per-call device check refuses any call that slips through.
+/// Each connection also lives no longer than the token it was opened with: a timer on the injected clock closes it at
+/// the token's expiry, so pushes stop with the token (calls are refused already by <see cref="HubErrorFilter"/>). The
+/// client reconnects with a fresh token.
 /// </summary>
-internal sealed class ConnectionRegistry
+internal sealed partial class ConnectionRegistry(TimeProvider time, ILogger<ConnectionRegistry> logger)
 {
-    private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<string, HubCallerContext>> _byDevice = new();
+    private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<string, Entry>> _byDevice = new();
 
     public void Add(Guid deviceId, HubCallerContext context)
-        => _byDevice.GetOrAdd(deviceId, _ => new ConcurrentDictionary<string, HubCallerContext>())[context.ConnectionId] = context;
+    {
+        var remaining = CallerDevice.Of(context).TokenExpiresAt - time.GetUtcNow();
+        var timer = time.CreateTimer(_ => Expire(deviceId, context), null,
+            remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        _byDevice.GetOrAdd(deviceId, _ => new ConcurrentDictionary<string, Entry>())[context.ConnectionId] = new Entry(context, timer);
+    }
 
     public void Remove(Guid deviceId, HubCallerContext context)
     {
-        if (_byDevice.TryGetValue(deviceId, out var connections))
+        if (_byDevice.TryGetValue(deviceId, out var connections) && connections.TryRemove(context.ConnectionId, out var entry))
         {
-            connections.TryRemove(context.ConnectionId, out _);
+            entry.ExpiryTimer.Dispose();
         }
     }
 
@@ -33,11 +42,24 @@ internal sealed class ConnectionRegistry
             return 0;
         }
 
-        foreach (var context in connections.Values)
+        foreach (var entry in connections.Values)
         {
-            context.Abort();
+            entry.ExpiryTimer.Dispose();
+            entry.Context.Abort();
         }
 
         return connections.Count;
     }
+
+    private void Expire(Guid deviceId, HubCallerContext context)
+    {
+        Remove(deviceId, context);
+        LogExpired(logger, deviceId);
+        context.Abort();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Token of device {DeviceId} expired: its hub connection is closed")]
+    private static partial void LogExpired(ILogger logger, Guid deviceId);
+
+    private sealed record Entry(HubCallerContext Context, ITimer ExpiryTimer);
 }

@@ -361,11 +361,11 @@ public sealed class DeviceKeys
 
     public IReadOnlyList<OneTimePreKeyPair> OneTimePreKeys { get; }
 
-    public static DeviceKeys Generate(int oneTimePreKeys = 20)
-    {
-        var identity = IdentityKeyPair.Generate();
-        return new DeviceKeys(identity, SignedPreKeyPair.Generate(identity, 1), OneTimePreKeyPair.GenerateBatch(1, oneTimePreKeys));
-    }
+    public static DeviceKeys Generate(int oneTimePreKeys = 20) => FromIdentity(IdentityKeyPair.Generate(), oneTimePreKeys);
+
+    /// <summary>Fresh prekeys around a given identity (for tests that sign keys of their own with it).</summary>
+    public static DeviceKeys FromIdentity(IdentityKeyPair identity, int oneTimePreKeys = 20)
+        => new(identity, SignedPreKeyPair.Generate(identity, 1), OneTimePreKeyPair.GenerateBatch(1, oneTimePreKeys));
 
     public EnrolDeviceRequest Request(string code) => new(
         code,

@@ -78,7 +78,9 @@ internal sealed partial class DeviceService(
     }
 
     /// <summary>Bundles for every active device of a member (the caller's own device excluded), consuming one one-time
-    /// prekey per bundle in the same transaction. Devices left with fewer than the threshold are told to replenish.</summary>
+    /// prekey per bundle in the same transaction. Devices left with fewer than the threshold are told to replenish.
+    /// Only for a member the caller may already write to (<see cref="PreKeyBundlePolicy"/>), and rate-limited per
+    /// (device, target) as well as per device.</summary>
     public async Task<PreKeyBundles> GetBundlesAsync(CallerDevice caller, GetPreKeyBundlesRequest request, CancellationToken cancellationToken = default)
     {
         if (request is null || request.MemberId == Guid.Empty)
@@ -87,11 +89,13 @@ internal sealed partial class DeviceService(
         }
 
         rateLimiter.Acquire(RateLimitPolicy.PreKeyBundleFetch, caller.DeviceId);
+        rateLimiter.Acquire(RateLimitPolicy.PreKeyBundleFetchPerTarget, caller.DeviceId, request.MemberId);
         var low = new List<(Guid Device, int Remaining)>();
         var bundles = await database.WriteAsync(async s =>
         {
             _ = await MemberRepository.GetAsync(s, request.MemberId)
                 ?? throw new NotFoundException(ErrorCodes.MemberNotFound, "No such member.");
+            await PreKeyBundlePolicy.RequireAsync(s, caller, request.MemberId);
             var result = new List<DevicePreKeyBundle>();
             foreach (var device in await DeviceRepository.ListActiveByMemberAsync(s, request.MemberId))
             {

@@ -8,6 +8,8 @@ namespace Messaging.Server.Features.Devices;
 /// <summary>Checks public key material with Messaging.Crypto and turns its exceptions into typed refusals.</summary>
 internal static class KeyValidation
 {
+    private const string LowOrder = "An X25519 key is a low-order point or not canonically encoded; generate a fresh key.";
+
     public static IdentityPublicKey ParseIdentity(byte[]? encoded)
     {
         if (encoded is null)
@@ -17,7 +19,13 @@ internal static class KeyValidation
 
         try
         {
-            return IdentityPublicKey.Parse(encoded);
+            var identity = IdentityPublicKey.Parse(encoded);
+            if (!X25519PublicKeyCheck.IsUsable(identity.AgreementKey))
+            {
+                throw new InvalidKeyMaterialException(ErrorCodes.IdentityKeyInvalid, LowOrder);
+            }
+
+            return identity;
         }
         catch (CryptoException)
         {
@@ -34,7 +42,10 @@ internal static class KeyValidation
 
         try
         {
-            return SignedPreKeyPublic.Create(data.Id, data.PublicKey, data.Signature, identity);
+            var signed = SignedPreKeyPublic.Create(data.Id, data.PublicKey, data.Signature, identity);
+            return X25519PublicKeyCheck.IsUsable(signed.PublicKey)
+                ? signed
+                : throw new InvalidKeyMaterialException(ErrorCodes.SignedPreKeyInvalid, LowOrder);
         }
         catch (CryptoException)
         {
@@ -61,6 +72,11 @@ internal static class KeyValidation
             try
             {
                 var parsed = OneTimePreKeyPublic.Create(key.Id, key.PublicKey);
+                if (!X25519PublicKeyCheck.IsUsable(parsed.PublicKey))
+                {
+                    throw new InvalidKeyMaterialException(ErrorCodes.OneTimePreKeyInvalid, LowOrder);
+                }
+
                 result.Add(new OneTimePreKeyRecord(parsed.Id, parsed.PublicKey));
             }
             catch (CryptoException)

@@ -148,9 +148,15 @@ internal sealed partial class EnvelopeService(
         }
 
         var settings = options.Value;
-        if (request.Recipients is null || request.Recipients.Count == 0 || request.Recipients.Count > settings.MaxRecipients)
+        if (request.Recipients is null || request.Recipients.Count == 0)
         {
             throw new MalformedRequestException($"An envelope has between 1 and {settings.MaxRecipients} recipients.");
+        }
+
+        if (request.Recipients.Count > settings.MaxRecipients)
+        {
+            // A size limit like the byte limits: the sender can do something about it (a smaller conversation).
+            throw new PayloadTooLargeException($"An envelope has at most {settings.MaxRecipients} recipients.");
         }
 
         var seen = new HashSet<Guid>();

@@ -26,4 +26,22 @@ public sealed class EnvelopesOptions
     /// <summary>Most envelopes returned by one fetch and acknowledged by one call.</summary>
     [Range(1, 5000)]
     public int MaxBatch { get; set; } = 500;
+
+    /// <summary>
+    /// Largest hub frame accepted from a client, derived from the limits above so that an envelope at every limit fits
+    /// and one past a limit reaches the size checks (and gets <c>envelope.too-large</c>) instead of closing the
+    /// connection: the JSON frame carries the ciphertexts in base64 (4 characters per 3 bytes, rounded up per
+    /// recipient), about 128 characters of ids and field names per recipient, and up to <see cref="MaxBatch"/> carried
+    /// acknowledgements; the headroom (64 KiB plus one ciphertext and one recipient more) lets a just-too-large envelope
+    /// arrive whole.
+    /// </summary>
+    public long MaxHubFrameBytes
+    {
+        get
+        {
+            const long Headroom = 64 * 1024;
+            var base64 = ((MaxEnvelopeBytes + MaxCiphertextBytes + 2L) / 3 * 4) + ((MaxRecipients + 1L) * 4);
+            return base64 + ((MaxRecipients + 1L) * 128) + (MaxBatch * 21L) + Headroom;
+        }
+    }
 }

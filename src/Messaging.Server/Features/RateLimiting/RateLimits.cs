@@ -23,6 +23,13 @@ internal enum RateLimitPolicy
 
     /// <summary>Conversation creations and membership changes per device.</summary>
     ConversationChange,
+
+    /// <summary>Prekey-bundle fetches per (requesting device, target member): one device cannot drain one member's
+    /// one-time prekeys.</summary>
+    PreKeyBundleFetchPerTarget,
+
+    /// <summary>Attachment uploads per device.</summary>
+    AttachmentUpload,
 }
 
 /// <summary>Limits per window (section <c>Messaging:RateLimits</c>).</summary>
@@ -48,6 +55,14 @@ public sealed class RateLimitOptions
     [Range(1, 1_000_000)]
     public int ConversationChangesPerWindow { get; set; } = 60;
 
+    /// <summary>Bundle fetches of one member by one device. A client fetches a member's bundles once per session set-up
+    /// (again only when that member adds a device), so a handful is plenty.</summary>
+    [Range(1, 1_000_000)]
+    public int PreKeyBundleFetchesPerTargetPerWindow { get; set; } = 5;
+
+    [Range(1, 1_000_000)]
+    public int AttachmentUploadsPerWindow { get; set; } = 30;
+
     internal int LimitFor(RateLimitPolicy policy) => policy switch
     {
         RateLimitPolicy.Send => SendsPerWindow,
@@ -55,6 +70,8 @@ public sealed class RateLimitOptions
         RateLimitPolicy.PreKeyUpload => PreKeyUploadsPerWindow,
         RateLimitPolicy.Authentication => AuthenticationAttemptsPerWindow,
         RateLimitPolicy.ConversationChange => ConversationChangesPerWindow,
+        RateLimitPolicy.PreKeyBundleFetchPerTarget => PreKeyBundleFetchesPerTargetPerWindow,
+        RateLimitPolicy.AttachmentUpload => AttachmentUploadsPerWindow,
         _ => throw new ArgumentOutOfRangeException(nameof(policy)),
     };
 }
@@ -67,18 +84,23 @@ internal interface IRateLimiter
 {
     /// <summary>Counts one call; throws <see cref="RateLimitedException"/> when the window's budget is spent.</summary>
     void Acquire(RateLimitPolicy policy, Guid key);
+
+    /// <summary>Counts one call for a pair of keys (a device and its target), separately from every other pair.</summary>
+    void Acquire(RateLimitPolicy policy, Guid key, Guid target);
 }
 
 internal sealed class FixedWindowRateLimiter(IOptions<RateLimitOptions> options, TimeProvider time) : IRateLimiter
 {
     private const int TrimThreshold = 50_000;
-    private readonly ConcurrentDictionary<(RateLimitPolicy, Guid), Window> _windows = new();
+    private readonly ConcurrentDictionary<(RateLimitPolicy, Guid, Guid), Window> _windows = new();
 
-    public void Acquire(RateLimitPolicy policy, Guid key)
+    public void Acquire(RateLimitPolicy policy, Guid key) => Acquire(policy, key, Guid.Empty);
+
+    public void Acquire(RateLimitPolicy policy, Guid key, Guid target)
     {
         var settings = options.Value;
         var now = time.GetUtcNow();
-        var window = _windows.GetOrAdd((policy, key), _ => new Window());
+        var window = _windows.GetOrAdd((policy, key, target), _ => new Window());
         bool allowed;
         lock (window)
         {

@@ -1,0 +1,270 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using Messaging.Contracts;
+using Messaging.Server.Errors;
+using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Envelopes;
+using Messaging.Server.Features.RateLimiting;
+using Messaging.Server.Features.Retention;
+using Messaging.Server.Persistence;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Messaging.Server.Features.Attachments;
+
+/// <summary>Attachment limits (section <c>Messaging:Attachments</c>). Blobs expire after
+/// <see cref="EnvelopesOptions.Retention"/>, like the envelopes that reference them.</summary>
+public sealed class AttachmentsOptions
+{
+    public const string Section = "Messaging:Attachments";
+
+    /// <summary>Largest blob accepted, in bytes (25 MiB).</summary>
+    [Range(1, 1024L * 1024 * 1024)]
+    public long MaxBytes { get; set; } = 25L * 1024 * 1024;
+
+    /// <summary>Most bytes of unexpired blobs one device may have stored at once.</summary>
+    [Range(1, 64L * 1024 * 1024 * 1024)]
+    public long MaxStoredBytesPerDevice { get; set; } = 250L * 1024 * 1024;
+
+    /// <summary>The folder of the blob files; empty means <c>attachments</c> inside the storage data folder.</summary>
+    public string Directory { get; set; } = string.Empty;
+}
+
+internal sealed record AttachmentRecord(string Id, Guid UploaderDeviceId, long Size, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
+
+internal static class AttachmentRepository
+{
+    public static Task InsertAsync(DbSession session, AttachmentRecord record) => session.ExecuteAsync(
+        "INSERT INTO attachments (id, uploader_device_id, size, created_at, expires_at) VALUES (@id, @device, @size, @created, @expires);",
+        ("@id", record.Id), ("@device", record.UploaderDeviceId), ("@size", record.Size), ("@created", record.CreatedAt), ("@expires", record.ExpiresAt));
+
+    public static Task<AttachmentRecord?> FindUnexpiredAsync(DbSession session, string id, DateTimeOffset now) => session.QuerySingleOrDefaultAsync(
+        "SELECT id, uploader_device_id, size, created_at, expires_at FROM attachments WHERE id = @id AND expires_at > @now;",
+        r => new AttachmentRecord(r.GetString(0), r.GetGuidValue(1), r.GetInt64(2), r.GetInstant(3), r.GetInstant(4)), ("@id", id), ("@now", now));
+
+    public static async Task<long> StoredBytesAsync(DbSession session, Guid deviceId, DateTimeOffset now)
+        => await session.ScalarInt64Async(
+            "SELECT COALESCE(SUM(size), 0) FROM attachments WHERE uploader_device_id = @device AND expires_at > @now;",
+            ("@device", deviceId), ("@now", now)) ?? 0;
+
+    /// <summary>Deletes the expired rows and returns their ids (whose files the caller deletes after the commit).</summary>
+    public static Task<List<string>> DeleteExpiredAsync(DbSession session, DateTimeOffset now) => session.QueryAsync(
+        "DELETE FROM attachments WHERE expires_at <= @now RETURNING id;", r => r.GetString(0), ("@now", now));
+}
+
+/// <summary>
+/// Stores and serves encrypted blobs. The bytes are streamed to a temporary file in the attachments folder (0600 in a
+/// 0700 folder), counted as they come: past <see cref="AttachmentsOptions.MaxBytes"/> the upload is refused and the file
+/// deleted, so a refusal stores nothing. Accepted bytes are renamed to their id, then recorded with the uploader device
+/// (for its quota) and the expiry. The server never sees a key: the envelope that references the blob carries it.
+/// </summary>
+internal sealed partial class AttachmentService(
+    IDatabase database,
+    IRateLimiter rateLimiter,
+    TimeProvider time,
+    IOptions<AttachmentsOptions> options,
+    IOptions<EnvelopesOptions> envelopes,
+    IOptions<StorageOptions> storage,
+    ILogger<AttachmentService> logger)
+{
+    public const int IdLength = 43;
+    private const int BufferBytes = 81920;
+
+    public string Folder => string.IsNullOrEmpty(options.Value.Directory)
+        ? Path.Combine(Path.GetFullPath(storage.Value.DataDirectory), "attachments")
+        : Path.GetFullPath(options.Value.Directory);
+
+    public async Task<AttachmentUploaded> UploadAsync(CallerDevice caller, HttpRequest request, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (!string.Equals(request.ContentType, AttachmentRoutes.ContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new MalformedRequestException($"An attachment is uploaded as {AttachmentRoutes.ContentType}.");
+        }
+
+        if (request.ContentLength > settings.MaxBytes)
+        {
+            throw TooLarge(settings.MaxBytes);
+        }
+
+        rateLimiter.Acquire(RateLimitPolicy.AttachmentUpload, caller.DeviceId);
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            // The copy below counts and refuses past MaxBytes with a typed error; Kestrel's own (smaller, untyped) limit
+            // would otherwise cut in first.
+            bodyLimit.MaxRequestBodySize = null;
+        }
+
+        var now = DbValues.ToStoragePrecision(time.GetUtcNow());
+        var id = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var folder = EnsureFolder();
+        var temporary = Path.Combine(folder, id + ".part");
+        var final = Path.Combine(folder, id);
+        var stored = false;
+        try
+        {
+            var size = await CopyBoundedAsync(request.Body, temporary, settings.MaxBytes, cancellationToken);
+            if (size == 0)
+            {
+                throw new MalformedRequestException("An attachment has at least one byte.");
+            }
+
+            File.Move(temporary, final);
+            var record = new AttachmentRecord(id, caller.DeviceId, size, now, now + envelopes.Value.Retention);
+            await database.WriteAsync(async s =>
+            {
+                if (await AttachmentRepository.StoredBytesAsync(s, caller.DeviceId, now) + size > settings.MaxStoredBytesPerDevice)
+                {
+                    throw new AttachmentQuotaExceededException(
+                        $"A device may keep at most {settings.MaxStoredBytesPerDevice} bytes of attachments; older ones expire after {envelopes.Value.Retention}.");
+                }
+
+                await AttachmentRepository.InsertAsync(s, record);
+                return true;
+            }, cancellationToken);
+            stored = true;
+            LogStored(logger, caller.DeviceId, size);
+            return new AttachmentUploaded(id, size, record.ExpiresAt);
+        }
+        finally
+        {
+            if (!stored)
+            {
+                File.Delete(temporary);
+                File.Delete(final);
+            }
+        }
+    }
+
+    /// <summary>The blob's file, opened for reading; a refusal when the id is unknown, malformed or expired.</summary>
+    public async Task<FileStream> OpenAsync(string attachmentId, CancellationToken cancellationToken)
+    {
+        if (attachmentId is not { Length: IdLength } || !Base64Url.IsValid(attachmentId))
+        {
+            throw NotFound();
+        }
+
+        var now = time.GetUtcNow();
+        _ = await database.ReadAsync(s => AttachmentRepository.FindUnexpiredAsync(s, attachmentId, now), cancellationToken) ?? throw NotFound();
+        try
+        {
+            return new FileStream(Path.Combine(Folder, attachmentId), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, BufferBytes, useAsync: true);
+        }
+        catch (FileNotFoundException)
+        {
+            throw NotFound();
+        }
+    }
+
+    /// <summary>Deletes expired blobs (rows first, then their files); returns how many.</summary>
+    public async Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var expired = await database.WriteAsync(s => AttachmentRepository.DeleteExpiredAsync(s, now), cancellationToken);
+        foreach (var id in expired)
+        {
+            File.Delete(Path.Combine(Folder, id));
+        }
+
+        return expired.Count;
+    }
+
+    private string EnsureFolder()
+    {
+        var folder = Folder;
+        if (OperatingSystem.IsWindows())
+        {
+            System.IO.Directory.CreateDirectory(folder);
+        }
+        else
+        {
+            System.IO.Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        return folder;
+    }
+
+    private static async Task<long> CopyBoundedAsync(Stream body, string path, long max, CancellationToken cancellationToken)
+    {
+        var fileOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.Asynchronous, BufferSize = BufferBytes };
+        if (!OperatingSystem.IsWindows())
+        {
+            fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+        try
+        {
+            await using var file = new FileStream(path, fileOptions);
+            long total = 0;
+            int read;
+            while ((read = await body.ReadAsync(buffer.AsMemory(0, BufferBytes), cancellationToken)) > 0)
+            {
+                total += read;
+                if (total > max)
+                {
+                    throw TooLarge(max);
+                }
+
+                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+
+            return total;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static PayloadTooLargeException TooLarge(long max) => new($"An attachment is at most {max} bytes.", ErrorCodes.AttachmentTooLarge);
+
+    private static NotFoundException NotFound() => new(ErrorCodes.AttachmentNotFound, "No such attachment (unknown or expired).");
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Attachment of {Size} bytes stored for device {DeviceId}")]
+    private static partial void LogStored(ILogger logger, Guid deviceId, long size);
+}
+
+/// <summary>The device's stored attachments would exceed its quota: retry when older ones have expired.</summary>
+internal sealed class AttachmentQuotaExceededException(string message) : MessagingException(ErrorCodes.AttachmentQuotaExceeded, message)
+{
+    public override int StatusCode => StatusCodes.Status429TooManyRequests;
+}
+
+/// <summary>Expired blobs go with the retention sweep, like the envelopes that referenced them.</summary>
+internal sealed class ExpiredAttachmentsPurge(AttachmentService attachments) : IPurgeTask
+{
+    public string Name => "attachments";
+
+    public Task<int> PurgeAsync(DateTimeOffset now, CancellationToken cancellationToken) => attachments.PurgeExpiredAsync(now, cancellationToken);
+}
+
+internal static class AttachmentsFeature
+{
+    public static IServiceCollection AddAttachments(this IServiceCollection services)
+    {
+        services.AddOptions<AttachmentsOptions>().BindConfiguration(AttachmentsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<AttachmentService>();
+        services.AddSingleton<IPurgeTask, ExpiredAttachmentsPurge>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapAttachments(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapPost(AttachmentRoutes.Upload, async Task<Created<AttachmentUploaded>> (HttpContext http, AttachmentService service) =>
+            {
+                var uploaded = await service.UploadAsync(CallerDevice.From(http.User), http.Request, http.RequestAborted);
+                return TypedResults.Created(AttachmentRoutes.For(uploaded.AttachmentId), uploaded);
+            })
+            .RequireAuthorization()
+            .WithName("UploadAttachment");
+
+        endpoints.MapGet(AttachmentRoutes.Download, async Task<FileStreamHttpResult> (string attachmentId, AttachmentService service, HttpContext http)
+                => TypedResults.Stream(await service.OpenAsync(attachmentId, http.RequestAborted), AttachmentRoutes.ContentType))
+            .RequireAuthorization()
+            .WithName("DownloadAttachment");
+        return endpoints;
+    }
+}

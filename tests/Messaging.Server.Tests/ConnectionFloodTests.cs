@@ -1,0 +1,164 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using System.Threading.Channels;
+using Messaging.Contracts;
+using Messaging.Server.Features.Connections;
+using Messaging.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Messaging.Server.Tests;
+
+/// <summary>
+/// A real server process under a 600-descriptor limit, flooded past it with idle unauthenticated sockets and then with
+/// authenticated hub connections: the excess is refused (503 <c>server.busy</c> before the upgrade, or closed), one
+/// warning is logged, the process lives, and its existing devices keep sending and receiving.
+/// </summary>
+public sealed class ConnectionFloodTests
+{
+    private const int DescriptorLimit = 600;
+
+    [Fact]
+    public void TheDescriptorLimit_IsReadFromProcSelfLimits()
+    {
+        const string Limits = """
+            Limit                     Soft Limit           Hard Limit           Units
+            Max processes             63704                63704                processes
+            Max open files            600                  1024                 files
+            Max locked memory         8388608              8388608              bytes
+            """;
+
+        Assert.Equal(600, ConnectionCeiling.ParseDescriptorLimit(Limits));
+        Assert.Null(ConnectionCeiling.ParseDescriptorLimit("Max open files            unlimited            unlimited            files"));
+    }
+
+    [Fact]
+    public async Task AFloodPastTheDescriptorLimit_IsRefused_AndTheServerKeepsServingItsConnectedDevices()
+    {
+        var (server, operatorCode) = await LimitedServerProcess.StartAsync(DescriptorLimit,
+            "--Messaging:Connections:RequestHeadersTimeout", "00:00:02", "--Messaging:Connections:KeepAliveTimeout", "00:00:02");
+        await using var _ = server;
+        var op = await server.EnrolAsync(operatorCode, new TestMember(Guid.Empty, Guid.Empty, Roles.PlatformOperator));
+        using var admin = server.Client(op.Token);
+        var organisation = (await (await admin.PostAsJsonAsync(ApiRoutes.Organisations, new CreateOrganisationRequest("Service", OrganisationTypes.PreventionService)))
+            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<OrganisationEntry>())!;
+        var member = (await (await admin.PostAsJsonAsync(ApiRoutes.Members, new CreateMemberRequest(organisation.OrganisationId, "Admin", Roles.OrganisationAdmin, "admin@service.example")))
+            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<MemberCreated>())!;
+        var code = (await (await admin.PostAsync(new Uri(ApiRoutes.EnrolmentCodesFor(member.MemberId), UriKind.Relative), null))
+            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<EnrolmentCodeIssued>())!;
+        var worker = await server.EnrolAsync(code.Code, new TestMember(member.MemberId, organisation.OrganisationId, Roles.OrganisationAdmin));
+
+        await using var opHub = server.Hub(op.Token!);
+        await using var workerHub = server.Hub(worker.Token!);
+        var received = Channel.CreateUnbounded<EnvelopeDelivery>();
+        workerHub.On<EnvelopeDelivery>(nameof(IMessagingClient.ReceiveEnvelope), e => received.Writer.TryWrite(e));
+        await opHub.StartAsync();
+        await workerHub.StartAsync();
+        var conversation = await opHub.InvokeAsync<ConversationSummary>(nameof(IMessagingHub.CreateConversation), new CreateConversationRequest([member.MemberId], false));
+
+        async Task ExchangeAsync()
+        {
+            var sent = await opHub.InvokeAsync<SendEnvelopeResult>(nameof(IMessagingHub.SendEnvelope), new SendEnvelopeRequest(Guid.NewGuid(),
+                conversation.ConversationId, EnvelopeKind.Chat, [new RecipientCiphertext(worker.Id, Ciphertexts.Random(200))]));
+            Assert.Equal(SendOutcome.Accepted, sent.Outcome);
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            var delivery = await received.Reader.ReadAsync(wait.Token);
+            await workerHub.InvokeAsync<AcknowledgeResult>(nameof(IMessagingHub.AcknowledgeEnvelopes), new AcknowledgeRequest([delivery.Sequence]));
+        }
+
+        await ExchangeAsync();
+
+        // 1. Idle unauthenticated sockets, more than the process has descriptors.
+        var sockets = new List<Socket>();
+        for (var i = 0; i < DescriptorLimit + 100; i++)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            using var connect = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
+            {
+                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, server.Url.Port), connect.Token);
+                sockets.Add(socket);
+            }
+            catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+            {
+                socket.Dispose();
+            }
+        }
+
+        Assert.False(server.HasExited, server.Logs);
+        Assert.InRange(server.OpenDescriptors, 1, DescriptorLimit - 1);
+        var closedByServer = await Task.WhenAll(sockets.Select(ClosedByServerAsync));
+        Assert.All(closedByServer, Assert.True);
+        sockets.ForEach(s => s.Dispose());
+        await ExchangeAsync();
+
+        // 2. Authenticated hub connections until the server refuses them.
+        var flood = new List<HubConnection>();
+        var refusals = 0;
+        for (var i = 0; i < DescriptorLimit && refusals < 5; i++)
+        {
+            var hub = server.Hub(op.Token!);
+            try
+            {
+                await hub.StartAsync();
+                flood.Add(hub);
+            }
+            catch (Exception ex) when (ex is not Xunit.Sdk.XunitException)
+            {
+                refusals++;
+                await hub.DisposeAsync();
+            }
+        }
+
+        Assert.Equal(5, refusals);
+        Assert.InRange(flood.Count + 2, 50, DescriptorLimit / 2);
+        using (var probe = server.Client())
+        {
+            using var upgrade = new HttpRequestMessage(HttpMethod.Get, new Uri(HubRoutes.Messaging + "?access_token=" + Uri.EscapeDataString(op.Token!), UriKind.Relative));
+            upgrade.Headers.Connection.Add("Upgrade");
+            upgrade.Headers.Upgrade.Add(new ProductHeaderValue("websocket"));
+            upgrade.Headers.Add("Sec-WebSocket-Version", "13");
+            upgrade.Headers.Add("Sec-WebSocket-Key", Convert.ToBase64String(Guid.NewGuid().ToByteArray()));
+            var busy = await probe.SendAsync(upgrade);
+            await Refusal.AssertHttpAsync(ErrorCodes.ServerBusy, 503, busy);
+            Assert.NotNull(busy.Headers.RetryAfter);
+        }
+
+        Assert.False(server.HasExited, server.Logs);
+        Assert.InRange(server.OpenDescriptors, 1, DescriptorLimit - 1);
+        await ExchangeAsync();
+
+        foreach (var hub in flood)
+        {
+            await hub.DisposeAsync();
+        }
+
+        await using var later = server.Hub(op.Token!);
+        await later.StartAsync();
+        await ExchangeAsync();
+        await Task.Delay(500);
+        Assert.Single(Regex.Matches(server.Logs, "Hub connection ceiling of [0-9]+ reached"));
+        Assert.False(server.HasExited, server.Logs);
+    }
+
+    /// <summary>True when the server closes (or resets) the socket within 20 s without a byte sent.</summary>
+    private static async Task<bool> ClosedByServerAsync(Socket socket)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var buffer = new byte[1];
+        try
+        {
+            return await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token) == 0;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

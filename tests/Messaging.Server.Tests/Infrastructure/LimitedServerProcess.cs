@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using Messaging.Contracts;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Messaging.Server.Tests.Infrastructure;
+
+/// <summary>
+/// The built server (<c>dotnet Messaging.Server.dll</c>) as its own process on a free loopback port, under a small
+/// file-descriptor limit (<c>prlimit --nofile</c>), with its own data folder: for what only a real process shows
+/// (descriptor exhaustion, crashes). Kills the process and deletes the folder on dispose.
+/// </summary>
+public sealed class LimitedServerProcess : IAsyncDisposable
+{
+    private readonly StringBuilder _logs = new();
+    private readonly Process _process;
+
+    private LimitedServerProcess(Process process, string dataDirectory, int port)
+    {
+        _process = process;
+        DataDirectory = dataDirectory;
+        Url = new Uri($"http://127.0.0.1:{port}/");
+    }
+
+    public string DataDirectory { get; }
+
+    public Uri Url { get; }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public string Logs
+    {
+        get
+        {
+            lock (_logs)
+            {
+                return _logs.ToString();
+            }
+        }
+    }
+
+    /// <summary>Descriptors the process holds now (from <c>/proc/&lt;pid&gt;/fd</c>).</summary>
+    public int OpenDescriptors => Directory.GetFiles($"/proc/{Pid}/fd").Length;
+
+    /// <summary>Bootstraps an operator with a host command, then starts the server under the descriptor limit and waits
+    /// until it is ready. Returns the server and the operator's enrolment code.</summary>
+    public static async Task<(LimitedServerProcess Server, string OperatorCode)> StartAsync(int descriptorLimit, params string[] settings)
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "messaging-server-process-tests", Guid.NewGuid().ToString("N"));
+        var configuration = new List<string> { "--Messaging:Storage:DataDirectory", dataDirectory };
+        configuration.AddRange(settings);
+        using (var bootstrap = Process.Start(StartInfo(null, ["bootstrap", "--organisation", "Platform", "--operator", "Operator", "--email", "operator@platform.example", .. configuration]))!)
+        {
+            var output = await bootstrap.StandardOutput.ReadToEndAsync();
+            await bootstrap.WaitForExitAsync();
+            Assert.True(bootstrap.ExitCode == 0, output);
+            var code = output.Split('\n').Single(l => l.StartsWith("enrolment code ", StringComparison.Ordinal)).Split(' ')[2];
+            var port = FreePort();
+            var process = Process.Start(StartInfo(descriptorLimit, ["--urls", $"http://127.0.0.1:{port}", .. configuration]))!;
+            var server = new LimitedServerProcess(process, dataDirectory, port);
+            process.OutputDataReceived += (_, e) => server.Log(e.Data);
+            process.ErrorDataReceived += (_, e) => server.Log(e.Data);
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            await server.WaitReadyAsync();
+            return (server, code);
+        }
+    }
+
+    /// <summary>A client on the server's address, optionally with a bearer token.</summary>
+    public HttpClient Client(string? token = null)
+    {
+        var http = new HttpClient { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return http;
+    }
+
+    /// <summary>Enrols real keys with a code, then authenticates (challenge, signature, token).</summary>
+    public async Task<TestDevice> EnrolAsync(string code, TestMember member)
+    {
+        using var http = Client();
+        var keys = DeviceKeys.Generate(5);
+        var enrolled = await (await http.PostAsJsonAsync(ApiRoutes.Enrolment, keys.Request(code))).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<EnrolDeviceResponse>();
+        var device = new TestDevice(enrolled!.DeviceId, member with { Id = enrolled.MemberId, OrganisationId = enrolled.OrganisationId }, keys);
+        var challenge = await (await http.PostAsJsonAsync(ApiRoutes.AuthChallenge, new ChallengeRequest(device.Id))).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<ChallengeResponse>();
+        var token = await (await http.PostAsJsonAsync(ApiRoutes.AuthToken,
+            new TokenRequest(device.Id, challenge!.Challenge, keys.Identity.SignChallenge(challenge.Challenge)))).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<TokenResponse>();
+        device.Token = token!.AccessToken;
+        return device;
+    }
+
+    /// <summary>A raw SignalR connection over WebSockets with the device's token.</summary>
+    public HubConnection Hub(string token) => new HubConnectionBuilder()
+        .WithUrl(new Uri(Url, HubRoutes.Messaging), options =>
+        {
+            options.Transports = HttpTransportType.WebSockets;
+            options.SkipNegotiation = true;
+            options.AccessTokenProvider = () => Task.FromResult<string?>(token);
+        })
+        .Build();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private void Log(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_logs)
+            {
+                _logs.AppendLine(line);
+            }
+        }
+    }
+
+    private async Task WaitReadyAsync()
+    {
+        using var http = Client();
+        http.Timeout = TimeSpan.FromSeconds(2);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Assert.False(_process.HasExited, "the server exited during start-up: " + Logs);
+            try
+            {
+                if ((await http.GetAsync(new Uri("health/ready", UriKind.Relative))).StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException("The server did not become ready within 30 s.");
+    }
+
+    private static ProcessStartInfo StartInfo(int? descriptorLimit, IEnumerable<string> args)
+    {
+        var dll = ServerAssembly();
+        var info = new ProcessStartInfo(descriptorLimit is null ? "dotnet" : "prlimit")
+        {
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (descriptorLimit is { } limit)
+        {
+            // prlimit execs the command: the server is this very process, with the limit set before it starts.
+            info.ArgumentList.Add(string.Create(CultureInfo.InvariantCulture, $"--nofile={limit}:{limit}"));
+            info.ArgumentList.Add("dotnet");
+        }
+
+        info.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        return info;
+    }
+
+    private static string ServerAssembly()
+    {
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Messaging.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        var dll = Path.Combine(directory!.FullName, "src", "Messaging.Server", "bin", configuration, "net10.0", "Messaging.Server.dll");
+        Assert.True(File.Exists(dll), $"server not built at {dll}");
+        return dll;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
