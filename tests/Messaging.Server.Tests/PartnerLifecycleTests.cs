@@ -157,22 +157,26 @@ public sealed class PartnerLifecycleTests
         // Still a party during the notice: still oriented to.
         Assert.Contains((await workerA.InvokeAsync<OrientationResult>(nameof(IMessagingHub.Orient), new OrientRequest("21004"))).Services, s => s.OrganisationId == b.Id);
 
-        // One millisecond before: still a party, nothing revoked, referrals untouched.
+        // One millisecond before: still a party, nothing revoked, referrals untouched. The month closed the connections
+        // with their tokens; the devices reconnect with fresh ones, as the SDK does.
         app.Clock.SetUtcNow(withdrawal.EffectiveAt.AddMilliseconds(-1));
+        await using var liveA = await app.ReconnectAsync(workerA);
+        await using var liveB = await app.ReconnectAsync(workerB);
+        await using var liveAdminB = await app.ReconnectAsync(adminB);
         await app.RunProcessorAsync();
         Assert.Equal(1, await app.CountAsync("organisations", $"id = '{b.Id:D}' AND partner_status = 'withdrawing'"));
         Assert.Equal(0, await app.CountAsync("devices", "status = 'revoked'"));
         Assert.Equal(ReferralStatus.Proposed, await app.ReferralStatusAsync(toB.CaseReference));
-        Assert.False(workerB.Closed.IsCompleted);
+        Assert.False(liveB.Closed.IsCompleted);
 
         // Overlapping passes (timer and job) do the work once.
         app.Clock.SetUtcNow(withdrawal.EffectiveAt);
         await Task.WhenAll(app.RunProcessorAsync(), app.RunProcessorAsync());
         await app.RunProcessorAsync();
 
-        await workerB.Closed.WaitAsync(TimeSpan.FromSeconds(10));
-        await adminB.Closed.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.False(workerA.Closed.IsCompleted);
+        await liveB.Closed.WaitAsync(TimeSpan.FromSeconds(10));
+        await liveAdminB.Closed.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(liveA.Closed.IsCompleted);
         var devicesOfB = $"member_id IN (SELECT id FROM members WHERE organisation_id = '{b.Id:D}')";
         Assert.Equal(0, await app.CountAsync("devices", $"{devicesOfB} AND status = 'active'"));
         Assert.Equal(2, await app.CountAsync("devices", $"{devicesOfB} AND status = 'revoked'"));
@@ -191,7 +195,7 @@ public sealed class PartnerLifecycleTests
         Assert.Equal(ReferralStatus.Proposed, await app.ReferralStatusAsync(unrelated.CaseReference));
 
         // A withdrawn partner receives no referral, no member and no device.
-        await using var freshA = await app.ReconnectAsync(workerA);
+        await using var freshA = await app.ReconnectAsync(liveA);
         await Refusal.AssertHubAsync(ErrorCodes.ReferralsNotAccepted, () => MessagingApp.OpenReferralAsync(freshA, b.Id));
         Assert.DoesNotContain((await freshA.InvokeAsync<OrientationResult>(nameof(IMessagingHub.Orient), new OrientRequest("21004"))).Services, s => s.OrganisationId == b.Id);
         var op = await app.FreshClientAsync(await app.OperatorAsync());
