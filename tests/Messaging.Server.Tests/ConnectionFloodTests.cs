@@ -8,6 +8,7 @@ using Messaging.Contracts;
 using Messaging.Server.Features.Connections;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
+using Xunit.Abstractions;
 
 namespace Messaging.Server.Tests;
 
@@ -16,7 +17,7 @@ namespace Messaging.Server.Tests;
 /// authenticated hub connections: the excess is refused (503 <c>server.busy</c> before the upgrade, or closed), one
 /// warning is logged, the process lives, and its existing devices keep sending and receiving.
 /// </summary>
-public sealed class ConnectionFloodTests
+public sealed class ConnectionFloodTests(ITestOutputHelper output)
 {
     private const int DescriptorLimit = 600;
 
@@ -88,7 +89,8 @@ public sealed class ConnectionFloodTests
         }
 
         Assert.False(server.HasExited, server.Logs);
-        Assert.InRange(server.OpenDescriptors, 1, DescriptorLimit - 1);
+        var afterSockets = server.OpenDescriptors;
+        Assert.InRange(afterSockets, 1, DescriptorLimit - 1);
         var closedByServer = await Task.WhenAll(sockets.Select(ClosedByServerAsync));
         Assert.All(closedByServer, Assert.True);
         sockets.ForEach(s => s.Dispose());
@@ -127,7 +129,9 @@ public sealed class ConnectionFloodTests
         }
 
         Assert.False(server.HasExited, server.Logs);
-        Assert.InRange(server.OpenDescriptors, 1, DescriptorLimit - 1);
+        var atCeiling = server.OpenDescriptors;
+        Assert.InRange(atCeiling, 1, DescriptorLimit - 1);
+        output.WriteLine($"{sockets.Count} idle sockets connected, {afterSockets} descriptors held after them; {flood.Count + 2} hub connections at the ceiling, {atCeiling} descriptors held; limit {DescriptorLimit}");
         await ExchangeAsync();
 
         foreach (var hub in flood)

@@ -193,19 +193,8 @@ public sealed class LimitedServerProcess : IAsyncDisposable
         return info;
     }
 
-    private static string ServerAssembly()
-    {
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Messaging.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        var dll = Path.Combine(directory!.FullName, "src", "Messaging.Server", "bin", configuration, "net10.0", "Messaging.Server.dll");
-        Assert.True(File.Exists(dll), $"server not built at {dll}");
-        return dll;
-    }
+    /// <summary>The server as built into this test project's output (with its runtimeconfig, deps and appsettings).</summary>
+    private static string ServerAssembly() => typeof(Program).Assembly.Location;
 
     private static int FreePort()
     {
