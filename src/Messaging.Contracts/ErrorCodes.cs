@@ -43,16 +43,19 @@ public static class ErrorCodes
     /// <summary>The enrolment code was already used; ask the admin for a new one.</summary>
     public const string EnrolmentCodeUsed = "enrolment.code-used";
 
-    /// <summary>The identity key is malformed or its binding signature does not verify.</summary>
+    /// <summary>The identity key is malformed, its binding signature does not verify, or its X25519 key is a low-order /
+    /// non-canonical point.</summary>
     public const string IdentityKeyInvalid = "keys.identity-invalid";
 
     /// <summary>The identity key is already registered for another device.</summary>
     public const string IdentityKeyInUse = "keys.identity-in-use";
 
-    /// <summary>The signed prekey is malformed or not signed by the device's identity.</summary>
+    /// <summary>The signed prekey is malformed, not signed by the device's identity, or a low-order / non-canonical
+    /// X25519 point.</summary>
     public const string SignedPreKeyInvalid = "keys.signed-prekey-invalid";
 
-    /// <summary>A one-time prekey is malformed, duplicated, or the batch is too large.</summary>
+    /// <summary>A one-time prekey is malformed (including a low-order / non-canonical X25519 point), duplicated, or the
+    /// batch is too large.</summary>
     public const string OneTimePreKeyInvalid = "keys.one-time-prekey-invalid";
 
     /// <summary>Prekey bundles are only given for members who share a conversation with the caller; create the
