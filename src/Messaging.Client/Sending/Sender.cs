@@ -32,12 +32,18 @@ internal sealed class Sender(HubLink hub, SessionBook sessions, Inbox.Inbox inbo
 
             var targets = devices.Where(d => d.DeviceId != deviceId).ToList();
             var (recipients, unreachable) = await sessions.EncryptForAsync(targets, frame, MessagingClient.AssociatedData(id, conversationId, deviceId, kind), cancellationToken).ConfigureAwait(false);
+            if (recipients.Count == 0 && unreachable.Count > 0)
+            {
+                throw new SendNotCompletedException($"No device of conversation {conversationId} could be reached: every prekey bundle was unusable.");
+            }
+
             // Pending acknowledgements ride along; the server applies them only if it accepts the send.
             var acknowledge = inbox.TakeAcknowledgements();
             SendEnvelopeResult result;
             try
             {
-                result = await hub.InvokeAsync<SendEnvelopeResult>(nameof(IMessagingHub.SendEnvelope), new SendEnvelopeRequest(id, conversationId, kind, recipients, caseReference, consentId, acknowledge), cancellationToken).ConfigureAwait(false);
+                result = await hub.InvokeAsync<SendEnvelopeResult>(nameof(IMessagingHub.SendEnvelope), new SendEnvelopeRequest(id, conversationId, kind, recipients, caseReference, consentId, acknowledge,
+                    unreachable.Count > 0 ? [.. unreachable.Select(u => u.DeviceId)] : null), cancellationToken).ConfigureAwait(false);
             }
             catch
             {
