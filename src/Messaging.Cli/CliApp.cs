@@ -26,6 +26,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
           send --conversation ID --text TEXT     send an end-to-end encrypted message
           listen [--seconds N]                   print messages as they arrive (Ctrl+C to stop)
           inbox [--conversation ID]              decrypted messages kept on this device
+          inbox prune [--older-than-days N] [--keep N]   delete kept messages older than N days / beyond the newest N
           safety-number --member ID              compare these digits with the other person
           devices [--member ID]                  devices in the verified key log
           orient --commune NIS                   services accepting referrals for a commune, local first
@@ -115,6 +116,15 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
             await error.WriteLineAsync($"error: {ex.Message}");
             return 2;
         }
+        catch (KeyStoreException ex) when (ex.GetType().Name == "KeyStoreLockedException")
+        {
+            // One owner per key store: a second process is refused rather than racing the first one's saves.
+            var holder = ex.GetType().GetProperty("HolderProcessId")?.GetValue(ex) as int?;
+            await error.WriteLineAsync(holder is { } pid
+                ? string.Create(CultureInfo.InvariantCulture, $"error: this device's key store is in use by process {pid} (a device is used by one process at a time: stop that process, e.g. 'messaging listen', then retry)")
+                : "error: this device's key store is in use by another process (a device is used by one process at a time: stop it, then retry)");
+            return 1;
+        }
         catch (Exception ex) when (ex is MessagingClientException or CryptoException or HttpRequestException or InvalidOperationException)
         {
             await error.WriteLineAsync($"error: {ex.Message}");
@@ -169,6 +179,17 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
                 return 0;
             case "listen":
                 return await ListenAsync(client, options, cancellationToken);
+            case "inbox" when args.ElementAtOrDefault(1) == "prune":
+                var olderThan = options.OptionalInt("older-than-days") is { } days ? TimeSpan.FromDays(days) : (TimeSpan?)null;
+                var keep = options.OptionalInt("keep");
+                if (olderThan is null && keep is null)
+                {
+                    throw new UsageException("inbox prune needs --older-than-days N and/or --keep N");
+                }
+
+                var deleted = await client.DeleteMessagesAsync(olderThan, keep, cancellationToken);
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"deleted {deleted} message(s)"));
+                return 0;
             case "inbox":
                 var conversationFilter = options.OptionalGuid("conversation");
                 foreach (var message in await client.GetInboxAsync(cancellationToken))
@@ -231,7 +252,8 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
     {
         var server = new Uri(options.Required("server"));
         var path = StorePath(options);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // A bare file name ("op.mks") has no directory part: create the directory of its full path.
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         using var passphrase = new Passphrase(Passphrase());
         await using var client = await MessagingClient.EnrolAsync(server, options.Required("code"), path, passphrase, ClientOptions(), cancellationToken);
         await output.WriteLineAsync($"enrolled device {client.DeviceId} for member {client.MemberId} ({client.Role}); keys stored in {path}");

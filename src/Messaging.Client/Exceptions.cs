@@ -97,3 +97,24 @@ public sealed class KeyLogTamperedException(long index)
 
 /// <summary>A send could not be completed after fixing the recipient devices several times (devices kept changing).</summary>
 public sealed class SendNotCompletedException(string message) : MessagingClientException(message);
+
+/// <summary>The device's local database (beside the key store) does not open under this device's storage key: a row
+/// was modified, moved or truncated. Restore the database from a backup, or delete it to start with an empty history
+/// (sessions are then re-established).</summary>
+public sealed class LocalStoreCorruptedException : MessagingClientException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What does not open (never content).</param>
+    public LocalStoreCorruptedException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception around a cause.</summary>
+    /// <param name="message">What does not open (never content).</param>
+    /// <param name="innerException">The cause.</param>
+    public LocalStoreCorruptedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -134,6 +134,9 @@ public sealed record RecipientCiphertext(Guid DeviceId, byte[] Ciphertext);
 /// same call (as <see cref="IMessagingHub.AcknowledgeEnvelopes"/> would, at most 500), so that a device that sends as
 /// well as receives needs no separate acknowledgement call. Applied only when the send is accepted (a first acceptance
 /// or a repeat): a refused or mismatched send changes nothing, and the client acknowledges those sequences again.</param>
+/// <param name="Unreachable">Optional: active devices of the conversation the sender could not encrypt for (their
+/// prekey bundle is unusable). They count as addressed for the recipient check, receive nothing, and the sender reports
+/// them to its user; at most as many as recipients are allowed.</param>
 public sealed record SendEnvelopeRequest(
     Guid EnvelopeId,
     Guid ConversationId,
@@ -141,7 +144,8 @@ public sealed record SendEnvelopeRequest(
     IReadOnlyList<RecipientCiphertext> Recipients,
     string? CaseReference = null,
     Guid? ConsentId = null,
-    IReadOnlyList<long>? Acknowledge = null);
+    IReadOnlyList<long>? Acknowledge = null,
+    IReadOnlyList<Guid>? Unreachable = null);
 
 /// <summary>Outcome of a send.</summary>
 public enum SendOutcome

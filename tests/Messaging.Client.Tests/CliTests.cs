@@ -39,6 +39,30 @@ public sealed partial class CliTests
     }
 
     [Fact]
+    public async Task Enrol_WithABareFileNameAsStore_CreatesItInTheCurrentDirectory()
+    {
+        await using var platform = await Platform.StartAsync();
+        var (_, admin) = await platform.CreateOrganisationAsync("Ville de Molenbeek");
+        var member = await platform.CreateMemberAsync(admin, "Inès");
+        var directory = Path.GetDirectoryName(platform.NewStorePath())!;
+        Directory.CreateDirectory(directory);
+        var previous = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = directory;
+        try
+        {
+            var enrol = await CliRunner.RunAsync("ignored.mks", "enrol", "--store", "op.mks", "--server", platform.Server.Url.ToString(), "--code", await platform.IssueCodeAsync(admin, member));
+            Assert.True(enrol.ExitCode == 0, enrol.Error);
+            Assert.True(File.Exists(Path.Combine(directory, "op.mks")));
+            var whoami = await CliRunner.RunAsync("ignored.mks", "whoami", "--store", "op.mks");
+            Assert.Contains($"member {member}", whoami.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.CurrentDirectory = previous;
+        }
+    }
+
+    [Fact]
     public async Task TheCli_ReportsRefusalsAndBadUsage_WithoutACrash()
     {
         await using var platform = await Platform.StartAsync();

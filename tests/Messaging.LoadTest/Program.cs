@@ -4,6 +4,8 @@ using Messaging.LoadTest;
 
 // messaging-load [--pairs 100] [--payload 1024] [--warmup 10] [--seconds 20] [--only relay|echo] [--output FILE]
 // messaging-load echo-server --urls URL   (the baseline hub, started by the tool itself)
+// messaging-load catchup [--sizes 1000,10000,50000] [--held 100000] [--live 300] [--output FILE]
+// messaging-load catchup-sender --store PATH --conversation ID --count N --pace-ms MS   (started by catchup)
 if (args.Length > 0 && args[0] == "echo-server")
 {
     return await EchoServer.RunAsync(args[2]);
@@ -13,6 +15,12 @@ string Option(string name, string fallback)
 {
     var index = Array.IndexOf(args, $"--{name}");
     return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;
+}
+
+if (args.Length > 0 && args[0] == "catchup-sender")
+{
+    return await CatchUpScenario.SendAsync(Option("store", ""), Guid.Parse(Option("conversation", ""), CultureInfo.InvariantCulture),
+        int.Parse(Option("count", "0"), CultureInfo.InvariantCulture), int.Parse(Option("pace-ms", "0"), CultureInfo.InvariantCulture));
 }
 
 var settings = new LoadSettings(
@@ -29,6 +37,20 @@ while (root is not null && !File.Exists(Path.Combine(root.FullName, "Messaging.s
 }
 
 var serverDirectory = Path.Combine(root!.FullName, "src", "Messaging.Server", "bin", configuration, "net10.0");
+if (args.Length > 0 && args[0] == "catchup")
+{
+    var catchUp = await CatchUpScenario.RunAsync(tool, serverDirectory,
+        [.. Option("sizes", "1000,10000,50000").Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture))],
+        int.Parse(Option("held", "100000"), CultureInfo.InvariantCulture), int.Parse(Option("live", "300"), CultureInfo.InvariantCulture));
+    Console.WriteLine(catchUp);
+    if (Option("output", "") is { Length: > 0 } catchUpOutput)
+    {
+        await File.WriteAllTextAsync(catchUpOutput, catchUp + "\n");
+    }
+
+    return 0;
+}
+
 Console.Error.WriteLine($"{settings.Pairs * 2} devices in {settings.Pairs} pairs, {settings.PayloadBytes} B, {settings.WarmUp.TotalSeconds} s warm-up + {settings.Window.TotalSeconds} s measured per scenario");
 // --only runs one scenario (to iterate on one side); the figures that count come from a run of both.
 var only = Option("only", "");

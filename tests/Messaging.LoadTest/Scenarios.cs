@@ -89,25 +89,9 @@ internal static class RelayScenario
 
     public static async Task<Result> RunAsync(string serverDirectory, LoadSettings settings)
     {
-        var data = Directory.CreateTempSubdirectory("messaging-load-");
-        try
+        await using var real = await RealServer.StartAsync(serverDirectory);
+        var (server, url, operatorCode) = (real.Process, real.Url, real.OperatorCode);
         {
-            var bootstrap = await ChildProcess.RunAsync(serverDirectory, "Messaging.Server.dll", "bootstrap", "--organisation", "Plateforme", "--type", OrganisationTypes.Operator,
-                "--operator", "Load operator", "--email", "operator@load.example", "--Messaging:Storage:DataDirectory", data.FullName);
-            var operatorCode = bootstrap.Split('\n').Single(l => l.StartsWith("enrolment code ", StringComparison.Ordinal)).Split(' ')[2].Trim();
-            var port = ChildProcess.FreePort();
-            var url = new Uri($"http://127.0.0.1:{port}/");
-            await using var server = await ChildProcess.StartAsync(serverDirectory,
-            [
-                "Messaging.Server.dll", "--urls", url.ToString().TrimEnd('/'), "--Messaging:Storage:DataDirectory", data.FullName,
-                // The load is the point: lift the per-device rate limits (each is per minute).
-                "--Messaging:RateLimits:SendsPerWindow", "1000000",
-                "--Messaging:RateLimits:PreKeyBundleFetchesPerWindow", "1000000",
-                "--Messaging:RateLimits:AuthenticationAttemptsPerWindow", "1000000",
-                "--Messaging:RateLimits:ConversationChangesPerWindow", "1000000",
-                "--Logging:LogLevel:Default", "Warning",
-            ], new Uri(url, "health/ready"));
-
             using var api = new ServerApi(url);
             var op = await EnrolAsync(api, operatorCode);
             var admins = new List<Device>();
@@ -166,10 +150,6 @@ internal static class RelayScenario
             var result = await ClosedLoop.RunAsync([.. devices.Select(d => (Func<CancellationToken, Task>)(_ => SendAsync(d, payload, measurement)))], measurement, settings, server.Pid);
             await Task.WhenAll(devices.Select(d => d.Hub.DisposeAsync().AsTask()));
             return result;
-        }
-        finally
-        {
-            data.Delete(recursive: true);
         }
     }
 

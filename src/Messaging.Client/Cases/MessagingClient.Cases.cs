@@ -1,4 +1,5 @@
 using Messaging.Client.Cases;
+using Messaging.Client.Storage;
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
 
@@ -58,6 +59,10 @@ public sealed partial class MessagingClient
     /// Refers a person to another service: validates the closed record (before anything leaves the device), opens the
     /// referral under its fresh pseudonymous case reference, starts a conversation with the receiving service's workers
     /// and admins, and sends the record there end to end encrypted.
+    /// <para>Resumable: the operation (case reference, envelope id, record, and the conversation once created) is
+    /// recorded in the key store before the first server call. If a step fails, call this method again with the same
+    /// record — or simply connect again: <see cref="ConnectAsync"/> completes pending operations — and it finishes with
+    /// the same envelope id (the server deduplicates the send, and opening the same referral again returns it).</para>
     /// </summary>
     /// <param name="receivingOrganisationId">The service the person is oriented to.</param>
     /// <param name="record">The record; its case reference must be fresh (<see cref="CaseReference.New"/>).</param>
@@ -68,31 +73,39 @@ public sealed partial class MessagingClient
     {
         ArgumentNullException.ThrowIfNull(record);
         var body = record.Encode();
-        var recipients = (await ListMembersAsync(receivingOrganisationId, cancellationToken).ConfigureAwait(false))
-            .Where(m => m.Role is Roles.Worker or Roles.OrganisationAdmin && m.ActiveDeviceIds.Count > 0)
-            .Select(m => m.MemberId)
-            .Take(MaxReferralRecipients)
-            .ToList();
-        if (recipients.Count == 0)
+        var pending = await RecordPendingAsync(record.CaseReference,
+            existing => existing.Kind == PendingCaseOperationKind.Refer && existing.ReceivingOrganisationId == receivingOrganisationId && existing.Body.AsSpan().SequenceEqual(body),
+            () => new PendingCaseOperation(PendingCaseOperationKind.Refer, receivingOrganisationId, null, Guid.NewGuid(), body), cancellationToken).ConfigureAwait(false);
+        return await CompleteReferralAsync(record.CaseReference, pending, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ReferralSent> CompleteReferralAsync(string caseReference, PendingCaseOperation pending, CancellationToken cancellationToken)
+    {
+        var referral = await InvokeAsync<ReferralEntry>(nameof(IMessagingHub.OpenReferral), new OpenReferralRequest(caseReference, pending.ReceivingOrganisationId), cancellationToken).ConfigureAwait(false);
+        if (pending.ConversationId is null)
         {
-            throw new MessagingClientException("No worker of the receiving service has an enrolled device to receive the referral.");
+            var recipients = (await ListMembersAsync(pending.ReceivingOrganisationId, cancellationToken).ConfigureAwait(false))
+                .Where(m => m.Role is Roles.Worker or Roles.OrganisationAdmin && m.ActiveDeviceIds.Count > 0)
+                .Select(m => m.MemberId)
+                .Take(MaxReferralRecipients)
+                .ToList();
+            if (recipients.Count == 0)
+            {
+                throw new MessagingClientException("No worker of the receiving service has an enrolled device to receive the referral.");
+            }
+
+            var conversation = await CreateConversationAsync(recipients, collective: false, cancellationToken).ConfigureAwait(false);
+            pending = pending with { ConversationId = conversation.ConversationId };
+            await UpdateKeysAsync(keys =>
+            {
+                keys.PendingOperations[caseReference] = pending;
+                keys.SentReferrals[caseReference] = new SentReferral(conversation.ConversationId, pending.Body);
+            }, cancellationToken).ConfigureAwait(false);
         }
 
-        var referral = await InvokeAsync<ReferralEntry>(nameof(IMessagingHub.OpenReferral), new OpenReferralRequest(record.CaseReference, receivingOrganisationId), cancellationToken).ConfigureAwait(false);
-        var conversation = await CreateConversationAsync(recipients, collective: false, cancellationToken).ConfigureAwait(false);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            _state.SentReferrals[record.CaseReference] = new SentReferral(conversation.ConversationId, body);
-            await SaveAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-
-        var receipt = await SendAsync(conversation.ConversationId, EnvelopeKind.Referral, body, record.CaseReference, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return new ReferralSent(referral, conversation.ConversationId, receipt.EnvelopeId);
+        var receipt = await SendAsync(pending.ConversationId!.Value, EnvelopeKind.Referral, pending.Body, caseReference, envelopeId: pending.EnvelopeId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await UpdateKeysAsync(keys => keys.PendingOperations.Remove(caseReference), cancellationToken).ConfigureAwait(false);
+        return new ReferralSent(referral, pending.ConversationId.Value, receipt.EnvelopeId);
     }
 
     /// <summary>The referrals of this member's organisation (either side), as the server records them.</summary>
@@ -103,6 +116,9 @@ public sealed partial class MessagingClient
     /// The receiving service answers a referral it received: the server records the status, and the answer travels end
     /// to end to the referring service. When the referral says a follow-up already runs elsewhere, only a tripartite
     /// interview may be proposed first (checked here, since only the devices can read that flag).
+    /// <para>Resumable: the response and its envelope id are recorded before the first server call. If a step fails,
+    /// call this method again with the same response — or connect again: <see cref="ConnectAsync"/> completes pending
+    /// operations — and it finishes with the same envelope id (answering the same way again returns the current entry).</para>
     /// </summary>
     /// <exception cref="CaseNotFoundException">This device did not receive that referral.</exception>
     /// <exception cref="FollowUpOngoingException">A follow-up runs elsewhere and the response is not a tripartite proposal.</exception>
@@ -113,17 +129,91 @@ public sealed partial class MessagingClient
         var answer = new ReferralAnswer(caseReference, response, declineReason);
         answer.Validate();
         var view = await GetCaseAsync(caseReference, cancellationToken).ConfigureAwait(false);
-        var current = (await ListReferralsAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(r => r.CaseReference == caseReference)
-            ?? throw new CaseNotFoundException(caseReference);
-        if (view.Referral.FollowUpOngoing && !ReferralStateMachine.IsAllowedWithFollowUp(current.Status, response, followUpOngoing: true)
-            && ReferralStateMachine.IsAllowedWithFollowUp(current.Status, response, followUpOngoing: false))
+        var body = answer.Encode();
+        var resuming = await _store.UnderLockAsync(() => _store.Keys.PendingOperations.TryGetValue(caseReference, out var p) && IsSameResponse(p), cancellationToken).ConfigureAwait(false);
+        if (!resuming)
         {
-            throw new FollowUpOngoingException(caseReference);
+            var current = (await ListReferralsAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(r => r.CaseReference == caseReference)
+                ?? throw new CaseNotFoundException(caseReference);
+            if (view.Referral.FollowUpOngoing && !ReferralStateMachine.IsAllowedWithFollowUp(current.Status, response, followUpOngoing: true)
+                && ReferralStateMachine.IsAllowedWithFollowUp(current.Status, response, followUpOngoing: false))
+            {
+                throw new FollowUpOngoingException(caseReference);
+            }
         }
 
-        var entry = await InvokeAsync<ReferralEntry>(nameof(IMessagingHub.RespondToReferral), new RespondToReferralRequest(caseReference, response, declineReason), cancellationToken).ConfigureAwait(false);
-        await SendAsync(view.ConversationId, EnvelopeKind.ReferralResponse, answer.Encode(), caseReference, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var pending = await RecordPendingAsync(caseReference, IsSameResponse,
+            () => new PendingCaseOperation(PendingCaseOperationKind.Respond, OrganisationId, view.ConversationId, Guid.NewGuid(), body, response, declineReason), cancellationToken).ConfigureAwait(false);
+        return await CompleteResponseAsync(caseReference, pending, cancellationToken).ConfigureAwait(false);
+
+        bool IsSameResponse(PendingCaseOperation p) => p.Kind == PendingCaseOperationKind.Respond && p.Response == response && p.DeclineReason == declineReason;
+    }
+
+    private async Task<ReferralEntry> CompleteResponseAsync(string caseReference, PendingCaseOperation pending, CancellationToken cancellationToken)
+    {
+        var entry = await InvokeAsync<ReferralEntry>(nameof(IMessagingHub.RespondToReferral), new RespondToReferralRequest(caseReference, pending.Response!.Value, pending.DeclineReason), cancellationToken).ConfigureAwait(false);
+        await SendAsync(pending.ConversationId!.Value, EnvelopeKind.ReferralResponse, pending.Body, caseReference, envelopeId: pending.EnvelopeId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await UpdateKeysAsync(keys => keys.PendingOperations.Remove(caseReference), cancellationToken).ConfigureAwait(false);
         return entry;
+    }
+
+    /// <summary>Completes the refer and respond operations a previous run left half-done (called by <see cref="ConnectAsync"/>).
+    /// One that fails again stays pending for the next attempt.</summary>
+    private async Task ResumePendingOperationsAsync(CancellationToken cancellationToken)
+    {
+        var pending = await _store.UnderLockAsync(() => _store.Keys.PendingOperations.ToList(), cancellationToken).ConfigureAwait(false);
+        foreach (var (caseReference, operation) in pending)
+        {
+            try
+            {
+                _ = operation.Kind == PendingCaseOperationKind.Refer
+                    ? await CompleteReferralAsync(caseReference, operation, cancellationToken).ConfigureAwait(false)
+                    : (object)await CompleteResponseAsync(caseReference, operation, cancellationToken).ConfigureAwait(false);
+            }
+            catch (MessagingClientException)
+            {
+                // Still refused or unreachable: it stays pending; calling the operation again reports why.
+            }
+        }
+    }
+
+    /// <summary>Returns the operation already recorded under <paramref name="caseReference"/> when it is the same one
+    /// (a retry), otherwise records a new one before any server call.</summary>
+    private async Task<PendingCaseOperation> RecordPendingAsync(string caseReference, Func<PendingCaseOperation, bool> same, Func<PendingCaseOperation> create, CancellationToken cancellationToken)
+    {
+        await _store.LockAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_store.Keys.PendingOperations.TryGetValue(caseReference, out var existing) && same(existing))
+            {
+                return existing;
+            }
+
+            var created = create();
+            _store.Keys.PendingOperations[caseReference] = created;
+            _store.KeysChanged();
+            await _store.SaveAsync(cancellationToken).ConfigureAwait(false);
+            return created;
+        }
+        finally
+        {
+            _store.Release();
+        }
+    }
+
+    private async Task UpdateKeysAsync(Action<DeviceKeys> change, CancellationToken cancellationToken)
+    {
+        await _store.LockAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            change(_store.Keys);
+            _store.KeysChanged();
+            await _store.SaveAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _store.Release();
+        }
     }
 
     /// <summary>The referring service withdraws a referral still awaiting a decision.</summary>
@@ -175,8 +265,8 @@ public sealed partial class MessagingClient
     /// <summary>The case references this device knows (referrals it sent or received).</summary>
     public async Task<IReadOnlyList<string>> ListCasesAsync(CancellationToken cancellationToken = default)
     {
-        var (sent, inbox) = await CaseSourcesAsync(cancellationToken).ConfigureAwait(false);
-        return [.. sent.Keys.Concat(ReceivedReferrals(inbox).Select(r => r.Record.CaseReference)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        var (sent, referrals) = await CaseSourcesAsync(cancellationToken).ConfigureAwait(false);
+        return [.. sent.Keys.Concat(ReceivedReferrals(referrals).Select(r => r.Record.CaseReference)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
     }
 
     /// <summary>Everything this device holds about a case, decrypted: the referral, answers, identity shares, notes.
@@ -184,16 +274,16 @@ public sealed partial class MessagingClient
     /// <exception cref="CaseNotFoundException">This device neither sent nor received that referral.</exception>
     public async Task<CaseView> GetCaseAsync(string caseReference, CancellationToken cancellationToken = default)
     {
-        var (sent, inbox) = await CaseSourcesAsync(cancellationToken).ConfigureAwait(false);
+        var (sent, referrals) = await CaseSourcesAsync(cancellationToken).ConfigureAwait(false);
         var (conversationId, referral) = sent.TryGetValue(caseReference, out var own)
             ? (own.ConversationId, ReferralRecord.Decode(own.Record))
-            : ReceivedReferrals(inbox).Where(r => r.Record.CaseReference == caseReference).Select(r => (r.ConversationId, r.Record)).FirstOrDefault();
+            : ReceivedReferrals(referrals).Where(r => r.Record.CaseReference == caseReference).Select(r => (r.ConversationId, r.Record)).FirstOrDefault();
         if (referral is null)
         {
             throw new CaseNotFoundException(caseReference);
         }
 
-        var inCase = inbox.Where(m => m.ConversationId == conversationId).ToList();
+        var inCase = await ConversationMessagesAsync(conversationId, cancellationToken).ConfigureAwait(false);
         return new CaseView(conversationId, caseReference, referral,
             DecodeAll(inCase, EnvelopeKind.ReferralResponse, ReferralAnswer.Decode).Where(a => a.CaseReference == caseReference).ToList(),
             DecodeAll(inCase, EnvelopeKind.IdentityShare, PersonIdentity.Decode).Where(i => i.CaseReference == caseReference).ToList(),
@@ -206,18 +296,11 @@ public sealed partial class MessagingClient
     private async Task<Guid> CaseConversationAsync(string caseReference, CancellationToken cancellationToken)
         => (await GetCaseAsync(caseReference, cancellationToken).ConfigureAwait(false)).ConversationId;
 
-    private async Task<(Dictionary<string, SentReferral> Sent, List<InboxMessage> Inbox)> CaseSourcesAsync(CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return (new Dictionary<string, SentReferral>(_state.SentReferrals, StringComparer.Ordinal), [.. _state.Inbox.OrderBy(m => m.Sequence)]);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    private Task<(Dictionary<string, SentReferral> Sent, List<InboxMessage> Referrals)> CaseSourcesAsync(CancellationToken cancellationToken)
+        => _store.UnderLockAsync(() => (new Dictionary<string, SentReferral>(_store.Keys.SentReferrals, StringComparer.Ordinal), _store.Database.ReadMessages(kind: EnvelopeKind.Referral)), cancellationToken);
+
+    private Task<List<InboxMessage>> ConversationMessagesAsync(Guid conversationId, CancellationToken cancellationToken)
+        => _store.UnderLockAsync(() => _store.Database.ReadMessages(conversationId), cancellationToken);
 
     private static IEnumerable<(Guid ConversationId, ReferralRecord Record)> ReceivedReferrals(IEnumerable<InboxMessage> inbox)
         => inbox.Where(m => m.Kind == EnvelopeKind.Referral)

@@ -53,7 +53,7 @@ internal sealed partial class EnvelopeService(
             ApplyKindPolicy(sender, request.Kind, conversation.Collective, participants);
             await ReferralEnvelopeGate.CheckAsync(s, sender, request, now);
 
-            var mismatch = CompareRecipients(sender.DeviceId, participants, request.Recipients);
+            var mismatch = CompareRecipients(sender.DeviceId, participants, request.Recipients, request.Unreachable ?? []);
             if (mismatch is not null)
             {
                 return (Result: mismatch, Delivery: null);
@@ -159,6 +159,11 @@ internal sealed partial class EnvelopeService(
             throw new PayloadTooLargeException($"An envelope has at most {settings.MaxRecipients} recipients.");
         }
 
+        if (request.Unreachable is { } unreachable && (unreachable.Count > settings.MaxRecipients || unreachable.Any(d => d == Guid.Empty)))
+        {
+            throw new MalformedRequestException($"An envelope names at most {settings.MaxRecipients} unreachable devices, each a device id.");
+        }
+
         var seen = new HashSet<Guid>();
         long total = 0;
         foreach (var recipient in request.Recipients)
@@ -210,17 +215,18 @@ internal sealed partial class EnvelopeService(
         }
     }
 
-    /// <summary>The recipient set must be exactly the active devices of every member, minus the sending device.</summary>
-    private static SendEnvelopeResult? CompareRecipients(Guid senderDeviceId, List<Participant> participants, IReadOnlyList<RecipientCiphertext> recipients)
+    /// <summary>The recipient set must be exactly the active devices of every member, minus the sending device.
+    /// Devices the sender declares unreachable (unusable prekey bundle) count as addressed.</summary>
+    private static SendEnvelopeResult? CompareRecipients(Guid senderDeviceId, List<Participant> participants, IReadOnlyList<RecipientCiphertext> recipients, IReadOnlyList<Guid> unreachable)
     {
         var expected = participants
             .SelectMany(p => p.ActiveDeviceIds.Select(d => new DeviceAddress(p.MemberId, d)))
             .Where(a => a.DeviceId != senderDeviceId)
             .ToList();
-        var provided = recipients.Select(r => r.DeviceId).ToHashSet();
+        var provided = recipients.Select(r => r.DeviceId).Concat(unreachable).ToHashSet();
         var expectedIds = expected.Select(a => a.DeviceId).ToHashSet();
         var missing = expected.Where(a => !provided.Contains(a.DeviceId)).ToList();
-        var stale = recipients.Select(r => r.DeviceId).Where(d => !expectedIds.Contains(d)).ToList();
+        var stale = recipients.Select(r => r.DeviceId).Concat(unreachable).Where(d => !expectedIds.Contains(d)).Distinct().ToList();
         return missing.Count == 0 && stale.Count == 0 ? null : SendEnvelopeResult.Mismatch(missing, stale);
     }
 

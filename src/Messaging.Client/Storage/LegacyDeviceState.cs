@@ -2,28 +2,11 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Messaging.Contracts;
 
-namespace Messaging.Client;
+namespace Messaging.Client.Storage;
 
-/// <summary>A decrypted message kept in the device's local, encrypted inbox.</summary>
-/// <param name="Sequence">The server sequence number (order of acceptance).</param>
-/// <param name="EnvelopeId">The sender's envelope id.</param>
-/// <param name="ConversationId">The conversation.</param>
-/// <param name="SenderMemberId">Who sent it.</param>
-/// <param name="SenderDeviceId">From which device.</param>
-/// <param name="Kind">The envelope kind.</param>
-/// <param name="Body">The decrypted body (UTF-8 text for chat).</param>
-/// <param name="SentAt">When the server accepted it.</param>
-public sealed record InboxMessage(long Sequence, Guid EnvelopeId, Guid ConversationId, Guid SenderMemberId, Guid SenderDeviceId, EnvelopeKind Kind, byte[] Body, DateTimeOffset SentAt)
-{
-    /// <summary>The body as UTF-8 text.</summary>
-    public string Text => System.Text.Encoding.UTF8.GetString(Body);
-
-    /// <summary>Never prints the body.</summary>
-    public override string ToString() => $"InboxMessage {{ Sequence = {Sequence}, EnvelopeId = {EnvelopeId}, Kind = {Kind} }}";
-}
-
-/// <summary>Everything a device keeps, serialised (JSON) inside the encrypted key store. Secrets never leave it.</summary>
-internal sealed class DeviceState
+/// <summary>The key-store payload of format version 1: everything in one JSON document, the inbox included. Only read,
+/// to migrate it on open (<see cref="DeviceStore"/>).</summary>
+internal sealed class LegacyDeviceState
 {
     public const int CurrentVersion = 1;
     public const int MaxProcessed = 20_000;
@@ -83,11 +66,11 @@ internal sealed class DeviceState
 
     public static string ProcessedKey(Guid senderDevice, Guid envelopeId) => $"{senderDevice:N}:{envelopeId:N}";
 
-    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, DeviceStateJson.Default.DeviceState);
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, LegacyDeviceStateJson.Default.LegacyDeviceState);
 
-    public static DeviceState Deserialize(ReadOnlySpan<byte> payload)
+    public static LegacyDeviceState Deserialize(ReadOnlySpan<byte> payload)
     {
-        var state = JsonSerializer.Deserialize(payload, DeviceStateJson.Default.DeviceState)
+        var state = JsonSerializer.Deserialize(payload, LegacyDeviceStateJson.Default.LegacyDeviceState)
             ?? throw new MessagingClientException("The device state is empty.");
         if (state.Version != CurrentVersion)
         {
@@ -98,18 +81,5 @@ internal sealed class DeviceState
     }
 }
 
-internal sealed record StoredSignedPreKey(uint Id, byte[] Secret);
-
-internal sealed record StoredSession(Guid MemberId, byte[] State);
-
-internal sealed record SentReferral(Guid ConversationId, byte[] Record);
-
-internal sealed record StoredToken(string Token, DateTimeOffset ExpiresAt)
-{
-    public override string ToString() => $"StoredToken {{ Token = [REDACTED], ExpiresAt = {ExpiresAt:O} }}";
-}
-
-internal sealed record KeyLogDevice(Guid MemberId, byte[] IdentityKey, bool Active);
-
-[JsonSerializable(typeof(DeviceState))]
-internal sealed partial class DeviceStateJson : JsonSerializerContext;
+[JsonSerializable(typeof(LegacyDeviceState))]
+internal sealed partial class LegacyDeviceStateJson : JsonSerializerContext;

@@ -1,0 +1,68 @@
+using System.Collections.Concurrent;
+using Messaging.Client.Connection;
+using Messaging.Client.Sessions;
+using Messaging.Contracts;
+
+namespace Messaging.Client.Sending;
+
+/// <summary>
+/// Sends an envelope to every device of a conversation: encrypts once per device, carries the waiting
+/// acknowledgements, and when the server reports missing or stale devices, fixes the sessions and resends with the
+/// same envelope id (idempotent on the server).
+/// </summary>
+internal sealed class Sender(HubLink hub, SessionBook sessions, Inbox.Inbox inbox, MessagingClientOptions options, Guid deviceId)
+{
+    private const int SendAttempts = 4;
+
+    // The devices of each conversation as the server last listed them. A send uses them without asking again; the
+    // server refuses a recipient set that is no longer right (naming the missing and stale devices), and only then is
+    // the list fetched anew. Trust does not come from this list: every identity is checked against the key log.
+    private readonly ConcurrentDictionary<Guid, IReadOnlyList<DeviceAddress>> _conversationDevices = new();
+
+    public async Task<SendReceipt> SendAsync(Guid conversationId, EnvelopeKind kind, ReadOnlyMemory<byte> body, string? caseReference, Guid? consentId, Guid id, CancellationToken cancellationToken)
+    {
+        var frame = PlaintextFrame.Wrap(body.Span);
+        for (var attempt = 0; attempt < SendAttempts; attempt++)
+        {
+            if (!_conversationDevices.TryGetValue(conversationId, out var devices))
+            {
+                devices = (await hub.InvokeAsync<ConversationDevices>(nameof(IMessagingHub.GetConversationDevices), new GetConversationDevicesRequest(conversationId), cancellationToken).ConfigureAwait(false)).Devices;
+                _conversationDevices[conversationId] = devices;
+            }
+
+            var targets = devices.Where(d => d.DeviceId != deviceId).ToList();
+            var (recipients, unreachable) = await sessions.EncryptForAsync(targets, frame, MessagingClient.AssociatedData(id, conversationId, deviceId, kind), cancellationToken).ConfigureAwait(false);
+            if (recipients.Count == 0 && unreachable.Count > 0)
+            {
+                throw new SendNotCompletedException($"No device of conversation {conversationId} could be reached: every prekey bundle was unusable.");
+            }
+
+            // Pending acknowledgements ride along; the server applies them only if it accepts the send.
+            var acknowledge = inbox.TakeAcknowledgements();
+            SendEnvelopeResult result;
+            try
+            {
+                result = await hub.InvokeAsync<SendEnvelopeResult>(nameof(IMessagingHub.SendEnvelope), new SendEnvelopeRequest(id, conversationId, kind, recipients, caseReference, consentId, acknowledge,
+                    unreachable.Count > 0 ? [.. unreachable.Select(u => u.DeviceId)] : null), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                inbox.QueueAcknowledgements(acknowledge);
+                _conversationDevices.TryRemove(conversationId, out _);
+                throw;
+            }
+
+            if (result.Outcome == SendOutcome.Accepted)
+            {
+                return new SendReceipt(id, result.Sequence, result.AcceptedAt ?? options.Time.GetUtcNow(), recipients.Count) { Unreachable = unreachable };
+            }
+
+            // The device set changed: list it anew for the next attempt.
+            inbox.QueueAcknowledgements(acknowledge);
+            _conversationDevices.TryRemove(conversationId, out _);
+            await sessions.DropAsync(result.StaleDeviceIds, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw new SendNotCompletedException($"The devices of conversation {conversationId} kept changing; the send was not completed.");
+    }
+}

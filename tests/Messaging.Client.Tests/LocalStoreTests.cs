@@ -1,0 +1,161 @@
+using System.Security.Cryptography;
+using Messaging.Client.Storage;
+using Messaging.Client.Tests.Infrastructure;
+using Messaging.Contracts;
+using Messaging.Crypto.KeyStore;
+
+namespace Messaging.Client.Tests;
+
+/// <summary>Message history lives in the sealed local database, not in the key store; old stores are migrated.</summary>
+public sealed class LocalStoreTests
+{
+    [Fact]
+    public async Task ADeviceHolding100000Messages_StillReceivesAndSavesTheNextOne()
+    {
+        await using var platform = await Platform.StartAsync();
+        var (_, admin) = await platform.CreateOrganisationAsync("Ville de Liège");
+        var alice = await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Alice"));
+        var bobMember = await platform.CreateMemberAsync(admin, "Bob");
+        var bob = await platform.EnrolDeviceAsync(admin, bobMember);
+        var conversation = await alice.CreateConversationAsync([bobMember]);
+
+        // 100,000 received messages of 1 KiB, written straight into Bob's database (the old store refused every save
+        // from about 97,000 on: the whole inbox lived in the key store's single payload).
+        await bob.Store.LockAsync(CancellationToken.None);
+        try
+        {
+            using var batch = bob.Store.Database.Begin();
+            var body = new byte[1024];
+            for (var i = 1; i <= 100_000; i++)
+            {
+                batch.AddMessage(new InboxMessage(i, Guid.NewGuid(), conversation.ConversationId, alice.MemberId, alice.DeviceId, EnvelopeKind.Chat, body, DateTimeOffset.UnixEpoch), DateTimeOffset.UnixEpoch);
+            }
+
+            batch.Commit();
+        }
+        finally
+        {
+            bob.Store.Release();
+        }
+
+        var sent = await alice.SendTextAsync(conversation.ConversationId, "le 100 001e");
+        Assert.Equal("le 100 001e", (await bob.NextAsync()).Text);
+
+        var storePath = platform.StorePathOf(bob);
+        await bob.DisposeAsync();
+        var reopened = await platform.OpenAsync(storePath);
+        Assert.Equal(100_001, reopened.Store.Database.CountMessages());
+        var last = (await reopened.GetInboxAsync()).Single(m => m.EnvelopeId == sent.EnvelopeId);
+        Assert.Equal("le 100 001e", last.Text);
+    }
+
+    [Fact]
+    public async Task AnOldStore_WithItsInboxInside_IsMigratedOnOpen_IntoSealedRows()
+    {
+        var directory = Directory.CreateTempSubdirectory("messaging-migration-");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "device.mks");
+            var remote = Guid.NewGuid();
+            var conversation = Guid.NewGuid();
+            var legacy = new LegacyDeviceState
+            {
+                Server = new Uri("http://127.0.0.1:9/"),
+                IdentitySeed = RandomNumberGenerator.GetBytes(32),
+                IdentityAgreementSecret = RandomNumberGenerator.GetBytes(32),
+                DeviceId = Guid.NewGuid(),
+                MemberId = Guid.NewGuid(),
+            };
+            legacy.SignedPreKeys.Add(new StoredSignedPreKey(1, RandomNumberGenerator.GetBytes(32)));
+            legacy.Sessions[remote] = [new StoredSession(Guid.NewGuid(), [9, 9, 9])];
+            legacy.PinnedIdentities[remote] = [1, 2, 3];
+            legacy.Inbox.Add(new InboxMessage(4, Guid.NewGuid(), conversation, Guid.NewGuid(), remote, EnvelopeKind.Chat, "salut migration"u8.ToArray(), DateTimeOffset.UnixEpoch));
+            using (var passphrase = new Passphrase(Platform.Passphrase))
+            {
+                await new EncryptedKeyStore(path, KeyStoreOptions.Interactive).SaveAsync(legacy.Serialize(), passphrase);
+            }
+
+            await using (var client = await OpenAsync(path))
+            {
+                Assert.Equal(legacy.DeviceId, client.DeviceId);
+                Assert.Equal("salut migration", Assert.Single(await client.GetInboxAsync()).Text);
+            }
+
+            // The key store now holds format 2 (no inbox), and reopening finds everything again.
+            using (var passphrase = new Passphrase(Platform.Passphrase))
+            using (var payload = await new EncryptedKeyStore(path, KeyStoreOptions.Interactive).LoadAsync(passphrase))
+            {
+                Assert.Equal(DeviceKeys.CurrentVersion, DeviceKeys.ReadVersion(payload.Span));
+            }
+
+            await using (var client = await OpenAsync(path))
+            {
+                Assert.Equal("salut migration", Assert.Single(await client.GetInboxAsync()).Text);
+                Assert.Equal([9, 9, 9], await client.Store.UnderLockAsync(() => client.Store.SessionsOf(remote).Single().State, CancellationToken.None));
+            }
+
+            // Neither the text nor the ids appear in the database file.
+            var file = await File.ReadAllBytesAsync(LocalDatabase.PathFor(path));
+            Assert.Equal(-1, file.AsSpan().IndexOf("salut migration"u8));
+            Assert.Equal(-1, file.AsSpan().IndexOf(conversation.ToByteArray()));
+            Assert.Equal(-1, file.AsSpan().IndexOf(remote.ToByteArray()));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ASealedRow_DoesNotOpen_UnderAnotherKeyOrTableOrStorageKey()
+    {
+        var storageKey = RandomNumberGenerator.GetBytes(32);
+        using var sealer = new RowSealer(storageKey);
+        var lookup = sealer.Lookup(LocalDatabase.SessionsTable, Guid.NewGuid());
+        var row = sealer.Seal(LocalDatabase.SessionsTable, lookup, "state"u8.ToArray());
+
+        Assert.Equal("state"u8.ToArray(), sealer.Open(LocalDatabase.SessionsTable, lookup, row));
+        Assert.Throws<LocalStoreCorruptedException>(() => sealer.Open(LocalDatabase.SessionsTable, sealer.Lookup(LocalDatabase.SessionsTable, Guid.NewGuid()), row));
+        Assert.Throws<LocalStoreCorruptedException>(() => sealer.Open(LocalDatabase.PinnedTable, lookup, row));
+        using var other = new RowSealer(RandomNumberGenerator.GetBytes(32));
+        Assert.Throws<LocalStoreCorruptedException>(() => other.Open(LocalDatabase.SessionsTable, lookup, row));
+        Assert.NotEqual(lookup, other.Lookup(LocalDatabase.SessionsTable, Guid.Empty));
+    }
+
+    [Fact]
+    public async Task Retention_DeletesOnlyWhatTheUserAsksFor()
+    {
+        var directory = Directory.CreateTempSubdirectory("messaging-retention-");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "device.mks");
+            var legacy = new LegacyDeviceState { Server = new Uri("http://127.0.0.1:9/"), IdentitySeed = RandomNumberGenerator.GetBytes(32), IdentityAgreementSecret = RandomNumberGenerator.GetBytes(32) };
+            legacy.SignedPreKeys.Add(new StoredSignedPreKey(1, RandomNumberGenerator.GetBytes(32)));
+            for (var i = 1; i <= 5; i++)
+            {
+                legacy.Inbox.Add(new InboxMessage(i, Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), EnvelopeKind.Chat, [(byte)i], DateTimeOffset.UnixEpoch));
+            }
+
+            using (var passphrase = new Passphrase(Platform.Passphrase))
+            {
+                await new EncryptedKeyStore(path, KeyStoreOptions.Interactive).SaveAsync(legacy.Serialize(), passphrase);
+            }
+
+            await using var client = await OpenAsync(path);
+            Assert.Equal(0, await client.DeleteMessagesAsync(olderThan: TimeSpan.FromDays(1)));
+            Assert.Equal(3, await client.DeleteMessagesAsync(keepLatest: 2));
+            Assert.Equal([4L, 5L], (await client.GetInboxAsync()).Select(m => m.Sequence));
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.DeleteMessagesAsync(keepLatest: -1));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<MessagingClient> OpenAsync(string path)
+    {
+        using var passphrase = new Passphrase(Platform.Passphrase);
+        return await MessagingClient.OpenAsync(path, passphrase, Platform.ClientOptions);
+    }
+}
