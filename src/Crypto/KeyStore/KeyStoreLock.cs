@@ -52,6 +52,12 @@ internal sealed partial class KeyStoreLock : IDisposable
 
         try
         {
+            if (!OperatingSystem.IsWindows())
+            {
+                // UnixCreateMode only applies to a new file; one left by another tool keeps its mode otherwise.
+                File.SetUnixFileMode(stream.SafeFileHandle, OwnerReadWrite);
+            }
+
             var holder = Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n");
             stream.SetLength(0);
             stream.Write(holder);

@@ -121,7 +121,9 @@ public sealed class KeyStoreOwnershipTests : IDisposable
             await holder.WaitForExitAsync();
         }
 
+        // Once the other process is gone the store opens, and the lock file flock(1) created gets the owner-only mode.
         using var unlocked = await store.UnlockAsync(passphrase);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(store.LockFilePath));
     }
 
     [Fact]
