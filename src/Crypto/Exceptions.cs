@@ -25,7 +25,18 @@ public sealed class InvalidKeyException(string message) : CryptoException(messag
 public sealed class SignatureVerificationException(string message) : CryptoException(message);
 
 /// <summary>A message is not in a recognised format or version. Nothing was decrypted and no state changed.</summary>
-public sealed class MalformedMessageException(string message) : CryptoException(message);
+public class MalformedMessageException(string message) : CryptoException(message);
+
+/// <summary>A message is in a wire version this library no longer accepts (version 1, whose fixed AEAD nonce is unsafe
+/// when a state is restored from an older copy). Nothing was decrypted and no state changed. The sender must update
+/// and send the message again; the receiver should drop it and may tell the user.</summary>
+/// <param name="version">The version tag the message carries.</param>
+/// <param name="message">What went wrong and what the caller can do.</param>
+public sealed class UnsupportedMessageVersionException(byte version, string message) : MalformedMessageException(message)
+{
+    /// <summary>The version tag (byte 0) of the refused message.</summary>
+    public byte Version { get; } = version;
+}
 
 /// <summary>A message failed authentication: it was tampered with, or belongs to another session.
 /// The session state is unchanged; the message should be dropped.</summary>

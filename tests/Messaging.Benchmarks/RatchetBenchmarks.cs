@@ -14,7 +14,8 @@ namespace Messaging.Benchmarks;
 /// </list>
 /// The "primitives" rows are the baseline, unchanged: one XChaCha20-Poly1305 seal+open, two HMAC-SHA256
 /// and, for ping-pong, two X25519, through the same bindings, with nothing else. The "all it must call" rows
-/// are what the construction (docs/crypto.md) really calls per message: seal+open, two KDF_CK (the sender's and
+/// are what the construction (docs/crypto.md, wire version 2) really calls per message: a fresh 24-byte random
+/// nonce, seal+open over the version 2 associated data (24 bytes longer: the nonce), two KDF_CK (the sender's and
 /// the receiver's chain step, one keyed BLAKE2b each) and, on a DH step, two X25519, a fresh key pair
 /// (32 random bytes and a fixed-base X25519) and two KDF_RK (keyed BLAKE2b).
 /// </summary>
@@ -29,6 +30,8 @@ public class RatchetBenchmarks
     private readonly byte[] _ciphertext = new byte[MessageSize + LibSodium.AeadTagBytes];
     private readonly byte[] _opened = new byte[MessageSize];
     private readonly byte[] _ad = new byte[128 + 42];
+    private readonly byte[] _adVersion2 = new byte[128 + 2 + 40 + 24];
+    private readonly byte[] _nonce = new byte[LibSodium.AeadNonceBytes];
     private readonly byte[] _key = new byte[32];
     private readonly byte[] _mac = new byte[32];
     private readonly byte[] _scalar = new byte[32];
@@ -54,6 +57,7 @@ public class RatchetBenchmarks
         LibSodium.RandomBytes(_plaintext);
         LibSodium.RandomBytes(_key);
         LibSodium.RandomBytes(_ad);
+        LibSodium.RandomBytes(_adVersion2);
         LibSodium.RandomBytes(_scalar);
         LibSodium.X25519Base(_point, _key);
         _aliceIdentity = IdentityKeyPair.Generate();
@@ -100,10 +104,10 @@ public class RatchetBenchmarks
         return _opened;
     }
 
-    [Benchmark(Description = "OneWay: all it must call (seal+open, 2 KDF_CK)")]
+    [Benchmark(Description = "OneWay: all it must call (nonce, seal+open, 2 KDF_CK)")]
     public byte[] OneWayPrimitivesBothChainSteps()
     {
-        SealOpen();
+        SealOpenVersion2();
         ChainKdf();
         ChainKdf();
         return _opened;
@@ -128,10 +132,10 @@ public class RatchetBenchmarks
         return _opened;
     }
 
-    [Benchmark(Description = "PingPong: all it must call (+keygen, 2 KDF_RK, 2 KDF_CK)")]
+    [Benchmark(Description = "PingPong: all it must call (+keygen, 2 KDF_RK, 2 KDF_CK, nonce)")]
     public byte[] PingPongPrimitivesWithKeyGeneration()
     {
-        SealOpen();
+        SealOpenVersion2();
         ChainKdf();
         ChainKdf();
         LibSodium.X25519(_shared, _scalar, _point);
@@ -147,6 +151,14 @@ public class RatchetBenchmarks
     {
         LibSodium.AeadSeal(_ciphertext, _plaintext, _ad, Nonce, _key);
         LibSodium.AeadOpen(_opened, _ciphertext, _ad, Nonce, _key);
+    }
+
+    /// <summary>What wire version 2 does per message: a fresh random nonce, and the nonce in the associated data.</summary>
+    private void SealOpenVersion2()
+    {
+        LibSodium.RandomBytes(_nonce);
+        LibSodium.AeadSeal(_ciphertext, _plaintext, _adVersion2, _nonce, _key);
+        LibSodium.AeadOpen(_opened, _ciphertext, _adVersion2, _nonce, _key);
     }
 
     private void Hmac() => LibSodium.HmacSha256(_mac, _key, MessageKeyConstant);

@@ -195,6 +195,31 @@ internal static class KeyStoreFormat
         }
     }
 
+    /// <summary>Derives the key of a new store (the caller's pinned buffer) for <paramref name="options"/>.</summary>
+    public static void DeriveKey(Span<byte> key, Passphrase passphrase, ReadOnlySpan<byte> salt, KeyStoreOptions options)
+        => DeriveKey(key, passphrase, salt, options.OpsLimit, options.MemoryKiB);
+
     private static void DeriveKey(Span<byte> key, Passphrase passphrase, ReadOnlySpan<byte> salt, uint opsLimit, uint memoryKiB)
         => LibSodium.Argon2id(key, passphrase.Utf8Bytes, salt, opsLimit, checked((nuint)(memoryKiB * 1024UL)));
+}
+
+/// <summary>
+/// What identifies one written version of a key store file, for compare-and-swap saves: its length, its 53-byte
+/// header (which holds the nonce, fresh and random on every save) and its 16-byte tag (which authenticates the
+/// rest). Two saves never share a nonce, so a file with the same identity is the same save; reading the header and
+/// the tag costs two small reads whatever the payload's size, unlike hashing the whole file.
+/// </summary>
+internal static class KeyStoreFileIdentity
+{
+    public static byte[] Of(ReadOnlySpan<byte> file)
+        => Of(file[..KeyStoreFormat.HeaderLength], file[^LibSodium.AeadTagBytes..], file.Length);
+
+    public static byte[] Of(ReadOnlySpan<byte> header, ReadOnlySpan<byte> tag, long length)
+    {
+        var identity = new byte[8 + KeyStoreFormat.HeaderLength + LibSodium.AeadTagBytes];
+        BinaryPrimitives.WriteInt64BigEndian(identity, length);
+        header.CopyTo(identity.AsSpan(8));
+        tag.CopyTo(identity.AsSpan(8 + KeyStoreFormat.HeaderLength));
+        return identity;
+    }
 }

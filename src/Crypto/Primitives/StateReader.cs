@@ -24,6 +24,8 @@ internal ref struct StateReader(ReadOnlySpan<byte> data)
 
     public uint UInt32() => BinaryPrimitives.ReadUInt32BigEndian(Take(4));
 
+    public long Int64() => BinaryPrimitives.ReadInt64BigEndian(Take(8));
+
     public ushort UInt16() => BinaryPrimitives.ReadUInt16BigEndian(Take(2));
 
     public readonly void EnsureEnd()

@@ -6,10 +6,13 @@ using Messaging.Crypto.Primitives;
 
 namespace Messaging.Crypto.Ratchet;
 
-/// <summary>Source of fresh ratchet key pairs: random in production, deterministic for test vectors.</summary>
+/// <summary>Source of fresh ratchet key pairs and message nonces: random in production, deterministic for test vectors.</summary>
 internal interface IRatchetKeySource
 {
     X25519KeyPair Next();
+
+    /// <summary>Fills the 24-byte nonce of the next message.</summary>
+    void NextNonce(Span<byte> nonce);
 }
 
 internal sealed class RandomRatchetKeySource : IRatchetKeySource
@@ -17,6 +20,8 @@ internal sealed class RandomRatchetKeySource : IRatchetKeySource
     public static readonly RandomRatchetKeySource Instance = new();
 
     public X25519KeyPair Next() => X25519KeyPair.Generate();
+
+    public void NextNonce(Span<byte> nonce) => LibSodium.RandomBytes(nonce);
 }
 
 /// <summary>
@@ -24,11 +29,15 @@ internal sealed class RandomRatchetKeySource : IRatchetKeySource
 /// <list type="bullet">
 /// <item>KDF_RK(rk, dh) = BLAKE2b-512(key = rk, personal = "messaging.rk.v1\0", message = dh) → rk' = [0..32), ck = [32..64).</item>
 /// <item>KDF_CK(ck) = BLAKE2b-512(key = ck, personal = "messaging.ck.v1\0", empty message) → mk = [0..32), ck' = [32..64).</item>
-/// <item>ENCRYPT(mk, pt, ad) = XChaCha20-Poly1305(key = mk, nonce = 0^24, ad): each mk encrypts exactly one message.</item>
+/// <item>ENCRYPT(mk, pt, ad) = XChaCha20-Poly1305(key = mk, nonce = a fresh random 24-byte nonce, ad). Each mk should
+/// encrypt one message; the random nonce is the defence in depth for when it does not (a state restored from an older
+/// copy re-derives the same mk): two encryptions still never share a key and nonce.</item>
 /// <item>Header (40 bytes): ratchet public key (32) || PN (u32 BE) || N (u32 BE).</item>
 /// </list>
-/// A message is <c>prefix || header || ciphertext</c>; the AEAD's associated data is
-/// <c>sessionAD || prefix || header || callerAD</c>, so every byte before the ciphertext is authenticated.
+/// A message is <c>prefix || header || nonce (24) || ciphertext</c>; the AEAD's associated data is
+/// <c>sessionAD || prefix || header || nonce || callerAD</c>, so every byte before the ciphertext is authenticated.
+/// Skipped message keys are deleted once <see cref="MaxSkippedKeyRatchetSteps"/> receiving DH steps have happened
+/// since they were stored, or once they are <see cref="MaxSkippedKeyAge"/> old, whichever comes first.
 /// Every decryption works on temporaries and commits only after the AEAD tag verified: a failed or
 /// rejected message leaves the state exactly as it was.
 /// </summary>
@@ -43,11 +52,16 @@ internal sealed class DoubleRatchet : IDisposable
     /// <summary>How many earlier remote ratchet keys are remembered to classify late replays as duplicates.</summary>
     public const int MaxRetiredRemoteKeys = 64;
 
-    public const int HeaderLength = 40;
-    public const int KeyLength = 32;
-    private const byte StateVersion = 0x01;
+    /// <summary>A skipped key is deleted once this many receiving DH ratchet steps have happened since it was stored.</summary>
+    public const int MaxSkippedKeyRatchetSteps = 20;
 
-    private static readonly byte[] ZeroNonce = new byte[LibSodium.AeadNonceBytes];
+    public const int HeaderLength = 40;
+    public const int NonceLength = LibSodium.AeadNonceBytes;
+    public const int KeyLength = 32;
+    private const byte StateVersion = 0x02;
+    private const byte StateVersion1 = 0x01;
+    private const int SkippedEntryLength = KeyLength + 4 + 4 + 8 + KeyLength;
+
     private static ReadOnlySpan<byte> StateMagic => "MDR"u8;
 
     // BLAKE2b personalisations (16 bytes each): they separate the two KDFs from each other and from any other
@@ -57,10 +71,11 @@ internal sealed class DoubleRatchet : IDisposable
 
     private readonly byte[] _rootKey;
     private readonly byte[] _associatedData;
-    private readonly Dictionary<SkippedKeyId, byte[]> _skipped = [];
+    private readonly Dictionary<SkippedKeyId, SkippedKey> _skipped = [];
     private readonly Queue<SkippedKeyId> _skippedOrder = new();
     private readonly Queue<PublicKeyId> _retiredRemoteKeys = new();
     private readonly IRatchetKeySource _keySource;
+    private readonly TimeProvider _time;
     private X25519KeyPair _sendingRatchetKey;
     private byte[]? _receivingRatchetKey;
     private byte[]? _sendingChainKey;
@@ -68,25 +83,35 @@ internal sealed class DoubleRatchet : IDisposable
     private uint _sendCount;
     private uint _receiveCount;
     private uint _previousSendCount;
+
+    // Receiving DH ratchet steps taken so far: the clock that skipped keys expire by, besides their age.
+    private uint _receivingSteps;
     private bool _disposed;
 
-    private DoubleRatchet(byte[] rootKey, byte[] associatedData, X25519KeyPair sendingRatchetKey, IRatchetKeySource keySource)
+    private DoubleRatchet(byte[] rootKey, byte[] associatedData, X25519KeyPair sendingRatchetKey, IRatchetKeySource keySource, TimeProvider time)
     {
         _rootKey = rootKey;
         _associatedData = associatedData;
         _sendingRatchetKey = sendingRatchetKey;
         _keySource = keySource;
+        _time = time;
     }
 
+    /// <summary>A skipped key is deleted once it is this old: a message later than that is most likely lost, and a key
+    /// kept for it is one more secret a stolen state would expose.</summary>
+    public static TimeSpan MaxSkippedKeyAge { get; } = TimeSpan.FromDays(7);
+
     public int SkippedKeyCount => _skipped.Count;
+
+    public bool IsDisposed => _disposed;
 
     internal ReadOnlySpan<byte> AssociatedData => _associatedData;
 
     /// <summary>Alice: knows Bob's signed prekey, sends first.</summary>
-    public static DoubleRatchet InitializeAsInitiator(ReadOnlySpan<byte> sharedKey, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> remoteRatchetKey, IRatchetKeySource? keySource = null)
+    public static DoubleRatchet InitializeAsInitiator(ReadOnlySpan<byte> sharedKey, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> remoteRatchetKey, IRatchetKeySource? keySource = null, TimeProvider? time = null)
     {
         keySource ??= RandomRatchetKeySource.Instance;
-        var ratchet = new DoubleRatchet(sharedKey.ToArray(), associatedData.ToArray(), keySource.Next(), keySource)
+        var ratchet = new DoubleRatchet(sharedKey.ToArray(), associatedData.ToArray(), keySource.Next(), keySource, time ?? TimeProvider.System)
         {
             _receivingRatchetKey = remoteRatchetKey.ToArray(),
             _sendingChainKey = new byte[KeyLength],
@@ -99,15 +124,15 @@ internal sealed class DoubleRatchet : IDisposable
     }
 
     /// <summary>Bob: starts with his signed prekey as ratchet key and waits for Alice's first message.</summary>
-    public static DoubleRatchet InitializeAsResponder(ReadOnlySpan<byte> sharedKey, ReadOnlySpan<byte> associatedData, X25519KeyPair signedPreKey, IRatchetKeySource? keySource = null)
+    public static DoubleRatchet InitializeAsResponder(ReadOnlySpan<byte> sharedKey, ReadOnlySpan<byte> associatedData, X25519KeyPair signedPreKey, IRatchetKeySource? keySource = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(signedPreKey);
         // The ratchet owns (and later zeroes) a copy: the prekey store keeps its own.
         var own = X25519KeyPair.FromSecretKey(signedPreKey.SecretKey);
-        return new DoubleRatchet(sharedKey.ToArray(), associatedData.ToArray(), own, keySource ?? RandomRatchetKeySource.Instance);
+        return new DoubleRatchet(sharedKey.ToArray(), associatedData.ToArray(), own, keySource ?? RandomRatchetKeySource.Instance, time ?? TimeProvider.System);
     }
 
-    /// <summary>Encrypts <paramref name="plaintext"/>; returns <c>prefix || header || ciphertext</c>.</summary>
+    /// <summary>Encrypts <paramref name="plaintext"/>; returns <c>prefix || header || nonce || ciphertext</c>.</summary>
     /// <exception cref="InvalidOperationException">No sending chain yet (a responder must first receive).</exception>
     public byte[] Encrypt(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> callerAssociatedData)
     {
@@ -118,23 +143,26 @@ internal sealed class DoubleRatchet : IDisposable
         }
 
         var headerEnd = prefix.Length + HeaderLength;
-        var output = new byte[headerEnd + plaintext.Length + LibSodium.AeadTagBytes];
+        var nonceEnd = headerEnd + NonceLength;
+        var output = new byte[nonceEnd + plaintext.Length + LibSodium.AeadTagBytes];
         prefix.CopyTo(output);
         var header = output.AsSpan(prefix.Length, HeaderLength);
         _sendingRatchetKey.PublicKey.CopyTo(header);
         BinaryPrimitives.WriteUInt32BigEndian(header[32..], _previousSendCount);
         BinaryPrimitives.WriteUInt32BigEndian(header[36..], _sendCount);
+        var nonce = output.AsSpan(headerEnd, NonceLength);
+        _keySource.NextNonce(nonce);
 
         Span<byte> messageKey = stackalloc byte[KeyLength];
         ChainStep(_sendingChainKey, messageKey, _sendingChainKey);
         _sendCount = checked(_sendCount + 1);
-        Seal(output.AsSpan(headerEnd), plaintext, output.AsSpan(0, headerEnd), callerAssociatedData, messageKey);
+        Seal(output.AsSpan(nonceEnd), plaintext, output.AsSpan(0, nonceEnd), nonce, callerAssociatedData, messageKey);
         LibSodium.Zero(messageKey);
         return output;
     }
 
     /// <summary>Decrypts a message whose ratchet header starts at <paramref name="prefixLength"/>.</summary>
-    /// <exception cref="MalformedMessageException">Too short to hold a header and a tag.</exception>
+    /// <exception cref="MalformedMessageException">Too short to hold a header, a nonce and a tag.</exception>
     /// <exception cref="DuplicateMessageException">Already decrypted, or its key is gone.</exception>
     /// <exception cref="TooManySkippedMessagesException">Beyond <see cref="MaxSkip"/>.</exception>
     /// <exception cref="MessageAuthenticationException">Tampered, or not for this session.</exception>
@@ -142,26 +170,26 @@ internal sealed class DoubleRatchet : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var headerEnd = prefixLength + HeaderLength;
-        if (prefixLength < 0 || message.Length < headerEnd + LibSodium.AeadTagBytes)
+        var nonceEnd = headerEnd + NonceLength;
+        if (prefixLength < 0 || message.Length < nonceEnd + LibSodium.AeadTagBytes)
         {
-            throw new MalformedMessageException("The message is too short to hold a ratchet header and a tag.");
+            throw new MalformedMessageException("The message is too short to hold a ratchet header, a nonce and a tag.");
         }
 
         var header = message.Slice(prefixLength, HeaderLength);
         var remoteKey = header[..32];
         var previousCount = BinaryPrimitives.ReadUInt32BigEndian(header[32..]);
         var number = BinaryPrimitives.ReadUInt32BigEndian(header[36..]);
-        var authenticated = message[..headerEnd];
-        var ciphertext = message[headerEnd..];
+        var sealedMessage = new SealedMessage(message[..nonceEnd], message.Slice(headerEnd, NonceLength), message[nonceEnd..]);
 
-        if (_skipped.Count > 0 && TryDecryptSkipped(remoteKey, number, authenticated, ciphertext, callerAssociatedData, out var fromSkipped))
+        if (_skipped.Count > 0 && TryDecryptSkipped(remoteKey, number, sealedMessage, callerAssociatedData, out var fromSkipped))
         {
             return fromSkipped;
         }
 
         if (_receivingRatchetKey is not null && _receivingChainKey is not null && remoteKey.SequenceEqual(_receivingRatchetKey))
         {
-            return DecryptInCurrentChain(remoteKey, number, authenticated, ciphertext, callerAssociatedData);
+            return DecryptInCurrentChain(remoteKey, number, sealedMessage, callerAssociatedData);
         }
 
         if (_retiredRemoteKeys.Contains(PublicKeyId.From(remoteKey)))
@@ -169,25 +197,29 @@ internal sealed class DoubleRatchet : IDisposable
             throw new DuplicateMessageException("The message belongs to an earlier chain and its key is gone.");
         }
 
-        return DecryptWithNewRatchetKey(remoteKey, previousCount, number, authenticated, ciphertext, callerAssociatedData);
+        return DecryptWithNewRatchetKey(remoteKey, previousCount, number, sealedMessage, callerAssociatedData);
     }
 
-    private bool TryDecryptSkipped(ReadOnlySpan<byte> remoteKey, uint number, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> callerAd, out byte[] plaintext)
+    private bool TryDecryptSkipped(ReadOnlySpan<byte> remoteKey, uint number, SealedMessage message, ReadOnlySpan<byte> callerAd, out byte[] plaintext)
     {
         var id = SkippedKeyId.From(remoteKey, number);
-        if (!_skipped.TryGetValue(id, out var messageKey))
+        var now = Now();
+        if (!_skipped.TryGetValue(id, out var skipped) || IsExpired(skipped, now))
         {
+            // An expired key is as good as deleted (the next commit or Serialize deletes it): the message then reads
+            // as a duplicate, like any message whose key is gone.
             plaintext = [];
             return false;
         }
 
-        plaintext = Open(ciphertext, authenticated, callerAd, messageKey);
+        plaintext = Open(message, callerAd, skipped.Key);
         _skipped.Remove(id);
-        LibSodium.Zero(messageKey);
+        LibSodium.Zero(skipped.Key);
+        DeleteExpiredSkippedKeys(now);
         return true;
     }
 
-    private byte[] DecryptInCurrentChain(ReadOnlySpan<byte> remoteKey, uint number, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> callerAd)
+    private byte[] DecryptInCurrentChain(ReadOnlySpan<byte> remoteKey, uint number, SealedMessage message, ReadOnlySpan<byte> callerAd)
     {
         if (number < _receiveCount)
         {
@@ -207,7 +239,7 @@ internal sealed class DoubleRatchet : IDisposable
         {
             SkipAhead(chainKey, remoteKey, _receiveCount, number, ref skipped);
             ChainStep(chainKey, messageKey, chainKey);
-            var plaintext = Open(ciphertext, authenticated, callerAd, messageKey);
+            var plaintext = Open(message, callerAd, messageKey);
 
             chainKey.CopyTo(_receivingChainKey);
             _receiveCount = number + 1;
@@ -223,7 +255,7 @@ internal sealed class DoubleRatchet : IDisposable
         }
     }
 
-    private byte[] DecryptWithNewRatchetKey(ReadOnlySpan<byte> remoteKey, uint previousCount, uint number, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> callerAd)
+    private byte[] DecryptWithNewRatchetKey(ReadOnlySpan<byte> remoteKey, uint previousCount, uint number, SealedMessage message, ReadOnlySpan<byte> callerAd)
     {
         var hasCurrentChain = _receivingChainKey is not null && _receivingRatchetKey is not null;
         var toSkipInCurrent = hasCurrentChain && previousCount > _receiveCount ? previousCount - _receiveCount : 0;
@@ -252,7 +284,7 @@ internal sealed class DoubleRatchet : IDisposable
             RootStep(rootKey, dh, chainKey);
             SkipAhead(chainKey, remoteKey, 0, number, ref skipped);
             ChainStep(chainKey, messageKey, chainKey);
-            var plaintext = Open(ciphertext, authenticated, callerAd, messageKey);
+            var plaintext = Open(message, callerAd, messageKey);
 
             // Authenticated: commit the receiving step, then the sending step (a fresh ratchet key).
             nextSending = _keySource.Next();
@@ -260,6 +292,7 @@ internal sealed class DoubleRatchet : IDisposable
             _sendingChainKey ??= new byte[KeyLength];
             RootStep(rootKey, dh, _sendingChainKey);
 
+            _receivingSteps = unchecked(_receivingSteps + 1);
             StoreSkipped(skipped);
             skipped = null;
             if (_receivingRatchetKey is null)
@@ -316,12 +349,18 @@ internal sealed class DoubleRatchet : IDisposable
     {
         if (skipped is null)
         {
+            if (_skipped.Count > 0)
+            {
+                DeleteExpiredSkippedKeys(Now());
+            }
+
             return;
         }
 
+        var now = Now();
         foreach (var (id, key) in skipped)
         {
-            if (_skipped.TryAdd(id, key))
+            if (_skipped.TryAdd(id, new SkippedKey(key, _receivingSteps, now)))
             {
                 _skippedOrder.Enqueue(id);
             }
@@ -336,9 +375,11 @@ internal sealed class DoubleRatchet : IDisposable
         {
             if (_skipped.Remove(oldest, out var evicted))
             {
-                LibSodium.Zero(evicted);
+                LibSodium.Zero(evicted.Key);
             }
         }
+
+        DeleteExpiredSkippedKeys(now);
 
         if (_skippedOrder.Count > 2 * MaxStoredSkippedKeys)
         {
@@ -348,6 +389,33 @@ internal sealed class DoubleRatchet : IDisposable
             {
                 _skippedOrder.Enqueue(id);
             }
+        }
+    }
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private bool IsExpired(SkippedKey key, long now)
+        => unchecked(_receivingSteps - key.Step) >= MaxSkippedKeyRatchetSteps
+            || now - key.StoredAt >= (long)MaxSkippedKeyAge.TotalMilliseconds;
+
+    /// <summary>Deletes (and zeroes) the expired keys at the front of the storage order. Keys are stored in order of
+    /// step and time, so the scan stops at the first live one; <see cref="WriteTo"/> drops any other expired key.</summary>
+    private void DeleteExpiredSkippedKeys(long now)
+    {
+        while (_skippedOrder.TryPeek(out var oldest))
+        {
+            if (_skipped.TryGetValue(oldest, out var key))
+            {
+                if (!IsExpired(key, now))
+                {
+                    return;
+                }
+
+                _skipped.Remove(oldest);
+                LibSodium.Zero(key.Key);
+            }
+
+            _skippedOrder.Dequeue();
         }
     }
 
@@ -388,7 +456,7 @@ internal sealed class DoubleRatchet : IDisposable
         LibSodium.Zero(output);
     }
 
-    private void Seal(Span<byte> ciphertext, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> callerAd, ReadOnlySpan<byte> messageKey)
+    private void Seal(Span<byte> ciphertext, ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> callerAd, ReadOnlySpan<byte> messageKey)
     {
         var adLength = _associatedData.Length + authenticated.Length + callerAd.Length;
         byte[]? rented = null;
@@ -396,7 +464,7 @@ internal sealed class DoubleRatchet : IDisposable
         try
         {
             WriteAssociatedData(ad, authenticated, callerAd);
-            LibSodium.AeadSeal(ciphertext, plaintext, ad, ZeroNonce, messageKey);
+            LibSodium.AeadSeal(ciphertext, plaintext, ad, nonce, messageKey);
         }
         finally
         {
@@ -407,16 +475,16 @@ internal sealed class DoubleRatchet : IDisposable
         }
     }
 
-    private byte[] Open(ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> callerAd, ReadOnlySpan<byte> messageKey)
+    private byte[] Open(SealedMessage message, ReadOnlySpan<byte> callerAd, ReadOnlySpan<byte> messageKey)
     {
-        var adLength = _associatedData.Length + authenticated.Length + callerAd.Length;
+        var adLength = _associatedData.Length + message.Authenticated.Length + callerAd.Length;
         byte[]? rented = null;
         var ad = adLength <= 1024 ? stackalloc byte[adLength] : (rented = ArrayPool<byte>.Shared.Rent(adLength)).AsSpan(0, adLength);
         try
         {
-            WriteAssociatedData(ad, authenticated, callerAd);
-            var plaintext = new byte[ciphertext.Length - LibSodium.AeadTagBytes];
-            if (!LibSodium.AeadOpen(plaintext, ciphertext, ad, ZeroNonce, messageKey))
+            WriteAssociatedData(ad, message.Authenticated, callerAd);
+            var plaintext = new byte[message.Ciphertext.Length - LibSodium.AeadTagBytes];
+            if (!LibSodium.AeadOpen(plaintext, message.Ciphertext, ad, message.Nonce, messageKey))
             {
                 LibSodium.Zero(plaintext);
                 throw new MessageAuthenticationException("The message failed authentication.");
@@ -441,22 +509,51 @@ internal sealed class DoubleRatchet : IDisposable
     }
 
     /// <summary>
-    /// Versioned state encoding: "MDR" || 0x01 || RK || DHs secret || flags (bit0 DHr, bit1 CKs, bit2 CKr)
-    /// || [DHr] || [CKs] || [CKr] || Ns || Nr || PN (u32 BE) || AD length (u16 BE) || AD
-    /// || skipped count (u32 BE) || (ratchet key || N (u32 BE) || mk)* oldest first
-    /// || retired count (u16 BE) || ratchet key*.
+    /// Versioned state encoding (version 2): "MDR" || 0x02 || RK || DHs secret || flags (bit0 DHr, bit1 CKs, bit2 CKr)
+    /// || [DHr] || [CKs] || [CKr] || Ns || Nr || PN || receiving DH steps (u32 BE) || AD length (u16 BE) || AD
+    /// || skipped count (u32 BE) || (ratchet key || N (u32 BE) || step stored (u32 BE) || time stored (i64 BE, Unix ms)
+    /// || mk)* oldest first || retired count (u16 BE) || ratchet key*. Expired skipped keys are deleted first.
+    /// Written into an array of exactly the encoded length: no growing buffer leaves copies of the keys behind.
     /// </summary>
     public byte[] Serialize()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var live = _skippedOrder.Where(_skipped.ContainsKey).Distinct().ToList();
-        var writer = new ArrayBufferWriter<byte>(256 + (live.Count * 68));
+        var live = PrepareSerialization();
+        var state = new byte[SerializedLength(live)];
+        WriteTo(state, live);
+        return state;
+    }
+
+    /// <summary>Deletes the expired skipped keys and lists the live ones, oldest first, for <see cref="WriteTo"/>.</summary>
+    internal List<SkippedKeyId> PrepareSerialization()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var now = Now();
+        foreach (var (id, key) in _skipped.Where(entry => IsExpired(entry.Value, now)).ToList())
+        {
+            _skipped.Remove(id);
+            LibSodium.Zero(key.Key);
+        }
+
+        return _skippedOrder.Where(_skipped.ContainsKey).Distinct().ToList();
+    }
+
+    internal int SerializedLength(List<SkippedKeyId> live)
+    {
+        var chainKeys = (_receivingRatchetKey is null ? 0 : 1) + (_sendingChainKey is null ? 0 : 1) + (_receivingChainKey is null ? 0 : 1);
+        return 4 + (2 * KeyLength) + 1 + (chainKeys * KeyLength) + (4 * 4) + 2 + _associatedData.Length
+            + 4 + (live.Count * SkippedEntryLength) + 2 + (_retiredRemoteKeys.Count * KeyLength);
+    }
+
+    /// <summary>Writes exactly <see cref="SerializedLength"/> bytes.</summary>
+    internal void WriteTo(Span<byte> destination, List<SkippedKeyId> live)
+    {
+        var writer = new StateWriter(destination);
         writer.Write(StateMagic);
-        writer.Write([StateVersion]);
+        writer.Write(StateVersion);
         writer.Write(_rootKey);
         writer.Write(_sendingRatchetKey.SecretKey);
-        var flags = (byte)((_receivingRatchetKey is null ? 0 : 1) | (_sendingChainKey is null ? 0 : 2) | (_receivingChainKey is null ? 0 : 4));
-        writer.Write([flags]);
+        writer.Write((byte)((_receivingRatchetKey is null ? 0 : 1) | (_sendingChainKey is null ? 0 : 2) | (_receivingChainKey is null ? 0 : 4)));
         if (_receivingRatchetKey is not null)
         {
             writer.Write(_receivingRatchetKey);
@@ -472,106 +569,142 @@ internal sealed class DoubleRatchet : IDisposable
             writer.Write(_receivingChainKey);
         }
 
-        WriteUInt32(writer, _sendCount);
-        WriteUInt32(writer, _receiveCount);
-        WriteUInt32(writer, _previousSendCount);
-        WriteUInt16(writer, (ushort)_associatedData.Length);
+        writer.WriteUInt32(_sendCount);
+        writer.WriteUInt32(_receiveCount);
+        writer.WriteUInt32(_previousSendCount);
+        writer.WriteUInt32(_receivingSteps);
+        writer.WriteUInt16((ushort)_associatedData.Length);
         writer.Write(_associatedData);
-        WriteUInt32(writer, (uint)live.Count);
-        Span<byte> key = stackalloc byte[KeyLength];
+        writer.WriteUInt32((uint)live.Count);
         foreach (var id in live)
         {
-            id.RatchetKey.Write(key);
-            writer.Write(key);
-            WriteUInt32(writer, id.Number);
-            writer.Write(_skipped[id]);
+            var skipped = _skipped[id];
+            id.RatchetKey.Write(writer.Next(KeyLength));
+            writer.WriteUInt32(id.Number);
+            writer.WriteUInt32(skipped.Step);
+            writer.WriteInt64(skipped.StoredAt);
+            writer.Write(skipped.Key);
         }
 
-        WriteUInt16(writer, (ushort)_retiredRemoteKeys.Count);
+        writer.WriteUInt16((ushort)_retiredRemoteKeys.Count);
         foreach (var retired in _retiredRemoteKeys)
         {
-            retired.Write(key);
-            writer.Write(key);
+            retired.Write(writer.Next(KeyLength));
         }
 
-        return writer.WrittenSpan.ToArray();
+        writer.EnsureEnd();
     }
 
+    /// <summary>Reads version 2, and version 1 (no step or time per skipped key: they are stored anew, now, at step 0).
+    /// On failure every secret read so far is zeroed.</summary>
     /// <exception cref="InvalidStateFormatException">Not a state this version can read.</exception>
-    public static DoubleRatchet Deserialize(ReadOnlySpan<byte> state, IRatchetKeySource? keySource = null)
+    public static DoubleRatchet Deserialize(ReadOnlySpan<byte> state, IRatchetKeySource? keySource = null, TimeProvider? time = null, Action<byte[]>? secretRead = null)
     {
+        time ??= TimeProvider.System;
         var reader = new StateReader(state);
-        if (!reader.Take(3).SequenceEqual(StateMagic) || reader.Take(1)[0] != StateVersion)
+        if (!reader.Take(3).SequenceEqual(StateMagic))
         {
             throw new InvalidStateFormatException("Not a ratchet state of a known version.");
         }
 
-        var rootKey = reader.Take(KeyLength).ToArray();
-        var sendingKey = X25519KeyPair.FromSecretKey(reader.Take(KeyLength));
-        var flags = reader.Take(1)[0];
-        if ((flags & ~7) != 0)
+        var version = reader.Take(1)[0];
+        if (version is not StateVersion and not StateVersion1)
         {
-            throw new InvalidStateFormatException("Unknown ratchet state flags.");
+            throw new InvalidStateFormatException("Not a ratchet state of a known version.");
         }
 
-        var receivingRatchetKey = (flags & 1) != 0 ? reader.Take(KeyLength).ToArray() : null;
-        var sendingChainKey = (flags & 2) != 0 ? reader.Take(KeyLength).ToArray() : null;
-        var receivingChainKey = (flags & 4) != 0 ? reader.Take(KeyLength).ToArray() : null;
-        var sendCount = reader.UInt32();
-        var receiveCount = reader.UInt32();
-        var previousSendCount = reader.UInt32();
-        var ad = reader.Take(reader.UInt16()).ToArray();
-        var ratchet = new DoubleRatchet(rootKey, ad, sendingKey, keySource ?? RandomRatchetKeySource.Instance)
+        byte[]? rootKey = null;
+        byte[]? sendingChainKey = null;
+        byte[]? receivingChainKey = null;
+        X25519KeyPair? sendingKey = null;
+        DoubleRatchet? ratchet = null;
+        byte[] ReadSecret(ref StateReader source)
         {
-            _receivingRatchetKey = receivingRatchetKey,
-            _sendingChainKey = sendingChainKey,
-            _receivingChainKey = receivingChainKey,
-            _sendCount = sendCount,
-            _receiveCount = receiveCount,
-            _previousSendCount = previousSendCount,
-        };
-        var skippedCount = reader.UInt32();
-        if (skippedCount > MaxStoredSkippedKeys)
-        {
-            throw new InvalidStateFormatException("The state holds more skipped keys than allowed.");
+            var secret = source.Take(KeyLength).ToArray();
+            secretRead?.Invoke(secret);
+            return secret;
         }
 
-        for (var i = 0; i < skippedCount; i++)
+        try
         {
-            var id = SkippedKeyId.From(reader.Take(KeyLength), reader.UInt32());
-            if (!ratchet._skipped.TryAdd(id, reader.Take(KeyLength).ToArray()))
+            rootKey = ReadSecret(ref reader);
+            sendingKey = X25519KeyPair.FromSecretKey(reader.Take(KeyLength));
+            var flags = reader.Take(1)[0];
+            if ((flags & ~7) != 0)
             {
-                throw new InvalidStateFormatException("Duplicate skipped key in the state.");
+                throw new InvalidStateFormatException("Unknown ratchet state flags.");
             }
 
-            ratchet._skippedOrder.Enqueue(id);
-        }
+            var receivingRatchetKey = (flags & 1) != 0 ? reader.Take(KeyLength).ToArray() : null;
+            sendingChainKey = (flags & 2) != 0 ? ReadSecret(ref reader) : null;
+            receivingChainKey = (flags & 4) != 0 ? ReadSecret(ref reader) : null;
+            var sendCount = reader.UInt32();
+            var receiveCount = reader.UInt32();
+            var previousSendCount = reader.UInt32();
+            var receivingSteps = version == StateVersion ? reader.UInt32() : 0;
+            var ad = reader.Take(reader.UInt16()).ToArray();
+            ratchet = new DoubleRatchet(rootKey, ad, sendingKey, keySource ?? RandomRatchetKeySource.Instance, time)
+            {
+                _receivingRatchetKey = receivingRatchetKey,
+                _sendingChainKey = sendingChainKey,
+                _receivingChainKey = receivingChainKey,
+                _sendCount = sendCount,
+                _receiveCount = receiveCount,
+                _previousSendCount = previousSendCount,
+                _receivingSteps = receivingSteps,
+            };
+            var skippedCount = reader.UInt32();
+            if (skippedCount > MaxStoredSkippedKeys)
+            {
+                throw new InvalidStateFormatException("The state holds more skipped keys than allowed.");
+            }
 
-        var retiredCount = reader.UInt16();
-        if (retiredCount > MaxRetiredRemoteKeys)
+            var now = ratchet.Now();
+            for (var i = 0; i < skippedCount; i++)
+            {
+                var id = SkippedKeyId.From(reader.Take(KeyLength), reader.UInt32());
+                var step = version == StateVersion ? reader.UInt32() : 0;
+                var storedAt = version == StateVersion ? reader.Int64() : now;
+                var key = ReadSecret(ref reader);
+                if (!ratchet._skipped.TryAdd(id, new SkippedKey(key, step, storedAt)))
+                {
+                    LibSodium.Zero(key);
+                    throw new InvalidStateFormatException("Duplicate skipped key in the state.");
+                }
+
+                ratchet._skippedOrder.Enqueue(id);
+            }
+
+            var retiredCount = reader.UInt16();
+            if (retiredCount > MaxRetiredRemoteKeys)
+            {
+                throw new InvalidStateFormatException("The state holds more retired keys than allowed.");
+            }
+
+            for (var i = 0; i < retiredCount; i++)
+            {
+                ratchet._retiredRemoteKeys.Enqueue(PublicKeyId.From(reader.Take(KeyLength)));
+            }
+
+            reader.EnsureEnd();
+            return ratchet;
+        }
+        catch
         {
-            throw new InvalidStateFormatException("The state holds more retired keys than allowed.");
+            if (ratchet is not null)
+            {
+                ratchet.Dispose();
+            }
+            else
+            {
+                LibSodium.Zero(rootKey);
+                LibSodium.Zero(sendingChainKey);
+                LibSodium.Zero(receivingChainKey);
+                sendingKey?.Dispose();
+            }
+
+            throw;
         }
-
-        for (var i = 0; i < retiredCount; i++)
-        {
-            ratchet._retiredRemoteKeys.Enqueue(PublicKeyId.From(reader.Take(KeyLength)));
-        }
-
-        reader.EnsureEnd();
-        return ratchet;
-    }
-
-    private static void WriteUInt32(ArrayBufferWriter<byte> writer, uint value)
-    {
-        BinaryPrimitives.WriteUInt32BigEndian(writer.GetSpan(4), value);
-        writer.Advance(4);
-    }
-
-    private static void WriteUInt16(ArrayBufferWriter<byte> writer, ushort value)
-    {
-        BinaryPrimitives.WriteUInt16BigEndian(writer.GetSpan(2), value);
-        writer.Advance(2);
     }
 
     /// <inheritdoc />
@@ -587,7 +720,7 @@ internal sealed class DoubleRatchet : IDisposable
         LibSodium.Zero(_receivingChainKey);
         foreach (var key in _skipped.Values)
         {
-            LibSodium.Zero(key);
+            LibSodium.Zero(key.Key);
         }
 
         _skipped.Clear();
@@ -595,15 +728,29 @@ internal sealed class DoubleRatchet : IDisposable
         _disposed = true;
     }
 
+    /// <summary>The parts of a received message the AEAD needs: everything before the ciphertext (authenticated), the
+    /// nonce (also inside the authenticated part) and the ciphertext with its tag.</summary>
+    private readonly ref struct SealedMessage(ReadOnlySpan<byte> authenticated, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext)
+    {
+        public ReadOnlySpan<byte> Authenticated { get; } = authenticated;
+
+        public ReadOnlySpan<byte> Nonce { get; } = nonce;
+
+        public ReadOnlySpan<byte> Ciphertext { get; } = ciphertext;
+    }
+
+    /// <summary>A stored skipped message key, with the receiving DH step and the time (Unix ms) it was stored at.</summary>
+    private readonly record struct SkippedKey(byte[] Key, uint Step, long StoredAt);
+
     /// <summary>A skipped key's identity: the remote ratchet key and the message number, without allocating.</summary>
-    private readonly record struct SkippedKeyId(PublicKeyId RatchetKey, uint Number)
+    internal readonly record struct SkippedKeyId(PublicKeyId RatchetKey, uint Number)
     {
         public static SkippedKeyId From(ReadOnlySpan<byte> ratchetKey, uint number) => new(PublicKeyId.From(ratchetKey), number);
     }
 
     /// <summary>A 32-byte public ratchet key held as four words: compared and stored without allocating
     /// (public values, so the comparison need not be constant-time).</summary>
-    private readonly record struct PublicKeyId(ulong K0, ulong K1, ulong K2, ulong K3)
+    internal readonly record struct PublicKeyId(ulong K0, ulong K1, ulong K2, ulong K3)
     {
         public static PublicKeyId From(ReadOnlySpan<byte> key)
         {

@@ -78,7 +78,9 @@ public sealed class UnlockedKeyStoreTests : IDisposable
         var store = FastStore();
         using var passphrase = new Passphrase("right");
         using var unlocked = await store.CreateAsync(new byte[8], passphrase);
-        await store.SaveAsync(new byte[8], passphrase);
+        var elsewhere = new EncryptedKeyStore(Path.Combine(_directory.FullName, "other.keys"), KeyStoreOptions.ForTesting(1, 8), KeyStoreLimits.Testing, beforeReplace: null);
+        await elsewhere.SaveAsync(new byte[8], passphrase);
+        File.Copy(elsewhere.FilePath, StorePath, overwrite: true);
 
         await Assert.ThrowsAsync<KeyStoreAuthenticationException>(() => unlocked.ReadAsync());
     }

@@ -274,7 +274,7 @@ public sealed class SessionTests
         }
 
         var wrongVersion = (byte[])state.Clone();
-        wrongVersion[3] = 0x02;
+        wrongVersion[3] = 0x7F;
         Assert.Throws<InvalidStateFormatException>(() => Session.Deserialize(wrongVersion));
         Assert.Throws<InvalidStateFormatException>(() => Session.Deserialize([.. state, 0x00]));
     }

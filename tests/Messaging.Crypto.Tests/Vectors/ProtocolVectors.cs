@@ -7,7 +7,7 @@ namespace Messaging.Crypto.Tests.Vectors;
 
 /// <summary>
 /// The fixed inputs of the protocol test vectors in docs/crypto.md, and the computation that turns them into
-/// outputs. Every secret is a fixed byte pattern, Ed25519 is deterministic and the nonce is fixed, so the
+/// outputs. Every secret and every message nonce is a fixed byte pattern and Ed25519 is deterministic, so the
 /// outputs are exact and an independent implementation can reproduce them byte for byte.
 /// </summary>
 internal static class ProtocolVectors
@@ -16,12 +16,18 @@ internal static class ProtocolVectors
 
     public static byte[] Repeat(byte value) => Enumerable.Repeat(value, 32).ToArray();
 
-    /// <summary>Hands out fixed key pairs in order; the first call is the X3DH ephemeral (initiator only).</summary>
-    private sealed class FixedKeys(params byte[][] secrets) : IRatchetKeySource
+    public static byte[] Nonce(byte value) => Enumerable.Repeat(value, 24).ToArray();
+
+    /// <summary>Hands out fixed key pairs and message nonces in order; the first key pair is the X3DH ephemeral
+    /// (initiator only).</summary>
+    private sealed class FixedKeys(byte[][] nonces, params byte[][] secrets) : IRatchetKeySource
     {
         private int _next;
+        private int _nextNonce;
 
         public X25519KeyPair Next() => X25519KeyPair.FromSecretKey(secrets[_next++]);
+
+        public void NextNonce(Span<byte> nonce) => nonces[_nextNonce++].CopyTo(nonce);
     }
 
     public static IReadOnlyList<(string Name, string Hex)> Compute()
@@ -48,10 +54,10 @@ internal static class ProtocolVectors
             Add("x3dh.ad", secret.AssociatedData);
         }
 
-        using var aliceSession = Session.Initiate(alice, bundle, new FixedKeys(Pattern(0xC0), Repeat(0xE1), Repeat(0xE3)));
+        using var aliceSession = Session.Initiate(alice, bundle, new FixedKeys([Nonce(0xF1), Nonce(0xF3)], Pattern(0xC0), Repeat(0xE1), Repeat(0xE3)));
         var m1 = aliceSession.Encrypt(Encoding.UTF8.GetBytes("hello bob"), Encoding.UTF8.GetBytes("vector-1"));
         Add("m1", m1);
-        using var bobSession = Session.AcceptPreKeyMessage(bob, spk, opk, m1, Encoding.UTF8.GetBytes("vector-1"), new FixedKeys(Repeat(0xE2), Repeat(0xE4)), out var p1);
+        using var bobSession = Session.AcceptPreKeyMessage(bob, spk, opk, m1, Encoding.UTF8.GetBytes("vector-1"), new FixedKeys([Nonce(0xF2)], Repeat(0xE2), Repeat(0xE4)), TimeProvider.System, out var p1);
         Add("m1.plaintext", p1);
         var m2 = bobSession.Encrypt(Encoding.UTF8.GetBytes("hello alice"), Encoding.UTF8.GetBytes("vector-2"));
         Add("m2", m2);
