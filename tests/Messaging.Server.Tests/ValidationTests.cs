@@ -58,7 +58,7 @@ public sealed class ValidationTests
             "no recipients" => valid with { Recipients = [] },
             "duplicate recipient" => valid with { Recipients = [.. valid.Recipients, first] },
             "empty recipient id" => valid with { Recipients = [.. valid.Recipients.Skip(1), first with { DeviceId = Guid.Empty }] },
-            "unknown version tag" => valid with { Recipients = [.. valid.Recipients.Skip(1), first with { Ciphertext = [0x02, .. first.Ciphertext[1..]] }] },
+            "unknown version tag" => valid with { Recipients = [.. valid.Recipients.Skip(1), first with { Ciphertext = [0x03, .. first.Ciphertext[1..]] }] },
             "version tag only" => valid with { Recipients = [.. valid.Recipients.Skip(1), first with { Ciphertext = [0x01] }] },
             "empty ciphertext" => valid with { Recipients = [.. valid.Recipients.Skip(1), first with { Ciphertext = [] }] },
             "oversized ciphertext" => valid with { Recipients = [.. valid.Recipients.Skip(1), first with { Ciphertext = Ciphertexts.Random(1025) }] },
