@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+using Messaging.Contracts;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
@@ -36,7 +38,17 @@ internal static class ErrorsExtensions
 {
     public static IServiceCollection AddErrors(this IServiceCollection services)
     {
-        services.AddProblemDetails();
+        // A body the endpoint cannot bind (truncated JSON, a wrong type, an unknown field: every request has a closed
+        // schema) is answered 400 by the framework without a code; give it the stable one.
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            if (context.Exception is null && context.ProblemDetails.Status is StatusCodes.Status400BadRequest or StatusCodes.Status415UnsupportedMediaType
+                && !context.ProblemDetails.Extensions.ContainsKey("code"))
+            {
+                context.ProblemDetails.Extensions["code"] = ErrorCodes.Malformed;
+            }
+        });
         services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
         return services;
     }

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
@@ -84,7 +85,8 @@ internal static class ServerComposition
         {
             o.EnableDetailedErrors = false;
             o.AddFilter<HubErrorFilter>();
-        });
+        }).AddJsonProtocol(o => o.PayloadSerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow);
+        services.AddStrictHubProtocol();
 
         // A JSON frame carries base64 ciphertext (4/3 of the bytes) plus ids and field names.
         services.AddOptions<HubOptions<MessagingHub>>().Configure<IOptions<EnvelopesOptions>>((hub, envelopes) =>
