@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
@@ -81,12 +80,12 @@ internal static class ServerComposition
         services.AddSingleton<IDeviceSignals, HubDeviceSignals>();
         services.AddSingleton<IPartnerSignals, HubPartnerSignals>();
         services.AddSingleton<HubErrorFilter>();
+        services.AddStrictHubProtocol();
         services.AddSignalR(o =>
         {
             o.EnableDetailedErrors = false;
             o.AddFilter<HubErrorFilter>();
-        }).AddJsonProtocol(o => o.PayloadSerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow);
-        services.AddStrictHubProtocol();
+        });
 
         // A JSON frame carries base64 ciphertext (4/3 of the bytes) plus ids and field names.
         services.AddOptions<HubOptions<MessagingHub>>().Configure<IOptions<EnvelopesOptions>>((hub, envelopes) =>

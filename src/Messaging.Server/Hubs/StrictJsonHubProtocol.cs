@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.ExceptionServices;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Messaging.Contracts;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
@@ -25,8 +26,8 @@ namespace Messaging.Server.Hubs;
 /// <item>streaming invocations and client-to-server streams are refused as malformed: this hub has no streaming
 /// method.</item>
 /// </list>
-/// Unknown fields are refused by the payload options (<see cref="System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow"/>,
-/// set in the hub's registration): every hub request has a closed schema.
+/// Unknown fields are refused by the payload options (<see cref="JsonUnmappedMemberHandling.Disallow"/>, set by
+/// <see cref="StrictHubProtocolExtensions.AddStrictHubProtocol"/>): every hub request has a closed schema.
 /// </summary>
 internal sealed class StrictJsonHubProtocol(IOptions<JsonHubProtocolOptions> options) : IHubProtocol
 {
@@ -156,16 +157,40 @@ internal static class StrictHubProtocolExtensions
     /// <see cref="HubErrorFilter"/> logs each once at the right level instead.</summary>
     public const string DispatcherLogCategory = "Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher";
 
-    /// <summary>Puts <see cref="StrictJsonHubProtocol"/> in the place of SignalR's JSON protocol (same name, "json").</summary>
+    /// <summary>Puts <see cref="StrictJsonHubProtocol"/> in the place of SignalR's JSON protocol (same name, "json"),
+    /// whether this runs before or after <c>AddSignalR</c>: the resolver below skips SignalR's own JSON protocol.</summary>
     public static IServiceCollection AddStrictHubProtocol(this IServiceCollection services)
     {
-        foreach (var descriptor in services.Where(d => d.ServiceType == typeof(IHubProtocol) && d.ImplementationType == typeof(JsonHubProtocol)).ToList())
-        {
-            services.Remove(descriptor);
-        }
-
+        // Every hub request is a closed record: a field it does not have is refused, not ignored.
+        services.Configure<JsonHubProtocolOptions>(o => o.PayloadSerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow);
         services.AddSingleton<IHubProtocol, StrictJsonHubProtocol>();
+        services.AddSingleton<IHubProtocolResolver, StrictHubProtocolResolver>();
         services.AddLogging(logging => logging.AddFilter(DispatcherLogCategory, LogLevel.Critical));
         return services;
     }
+}
+
+/// <summary>SignalR's protocol resolution (by name, case-insensitive, among the protocols the hub supports), with
+/// SignalR's own <see cref="JsonHubProtocol"/> left out so that "json" is always <see cref="StrictJsonHubProtocol"/>.</summary>
+internal sealed class StrictHubProtocolResolver : IHubProtocolResolver
+{
+    private readonly Dictionary<string, IHubProtocol> _protocols = new(StringComparer.OrdinalIgnoreCase);
+
+    public StrictHubProtocolResolver(IEnumerable<IHubProtocol> protocols)
+    {
+        foreach (var protocol in protocols.Where(p => p is not JsonHubProtocol))
+        {
+            _protocols[protocol.Name] = protocol;
+        }
+
+        AllProtocols = [.. _protocols.Values];
+    }
+
+    public IReadOnlyList<IHubProtocol> AllProtocols { get; }
+
+    public IHubProtocol? GetProtocol(string protocolName, IReadOnlyList<string>? supportedProtocols)
+        => _protocols.TryGetValue(protocolName, out var protocol)
+            && (supportedProtocols is null || supportedProtocols.Contains(protocolName, StringComparer.OrdinalIgnoreCase))
+            ? protocol
+            : null;
 }
