@@ -27,7 +27,9 @@ public static class ReportGranularities
 /// <param name="ReferralsSent">Referrals opened by partners of this type in the period.</param>
 /// <param name="Accepted">Referrals accepted by partners of this type in the period.</param>
 /// <param name="Declined">Referrals declined by partners of this type in the period.</param>
-/// <param name="TripartiteProposed">Tripartite interviews proposed by partners of this type in the period.</param>
+/// <param name="TripartiteProposed">Referrals still awaiting a decision after a tripartite interview proposed by partners
+/// of this type in the period. Once the receiving service answers, the server keeps no trace that an interview was
+/// proposed (a lasting trace would hint that a follow-up runs elsewhere, protocol 7.A).</param>
 public sealed record ReferralReportRow(string Period, string PartnerType, int? ReferralsSent, int? Accepted, int? Declined, int? TripartiteProposed);
 
 /// <summary>The follow-up committee report for one calendar year.</summary>

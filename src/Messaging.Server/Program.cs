@@ -2,6 +2,7 @@ using Messaging.Server.Hosting;
 
 var (command, configurationArgs) = HostCommand.Parse(args);
 var builder = WebApplication.CreateBuilder(configurationArgs);
+builder.ReadSettingsFromAppFolder();
 
 // The composition root is the only place that knows the system clock.
 builder.Services.AddSingleton(TimeProvider.System);

@@ -133,11 +133,11 @@ public sealed class ReferralEnvelopeTests
     public async Task ACaseFile_WithoutALiveConsentForTheRecipients_IsRefused_WithALiveOneItTravels()
     {
         await using var w = await SetUpAsync();
+        await MessagingApp.RespondAsync(w.WorkerB, w.CaseReference, ReferralResponse.Accept);
         var now = w.App.Clock.GetUtcNow();
         await using var workerC = await w.App.ConnectWorkerAsync(w.C);
         var otherCase = await MessagingApp.OpenReferralAsync(w.WorkerA, w.C.Id);
         var forOtherCase = await MessagingApp.RecordConsentAsync(w.WorkerA, otherCase.CaseReference, w.C.Id, now.AddDays(30));
-        var forOtherService = await MessagingApp.RecordConsentAsync(w.WorkerA, w.CaseReference, w.C.Id, now.AddDays(30));
         var revoked = await MessagingApp.RecordConsentAsync(w.WorkerA, w.CaseReference, w.B.Id, now.AddDays(30));
         await w.WorkerA.InvokeAsync<ConsentEntry>(nameof(IMessagingHub.RevokeConsent), new RevokeConsentRequest(revoked.ConsentId));
         var shortLived = await MessagingApp.RecordConsentAsync(w.WorkerA, w.CaseReference, w.B.Id, now.AddMinutes(10));
@@ -146,7 +146,6 @@ public sealed class ReferralEnvelopeTests
         await w.AssertRefusedAsync(ErrorCodes.ConsentRequired, w.WorkerA, await w.BuildAsync(w.WorkerA, EnvelopeKind.CaseFile));
         await w.AssertRefusedAsync(ErrorCodes.ConsentRequired, w.WorkerA, await w.BuildAsync(w.WorkerA, EnvelopeKind.CaseFile, consentId: Guid.NewGuid()));
         await w.AssertRefusedAsync(ErrorCodes.ConsentRequired, w.WorkerA, await w.BuildAsync(w.WorkerA, EnvelopeKind.CaseFile, consentId: forOtherCase.ConsentId));
-        await w.AssertRefusedAsync(ErrorCodes.ConsentOtherService, w.WorkerA, await w.BuildAsync(w.WorkerA, EnvelopeKind.CaseFile, consentId: forOtherService.ConsentId));
         await w.AssertRefusedAsync(ErrorCodes.ConsentRevoked, w.WorkerA, await w.BuildAsync(w.WorkerA, EnvelopeKind.CaseFile, consentId: revoked.ConsentId));
 
         // The receiving service cannot send the case file back under the referring service's consent.
@@ -160,9 +159,35 @@ public sealed class ReferralEnvelopeTests
     }
 
     [Fact]
+    public async Task ACaseFile_BeforeAcceptance_IsRefused_EvenUnderALiveConsent()
+    {
+        await using var w = await SetUpAsync();
+        var consent = await MessagingApp.RecordConsentAsync(w.WorkerA, w.CaseReference, w.B.Id, w.App.Clock.GetUtcNow().AddDays(30));
+        await w.AssertRefusedAsync(ErrorCodes.ReferralNotAccepted, w.WorkerA, await w.BuildAsync(w.WorkerA, EnvelopeKind.CaseFile, consentId: consent.ConsentId));
+        await MessagingApp.RespondAsync(w.WorkerB, w.CaseReference, ReferralResponse.ProposeTripartite);
+        await w.AssertRefusedAsync(ErrorCodes.ReferralNotAccepted, w.WorkerA, await w.BuildAsync(w.WorkerA, EnvelopeKind.CaseFile, consentId: consent.ConsentId));
+
+        await MessagingApp.RespondAsync(w.WorkerB, w.CaseReference, ReferralResponse.Accept);
+        await World.AssertAcceptedAsync(w.WorkerA, await w.BuildAsync(w.WorkerA, EnvelopeKind.CaseFile, consentId: consent.ConsentId));
+    }
+
+    [Fact]
+    public async Task AConsent_NamesTheReferralsReceivingService_AndNoOther()
+    {
+        await using var w = await SetUpAsync();
+        var now = w.App.Clock.GetUtcNow();
+        await Refusal.AssertHubAsync(ErrorCodes.ConsentOtherService, () => MessagingApp.RecordConsentAsync(w.WorkerA, w.CaseReference, w.C.Id, now.AddDays(30)));
+        await using var workerC = await w.App.ConnectWorkerAsync(w.C);
+        await Refusal.AssertHubAsync(ErrorCodes.ReferralNotFound, () => MessagingApp.RecordConsentAsync(workerC, w.CaseReference, w.B.Id, now.AddDays(30)));
+        Assert.Equal(0, await w.App.CountAsync("consents"));
+        Assert.Equal(0, await w.App.CountAsync("audit_log", "event_type = 'consent.recorded'"));
+    }
+
+    [Fact]
     public async Task RevokingAConsent_StopsTheNextCaseFileAtOnce()
     {
         await using var w = await SetUpAsync();
+        await MessagingApp.RespondAsync(w.WorkerB, w.CaseReference, ReferralResponse.Accept);
         var consent = await MessagingApp.RecordConsentAsync(w.WorkerA, w.CaseReference, w.B.Id, w.App.Clock.GetUtcNow().AddDays(30));
         await World.AssertAcceptedAsync(w.WorkerA, await w.BuildAsync(w.WorkerA, EnvelopeKind.CaseFile, consentId: consent.ConsentId));
 
@@ -186,7 +211,8 @@ public sealed class ReferralEnvelopeTests
         await Refusal.AssertHubAsync(ErrorCodes.ReferralNotFound, () => MessagingApp.RecordConsentAsync(workerC, w.CaseReference, w.B.Id, now.AddDays(1)));
         await Refusal.AssertHubAsync(ErrorCodes.Malformed, () => MessagingApp.RecordConsentAsync(w.WorkerA, w.CaseReference, w.B.Id, now));
         await Refusal.AssertHubAsync(ErrorCodes.Malformed, () => MessagingApp.RecordConsentAsync(w.WorkerA, w.CaseReference, w.B.Id, now.AddDays(366)));
-        await Refusal.AssertHubAsync(ErrorCodes.OrganisationNotFound, () => MessagingApp.RecordConsentAsync(w.WorkerA, w.CaseReference, Guid.NewGuid(), now.AddDays(1)));
+        await Refusal.AssertHubAsync(ErrorCodes.ConsentOtherService, () => MessagingApp.RecordConsentAsync(w.WorkerA, w.CaseReference, Guid.NewGuid(), now.AddDays(1)));
+        await Refusal.AssertHubAsync(ErrorCodes.ConsentOtherService, () => MessagingApp.RecordConsentAsync(w.WorkerA, w.CaseReference, w.C.Id, now.AddDays(1)));
         await Refusal.AssertHubAsync(ErrorCodes.ReferralNotFound, () => workerC.InvokeAsync<IReadOnlyList<ConsentEntry>>(nameof(IMessagingHub.ListConsents), new ListConsentsRequest(w.CaseReference)));
         Assert.Equal(0, await w.App.CountAsync("consents"));
 
@@ -229,7 +255,7 @@ public sealed class ReferralEnvelopeTests
         // The referral table has exactly these columns: no field for content, person, member or free text.
         var columns = (await w.App.QueryRowsAsync("SELECT name FROM pragma_table_info('referrals') ORDER BY cid;")).Select(r => r[0]).ToList();
         Assert.Equal(["case_reference", "id", "referring_organisation_id", "receiving_organisation_id", "status", "decline_reason", "opened_at",
-            "status_changed_at", "expires_at", "tripartite_proposed_at", "accepted_at", "declined_at"], columns);
+            "status_changed_at", "expires_at", "accepted_at", "declined_at"], columns);
         var consentColumns = (await w.App.QueryRowsAsync("SELECT name FROM pragma_table_info('consents') ORDER BY cid;")).Select(r => r[0]).ToList();
         Assert.Equal(["id", "case_reference", "receiving_organisation_id", "recorded_by_member_id", "recorded_at", "valid_until", "revoked_at", "revoked_by_member_id"], consentColumns);
 

@@ -133,9 +133,14 @@ public sealed class ReferralFlowTests
     {
         await using var w = await SetUpAsync();
         var first = await MessagingApp.OpenReferralAsync(w.WorkerA, w.B.Id);
-        await MessagingApp.RespondAsync(w.WorkerB, first.CaseReference, ReferralResponse.ProposeTripartite);
-        await Refusal.AssertHubAsync(ErrorCodes.ReferralTransitionRefused, () => MessagingApp.RespondAsync(w.WorkerB, first.CaseReference, ReferralResponse.ProposeTripartite));
+        var proposed = await MessagingApp.RespondAsync(w.WorkerB, first.CaseReference, ReferralResponse.ProposeTripartite);
+        w.App.Clock.Advance(TimeSpan.FromMinutes(1));
+
+        // Proposing again is the same answer retried: the entry as it was, no second proposal (no new deadline, no audit).
+        Assert.Equal(proposed, await MessagingApp.RespondAsync(w.WorkerB, first.CaseReference, ReferralResponse.ProposeTripartite));
+        Assert.Equal(1, await w.App.CountAsync("audit_log", "event_type = 'referral.status-changed' AND detail = 'tripartite-proposed'"));
         Assert.Equal(ReferralStatus.Accepted, (await MessagingApp.RespondAsync(w.AdminB, first.CaseReference, ReferralResponse.Accept)).Status);
+        await Refusal.AssertHubAsync(ErrorCodes.ReferralTransitionRefused, () => MessagingApp.RespondAsync(w.WorkerB, first.CaseReference, ReferralResponse.ProposeTripartite));
 
         var second = await MessagingApp.OpenReferralAsync(w.WorkerA, w.B.Id);
         await MessagingApp.RespondAsync(w.WorkerB, second.CaseReference, ReferralResponse.ProposeTripartite);
@@ -159,7 +164,7 @@ public sealed class ReferralFlowTests
             ? await MessagingApp.WithdrawReferralAsync(w.WorkerA, referral.CaseReference)
             : await MessagingApp.RespondAsync(w.WorkerB, referral.CaseReference, first!.Value, first == ReferralResponse.Decline ? ReferralDeclineReason.OutsideCompetence : null);
 
-        foreach (var response in Enum.GetValues<ReferralResponse>())
+        foreach (var response in Enum.GetValues<ReferralResponse>().Where(r => r != first))
         {
             await Refusal.AssertHubAsync(ErrorCodes.ReferralTransitionRefused, () => MessagingApp.RespondAsync(w.WorkerB, referral.CaseReference, response,
                 response == ReferralResponse.Decline ? ReferralDeclineReason.Other : null));

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Messaging.Contracts;
 using Messaging.Server.Errors;
@@ -59,9 +60,9 @@ internal sealed record HostCommand(string Name, IReadOnlyDictionary<string, stri
 
     public async Task<int> RunAsync(IServiceProvider services, TextWriter output, CancellationToken cancellationToken = default)
     {
-        await services.GetRequiredService<MigrationRunner>().MigrateAsync(cancellationToken);
         try
         {
+            await services.GetRequiredService<MigrationRunner>().MigrateAsync(cancellationToken);
             return Name switch
             {
                 "bootstrap" => await BootstrapAsync(services, output, cancellationToken),
@@ -75,6 +76,13 @@ internal sealed record HostCommand(string Name, IReadOnlyDictionary<string, stri
             // A refusal is the operator's input, not a crash: say what was wrong, with its stable code.
             await output.WriteLineAsync($"error: {ex.Code}: {ex.Message}");
             return 2;
+        }
+        catch (DbException ex)
+        {
+            // A malformed, locked or unreadable database file: say so and fail, rather than abort with a stack trace.
+            // The provider's message names the SQLite error only (no row content).
+            await output.WriteLineAsync($"error: the database could not be read: {ex.Message}");
+            return 1;
         }
     }
 

@@ -86,6 +86,7 @@ internal static class ServerComposition
         services.AddSingleton<IDeviceSignals, HubDeviceSignals>();
         services.AddSingleton<IPartnerSignals, HubPartnerSignals>();
         services.AddSingleton<HubErrorFilter>();
+        services.AddStrictHubProtocol();
         services.AddSignalR(o =>
         {
             o.EnableDetailedErrors = false;

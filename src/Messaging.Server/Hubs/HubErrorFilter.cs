@@ -7,8 +7,12 @@ namespace Messaging.Server.Hubs;
 
 /// <summary>
 /// Runs around every hub call: refuses calls with an expired token or from a device revoked since it connected (and
-/// closes such a connection), and maps domain exceptions — once — to <see cref="HubException"/> with the message
-/// <c>"&lt;code&gt;: &lt;text&gt;"</c>. Any other exception reaches the client as SignalR's generic error.
+/// closes such a connection), refuses a missing (null) request as malformed, and maps domain exceptions — once — to
+/// <see cref="HubException"/> with the message <c>"&lt;code&gt;: &lt;text&gt;"</c>. Any other exception reaches the client
+/// as SignalR's generic error.
+/// <para>Logging: a refusal is the caller's business, logged once at Information without a stack trace; anything else
+/// is a server defect, logged once at Error with its stack trace. SignalR's dispatcher would log both at Error with a
+/// stack (one probe: 1,142 lines), so its category is raised to Critical where the hub is registered.</para>
 /// </summary>
 internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, TimeProvider time, ILogger<HubErrorFilter> logger) : IHubFilter
 {
@@ -28,6 +32,11 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
                 throw new AuthenticationFailedException(ErrorCodes.DeviceRevoked, "This device has been revoked.");
             }
 
+            if (invocationContext.HubMethodArguments.Any(a => a is null))
+            {
+                throw new MalformedRequestException("The request is missing.");
+            }
+
             return await next(invocationContext);
         }
         catch (MessagingException ex)
@@ -35,8 +44,21 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
             LogRefused(logger, invocationContext.HubMethodName, ex.Code);
             throw new HubException($"{ex.Code}: {ex.Message}");
         }
+        catch (OperationCanceledException) when (invocationContext.Context.ConnectionAborted.IsCancellationRequested)
+        {
+            // The connection went away mid-call: nobody is waiting for an answer, and nothing failed.
+            throw;
+        }
+        catch (Exception ex) when (ex is not HubException)
+        {
+            LogFailed(logger, invocationContext.HubMethodName, ex);
+            throw;
+        }
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Hub call {Method} refused: {Code}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Hub call {Method} refused: {Code}")]
     private static partial void LogRefused(ILogger logger, string method, string code);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Hub call {Method} failed")]
+    private static partial void LogFailed(ILogger logger, string method, Exception exception);
 }

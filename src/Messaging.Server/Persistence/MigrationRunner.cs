@@ -4,8 +4,8 @@ namespace Messaging.Server.Persistence;
 
 /// <summary>
 /// Applies the numbered SQL scripts embedded under <c>Persistence/Migrations/Sqlite</c> (<c>0001_name.sql</c>, …) in
-/// order, each in its own transaction, recording them in <c>schema_migrations</c>. Creates the data folder and the
-/// database file on first run.
+/// order, each in its own transaction, recording them in <c>schema_migrations</c>. Creates the data folder (0700) and the
+/// database file (0600) on first run (<see cref="DataFilePermissions"/>).
 /// </summary>
 internal sealed partial class MigrationRunner(
     IOptions<StorageOptions> options,
@@ -17,10 +17,11 @@ internal sealed partial class MigrationRunner(
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(options.Value.DatabasePath)!);
+        DataFilePermissions.Prepare(options.Value.DatabasePath);
         await using var connection = await connections.OpenAsync(cancellationToken);
         var setup = new DbSession(connection, null);
         await setup.ExecuteAsync("PRAGMA journal_mode=WAL;");
+        DataFilePermissions.Tighten(options.Value.DatabasePath);
         await setup.ExecuteAsync(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);");
         var applied = (await setup.QueryAsync("SELECT version FROM schema_migrations;", r => r.GetInt64(0))).ToHashSet();

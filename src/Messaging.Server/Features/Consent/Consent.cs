@@ -5,7 +5,6 @@ using Messaging.Contracts.Referrals;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
-using Messaging.Server.Features.Organisations;
 using Messaging.Server.Features.Referrals;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
@@ -47,7 +46,7 @@ internal static class ConsentRepository
 
 /// <summary>
 /// The person's express consent to share case-file content (protocol 7.A): recorded by a worker or admin of the
-/// referring service for one receiving service, valid until a bounded date, revocable at once by either side of the
+/// referring service for the referral's receiving service (the only other party), valid until a bounded date, revocable at once by either side of the
 /// referral. <see cref="Referrals.ReferralEnvelopeGate"/> refuses case-file envelopes without a live consent.
 /// </summary>
 internal sealed class ConsentService(IDatabase database, AuditLog audit, TimeProvider time, IOptions<ConsentOptions> options)
@@ -82,8 +81,12 @@ internal sealed class ConsentService(IDatabase database, AuditLog audit, TimePro
                 throw new ConflictException(ErrorCodes.ReferralClosed, "The referral is closed.");
             }
 
-            _ = await OrganisationRepository.GetAsync(s, request.ReceivingOrganisationId)
-                ?? throw new NotFoundException(ErrorCodes.OrganisationNotFound, "No such organisation.");
+            if (request.ReceivingOrganisationId != referral.ReceivingOrganisationId)
+            {
+                // A consent names the referral's other party: the person agreed to share the file with that service.
+                throw new ForbiddenException("A consent under this case reference names the referral's receiving service.", ErrorCodes.ConsentOtherService);
+            }
+
             await ConsentRepository.InsertAsync(s, consent);
             await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.ConsentRecorded, caller.MemberId, caller.DeviceId,
                 [AuditSubject.Consent(consent.ConsentId), AuditSubject.Referral(referral.Id), AuditSubject.Organisation(consent.ReceivingOrganisationId)]));

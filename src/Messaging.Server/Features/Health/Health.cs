@@ -1,21 +1,84 @@
+using System.ComponentModel.DataAnnotations;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace Messaging.Server.Features.Health;
 
-/// <summary>Ready when the database answers a query and its schema is in place.</summary>
-internal sealed class DatabaseHealthCheck(IDatabase database) : IHealthCheck
+/// <summary>Readiness probe limits (section <c>Messaging:Health</c>).</summary>
+public sealed class HealthOptions
 {
+    public const string Section = "Messaging:Health";
+
+    /// <summary>How long the write probe waits for the database's write lock before reporting the database unready
+    /// (whole seconds).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:00:30")]
+    public TimeSpan WriteProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often the integrity check (<c>PRAGMA quick_check</c>, a full read of the file) runs at most; a
+    /// passed check is remembered that long, a failed one is run again at the next probe.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan IntegrityCheckInterval { get; set; } = TimeSpan.FromMinutes(10);
+}
+
+/// <summary>
+/// Ready when the database can serve a send: its schema is in place and readable, its pages pass SQLite's integrity
+/// check (at most once per <see cref="HealthOptions.IntegrityCheckInterval"/>, so the probe's cost stays bounded), and
+/// the write lock can be taken within <see cref="HealthOptions.WriteProbeTimeout"/> (<c>BEGIN IMMEDIATE</c> then
+/// <c>ROLLBACK</c>: nothing is written). A corrupted or write-locked database answered healthy before (issue 11, item 7).
+/// </summary>
+internal sealed class DatabaseHealthCheck(IDbConnectionFactory connections, TimeProvider time, IOptions<HealthOptions> options) : IHealthCheck
+{
+    private readonly Lock _gate = new();
+    private DateTimeOffset? _integrityPassedAt;
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            var migrations = await database.ReadAsync(s => s.ScalarInt64Async("SELECT COUNT(*) FROM schema_migrations;"), cancellationToken);
-            return migrations > 0 ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("Schema not migrated.");
+            await using var connection = await connections.OpenAsync(cancellationToken);
+            var session = new DbSession(connection, null);
+            if (await session.ScalarInt64Async("SELECT COUNT(*) FROM schema_migrations;") == 0)
+            {
+                return HealthCheckResult.Unhealthy("Schema not migrated.");
+            }
+
+            if (IntegrityCheckDue())
+            {
+                var verdict = await session.QueryAsync("PRAGMA quick_check;", r => r.GetString(0));
+                if (verdict is not ["ok"])
+                {
+                    return HealthCheckResult.Unhealthy("Database integrity check failed.");
+                }
+
+                lock (_gate)
+                {
+                    _integrityPassedAt = time.GetUtcNow();
+                }
+            }
+
+            // The provider retries a busy database until the command timeout (whole seconds): that bounds the wait.
+            await using (var probe = connection.CreateCommand())
+            {
+                probe.CommandText = "BEGIN IMMEDIATE;";
+                probe.CommandTimeout = Math.Max(1, (int)Math.Ceiling(options.Value.WriteProbeTimeout.TotalSeconds));
+                await probe.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await session.ExecuteAsync("ROLLBACK;");
+            return HealthCheckResult.Healthy();
         }
         catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
         {
             return HealthCheckResult.Unhealthy("Database unavailable.");
+        }
+    }
+
+    private bool IntegrityCheckDue()
+    {
+        lock (_gate)
+        {
+            return _integrityPassedAt is not { } passed || time.GetUtcNow() - passed >= options.Value.IntegrityCheckInterval;
         }
     }
 }
@@ -26,6 +89,8 @@ internal static class HealthFeature
 
     public static IServiceCollection AddHealth(this IServiceCollection services)
     {
+        services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<DatabaseHealthCheck>();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [ReadyTag]);
         return services;
     }

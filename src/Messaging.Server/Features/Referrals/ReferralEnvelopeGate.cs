@@ -12,7 +12,8 @@ namespace Messaging.Server.Features.Referrals;
 /// referral-response, identity-share or case-file envelope names the referral it travels under; the conversation holds
 /// members of that referral's two organisations only; the referral is not final; referral and identity-share
 /// envelopes come from the referring organisation, referral-response envelopes from the receiving one; an identity
-/// share needs an accepted referral; a case file needs a live consent for the recipients' organisation. What the
+/// share needs an accepted referral; a case file needs an accepted referral and a live consent for the recipients'
+/// organisation. What the
 /// envelopes say stays end-to-end encrypted: the server checks metadata only.
 /// </summary>
 internal static class ReferralEnvelopeGate
@@ -60,6 +61,10 @@ internal static class ReferralEnvelopeGate
                 throw new ForbiddenException("Only the receiving service sends referral-response envelopes.", ErrorCodes.ReferralWrongParty);
             case EnvelopeKind.IdentityShare when referral.Status != ReferralStatus.Accepted:
                 throw new ConflictException(ErrorCodes.ReferralNotAccepted, "The identity travels only after the referral is accepted.");
+            case EnvelopeKind.CaseFile when referral.Status != ReferralStatus.Accepted:
+                // Protocol 7.A: the receiving service decides on the minimal referral alone; the case file follows only
+                // once it took the situation on (and under the person's consent, below).
+                throw new ConflictException(ErrorCodes.ReferralNotAccepted, "The case file travels only after the referral is accepted.");
             case EnvelopeKind.CaseFile:
                 await RequireLiveConsentAsync(session, sender, request.ConsentId, caseReference, organisations, now);
                 break;

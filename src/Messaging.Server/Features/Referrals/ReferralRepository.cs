@@ -35,9 +35,6 @@ internal static class ReferralRepository
         ("@id", referral.Id), ("@case", referral.CaseReference), ("@from", referral.ReferringOrganisationId),
         ("@to", referral.ReceivingOrganisationId), ("@status", referral.Status), ("@at", referral.OpenedAt), ("@expires", referral.ExpiresAt));
 
-    public static async Task<bool> ExistsAsync(DbSession session, string caseReference)
-        => await session.ScalarInt64Async("SELECT COUNT(*) FROM referrals WHERE case_reference = @case;", ("@case", caseReference)) > 0;
-
     public static Task<ReferralRecord?> GetAsync(DbSession session, string caseReference) => session.QuerySingleOrDefaultAsync(
         $"SELECT {Columns} FROM referrals WHERE case_reference = @case;", Map, ("@case", caseReference));
 
@@ -61,7 +58,6 @@ internal static class ReferralRepository
         ReferralDeclineReason? reason, DateTimeOffset now, DateTimeOffset? expiresAt) => session.ExecuteAsync(
         """
         UPDATE referrals SET status = @to, decline_reason = @reason, status_changed_at = @now, expires_at = @expires,
-            tripartite_proposed_at = CASE WHEN @to = 2 THEN @now ELSE tripartite_proposed_at END,
             accepted_at = CASE WHEN @to = 3 THEN @now ELSE accepted_at END,
             declined_at = CASE WHEN @to = 4 THEN @now ELSE declined_at END
         WHERE case_reference = @case AND status = @from;

@@ -45,9 +45,13 @@ internal sealed class ReferralService(IDatabase database, AuditLog audit, TimePr
                 throw new ConflictException(ErrorCodes.ReferralsNotAccepted, "This service does not accept referrals.");
             }
 
-            if (await ReferralRepository.ExistsAsync(s, caseReference))
+            if (await ReferralRepository.GetAsync(s, caseReference) is { } existing)
             {
-                throw new ConflictException(ErrorCodes.CaseReferenceInUse, "This case reference is already used; generate a fresh one.");
+                // A client retrying after a failed envelope send (issue 11, item 3) gets the referral it opened, unchanged
+                // and not audited twice, as long as nothing happened to it yet; anything else is someone else's reference.
+                return IsRetryOfOpen(existing, caller, request.ReceivingOrganisationId)
+                    ? existing.ToEntry()
+                    : throw new ConflictException(ErrorCodes.CaseReferenceInUse, "This case reference is already used; generate a fresh one.");
             }
 
             await ReferralRepository.InsertAsync(s, referral);
@@ -143,6 +147,13 @@ internal sealed class ReferralService(IDatabase database, AuditLog audit, TimePr
                     : "Only the referring service withdraws a referral.", ErrorCodes.ReferralWrongParty);
             }
 
+            if (IsRepeatedResponse(referral, action, reason))
+            {
+                // The same answer again (a client retrying after its response envelope failed): the current entry,
+                // unchanged and not audited twice. A different answer after one was given is still refused below.
+                return referral.ToEntry();
+            }
+
             if (ReferralStateMachine.Next(referral.Status, action) is not { } next)
             {
                 throw new ConflictException(ErrorCodes.ReferralTransitionRefused,
@@ -156,6 +167,21 @@ internal sealed class ReferralService(IDatabase database, AuditLog audit, TimePr
             return updated.ToEntry();
         }, cancellationToken);
     }
+
+    /// <summary>Opening again what the same organisation opened, for the same receiving service, still unanswered.</summary>
+    private static bool IsRetryOfOpen(ReferralRecord existing, CallerDevice caller, Guid receivingOrganisationId)
+        => existing.ReferringOrganisationId == caller.OrganisationId
+            && existing.ReceivingOrganisationId == receivingOrganisationId
+            && existing.Status == ReferralStatus.Proposed;
+
+    /// <summary>The receiving service's answer that the referral already holds (same status, same decline reason).</summary>
+    private static bool IsRepeatedResponse(ReferralRecord referral, ReferralAction action, ReferralDeclineReason? reason) => action switch
+    {
+        ReferralAction.Accept => referral.Status == ReferralStatus.Accepted,
+        ReferralAction.Decline => referral.Status == ReferralStatus.Declined && referral.DeclineReason == reason,
+        ReferralAction.ProposeTripartite => referral.Status == ReferralStatus.TripartiteProposed,
+        _ => false,
+    };
 
     private Task<long> AppendStatusAsync(DbSession session, ReferralRecord referral, Guid? actorMember, Guid? actorDevice)
         => audit.AppendAsync(session, new AuditEvent(AuditEventTypes.ReferralStatusChanged, actorMember, actorDevice,

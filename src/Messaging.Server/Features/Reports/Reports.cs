@@ -24,7 +24,8 @@ public sealed class ReportsOptions
 /// <summary>
 /// The follow-up committee report (protocol section 8): per period of one calendar year (UTC) and per partner type,
 /// referrals sent (counted for the referring partner's type, at opening), accepted, declined and tripartite
-/// interviews proposed (counted for the receiving partner's type, at the response). Small cells are suppressed and no
+/// interviews proposed and not yet answered (counted for the receiving partner's type, at the response; the proposal
+/// leaves no trace once answered). Small cells are suppressed and no
 /// totals are published, so no suppressed cell can be recovered by subtraction. No case reference, organisation name
 /// or organisation id appears; per-referral rows exist only in memory while counting.
 /// </summary>
@@ -50,12 +51,12 @@ internal sealed class ReportService(IDatabase database, IOptions<ReportsOptions>
         var end = start.AddYears(1);
         var rows = await database.ReadAsync(s => s.QueryAsync(
             """
-            SELECT r.opened_at, r.tripartite_proposed_at, r.accepted_at, r.declined_at, sender.type, receiver.type
+            SELECT r.opened_at, CASE WHEN r.status = 2 THEN r.status_changed_at END, r.accepted_at, r.declined_at, sender.type, receiver.type
             FROM referrals r
             JOIN organisations sender ON sender.id = r.referring_organisation_id
             JOIN organisations receiver ON receiver.id = r.receiving_organisation_id
             WHERE r.opened_at < @end
-              AND (r.opened_at >= @start OR r.tripartite_proposed_at >= @start OR r.accepted_at >= @start OR r.declined_at >= @start);
+              AND (r.opened_at >= @start OR (r.status = 2 AND r.status_changed_at >= @start) OR r.accepted_at >= @start OR r.declined_at >= @start);
             """,
             r => (Opened: r.GetInstant(0), Tripartite: r.GetNullableInstant(1), Accepted: r.GetNullableInstant(2), Declined: r.GetNullableInstant(3),
                 SenderType: r.GetString(4), ReceiverType: r.GetString(5)),
