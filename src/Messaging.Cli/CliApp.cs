@@ -116,13 +116,18 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
             await error.WriteLineAsync($"error: {ex.Message}");
             return 2;
         }
-        catch (KeyStoreException ex) when (ex.GetType().Name == "KeyStoreLockedException")
+        catch (KeyStoreLockedException ex)
         {
             // One owner per key store: a second process is refused rather than racing the first one's saves.
-            var holder = ex.GetType().GetProperty("HolderProcessId")?.GetValue(ex) as int?;
-            await error.WriteLineAsync(holder is { } pid
+            await error.WriteLineAsync(ex.HolderProcessId is { } pid
                 ? string.Create(CultureInfo.InvariantCulture, $"error: this device's key store is in use by process {pid} (a device is used by one process at a time: stop that process, e.g. 'messaging listen', then retry)")
                 : "error: this device's key store is in use by another process (a device is used by one process at a time: stop it, then retry)");
+            return 1;
+        }
+        catch (KeyStoreConflictException ex)
+        {
+            // Never forced: the file on disk is not the one this process read, so writing over it could lose keys.
+            await error.WriteLineAsync($"error: the key store changed on disk while this command ran; nothing more was saved. {ex.Message}");
             return 1;
         }
         catch (Exception ex) when (ex is MessagingClientException or CryptoException or HttpRequestException or InvalidOperationException)

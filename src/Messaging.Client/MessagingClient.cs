@@ -79,8 +79,10 @@ public sealed record DeliveryFailure(long Sequence, Guid SenderDeviceId, string 
 /// <para>Received envelopes are committed to the local database a page at a time, published on <see cref="Messages"/>,
 /// and only then acknowledged — so an acknowledged message is never lost, and a crash before the acknowledgement only
 /// causes a redelivery that is dropped as a duplicate.</para>
-/// <para>A key store has one owner process at a time: opening it while another process holds it fails
-/// (<c>KeyStoreLockedException</c> names that process).</para>
+/// <para>A key store has one owner at a time: opening it while another process (or another client of this process)
+/// holds it fails with <see cref="KeyStoreLockedException"/>, which names that process. A key store file that changed
+/// under its owner is never overwritten: the save fails with <see cref="KeyStoreConflictException"/>, which stops the
+/// receiving loop and completes <see cref="Messages"/> with that error.</para>
 /// <para>Thread-safe.</para>
 /// </summary>
 public sealed partial class MessagingClient : IAsyncDisposable
@@ -103,7 +105,7 @@ public sealed partial class MessagingClient : IAsyncDisposable
         _options = options;
         _hub = new HubLink(store, options, _stopping.Token);
         _keys = new KeyDirectory(store, _hub);
-        _sessions = new SessionBook(store, _hub, _keys);
+        _sessions = new SessionBook(store, _hub, _keys, options.Time);
         _inbox = new Inbox.Inbox(store, _hub, _sessions, _keys, options, _stopping.Token);
         _sender = new Sender(_hub, _sessions, _inbox, options, store.Keys.DeviceId);
         _preKeys = new PreKeyUpkeep(store, _hub, options);
@@ -216,7 +218,8 @@ public sealed partial class MessagingClient : IAsyncDisposable
     /// <exception cref="ArgumentException"><paramref name="storePath"/> is empty or not a valid path.</exception>
     /// <exception cref="KeyStoreAuthenticationException">Wrong passphrase, or the file was modified.</exception>
     /// <exception cref="KeyStoreNotFoundException">No device is enrolled at this path.</exception>
-    /// <exception cref="KeyStoreException">Another process holds the key store (<c>KeyStoreLockedException</c>).</exception>
+    /// <exception cref="KeyStoreLockedException">Another process (or another client in this process) holds the key store
+    /// (its <see cref="KeyStoreLockedException.HolderProcessId"/> names the process when known); nothing was changed.</exception>
     /// <exception cref="LocalStoreCorruptedException">The local database does not open under this device's key.</exception>
     public static async Task<MessagingClient> OpenAsync(string storePath, Passphrase passphrase, MessagingClientOptions? options = null, CancellationToken cancellationToken = default)
     {

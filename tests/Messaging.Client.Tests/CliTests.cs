@@ -135,7 +135,7 @@ public sealed partial class CliTests
         Assert.Equal(1, refusedNote.ExitCode);
         Assert.StartsWith("error: consent.revoked", refusedNote.Error, StringComparison.Ordinal);
 
-        var report = await CliRunner.RunAsync(platform.StorePathOf(platform.Operator), "admin", "report", "--year",
+        var report = await CliRunner.RunAsync(await platform.ReleaseAsync(platform.Operator), "admin", "report", "--year",
             TimeProvider.System.GetUtcNow().Year.ToString(System.Globalization.CultureInfo.InvariantCulture), "--granularity", "year", "--format", "csv");
         Assert.True(report.ExitCode == 0, report.Error);
         Assert.StartsWith("period,partner_type,referrals_sent,accepted,declined,tripartite_proposed", report.Output, StringComparison.Ordinal);

@@ -14,8 +14,8 @@ public sealed partial class PartnerCliTests
     public async Task Operator_SetsAServicesCommunes_AndOrientationFollows()
     {
         await using var platform = await Platform.StartAsync();
-        var op = platform.StorePathOf(platform.Operator);
         var worker = await EnrolWorkerAsync(platform);
+        var op = await platform.ReleaseAsync(platform.Operator);
 
         var list = await RunAsync(op, "admin", "directory", "list");
         Assert.True(list.ExitCode == 0, list.Error);
@@ -62,9 +62,9 @@ public sealed partial class PartnerCliTests
     public async Task AJoinRequest_IsFiledAndListed_AndAPartnersObjectionIsShown()
     {
         await using var platform = await Platform.StartAsync();
-        var op = platform.StorePathOf(platform.Operator);
         var (_, admin) = await platform.CreateOrganisationAsync("Ville de Tournai");
-        var party = platform.StorePathOf(admin);
+        var party = await platform.ReleaseAsync(admin);
+        var op = await platform.ReleaseAsync(platform.Operator);
 
         var join = await RunAsync(op, "admin", "partners", "join", "--name", "Ville de Mons", "--type", "prevention-service", "--level", "local", "--communes", "21009");
         Assert.True(join.ExitCode == 0, join.Error);
@@ -95,8 +95,9 @@ public sealed partial class PartnerCliTests
     public async Task AWithdrawal_IsFiledAndListed_WithItsEffectiveDate()
     {
         await using var platform = await Platform.StartAsync();
-        var op = platform.StorePathOf(platform.Operator);
         var (organisation, admin) = await platform.CreateOrganisationAsync("Ville de Tournai");
+        var party = await platform.ReleaseAsync(admin);
+        var op = await platform.ReleaseAsync(platform.Operator);
 
         var withdraw = await RunAsync(op, "admin", "partners", "withdraw", "--organisation", organisation.ToString());
         Assert.True(withdraw.ExitCode == 0, withdraw.Error);
@@ -106,7 +107,7 @@ public sealed partial class PartnerCliTests
         Assert.Equal(Utc(filed.Groups["filed"].Value).AddMonths(1), Utc(filed.Groups["effective"].Value));
 
         Assert.Equal(withdraw.Output, (await RunAsync(op, "admin", "partners", "withdrawals")).Output);
-        Assert.Equal(withdraw.Output, (await RunAsync(platform.StorePathOf(admin), "admin", "partners", "withdrawals")).Output);
+        Assert.Equal(withdraw.Output, (await RunAsync(party, "admin", "partners", "withdrawals")).Output);
         Assert.Contains($"{organisation}  Ville de Tournai [local, prevention-service]  withdrawing  accepts referrals  communes: -",
             Lines((await RunAsync(op, "admin", "directory", "list")).Output));
 
@@ -120,9 +121,9 @@ public sealed partial class PartnerCliTests
     public async Task AWorker_CallingAnAdminCommand_IsForbidden_AndNothingChanges()
     {
         await using var platform = await Platform.StartAsync();
-        var op = platform.StorePathOf(platform.Operator);
         var (organisation, admin) = await platform.CreateOrganisationAsync("Ville de Tournai");
-        var worker = platform.StorePathOf(await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Wout"), connect: false));
+        var worker = await platform.ReleaseAsync(await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Wout"), connect: false));
+        var op = await platform.ReleaseAsync(platform.Operator);
         var directoryBefore = await RunAsync(op, "admin", "directory", "list");
         var communesBefore = await RunAsync(op, "directory", "communes");
 
@@ -156,7 +157,7 @@ public sealed partial class PartnerCliTests
     public async Task BadPartnerCommandUsage_ExitsWith2_AndNothingIsSent()
     {
         await using var platform = await Platform.StartAsync();
-        var op = platform.StorePathOf(platform.Operator);
+        var op = await platform.ReleaseAsync(platform.Operator);
         var directoryBefore = await RunAsync(op, "admin", "directory", "list");
 
         string[][] wrong =
@@ -190,7 +191,7 @@ public sealed partial class PartnerCliTests
     private static async Task<string> EnrolWorkerAsync(Platform platform)
     {
         var (_, admin) = await platform.CreateOrganisationAsync("Ville de Tournai");
-        return platform.StorePathOf(await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Wout"), connect: false));
+        return await platform.ReleaseAsync(await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Wout"), connect: false));
     }
 
     private static Task<(int ExitCode, string Output, string Error)> RunAsync(string store, params string[] args) => CliRunner.RunAsync(store, args);

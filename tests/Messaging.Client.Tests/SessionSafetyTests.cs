@@ -88,6 +88,63 @@ public sealed class SessionSafetyTests
         await WaitUntilAsync(async () => (await SignedPreKeysAsync(bob)).SequenceEqual([(3u, false), (2u, true)]));
     }
 
+    [Fact]
+    public async Task AMessageWhoseSkippedKeyIsOlderThanTheMaximumAge_ByTheClientsClock_IsNotRead()
+    {
+        await using var platform = await Platform.StartAsync();
+        var (_, admin) = await platform.CreateOrganisationAsync("Ville de Huy");
+        var alice = await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Alice"));
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        var bobMember = await platform.CreateMemberAsync(admin, "Bob");
+        var bob = await platform.EnrolDeviceAsync(admin, bobMember, options: Platform.ClientOptions with { Time = time });
+        var conversation = await alice.CreateConversationAsync([bobMember]);
+        await alice.SendTextAsync(conversation.ConversationId, "premier");
+        Assert.Equal("premier", (await bob.NextAsync()).Text);
+
+        var captured = new List<EnvelopeDelivery>();
+        bob.InboxPart.Received += d =>
+        {
+            lock (captured)
+            {
+                captured.Add(d);
+            }
+        };
+        var before = await bob.Store.UnderLockAsync(() => bob.Store.SessionsOf(alice.DeviceId).ToList(), CancellationToken.None);
+        var un = await alice.SendTextAsync(conversation.ConversationId, "un");
+        var deux = await alice.SendTextAsync(conversation.ConversationId, "deux");
+        Assert.Equal("un", (await bob.NextAsync()).Text);
+        Assert.Equal("deux", (await bob.NextAsync()).Text);
+        EnvelopeDelivery first, second;
+        lock (captured)
+        {
+            (first, second) = (captured.First(d => d.EnvelopeId == un.EnvelopeId), captured.First(d => d.EnvelopeId == deux.EnvelopeId));
+        }
+
+        // Back to the session as it was before both, as if "un" had been held up: "deux" arrives first and leaves
+        // "un"'s key skipped, stored at the client's (fake) time.
+        await bob.Store.LockAsync(CancellationToken.None);
+        try
+        {
+            bob.Store.ReplaceSessions(alice.DeviceId, before);
+            await bob.Store.SaveAsync(CancellationToken.None);
+        }
+        finally
+        {
+            bob.Store.Release();
+        }
+
+        await bob.DeleteMessagesAsync(keepLatest: 0);
+        await bob.InboxPart.ProcessPageAsync([second], CancellationToken.None);
+        Assert.Equal("deux", (await bob.NextAsync()).Text);
+
+        // The system clock has barely moved; the client's clock says the skipped key is past its age: it is gone.
+        time.Advance(Messaging.Crypto.Ratchet.Session.MaxSkippedKeyAge + TimeSpan.FromHours(1));
+        await bob.InboxPart.ProcessPageAsync([first], CancellationToken.None);
+
+        Assert.Equal(["deux"], (await bob.GetInboxAsync()).Select(m => m.Text));
+        Assert.False(bob.Messages.TryRead(out _));
+    }
+
     /// <summary>(id, retired) of each signed prekey secret the device holds, current first.</summary>
     private static async Task<List<(uint Id, bool Retired)>> SignedPreKeysAsync(MessagingClient client)
         => await client.Store.UnderLockAsync(() => client.Store.Keys.SignedPreKeys.Select(k => (k.Id, k.RetiredAt is not null || k.Unpublished)).ToList(), CancellationToken.None);

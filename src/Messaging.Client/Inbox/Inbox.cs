@@ -5,6 +5,7 @@ using Messaging.Client.Sessions;
 using Messaging.Client.Storage;
 using Messaging.Contracts;
 using Messaging.Crypto;
+using Messaging.Crypto.KeyStore;
 using Messaging.Crypto.Ratchet;
 
 namespace Messaging.Client.Inbox;
@@ -30,6 +31,7 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
     private readonly List<long> _acknowledgements = [];
     private bool _acknowledgementFlushScheduled;
     private Task? _pump;
+    private KeyStoreConflictException? _fault;
 
     /// <summary>Raised on the loop when a delivered envelope cannot be decrypted.</summary>
     public event EventHandler<DeliveryFailure>? DeliveryFailed;
@@ -56,7 +58,11 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
     public async Task SynchronizeAsync(CancellationToken cancellationToken)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work.Writer.TryWrite(new WorkItem(WorkKind.FetchPending, null, done));
+        if (!_work.Writer.TryWrite(new WorkItem(WorkKind.FetchPending, null, done)))
+        {
+            throw (Exception?)_fault ?? new MessagingClientException("The client is stopping.");
+        }
+
         await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -126,6 +132,10 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
             {
                 // Stopping.
             }
+            catch (KeyStoreConflictException)
+            {
+                // Already reported: Messages completed with it, and later calls throw it.
+            }
         }
 
         _messages.Writer.TryComplete();
@@ -142,7 +152,10 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
             Received?.Invoke(delivery);
         }
 
-        var starts = page.Select(d => (Delivery: d, Info: TryReadPreKeyInfo(d.Ciphertext))).ToList();
+        // The messages of a session that has had no reply yet all carry the same prekey header: read (and verify) it
+        // once per page.
+        var headers = new Dictionary<string, PreKeyMessageInfo?>(StringComparer.Ordinal);
+        var starts = page.Select(d => (Delivery: d, Info: TryReadPreKeyInfo(d.Ciphertext, headers))).ToList();
         var initiators = starts.Where(s => s.Info is not null).Select(s => s.Delivery.SenderDeviceId).Distinct().ToList();
         if (initiators.Count > 0)
         {
@@ -153,6 +166,7 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
         var received = new List<InboxMessage>();
         var failures = new List<(DeliveryFailure Failure, IdentityKeyChangedException? Changed)>();
         await store.LockAsync(cancellationToken).ConfigureAwait(false);
+        using var live = new DecryptionPage(store);
         try
         {
             foreach (var (delivery, info) in starts)
@@ -165,7 +179,7 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
                 try
                 {
                     var associatedData = MessagingClient.AssociatedData(delivery.EnvelopeId, delivery.ConversationId, delivery.SenderDeviceId, delivery.Kind);
-                    var body = PlaintextFrame.Unwrap(sessions.Decrypt(delivery, info, associatedData));
+                    var body = PlaintextFrame.Unwrap(sessions.Decrypt(live, delivery, info, associatedData));
                     var message = new InboxMessage(delivery.Sequence, delivery.EnvelopeId, delivery.ConversationId, delivery.SenderMemberId, delivery.SenderDeviceId, delivery.Kind, body, delivery.SentAt);
                     store.AddMessage(message);
                     received.Add(message);
@@ -185,6 +199,7 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
                 }
             }
 
+            live.Complete();
             await store.SaveAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -210,22 +225,42 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
 
     private async Task FetchPendingAsync(CancellationToken cancellationToken)
     {
-        long after = 0;
+        var next = FetchPageAsync(0, cancellationToken);
         while (true)
         {
-            var page = await hub.InvokeAsync<PendingEnvelopes>(nameof(IMessagingHub.FetchPending), new FetchPendingRequest(after, PageSize), cancellationToken).ConfigureAwait(false);
-            await ProcessPageAsync(page.Envelopes, cancellationToken).ConfigureAwait(false);
+            var page = await next.ConfigureAwait(false);
+            var more = page.HasMore && page.Envelopes.Count > 0;
 
-            // One acknowledgement per page: every envelope of it is committed by now.
-            await AcknowledgeAsync([.. page.Envelopes.Select(e => e.Sequence)], cancellationToken).ConfigureAwait(false);
-            if (!page.HasMore || page.Envelopes.Count == 0)
+            // The next page travels while this one is decrypted and committed; it is processed only after this one
+            // is committed and acknowledged.
+            next = more ? FetchPageAsync(page.Envelopes[^1].Sequence, cancellationToken) : null;
+            try
+            {
+                await ProcessPageAsync(page.Envelopes, cancellationToken).ConfigureAwait(false);
+
+                // One acknowledgement per page: every envelope of it is committed by now.
+                await AcknowledgeAsync([.. page.Envelopes.Select(e => e.Sequence)], cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                if (next is not null)
+                {
+                    // Observed, so a failure of the prefetch does not go unobserved; the page is fetched again later.
+                    _ = next.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                }
+
+                throw;
+            }
+
+            if (next is null)
             {
                 return;
             }
-
-            after = page.Envelopes[^1].Sequence;
         }
     }
+
+    private Task<PendingEnvelopes> FetchPageAsync(long after, CancellationToken cancellationToken)
+        => hub.InvokeAsync<PendingEnvelopes>(nameof(IMessagingHub.FetchPending), new FetchPendingRequest(after, PageSize), cancellationToken);
 
     /// <summary>Acknowledges <paramref name="sequences"/> (at most <see cref="PageSize"/>) in one call; the server
     /// deletes this device's copies.</summary>
@@ -286,6 +321,16 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
                         break;
                 }
             }
+            catch (KeyStoreConflictException ex)
+            {
+                // The key store file changed under this owner: never written over. The loop stops and says so, rather
+                // than go on receiving with keys it can no longer save.
+                _fault = ex;
+                item.Done?.TrySetException(ex);
+                _work.Writer.TryComplete(ex);
+                _messages.Writer.TryComplete(ex);
+                throw;
+            }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // Disconnected mid-way or refused: what is not acknowledged is redelivered on the next (re)connect,
@@ -295,16 +340,33 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
         }
     }
 
-    private static PreKeyMessageInfo? TryReadPreKeyInfo(byte[] ciphertext)
+    /// <summary>The prekey header of a message, or null; a header already read in this page (the same bytes, which
+    /// are all it depends on) is not parsed and verified again.</summary>
+    private static PreKeyMessageInfo? TryReadPreKeyInfo(byte[] ciphertext, Dictionary<string, PreKeyMessageInfo?> headers)
     {
+        var cacheable = ciphertext.Length >= Session.PreKeyPrefixLength && ciphertext[1] == Session.PreKeyMessageType;
+        var key = cacheable ? Convert.ToBase64String(ciphertext, 0, Session.PreKeyPrefixLength) : null;
+        if (key is not null && headers.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+
+        PreKeyMessageInfo? info;
         try
         {
-            return Session.ReadPreKeyInfo(ciphertext);
+            info = Session.ReadPreKeyInfo(ciphertext);
         }
         catch (MalformedMessageException)
         {
             return null;
         }
+
+        if (key is not null && info is not null)
+        {
+            headers[key] = info;
+        }
+
+        return info;
     }
 
     private enum WorkKind

@@ -19,7 +19,9 @@ namespace Messaging.Client.Sessions;
 /// <item>nothing is recorded for a message that does not authenticate.</item>
 /// </list>
 /// </summary>
-internal sealed class SessionBook(DeviceStore store, HubLink hub, KeyDirectory keys) : IDisposable
+/// <remarks>Every session is created and read with the client's clock (<see cref="MessagingClientOptions.Time"/>), so
+/// skipped message keys expire by the same clock as everything else the client does.</remarks>
+internal sealed class SessionBook(DeviceStore store, HubLink hub, KeyDirectory keys, TimeProvider time) : IDisposable
 {
     private readonly SemaphoreSlim _establishGate = new(1, 1);
 
@@ -52,7 +54,7 @@ internal sealed class SessionBook(DeviceStore store, HubLink hub, KeyDirectory k
                     throw new SendNotCompletedException($"No session could be established with device {target.DeviceId}.");
                 }
 
-                using var session = Session.Deserialize(sessions[0].State);
+                using var session = Session.Deserialize(sessions[0].State, time);
                 recipients.Add(new RecipientCiphertext(target.DeviceId, session.Encrypt(frame, associatedData)));
                 sessions[0] = sessions[0] with { State = session.Serialize() };
                 store.ReplaceSessions(target.DeviceId, sessions);
@@ -98,7 +100,7 @@ internal sealed class SessionBook(DeviceStore store, HubLink hub, KeyDirectory k
                         {
                             var signedPreKey = SignedPreKeyPublic.Create(bundle.SignedPreKey.Id, bundle.SignedPreKey.PublicKey, bundle.SignedPreKey.Signature, identity);
                             var oneTimePreKey = bundle.OneTimePreKey is { } o ? OneTimePreKeyPublic.Create(o.Id, o.PublicKey) : null;
-                            using var session = Session.Initiate(store.Identity, new PreKeyBundle(identity, signedPreKey, oneTimePreKey));
+                            using var session = Session.Initiate(store.Identity, new PreKeyBundle(identity, signedPreKey, oneTimePreKey), time);
                             store.PromoteSession(bundle.DeviceId, new StoredSession(member, session.Serialize()));
                         }
                         catch (CryptoException ex)
@@ -129,19 +131,22 @@ internal sealed class SessionBook(DeviceStore store, HubLink hub, KeyDirectory k
 
     /// <summary>
     /// Decrypts with one of the sender device's sessions (promoting the one that worked to current), or starts the
-    /// session a new prekey message carries. A failed attempt changes nothing. Caller holds the store's lock.
+    /// session a new prekey message carries. A failed attempt changes nothing. Caller holds the store's lock, and
+    /// calls <see cref="DecryptionPage.Complete"/> before saving: the sessions a page reads stay deserialised across its
+    /// messages and are serialised once, at the end of the page.
     /// </summary>
     /// <exception cref="DuplicateMessageException">Already read, or a replayed session start.</exception>
     /// <exception cref="CryptoException">Does not authenticate, or malformed.</exception>
     /// <exception cref="IdentityKeyChangedException">A session start from a device whose identity changed.</exception>
     /// <exception cref="MessagingClientException">No session, or a key the log does not record.</exception>
-    public byte[] Decrypt(EnvelopeDelivery delivery, PreKeyMessageInfo? info, byte[] associatedData)
+    public byte[] Decrypt(DecryptionPage page, EnvelopeDelivery delivery, PreKeyMessageInfo? info, byte[] associatedData)
     {
         var sessions = store.SessionsOf(delivery.SenderDeviceId);
         CryptoException? failure = null;
         for (var i = 0; i < sessions.Count; i++)
         {
-            using var session = Session.Deserialize(sessions[i].State);
+            var stored = sessions[i];
+            var session = page.Live(stored, time);
             if (info is not null && !session.Continues(info))
             {
                 continue;
@@ -150,9 +155,10 @@ internal sealed class SessionBook(DeviceStore store, HubLink hub, KeyDirectory k
             try
             {
                 var plaintext = session.Decrypt(delivery.Ciphertext, associatedData);
-                var updated = sessions[i] with { State = session.Serialize() };
+                page.Advanced(stored);
+                page.Touched(delivery.SenderDeviceId);
                 sessions.RemoveAt(i);
-                store.PromoteSession(delivery.SenderDeviceId, updated);
+                store.PromoteSession(delivery.SenderDeviceId, stored);
                 return plaintext;
             }
             catch (DuplicateMessageException)
@@ -192,7 +198,7 @@ internal sealed class SessionBook(DeviceStore store, HubLink hub, KeyDirectory k
 
         using var signed = SignedPreKeyPair.FromSecret(store.Identity, signedPreKey.Id, signedPreKey.Secret);
         using var oneTime = oneTimeSecret is null ? null : OneTimePreKeyPair.FromSecret(info.OneTimePreKeyId!.Value, oneTimeSecret);
-        using var accepted = Session.AcceptPreKeyMessage(store.Identity, signed, oneTime, delivery.Ciphertext, associatedData, out var first);
+        using var accepted = Session.AcceptPreKeyMessage(store.Identity, signed, oneTime, delivery.Ciphertext, associatedData, time, out var first);
         if (!accepted.RemoteIdentity.Equals(initiator))
         {
             throw new MessagingClientException("The session's identity does not match the key log.");
@@ -234,4 +240,64 @@ internal sealed class SessionBook(DeviceStore store, HubLink hub, KeyDirectory k
     }
 
     public void Dispose() => _establishGate.Dispose();
+}
+
+/// <summary>
+/// The sessions one page of deliveries has read, kept deserialised across its messages (a catch-up page is mostly many
+/// messages of a few sessions): each is deserialised once, and each one that advanced is serialised once, into the
+/// store, by <see cref="Complete"/> — before the page's save. Used under the store's lock only.
+/// </summary>
+internal sealed class DecryptionPage(DeviceStore store) : IDisposable
+{
+    private readonly Dictionary<StoredSession, Session> _live = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<StoredSession> _advanced = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<Guid> _devices = [];
+
+    public Session Live(StoredSession stored, TimeProvider time)
+    {
+        if (!_live.TryGetValue(stored, out var session))
+        {
+            session = Session.Deserialize(stored.State, time);
+            _live.Add(stored, session);
+        }
+
+        return session;
+    }
+
+    /// <summary>Notes that <paramref name="stored"/>'s live session moved on: its row is rewritten at the end of the page.</summary>
+    public void Advanced(StoredSession stored) => _advanced.Add(stored);
+
+    /// <summary>Notes a device whose session list the page changed (a session promoted).</summary>
+    public void Touched(Guid deviceId) => _devices.Add(deviceId);
+
+    /// <summary>Writes each advanced session's state back into the store's lists (once per session per page).</summary>
+    public void Complete()
+    {
+        foreach (var device in _devices)
+        {
+            var sessions = store.SessionsOf(device);
+            for (var i = 0; i < sessions.Count; i++)
+            {
+                if (_advanced.Contains(sessions[i]))
+                {
+                    sessions[i] = sessions[i] with { State = _live[sessions[i]].Serialize() };
+                }
+            }
+
+            store.ReplaceSessions(device, sessions);
+        }
+
+        _advanced.Clear();
+        _devices.Clear();
+    }
+
+    public void Dispose()
+    {
+        foreach (var session in _live.Values)
+        {
+            session.Dispose();
+        }
+
+        _live.Clear();
+    }
 }

@@ -26,6 +26,7 @@ internal sealed class LocalDatabase : IDisposable
     private const byte MessageFormat = 1;
 
     private readonly SqliteConnection _connection;
+    private SqliteCommand? _containsMessage;
     private readonly RowSealer _sealer;
 
     private LocalDatabase(SqliteConnection connection, RowSealer sealer)
@@ -104,9 +105,16 @@ internal sealed class LocalDatabase : IDisposable
 
     public bool ContainsMessage(Guid senderDeviceId, Guid envelopeId)
     {
-        using var command = Command("SELECT 1 FROM messages WHERE lookup = $l");
-        command.Parameters.AddWithValue("$l", _sealer.Lookup(MessagesTable, senderDeviceId, envelopeId));
-        return command.ExecuteScalar() is not null;
+        // Asked once per delivery: one prepared statement for the database's life.
+        if (_containsMessage is null)
+        {
+            _containsMessage = Command("SELECT 1 FROM messages WHERE lookup = $l");
+            _containsMessage.Parameters.Add(new SqliteParameter("$l", null));
+            _containsMessage.Prepare();
+        }
+
+        _containsMessage.Parameters[0].Value = _sealer.Lookup(MessagesTable, senderDeviceId, envelopeId);
+        return _containsMessage.ExecuteScalar() is not null;
     }
 
     public bool HasSeenPreKeyMessage(uint signedPreKeyId, ReadOnlySpan<byte> ephemeralKey)
@@ -191,7 +199,11 @@ internal sealed class LocalDatabase : IDisposable
 
     public Batch Begin() => new(this);
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        _containsMessage?.Dispose();
+        _connection.Dispose();
+    }
 
     private byte[] SeenLookup(uint signedPreKeyId, ReadOnlySpan<byte> ephemeralKey)
     {

@@ -41,6 +41,18 @@ internal sealed class Platform : IAsyncDisposable
     /// <summary>The key store of a device enrolled here (for the CLI to open the same device).</summary>
     public string StorePathOf(MessagingClient client) => _storePaths[client.DeviceId];
 
+    /// <summary>
+    /// Disposes an in-process device and returns its key store, for the CLI to open: a key store has one owner process
+    /// at a time, so the CLI may use it only once this process let go of it.
+    /// </summary>
+    public async Task<string> ReleaseAsync(MessagingClient client)
+    {
+        var path = _storePaths[client.DeviceId];
+        _clients.Remove(client);
+        await client.DisposeAsync();
+        return path;
+    }
+
     public string NewStorePath() => Path.Combine(_root.FullName, "devices", $"{Guid.NewGuid():N}.mks");
 
     /// <summary>An organisation with an enrolled, connected admin device.</summary>
