@@ -10,10 +10,6 @@ namespace Messaging.Client.Tests;
 /// failed step with the same envelope id.</summary>
 public sealed class HalfDoneAndUnusableTests
 {
-    /// <summary>Remove once the server's idempotent OpenReferral and RespondToReferral (issue 11, another branch) are
-    /// merged: until then the retry is refused (<c>referral.case-reference-in-use</c>, <c>referral.transition-refused</c>).</summary>
-    private const string NeedsIdempotentReferrals = "needs the server's idempotent OpenReferral/RespondToReferral (issue 11, server branch)";
-
     [Fact]
     public async Task ARecipientDeviceWithAnUnusableBundle_IsSkippedAndReported_AndTheOthersReceive()
     {
@@ -49,7 +45,7 @@ public sealed class HalfDoneAndUnusableTests
         Assert.Equal(1, receipt.Recipients);
     }
 
-    [Fact(Skip = NeedsIdempotentReferrals)]
+    [Fact]
     public async Task AReferralWhoseSendFailed_IsCompletedByARetry_UnderOneReferralAndOneEnvelopeId()
     {
         // Depends on the server's idempotent OpenReferral (a repeat while proposed returns the existing entry).
@@ -74,7 +70,7 @@ public sealed class HalfDoneAndUnusableTests
         Assert.Empty(await aline.Store.UnderLockAsync(() => aline.Store.Keys.PendingOperations.Keys.ToList(), CancellationToken.None));
     }
 
-    [Fact(Skip = NeedsIdempotentReferrals)]
+    [Fact]
     public async Task AResponseWhoseEnvelopeWasRefused_IsCompletedByARetry_WithTheSameEnvelopeId()
     {
         // Depends on the server's idempotent RespondToReferral (the same response again returns the current entry).
