@@ -70,7 +70,14 @@ internal sealed partial class CliApp
                 var files = new List<AttachmentFile>();
                 if (options.Optional("attach") is { } file)
                 {
-                    files.Add(await AttachmentFile.ReadAsync(file, options.Optional("media-type") ?? "application/octet-stream", cancellationToken));
+                    try
+                    {
+                        files.Add(await AttachmentFile.ReadAsync(file, options.Optional("media-type") ?? "application/octet-stream", cancellationToken));
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        throw new UsageException($"--attach: the file cannot be read ({ex.GetType().Name}); nothing was sent");
+                    }
                 }
 
                 var noteCase = options.Required("case");
@@ -191,6 +198,11 @@ internal sealed partial class CliApp
             catch (Exception ex) when (ex is AttachmentIntegrityException or AttachmentNotFoundException)
             {
                 await error.WriteLineAsync($"error: attachment {attachment.FileName} not saved: {ex.Message}");
+                exitCode = 1;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await error.WriteLineAsync($"error: attachment {attachment.FileName} not saved: the folder cannot be written ({ex.GetType().Name})");
                 exitCode = 1;
             }
         }

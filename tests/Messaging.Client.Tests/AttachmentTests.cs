@@ -210,6 +210,10 @@ public sealed class AttachmentTests
                 stream.SetLength(AttachmentFile.MaxBytes + 1);
             }
 
+            var missing = await CliRunner.RunAsync(alineStore, "case-note", "--case", w.CaseReference, "--consent", w.ConsentId.ToString(), "--attach", Path.Combine(folder, "absent.pdf"));
+            Assert.Equal(2, missing.ExitCode);
+            Assert.Contains("--attach: the file cannot be read", missing.Error, StringComparison.Ordinal);
+
             var refused = await CliRunner.RunAsync(alineStore, "case-note", "--case", w.CaseReference, "--consent", w.ConsentId.ToString(), "--attach", big);
             Assert.Equal(1, refused.ExitCode);
             Assert.Contains(ErrorCodes.AttachmentTooLarge, refused.Error, StringComparison.Ordinal);
