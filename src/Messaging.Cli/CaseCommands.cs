@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Messaging.Client;
+using Messaging.Client.Attachments;
 using Messaging.Client.Cases;
 using Messaging.Contracts.Referrals;
 
@@ -44,8 +45,9 @@ internal sealed partial class CliApp
 
                 return 0;
             case "case":
-                await WriteCaseAsync(await client.GetCaseAsync(options.Required("case"), cancellationToken));
-                return 0;
+                var view = await client.GetCaseAsync(options.Required("case"), cancellationToken);
+                await WriteCaseAsync(view);
+                return options.Optional("save-attachments") is { } folder ? await SaveAttachmentsAsync(view, folder, client, cancellationToken) : 0;
             case "respond":
                 var (response, declineReason) = Response(options);
                 var answered = await client.RespondToReferralAsync(options.Required("case"), response, declineReason, cancellationToken);
@@ -65,16 +67,22 @@ internal sealed partial class CliApp
             case "consent":
                 return await ConsentAsync(args, options, client, cancellationToken);
             case "case-note":
-                var attachments = new List<CaseAttachment>();
+                var files = new List<AttachmentFile>();
                 if (options.Optional("attach") is { } file)
                 {
-                    attachments.Add(new CaseAttachment(Path.GetFileName(file), options.Optional("media-type") ?? "application/octet-stream",
-                        await File.ReadAllBytesAsync(file, cancellationToken)));
+                    try
+                    {
+                        files.Add(await AttachmentFile.ReadAsync(file, options.Optional("media-type") ?? "application/octet-stream", cancellationToken));
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        throw new UsageException($"--attach: the file cannot be read ({ex.GetType().Name}); nothing was sent");
+                    }
                 }
 
-                var note = new CaseNote(options.Required("case"), options.RequiredGuid("consent"), options.Optional("text") ?? "", attachments);
-                var sent = await client.SendCaseNoteAsync(note, cancellationToken);
-                await output.WriteLineAsync($"case note sent under {note.CaseReference} ({sent.Recipients} device(s))");
+                var noteCase = options.Required("case");
+                var sent = await client.SendCaseNoteAsync(noteCase, options.RequiredGuid("consent"), options.Optional("text") ?? "", files, cancellationToken);
+                await output.WriteLineAsync($"case note sent under {noteCase} ({sent.Recipients} device(s))");
                 return 0;
             default:
                 return null;
@@ -170,6 +178,38 @@ internal sealed partial class CliApp
         => output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"consent {consent.ConsentId}  case {consent.CaseReference}  for {consent.ReceivingOrganisationId}  until {consent.ValidUntil:u}  recorded by {consent.RecordedByMemberId}{(consent.RevokedAt is { } revoked ? $"  revoked {revoked:u}" : "")}"));
 
+    /// <summary>Fetches, checks and decrypts every attachment of the case's notes into <paramref name="folder"/>. One that
+    /// is gone or altered is reported and skipped (never written); the exit code is then 1.</summary>
+    private async Task<int> SaveAttachmentsAsync(CaseView view, string folder, MessagingClient client, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new UsageException("--save-attachments takes an existing folder");
+        }
+
+        var exitCode = 0;
+        foreach (var attachment in view.Notes.SelectMany(n => n.Attachments))
+        {
+            try
+            {
+                var opened = await client.OpenAttachmentAsync(attachment, cancellationToken);
+                await output.WriteLineAsync($"saved {await opened.SaveToAsync(folder, cancellationToken)}");
+            }
+            catch (Exception ex) when (ex is AttachmentIntegrityException or AttachmentNotFoundException)
+            {
+                await error.WriteLineAsync($"error: attachment {attachment.FileName} not saved: {ex.Message}");
+                exitCode = 1;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await error.WriteLineAsync($"error: attachment {attachment.FileName} not saved: the folder cannot be written ({ex.GetType().Name})");
+                exitCode = 1;
+            }
+        }
+
+        return exitCode;
+    }
+
     private async Task WriteCaseAsync(CaseView view)
     {
         var referral = view.Referral;
@@ -192,7 +232,7 @@ internal sealed partial class CliApp
             await output.WriteLineAsync($"  note (consent {note.ConsentId}): {note.Text}");
             foreach (var attachment in note.Attachments)
             {
-                await output.WriteLineAsync($"    attachment {attachment.FileName} ({attachment.MediaType}, {attachment.Content.Length} bytes)");
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"    attachment {attachment.FileName} ({attachment.MediaType}, {attachment.Size} bytes)"));
             }
         }
     }

@@ -35,7 +35,8 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
                 --nature N --requester R --commune NIS --reason R --urgency U [--follow-up-ongoing]
           referrals                              my service's referrals and their status
           cases                                  case references known on this device
-          case --case REF                        what this device holds for a case, decrypted
+          case --case REF [--save-attachments DIR]   what this device holds for a case, decrypted;
+                                                 fetches, checks and decrypts the notes' files into DIR
           respond --case REF (--accept | --tripartite | --decline REASON)
           withdraw --case REF
           share-identity --case REF --family-name F --given-names G [--birth-date yyyy-MM-dd]
@@ -44,6 +45,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
           consent revoke --consent ID
           consent list --case REF
           case-note --case REF --consent ID [--text T] [--attach FILE --media-type TYPE]
+                                                 FILE (≤ 25 MiB) is encrypted here and uploaded as a blob
           directory communes                     communes of the directory (NIS code, name, region)
           partners requests                      join requests, deadlines, objections (org admins, operator)
           partners object --request ID --reason not-public-entity|outside-scope|conflict-of-mission|other

@@ -203,6 +203,79 @@ public sealed class ServerApi : IDisposable
         return GetAsync<IReadOnlyList<WithdrawalEntry>>(ApiRoutes.Withdrawals, token, cancellationToken);
     }
 
+    /// <summary>Uploads an encrypted attachment blob (<see cref="AttachmentRoutes.Upload"/>). The bytes must already be
+    /// encrypted: the server stores what it is given. Use <see cref="MessagingClient.SendCaseNoteAsync(string, Guid, string, IReadOnlyList{Attachments.AttachmentFile}, CancellationToken)"/>,
+    /// which encrypts, uploads and references the file in one call.</summary>
+    /// <param name="token">The device's access token.</param>
+    /// <param name="blob">The encrypted bytes (1 byte to the server's limit, 25 MiB by default).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The attachment's id, size and expiry.</returns>
+    /// <exception cref="ArgumentException"><paramref name="token"/> is null or empty, or <paramref name="blob"/> is empty.</exception>
+    /// <exception cref="Attachments.AttachmentTooLargeException">Over the server's limit (<c>attachment.too-large</c>).</exception>
+    /// <exception cref="Attachments.AttachmentQuotaExceededException">This device keeps too many bytes of attachments (<c>attachment.quota-exceeded</c>).</exception>
+    /// <exception cref="RateLimitedException">Too many uploads in the window.</exception>
+    /// <exception cref="AuthenticationFailedException">The token is not valid.</exception>
+    public async Task<AttachmentUploaded> UploadAttachmentAsync(string token, ReadOnlyMemory<byte> blob, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        if (blob.IsEmpty)
+        {
+            throw new ArgumentException("An attachment blob holds at least one byte.", nameof(blob));
+        }
+
+        using var content = new ReadOnlyMemoryContent(blob);
+        content.Headers.ContentType = new MediaTypeHeaderValue(AttachmentRoutes.ContentType);
+        try
+        {
+            return await SendAsync<AttachmentUploaded>(HttpMethod.Post, AttachmentRoutes.Upload, content, token, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ServerRefusedException refused)
+        {
+            throw Attachments.AttachmentErrors.Map(refused);
+        }
+    }
+
+    /// <summary>Downloads an attachment blob as uploaded (<see cref="AttachmentRoutes.Download"/>), reading at most
+    /// <paramref name="maxBytes"/> + 1 bytes so that a hostile answer cannot fill the device's memory. Use
+    /// <see cref="MessagingClient.OpenAttachmentAsync"/>, which also checks and decrypts it.</summary>
+    /// <param name="token">The device's access token.</param>
+    /// <param name="attachmentId">The attachment's id.</param>
+    /// <param name="maxBytes">The most bytes expected; a longer answer is cut at <paramref name="maxBytes"/> + 1.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The bytes (longer than <paramref name="maxBytes"/> only when the server sent too many).</returns>
+    /// <exception cref="ArgumentException"><paramref name="token"/> or <paramref name="attachmentId"/> is null or empty.</exception>
+    /// <exception cref="Attachments.AttachmentNotFoundException">Unknown or expired (<c>attachment.not-found</c>).</exception>
+    /// <exception cref="AuthenticationFailedException">The token is not valid.</exception>
+    public async Task<byte[]> DownloadAttachmentAsync(string token, string attachmentId, long maxBytes, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        ArgumentException.ThrowIfNullOrEmpty(attachmentId);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        using var request = new HttpRequestMessage(HttpMethod.Get, AttachmentRoutes.For(Uri.EscapeDataString(attachmentId)));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ServerRefusedException refused)
+        {
+            throw Attachments.AttachmentErrors.Map(refused);
+        }
+
+        var limit = maxBytes + 1;
+        using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var buffer = new MemoryStream((int)Math.Min(response.Content.Headers.ContentLength ?? 0, limit));
+        var chunk = new byte[81920];
+        int read;
+        while (buffer.Length < limit && (read = await body.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, limit - buffer.Length)), cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
     private Task<TResponse> PostAsync<TRequest, TResponse>(string route, TRequest body, string? token, CancellationToken cancellationToken)
         => SendAsync<TResponse>(HttpMethod.Post, route, JsonContent.Create(body), token, cancellationToken);
 

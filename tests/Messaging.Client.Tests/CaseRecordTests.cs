@@ -146,27 +146,55 @@ public sealed class CaseRecordTests
         Assert.Equal("declineReason", Assert.Throws<CaseRecordException>(() => new ReferralAnswer(caseReference, ReferralResponse.Accept, ReferralDeclineReason.Other).Encode()).Field);
     }
 
+    private static CaseAttachment Reference(string fileName = "bilan.pdf", string mediaType = "application/pdf")
+        => new(new string('x', 43), new byte[32], new byte[32], 1_234_567, fileName, mediaType);
+
     [Fact]
-    public void ACaseNote_RoundTripsWithAttachments_WithinItsBounds()
+    public void ACaseNote_RoundTripsWithAttachmentReferences_WithinItsBounds()
     {
-        var note = new CaseNote(CaseReference.New(), Guid.NewGuid(), "Synthèse de l'entretien.", [new CaseAttachment("bilan.pdf", "application/pdf", [1, 2, 3])]);
+        var attachment = Reference() with { Key = [.. Enumerable.Range(1, 32).Select(i => (byte)i)], Sha256 = [.. Enumerable.Range(100, 32).Select(i => (byte)i)] };
+        var note = new CaseNote(CaseReference.New(), Guid.NewGuid(), "Synthèse de l'entretien.", [attachment]);
         var decoded = CaseNote.Decode(note.Encode());
         Assert.Equal((note.CaseReference, note.ConsentId, note.Text), (decoded.CaseReference, decoded.ConsentId, decoded.Text));
-        Assert.Equal(note.Attachments[0].Content, Assert.Single(decoded.Attachments).Content);
+        var read = Assert.Single(decoded.Attachments);
+        Assert.Equal((attachment.AttachmentId, attachment.Size, attachment.FileName, attachment.MediaType), (read.AttachmentId, read.Size, read.FileName, read.MediaType));
+        Assert.Equal(attachment.Key, read.Key);
+        Assert.Equal(attachment.Sha256, read.Sha256);
 
         Assert.Equal("consentId", Assert.Throws<CaseRecordException>(() => (note with { ConsentId = Guid.Empty }).Encode()).Field);
         Assert.Equal("text", Assert.Throws<CaseRecordException>(() => (note with { Text = "", Attachments = [] }).Encode()).Field);
-        Assert.Equal("attachments", Assert.Throws<CaseRecordException>(() =>
-            (note with { Attachments = [new CaseAttachment("big.bin", "application/octet-stream", new byte[CaseNote.MaxAttachmentBytes + 1])] }).Encode()).Field);
-        Assert.Equal("fileName", Assert.Throws<CaseRecordException>(() =>
-            (note with { Attachments = [new CaseAttachment("../etc/passwd", "text/plain", [1])] }).Encode()).Field);
+        Assert.Equal("attachments", Assert.Throws<CaseRecordException>(() => (note with { Attachments = [.. Enumerable.Repeat(attachment, CaseNote.MaxAttachments + 1)] }).Encode()).Field);
+        Assert.Equal("size", Assert.Throws<CaseRecordException>(() => (note with { Attachments = [attachment with { Size = Attachments.AttachmentFile.MaxBytes + 1 }] }).Encode()).Field);
+        Assert.Equal("key", Assert.Throws<CaseRecordException>(() => (note with { Attachments = [attachment with { Key = new byte[31] }] }).Encode()).Field);
+        Assert.Equal("sha256", Assert.Throws<CaseRecordException>(() => (note with { Attachments = [attachment with { Sha256 = new byte[33] }] }).Encode()).Field);
+        Assert.Equal("attachmentId", Assert.Throws<CaseRecordException>(() => (note with { Attachments = [attachment with { AttachmentId = "../../etc/passwd" }] }).Encode()).Field);
+        Assert.Equal("fileName", Assert.Throws<CaseRecordException>(() => (note with { Attachments = [Reference("../etc/passwd")] }).Encode()).Field);
+        Assert.Equal("fileName", Assert.Throws<CaseRecordException>(() => (note with { Attachments = [Reference("facture\u202Efdp.exe")] }).Encode()).Field);
+        Assert.Equal("mediaType", Assert.Throws<CaseRecordException>(() => (note with { Attachments = [Reference(mediaType: "pdf")] }).Encode()).Field);
+    }
+
+    [Fact]
+    public void AReceivedCaseNote_WithAFieldOutsideTheAllowList_OrAnInlineFile_OrVersionOne_IsRefused()
+    {
+        var note = new CaseNote(CaseReference.New(), Guid.NewGuid(), "Synthèse.", [Reference()]);
+        var json = Encoding.UTF8.GetString(note.Encode());
+
+        var extraInAttachment = json.Replace("\"mediaType\":", "\"content\":\"AAAA\",\"mediaType\":", StringComparison.Ordinal);
+        Assert.Equal("content", Assert.Throws<CaseRecordException>(() => CaseNote.Decode(Encoding.UTF8.GetBytes(extraInAttachment))).Field);
+        var extraInNote = json.Replace("\"text\":", "\"familyName\":\"Dupont\",\"text\":", StringComparison.Ordinal);
+        Assert.Equal("familyName", Assert.Throws<CaseRecordException>(() => CaseNote.Decode(Encoding.UTF8.GetBytes(extraInNote))).Field);
+        var missingKey = json.Replace("\"key\":", "\"kee\":", StringComparison.Ordinal);
+        Assert.Equal("kee", Assert.Throws<CaseRecordException>(() => CaseNote.Decode(Encoding.UTF8.GetBytes(missingKey))).Field);
+        var versionOne = json.Replace("\"version\":2", "\"version\":1", StringComparison.Ordinal);
+        Assert.Equal("version", Assert.Throws<CaseRecordException>(() => CaseNote.Decode(Encoding.UTF8.GetBytes(versionOne))).Field);
     }
 
     [Fact]
     public void TheLargestCaseNote_FitsInOneEnvelope()
     {
+        var longest = new string('é', Attachments.AttachmentNames.MaxFileNameLength - 4) + ".pdf";
         var note = new CaseNote(CaseReference.New(), Guid.NewGuid(), new string('é', CaseNote.MaxTextLength),
-            [new CaseAttachment("scan.png", "image/png", new byte[CaseNote.MaxAttachmentBytes])]);
+            [.. Enumerable.Repeat(Reference(longest, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"), CaseNote.MaxAttachments)]);
         var frame = PlaintextFrame.Wrap(note.Encode());
 
         // The ciphertext adds a ratchet header and prekey fields (under 300 bytes) to the frame; the server's limit is 64 KiB.

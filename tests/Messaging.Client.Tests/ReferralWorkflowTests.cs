@@ -83,7 +83,7 @@ public sealed class ReferralWorkflowTests
         Assert.Equal(ErrorCodes.ConsentRequired, unconsented.Code);
         var consent = await w.Aline.RecordConsentAsync(record.CaseReference, w.ServiceY, TimeProvider.System.GetUtcNow().AddDays(30));
         Assert.Equal(w.Aline.MemberId, consent.RecordedByMemberId);
-        await w.Aline.SendCaseNoteAsync(new CaseNote(record.CaseReference, consent.ConsentId, noteText, [new CaseAttachment("bilan.txt", "text/plain", Encoding.UTF8.GetBytes(noteText))]));
+        await w.Aline.SendCaseNoteAsync(record.CaseReference, consent.ConsentId, noteText, [new Attachments.AttachmentFile("bilan.txt", "text/plain", Encoding.UTF8.GetBytes(noteText))]);
         await ReceivedAsync(w.Bruno, EnvelopeKind.CaseFile);
         var note = Assert.Single((await w.Bruno.GetCaseAsync(record.CaseReference)).Notes);
         Assert.Equal(noteText, note.Text);

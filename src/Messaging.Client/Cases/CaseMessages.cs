@@ -239,40 +239,104 @@ public sealed record ReferralAnswer(string CaseReference, ReferralResponse Respo
     }
 }
 
-/// <summary>An attachment of a case note.</summary>
-/// <param name="FileName">The file's name (no folder).</param>
+/// <summary>
+/// A file attached to a case note, as the note names it: the file itself travels as a blob encrypted on the sender's
+/// device (<see cref="MessagingClient.SendCaseNoteAsync(string, Guid, string, IReadOnlyList{Attachments.AttachmentFile}, CancellationToken)"/>)
+/// and uploaded beside the envelope; this reference travels inside the end-to-end encrypted note, so the server never
+/// holds the key, the name or the type. Fetch the file with <see cref="MessagingClient.OpenAttachmentAsync"/>.
+/// </summary>
+/// <param name="AttachmentId">The server's id of the blob (43 base64url characters): the capability to download it.</param>
+/// <param name="Key">The blob's 32-byte XChaCha20-Poly1305 key, fresh for this file.</param>
+/// <param name="Sha256">SHA-256 of the blob (the ciphertext), checked before decrypting.</param>
+/// <param name="Size">The file's size in bytes (the plaintext), at most <see cref="Attachments.AttachmentFile.MaxBytes"/>.</param>
+/// <param name="FileName">The file's name, safe to show and write (<see cref="Attachments.AttachmentNames.IsSafe"/>).</param>
 /// <param name="MediaType">Its media type, for example <c>application/pdf</c>.</param>
-/// <param name="Content">Its bytes.</param>
-public sealed record CaseAttachment(string FileName, string MediaType, byte[] Content)
+public sealed record CaseAttachment(string AttachmentId, byte[] Key, byte[] Sha256, long Size, string FileName, string MediaType)
 {
-    /// <summary>Never prints the content.</summary>
-    public override string ToString() => $"CaseAttachment {{ Bytes = {Content.Length} }}";
+    /// <summary>Never prints the key or the name.</summary>
+    public override string ToString() => $"CaseAttachment {{ Size = {Size} }}";
+
+    internal static readonly IReadOnlyList<string> WireFields = ["attachmentId", "key", "sha256", "size", "fileName", "mediaType"];
+
+    /// <summary>Checks every field.</summary>
+    /// <exception cref="CaseRecordException">A field is missing or malformed.</exception>
+    public void Validate()
+    {
+        if (AttachmentId is null || AttachmentId.Length != 43 || !AttachmentId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            throw new CaseRecordException("attachmentId", "'attachmentId' is the server's 43-character attachment id.");
+        }
+
+        if (Key is null || Key.Length != Attachments.AttachmentCipher.KeyBytes)
+        {
+            throw new CaseRecordException("key", $"'key' is {Attachments.AttachmentCipher.KeyBytes} bytes.");
+        }
+
+        if (Sha256 is null || Sha256.Length != Attachments.AttachmentCipher.DigestBytes)
+        {
+            throw new CaseRecordException("sha256", $"'sha256' is {Attachments.AttachmentCipher.DigestBytes} bytes.");
+        }
+
+        if (Size is < 0 or > Attachments.AttachmentFile.MaxBytes)
+        {
+            throw new CaseRecordException("size", $"'size' is 0 to {Attachments.AttachmentFile.MaxBytes} bytes.");
+        }
+
+        if (!Attachments.AttachmentNames.IsSafe(FileName))
+        {
+            throw new CaseRecordException("fileName", $"'fileName' is a name without a folder, control or invisible characters, at most {Attachments.AttachmentNames.MaxFileNameLength} characters.");
+        }
+
+        if (!Attachments.AttachmentNames.IsMediaType(MediaType))
+        {
+            throw new CaseRecordException("mediaType", "'mediaType' is a media type such as application/pdf.");
+        }
+    }
+
+    internal void Write(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("attachmentId", AttachmentId);
+        writer.WriteBase64String("key", Key);
+        writer.WriteBase64String("sha256", Sha256);
+        writer.WriteNumber("size", Size);
+        writer.WriteString("fileName", FileName);
+        writer.WriteString("mediaType", MediaType);
+        writer.WriteEndObject();
+    }
+
+    internal static CaseAttachment Read(StrictJson item)
+        => new(item.RequiredString("attachmentId"), item.RequiredBase64("key"), item.RequiredBase64("sha256"), item.RequiredInt64("size"),
+            item.RequiredString("fileName"), item.RequiredString("mediaType"));
 }
 
 /// <summary>
 /// Case-file content (protocol 7.A: "le fond du dossier", only with the person's express consent). Travels as a
-/// <see cref="Contracts.EnvelopeKind.CaseFile"/> envelope naming a live consent, which the server checks.
+/// <see cref="Contracts.EnvelopeKind.CaseFile"/> envelope naming a live consent, which the server checks. Attached files
+/// travel as encrypted blobs the note references (<see cref="CaseAttachment"/>).
+/// <para>Closed schema, version 2: <c>version, caseReference, consentId, text, attachments[]</c>, each attachment
+/// <c>attachmentId, key, sha256, size, fileName, mediaType</c>; any other field is refused. Version 1 carried the files
+/// inline (at most 24 KiB) and is no longer read.</para>
 /// </summary>
 /// <param name="CaseReference">The referral's case reference.</param>
 /// <param name="ConsentId">The recorded consent it travels under.</param>
 /// <param name="Text">The note.</param>
-/// <param name="Attachments">Files, within <see cref="MaxAttachmentBytes"/> in all.</param>
+/// <param name="Attachments">References to the attached files, at most <see cref="MaxAttachments"/>.</param>
 public sealed record CaseNote(string CaseReference, Guid ConsentId, string Text, IReadOnlyList<CaseAttachment> Attachments)
 {
     /// <summary>The record's format version.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>The longest note, in characters.</summary>
     public const int MaxTextLength = 8_000;
 
-    /// <summary>All attachments together, in bytes (one envelope carries at most 64 KiB of ciphertext per device).</summary>
-    public const int MaxAttachmentBytes = 24 * 1024;
+    /// <summary>The most files one note references.</summary>
+    public const int MaxAttachments = 10;
 
     private static readonly IReadOnlyList<string> WireFields = ["version", "caseReference", "consentId", "text", "attachments"];
-    private static readonly IReadOnlyList<string> AttachmentFields = ["fileName", "mediaType", "content"];
 
     /// <summary>Checks the note.</summary>
-    /// <exception cref="CaseRecordException">Empty, too long, or attachments too large or badly named.</exception>
+    /// <exception cref="CaseRecordException">Empty, too long, too many attachments, or an attachment reference malformed.</exception>
     public void Validate()
     {
         CaseJson.RequireCaseReference(CaseReference);
@@ -281,24 +345,21 @@ public sealed record CaseNote(string CaseReference, Guid ConsentId, string Text,
             throw new CaseRecordException("consentId", "A case note names the consent it travels under.");
         }
 
+        ArgumentNullException.ThrowIfNull(Attachments);
         CaseJson.RequireText(Text, "text", MaxTextLength, required: Attachments.Count == 0);
-        if (Attachments.Sum(a => (long)a.Content.Length) > MaxAttachmentBytes)
+        if (Attachments.Count > MaxAttachments)
         {
-            throw new CaseRecordException("attachments", $"Attachments are at most {MaxAttachmentBytes} bytes in all.");
+            throw new CaseRecordException("attachments", $"A case note references at most {MaxAttachments} files.");
         }
 
         foreach (var attachment in Attachments)
         {
-            CaseJson.RequireText(attachment.FileName, "fileName", 120, required: true);
-            CaseJson.RequireText(attachment.MediaType, "mediaType", 100, required: true);
-            if (attachment.FileName.IndexOfAny(['/', '\\']) >= 0 || attachment.FileName is "." or "..")
-            {
-                throw new CaseRecordException("fileName", "'fileName' is a name without a folder.");
-            }
+            attachment.Validate();
         }
     }
 
     /// <summary>The closed JSON form.</summary>
+    /// <exception cref="CaseRecordException">The note does not validate.</exception>
     public byte[] Encode()
     {
         Validate();
@@ -311,11 +372,7 @@ public sealed record CaseNote(string CaseReference, Guid ConsentId, string Text,
             writer.WriteStartArray("attachments");
             foreach (var attachment in Attachments)
             {
-                writer.WriteStartObject();
-                writer.WriteString("fileName", attachment.FileName);
-                writer.WriteString("mediaType", attachment.MediaType);
-                writer.WriteBase64String("content", attachment.Content);
-                writer.WriteEndObject();
+                attachment.Write(writer);
             }
 
             writer.WriteEndArray();
@@ -328,23 +385,13 @@ public sealed record CaseNote(string CaseReference, Guid ConsentId, string Text,
     {
         var json = StrictJson.Parse(utf8, "case note", WireFields);
         json.RequireVersion(Version);
-        var attachments = new List<CaseAttachment>();
-        foreach (var element in json.OptionalArray("attachments"))
+        var items = json.OptionalArray("attachments");
+        if (items.Count > MaxAttachments)
         {
-            var item = StrictJson.Parse(JsonSerializer.SerializeToUtf8Bytes(element), "case note attachment", AttachmentFields);
-            byte[] content;
-            try
-            {
-                content = Convert.FromBase64String(item.RequiredString("content"));
-            }
-            catch (FormatException)
-            {
-                throw new CaseRecordException("content", "'content' of an attachment must be base64.");
-            }
-
-            attachments.Add(new CaseAttachment(item.RequiredString("fileName"), item.RequiredString("mediaType"), content));
+            throw new CaseRecordException("attachments", $"A case note references at most {MaxAttachments} files.");
         }
 
+        var attachments = items.Select(element => CaseAttachment.Read(StrictJson.Parse(JsonSerializer.SerializeToUtf8Bytes(element), "case note attachment", CaseAttachment.WireFields))).ToList();
         var note = new CaseNote(json.RequiredString("caseReference"), json.RequiredGuid("consentId"), json.OptionalString("text") ?? "", attachments);
         note.Validate();
         return note;

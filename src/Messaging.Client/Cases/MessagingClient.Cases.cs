@@ -250,7 +250,9 @@ public sealed partial class MessagingClient
         => InvokeAsync<IReadOnlyList<ConsentEntry>>(nameof(IMessagingHub.ListConsents), new ListConsentsRequest(caseReference), cancellationToken);
 
     /// <summary>Sends case-file content under a recorded consent (the server refuses it without a live consent for the
-    /// recipients' service).</summary>
+    /// recipients' service). Its attachments must already be uploaded blobs; to attach files, use
+    /// <see cref="SendCaseNoteAsync(string, Guid, string, IReadOnlyList{Attachments.AttachmentFile}, CancellationToken)"/>,
+    /// which encrypts and uploads them first.</summary>
     /// <exception cref="CaseRecordException">The note does not fit its schema; nothing was sent.</exception>
     /// <exception cref="CaseNotFoundException">This device holds no referral under that case reference.</exception>
     /// <exception cref="NotPermittedException">No live consent (<c>consent.required</c>, <c>consent.revoked</c>, <c>consent.expired</c>, <c>consent.other-service</c>).</exception>

@@ -98,6 +98,23 @@ internal sealed class StrictJson
         return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) ? number : throw WrongType(name, "a whole number");
     }
 
+    public long RequiredInt64(string name)
+    {
+        if (!_properties.TryGetValue(name, out var value))
+        {
+            throw Missing(name);
+        }
+
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : throw WrongType(name, "a whole number");
+    }
+
+    public byte[] RequiredBase64(string name)
+    {
+        var text = RequiredString(name);
+        var bytes = new byte[(text.Length * 3 / 4) + 3];
+        return Convert.TryFromBase64String(text, bytes, out var written) ? bytes[..written] : throw WrongType(name, "base64");
+    }
+
     public Guid RequiredGuid(string name)
         => Guid.TryParseExact(RequiredString(name), "D", out var id) && id != Guid.Empty ? id : throw WrongType(name, "an id");
 
