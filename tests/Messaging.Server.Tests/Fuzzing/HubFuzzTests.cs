@@ -7,7 +7,7 @@ namespace Messaging.Server.Tests.Fuzzing;
 /// The fuzzing harness (issue 11). A short run is part of the normal test suite; the long run is the same test with
 /// more calls:
 /// <code>MESSAGING_FUZZ_CALLS=1000000 dotnet test tests/Messaging.Server.Tests -c Release --filter "FullyQualifiedName~HubFuzzTests"</code>
-/// <c>MESSAGING_FUZZ_SEED</c> replays the run CsCheck reported on a failure.
+/// <c>MESSAGING_FUZZ_PROGRESS=/path/file</c> appends a progress line every 10,000 calls. <c>MESSAGING_FUZZ_SEED</c> replays the run CsCheck reported on a failure.
 /// </summary>
 public sealed class HubFuzzTests(ITestOutputHelper output)
 {

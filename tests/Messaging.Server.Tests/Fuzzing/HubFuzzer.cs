@@ -72,6 +72,11 @@ public sealed class HubFuzzer : IAsyncDisposable
     private RawHubConnection?[] _raw = [];
     private HttpClient _operatorHttp = null!;
 
+    /// <summary>How often a long run appends a progress line to the file named by <c>MESSAGING_FUZZ_PROGRESS</c>.</summary>
+    private const long ProgressEvery = 10_000;
+
+    private readonly string? _progressFile = Environment.GetEnvironmentVariable("MESSAGING_FUZZ_PROGRESS");
+
     private HubFuzzer(MessagingApp app) => _app = app;
 
     public long Calls_ { get; private set; }
@@ -145,6 +150,12 @@ public sealed class HubFuzzer : IAsyncDisposable
     private async Task RunOneAsync(FuzzCall call)
     {
         Calls_++;
+        if (Calls_ % ProgressEvery == 0 && _progressFile is not null)
+        {
+            await File.AppendAllTextAsync(_progressFile, string.Create(CultureInfo.InvariantCulture,
+                $"{TimeProvider.System.GetUtcNow():O} {Calls_} calls: {Succeeded} succeeded, {Refused} refused, {Closed} closed{Environment.NewLine}"));
+        }
+
         var before = await CountRowsAsync();
         var logLines = _app.Logs.Lines.Count;
         var refused = call.Target < 10 ? await HttpCallAsync(call) : await HubCallAsync(call);
