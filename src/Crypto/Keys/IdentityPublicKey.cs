@@ -83,6 +83,10 @@ public sealed class IdentityPublicKey : IEquatable<IdentityPublicKey>
     /// <summary>The 129-byte encoding (a copy).</summary>
     public byte[] ToBytes() => (byte[])_encoded.Clone();
 
+    /// <summary>True when <paramref name="encoded"/> is exactly this key's encoding (binding signature included), so
+    /// it needs no second verification.</summary>
+    internal bool IsEncodedAs(ReadOnlySpan<byte> encoded) => encoded.SequenceEqual(_encoded);
+
     /// <inheritdoc />
     public bool Equals(IdentityPublicKey? other) => other is not null && _encoded.AsSpan().SequenceEqual(other._encoded);
 

@@ -123,7 +123,12 @@ public sealed class Session : IDisposable
     /// <summary>Reads the prekey fields of a message without decrypting it; null for a normal message.</summary>
     /// <exception cref="UnsupportedMessageVersionException">A version 1 message.</exception>
     /// <exception cref="MalformedMessageException">Unknown version or type, truncated, or an invalid identity.</exception>
-    public static PreKeyMessageInfo? ReadPreKeyInfo(ReadOnlySpan<byte> message)
+    public static PreKeyMessageInfo? ReadPreKeyInfo(ReadOnlySpan<byte> message) => ReadPreKeyInfo(message, knownInitiator: null);
+
+    /// <summary>Reads the prekey fields; an identity encoded exactly as <paramref name="knownInitiator"/> (already
+    /// verified when the session started) is not verified again — every later message of a session that has had no reply
+    /// carries it.</summary>
+    private static PreKeyMessageInfo? ReadPreKeyInfo(ReadOnlySpan<byte> message, IdentityPublicKey? knownInitiator)
     {
         var type = ReadType(message);
         if (type == NormalMessageType)
@@ -135,7 +140,10 @@ public sealed class Session : IDisposable
         IdentityPublicKey initiator;
         try
         {
-            initiator = IdentityPublicKey.Parse(fields[..IdentityPublicKey.EncodedLength]);
+            var encodedInitiator = fields[..IdentityPublicKey.EncodedLength];
+            initiator = knownInitiator is not null && knownInitiator.IsEncodedAs(encodedInitiator)
+                ? knownInitiator
+                : IdentityPublicKey.Parse(encodedInitiator);
         }
         catch (SignatureVerificationException)
         {
@@ -232,7 +240,7 @@ public sealed class Session : IDisposable
         var prefixLength = 2;
         if (type == PreKeyMessageType)
         {
-            var info = ReadPreKeyInfo(message)!;
+            var info = ReadPreKeyInfo(message, RemoteIdentity)!;
             if (!Continues(info))
             {
                 throw new MalformedMessageException("The prekey message starts another session.");

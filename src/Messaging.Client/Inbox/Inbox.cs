@@ -169,11 +169,13 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
         using var live = new DecryptionPage(store);
         try
         {
+            // Stored already (a redelivery), or twice in this page: read once.
+            var known = store.StoredMessages([.. page.Select(d => (d.SenderDeviceId, d.EnvelopeId))]);
             foreach (var (delivery, info) in starts)
             {
-                if (store.ContainsMessage(delivery.SenderDeviceId, delivery.EnvelopeId))
+                if (!known.Add((delivery.SenderDeviceId, delivery.EnvelopeId)))
                 {
-                    continue; // Already stored: a redelivery.
+                    continue;
                 }
 
                 try
@@ -328,6 +330,12 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
                 _fault = ex;
                 item.Done?.TrySetException(ex);
                 _work.Writer.TryComplete(ex);
+                while (_work.Reader.TryRead(out var waiting))
+                {
+                    // Queued behind it (a synchronisation someone awaits): answered with the same fault, never left hanging.
+                    waiting.Done?.TrySetException(ex);
+                }
+
                 _messages.Writer.TryComplete(ex);
                 throw;
             }

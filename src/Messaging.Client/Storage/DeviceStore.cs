@@ -253,8 +253,17 @@ internal sealed class DeviceStore : IAsyncDisposable
 
     // --- messages and replay rules (caller holds the lock) ---
 
-    public bool ContainsMessage(Guid senderDeviceId, Guid envelopeId)
-        => _newMessages.Exists(m => m.SenderDeviceId == senderDeviceId && m.EnvelopeId == envelopeId) || _db.ContainsMessage(senderDeviceId, envelopeId);
+    /// <summary>Which of <paramref name="messages"/> are stored already, or added since the last save.</summary>
+    public HashSet<(Guid SenderDeviceId, Guid EnvelopeId)> StoredMessages(IReadOnlyCollection<(Guid SenderDeviceId, Guid EnvelopeId)> messages)
+    {
+        var stored = _db.StoredMessages(messages);
+        foreach (var message in _newMessages)
+        {
+            stored.Add((message.SenderDeviceId, message.EnvelopeId));
+        }
+
+        return stored;
+    }
 
     public void AddMessage(InboxMessage message) => _newMessages.Add(message);
 

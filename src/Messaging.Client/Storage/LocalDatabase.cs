@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Messaging.Contracts;
@@ -26,7 +27,6 @@ internal sealed class LocalDatabase : IDisposable
     private const byte MessageFormat = 1;
 
     private readonly SqliteConnection _connection;
-    private SqliteCommand? _containsMessage;
     private readonly RowSealer _sealer;
 
     private LocalDatabase(SqliteConnection connection, RowSealer sealer)
@@ -103,18 +103,34 @@ internal sealed class LocalDatabase : IDisposable
             : null;
     }
 
-    public bool ContainsMessage(Guid senderDeviceId, Guid envelopeId)
+    /// <summary>Which of <paramref name="messages"/> (sender device, envelope id) are stored already: a handful of
+    /// queries for a whole page of deliveries rather than one per delivery.</summary>
+    public HashSet<(Guid SenderDeviceId, Guid EnvelopeId)> StoredMessages(IReadOnlyCollection<(Guid SenderDeviceId, Guid EnvelopeId)> messages)
     {
-        // Asked once per delivery: one prepared statement for the database's life.
-        if (_containsMessage is null)
+        const int perQuery = 100;
+        var stored = new HashSet<(Guid, Guid)>();
+        var byLookup = new Dictionary<string, (Guid, Guid)>(messages.Count, StringComparer.Ordinal);
+        foreach (var message in messages)
         {
-            _containsMessage = Command("SELECT 1 FROM messages WHERE lookup = $l");
-            _containsMessage.Parameters.Add(new SqliteParameter("$l", null));
-            _containsMessage.Prepare();
+            byLookup[Convert.ToHexString(_sealer.Lookup(MessagesTable, message.SenderDeviceId, message.EnvelopeId))] = message;
         }
 
-        _containsMessage.Parameters[0].Value = _sealer.Lookup(MessagesTable, senderDeviceId, envelopeId);
-        return _containsMessage.ExecuteScalar() is not null;
+        foreach (var chunk in byLookup.Keys.Chunk(perQuery))
+        {
+            using var command = Command($"SELECT lookup FROM messages WHERE lookup IN ({string.Join(',', chunk.Select((_, i) => "$l" + i.ToString(CultureInfo.InvariantCulture)))})");
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                command.Parameters.AddWithValue("$l" + i.ToString(CultureInfo.InvariantCulture), Convert.FromHexString(chunk[i]));
+            }
+
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                stored.Add(byLookup[Convert.ToHexString((byte[])reader[0])]);
+            }
+        }
+
+        return stored;
     }
 
     public bool HasSeenPreKeyMessage(uint signedPreKeyId, ReadOnlySpan<byte> ephemeralKey)
@@ -201,7 +217,6 @@ internal sealed class LocalDatabase : IDisposable
 
     public void Dispose()
     {
-        _containsMessage?.Dispose();
         _connection.Dispose();
     }
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Sodium;
+using Messaging.Crypto.Primitives;
 
 namespace Messaging.Client.Storage;
 
@@ -12,31 +12,31 @@ namespace Messaging.Client.Storage;
 /// </summary>
 internal sealed class RowSealer : IDisposable
 {
-    private const int NonceBytes = 24;
+    private const int NonceBytes = LibSodium.AeadNonceBytes;
+    private const int LookupBytes = 16;
     private readonly byte[] _sealKey;
     private readonly byte[] _lookupKey;
 
     public RowSealer(ReadOnlySpan<byte> storageKey)
     {
-        var key = storageKey.ToArray();
-        try
-        {
-            _sealKey = GenericHash.Hash("messaging.local.seal.v1"u8.ToArray(), key, 32);
-            _lookupKey = GenericHash.Hash("messaging.local.lookup.v1"u8.ToArray(), key, 32);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(key);
-        }
+        _sealKey = new byte[LibSodium.AeadKeyBytes];
+        _lookupKey = new byte[32];
+        LibSodium.Blake2b(_sealKey, storageKey, personal: default, "messaging.local.seal.v1"u8);
+        LibSodium.Blake2b(_lookupKey, storageKey, personal: default, "messaging.local.lookup.v1"u8);
     }
 
     /// <summary>A 16-byte keyed hash naming <paramref name="value"/> in <paramref name="table"/>'s lookup column.</summary>
     public byte[] Lookup(string table, ReadOnlySpan<byte> value)
     {
-        var input = new byte[Encoding.ASCII.GetByteCount(table) + 1 + value.Length];
+        // Asked for every delivery and every stored row: no allocation but the result.
+        var length = table.Length + 1 + value.Length;
+        Span<byte> input = length <= 256 ? stackalloc byte[length] : new byte[length];
         var written = Encoding.ASCII.GetBytes(table, input);
-        value.CopyTo(input.AsSpan(written + 1));
-        return GenericHash.Hash(input, _lookupKey, 16);
+        input[written] = 0;
+        value.CopyTo(input[(written + 1)..]);
+        var lookup = new byte[LookupBytes];
+        LibSodium.Blake2b(lookup, _lookupKey, personal: default, input);
+        return lookup;
     }
 
     public byte[] Lookup(string table, Guid a) => Lookup(table, a.ToByteArray());
@@ -51,38 +51,41 @@ internal sealed class RowSealer : IDisposable
 
     public byte[] Seal(string table, ReadOnlySpan<byte> lookup, byte[] plaintext)
     {
-        var nonce = SecretAeadXChaCha20Poly1305.GenerateNonce();
-        var sealedBytes = SecretAeadXChaCha20Poly1305.Encrypt(plaintext, nonce, _sealKey, AssociatedData(table, lookup));
-        var row = new byte[NonceBytes + sealedBytes.Length];
-        nonce.CopyTo(row, 0);
-        sealedBytes.CopyTo(row, NonceBytes);
+        var row = new byte[NonceBytes + plaintext.Length + LibSodium.AeadTagBytes];
+        var nonce = row.AsSpan(0, NonceBytes);
+        LibSodium.RandomBytes(nonce);
+        Span<byte> ad = stackalloc byte[AssociatedDataLength(table, lookup)];
+        WriteAssociatedData(table, lookup, ad);
+        LibSodium.AeadSeal(row.AsSpan(NonceBytes), plaintext, ad, nonce, _sealKey);
         return row;
     }
 
     /// <exception cref="LocalStoreCorruptedException">The row does not open under this key, table and lookup.</exception>
     public byte[] Open(string table, ReadOnlySpan<byte> lookup, byte[] row)
     {
-        if (row.Length < NonceBytes + 16)
+        if (row.Length < NonceBytes + LibSodium.AeadTagBytes)
         {
             throw new LocalStoreCorruptedException($"A row of table {table} is truncated.");
         }
 
-        try
+        Span<byte> ad = stackalloc byte[AssociatedDataLength(table, lookup)];
+        WriteAssociatedData(table, lookup, ad);
+        var plaintext = new byte[row.Length - NonceBytes - LibSodium.AeadTagBytes];
+        if (!LibSodium.AeadOpen(plaintext, row.AsSpan(NonceBytes), ad, row.AsSpan(0, NonceBytes), _sealKey))
         {
-            return SecretAeadXChaCha20Poly1305.Decrypt(row[NonceBytes..], row[..NonceBytes], _sealKey, AssociatedData(table, lookup));
+            throw new LocalStoreCorruptedException($"A row of table {table} does not authenticate (modified, moved, or another device's).");
         }
-        catch (CryptographicException ex)
-        {
-            throw new LocalStoreCorruptedException($"A row of table {table} does not authenticate (modified, moved, or another device's).", ex);
-        }
+
+        return plaintext;
     }
 
-    private static byte[] AssociatedData(string table, ReadOnlySpan<byte> lookup)
+    private static int AssociatedDataLength(string table, ReadOnlySpan<byte> lookup) => table.Length + 1 + lookup.Length;
+
+    private static void WriteAssociatedData(string table, ReadOnlySpan<byte> lookup, Span<byte> ad)
     {
-        var ad = new byte[table.Length + 1 + lookup.Length];
         var written = Encoding.ASCII.GetBytes(table, ad);
-        lookup.CopyTo(ad.AsSpan(written + 1));
-        return ad;
+        ad[written] = 0;
+        lookup.CopyTo(ad[(written + 1)..]);
     }
 
     public void Dispose()
