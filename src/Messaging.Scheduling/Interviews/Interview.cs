@@ -19,7 +19,7 @@ public enum ParticipantRole
 /// <summary>
 /// A participant as the server may know it (DESIGN §2): a member id and a work address for workers and justice
 /// assistants; for the person, nothing but the fact that they are invited. The person's invitation is made on the
-/// organiser's device (see the person invitation in Invitations).
+/// organiser's device (<see cref="Invitations.PersonInvitation"/>).
 /// </summary>
 public sealed record Participant
 {
