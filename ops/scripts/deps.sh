@@ -57,6 +57,13 @@ deps_start_imap() {
   rm -rf "$dir" && mkdir -p "$dir/base" "$dir/state" "$dir/home"
   MESSAGING_TEST_IMAP_PORT="$(deps_free_port)"
   export MESSAGING_TEST_IMAP_PORT MESSAGING_TEST_IMAP_USER=scheduler MESSAGING_TEST_IMAP_PASSWORD="imap-$RANDOM$RANDOM"
+  # Mail processes run as the dovecot user (dovecot refuses uid 0): when it cannot reach .test-run (a clone under
+  # /root), the maildir goes to a private temporary folder instead, removed by deps_stop.
+  local home="$dir/home"
+  if ! runuser -u dovecot -- test -x "$dir" 2>/dev/null; then
+    home="$(mktemp -d /tmp/messaging-test-imap.XXXXXX)"
+    echo "$home" >"$dir/home.path"
+  fi
   echo "$MESSAGING_TEST_IMAP_USER:{PLAIN}$MESSAGING_TEST_IMAP_PASSWORD" >"$dir/users"
   chmod 0644 "$dir/users"
   {
@@ -75,7 +82,7 @@ deps_start_imap() {
     echo "}"
     echo "userdb {"
     echo "  driver = static"
-    echo "  args = uid=dovecot gid=dovecot home=$dir/home/%u"
+    echo "  args = uid=dovecot gid=dovecot home=$home/%u"
     echo "}"
     echo "mail_location = maildir:~/Maildir"
     echo "service imap-login {"
@@ -88,11 +95,14 @@ deps_start_imap() {
     echo "    port = 0"
     echo "  }"
     echo "}"
+    echo "service auth {"
+    echo "  user = root"
+    echo "}"
     echo "service anvil {"
     echo "  chroot ="
     echo "}"
   } >"$dir/dovecot.conf"
-  chown -R dovecot:dovecot "$dir/home"
+  chown -R dovecot:dovecot "$home"
   dovecot -c "$dir/dovecot.conf"
   deps_wait_port "$MESSAGING_TEST_IMAP_PORT" imap
 }
@@ -127,5 +137,11 @@ deps_stop() {
   if [ -f "$MESSAGING_DEPS_RUN/imap/base/master.pid" ]; then
     doveadm -c "$MESSAGING_DEPS_RUN/imap/dovecot.conf" stop 2>/dev/null \
       || kill "$(cat "$MESSAGING_DEPS_RUN/imap/base/master.pid")" 2>/dev/null || true
+  fi
+  if [ -f "$MESSAGING_DEPS_RUN/imap/home.path" ]; then
+    local home
+    home="$(cat "$MESSAGING_DEPS_RUN/imap/home.path")"
+    case "$home" in /tmp/messaging-test-imap.*) rm -rf "$home" ;; esac
+    rm -f "$MESSAGING_DEPS_RUN/imap/home.path"
   fi
 }
