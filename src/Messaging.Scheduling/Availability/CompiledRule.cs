@@ -8,7 +8,8 @@ using NodaTime.Utility;
 namespace Messaging.Scheduling.Availability;
 
 /// <summary>
-/// A DAILY or WEEKLY RRULE (INTERVAL, BYDAY without ordinals, COUNT, UNTIL, WKST) with EXDATEs and overridden
+/// A DAILY or WEEKLY RRULE (INTERVAL, BYDAY without ordinals, COUNT, UNTIL, WKST), or a MONTHLY one (INTERVAL, UNTIL,
+/// BYMONTHDAY or BYDAY with ordinals such as 1WE or -1FR, no COUNT), with EXDATEs and overridden
 /// occurrences, expanded by arithmetic: the first period (day or week) that can meet a window is computed directly, so a
 /// query costs the occurrences inside the window, whatever the series' length before it. Occurrences keep their local
 /// wall-clock time in the event's zone across daylight-saving changes (RFC 5545 §3.3.10), resolved leniently.
@@ -22,7 +23,10 @@ internal sealed class CompiledRule : BusySource
     private readonly long _duration;
     private readonly DateTimeZone _zone;
     private readonly bool _weekly;
+    private readonly bool _monthly;
     private readonly bool _dailyByDay;
+    private readonly int[] _byMonthDay;
+    private readonly (IsoDayOfWeek Day, int? Offset)[] _monthlyByDay;
     private readonly int _interval;
     private readonly int? _count;
     private readonly long? _until;
@@ -45,7 +49,10 @@ internal sealed class CompiledRule : BusySource
         _duration = (e - s).BclCompatibleTicks;
         _allDayLength = _allDay ? (int)Math.Max(1, (e - s).BclCompatibleTicks / TimeSpan.TicksPerDay) : 0;
         _weekly = rule.Frequency == FrequencyType.Weekly;
-        _dailyByDay = !_weekly && rule.ByDay.Count > 0;
+        _monthly = rule.Frequency == FrequencyType.Monthly;
+        _dailyByDay = !_weekly && !_monthly && rule.ByDay.Count > 0;
+        _byMonthDay = [.. rule.ByMonthDay];
+        _monthlyByDay = [.. rule.ByDay.Select(d => (BclConversions.ToIsoDayOfWeek(d.DayOfWeek), d.Offset))];
         _interval = Math.Max(1, rule.Interval);
         _count = rule.Count;
         _until = rule.Until is null ? null : UntilTicks(rule.Until, localZone);
@@ -93,13 +100,20 @@ internal sealed class CompiledRule : BusySource
             return null;
         }
 
-        var simple = rule.BySecond.Count == 0 && rule.ByMinute.Count == 0 && rule.ByHour.Count == 0 && rule.ByMonthDay.Count == 0
-            && rule.ByYearDay.Count == 0 && rule.ByWeekNo.Count == 0 && rule.ByMonth.Count == 0 && rule.BySetPosition.Count == 0
-            && rule.ByDay.TrueForAll(d => d.Offset is null);
+        var simple = rule.BySecond.Count == 0 && rule.ByMinute.Count == 0 && rule.ByHour.Count == 0
+            && rule.ByYearDay.Count == 0 && rule.ByWeekNo.Count == 0 && rule.ByMonth.Count == 0 && rule.BySetPosition.Count == 0;
 
-        // DAILY with BYDAY and COUNT counts only matching days: the index arithmetic below would not hold.
-        var supported = rule.Frequency == FrequencyType.Weekly
-            || (rule.Frequency == FrequencyType.Daily && (rule.ByDay.Count == 0 || rule.Count is null));
+        // DAILY with BYDAY and COUNT counts only matching days: the index arithmetic below would not hold. MONTHLY is
+        // compiled without COUNT, with either BYMONTHDAY (1–31) or BYDAY (ordinals allowed), not both.
+        var plainDays = rule.ByMonthDay.Count == 0 && rule.ByDay.TrueForAll(d => d.Offset is null);
+        var supported = rule.Frequency switch
+        {
+            FrequencyType.Weekly => plainDays,
+            FrequencyType.Daily => plainDays && (rule.ByDay.Count == 0 || rule.Count is null),
+            FrequencyType.Monthly => rule.Count is null && (rule.ByDay.Count == 0 || rule.ByMonthDay.Count == 0)
+                && rule.ByMonthDay.TrueForAll(d => d is >= 1 and <= 31) && rule.ByDay.TrueForAll(d => d.Offset is null or (>= -5 and <= 5 and not 0)),
+            _ => false,
+        };
         return simple && supported ? new CompiledRule(evt, rule, localZone, overridden) : null;
     }
 
@@ -113,7 +127,11 @@ internal sealed class CompiledRule : BusySource
             return;
         }
 
-        if (_weekly)
+        if (_monthly)
+        {
+            CollectMonthly(firstDay, lastDay, from, to, sink);
+        }
+        else if (_weekly)
         {
             CollectWeekly(firstDay, lastDay, from, to, sink);
         }
@@ -180,6 +198,80 @@ internal sealed class CompiledRule : BusySource
                 {
                     return;
                 }
+            }
+        }
+    }
+
+    private void CollectMonthly(LocalDate firstDay, LocalDate lastDay, long from, long to, List<Span> sink)
+    {
+        static int MonthIndex(LocalDate date) => (date.Year * 12) + date.Month - 1;
+        var first = MonthIndex(_firstDate);
+        var skip = Math.Max(0, MonthIndex(firstDay) - first) / _interval;
+        var dates = new List<LocalDate>(8);
+        for (var index = first + (skip * _interval); index <= MonthIndex(lastDay); index += _interval)
+        {
+            dates.Clear();
+            DatesInMonth(index / 12, (index % 12) + 1, dates);
+            foreach (var date in dates)
+            {
+                if (date < _firstDate)
+                {
+                    continue;
+                }
+
+                if (date > lastDay || !Emit(date, from, to, sink))
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>The days of one month the rule names, in order (RFC 5545 §3.3.10: BYMONTHDAY, or BYDAY with optional
+    /// ordinals, or DTSTART's day of the month; days a month lacks are skipped).</summary>
+    private void DatesInMonth(int year, int month, List<LocalDate> dates)
+    {
+        var length = CalendarSystem.Iso.GetDaysInMonth(year, month);
+        if (_byMonthDay.Length > 0)
+        {
+            dates.AddRange(_byMonthDay.Where(d => d <= length).Select(d => new LocalDate(year, month, d)));
+        }
+        else if (_monthlyByDay.Length > 0)
+        {
+            var firstOfMonth = new LocalDate(year, month, 1);
+            var lastOfMonth = new LocalDate(year, month, length);
+            foreach (var (day, offset) in _monthlyByDay)
+            {
+                var firstSuch = firstOfMonth.With(DateAdjusters.NextOrSame(day));
+                var lastSuch = lastOfMonth.With(DateAdjusters.PreviousOrSame(day));
+                if (offset is null)
+                {
+                    for (var d = firstSuch; d <= lastOfMonth; d = d.PlusDays(7))
+                    {
+                        dates.Add(d);
+                    }
+                }
+                else
+                {
+                    var d = offset > 0 ? firstSuch.PlusDays(7 * (offset.Value - 1)) : lastSuch.PlusDays(7 * (offset.Value + 1));
+                    if (d.Month == month && d.Year == year)
+                    {
+                        dates.Add(d);
+                    }
+                }
+            }
+        }
+        else if (_firstDate.Day <= length)
+        {
+            dates.Add(new LocalDate(year, month, _firstDate.Day));
+        }
+
+        dates.Sort();
+        for (var i = dates.Count - 1; i > 0; i--)
+        {
+            if (dates[i] == dates[i - 1])
+            {
+                dates.RemoveAt(i);
             }
         }
     }

@@ -19,11 +19,10 @@ public sealed class CalendarFeedMalformedException : FormatException
 /// The busy time of an external iCalendar feed (VEVENT with RRULE/EXDATE/RECURRENCE-ID, all-day events, foreign time
 /// zones, VFREEBUSY), compiled once and then expanded on demand for each search window only.
 /// <para>
-/// Daily and weekly rules (the bulk of real calendars: weekly team meetings, daily stand-ups, with BYDAY, INTERVAL,
-/// COUNT, UNTIL, WKST) are compiled into <see cref="CompiledRule"/>, which jumps straight to the first occurrence that can
-/// meet the window by arithmetic and walks only the occurrences inside it. Any other rule is expanded by Ical.Net,
-/// lazily, from the window's start and stopped at its end. Either way, a year-long series costs only what falls in the
-/// window. Overridden occurrences (RECURRENCE-ID) replace the occurrence they name; cancelled or transparent events are
+/// Daily, weekly and monthly rules (the bulk of real calendars: weekly team meetings, daily stand-ups, a first-Wednesday
+/// meeting) are compiled into <see cref="CompiledRule"/>, which jumps straight to the first occurrence that can meet the
+/// window by arithmetic and walks only the occurrences inside it. Any other rule is expanded by Ical.Net, lazily, from
+/// the window's start and stopped at its end (Ical.Net still evaluates from DTSTART internally, so this path is slower). Overridden occurrences (RECURRENCE-ID) replace the occurrence they name; cancelled or transparent events are
 /// free time.
 /// </para>
 /// </summary>

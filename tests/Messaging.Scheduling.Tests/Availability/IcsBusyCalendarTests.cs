@@ -44,6 +44,11 @@ public class IcsBusyCalendarTests
     [InlineData("FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR")]
     [InlineData("FREQ=DAILY;UNTIL=20270310T090000Z")]
     [InlineData("FREQ=WEEKLY;BYDAY=FR;UNTIL=20270401")]
+    [InlineData("FREQ=MONTHLY;BYDAY=1WE")]
+    [InlineData("FREQ=MONTHLY;BYDAY=-1FR,2TU;INTERVAL=2")]
+    [InlineData("FREQ=MONTHLY;BYMONTHDAY=4,15,31")]
+    [InlineData("FREQ=MONTHLY;UNTIL=20270320T000000Z")]
+    [InlineData("FREQ=MONTHLY;BYDAY=TH")]
     public void CompiledRule_ExpandsLikeIcalNet_InAWindowAYearAfterTheStart(string rule)
     {
         var text = Feed($"BEGIN:VEVENT\r\nUID:r@x\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Europe/Brussels:20260108T093000\r\n"
@@ -64,10 +69,10 @@ public class IcsBusyCalendarTests
     }
 
     [Fact]
-    public void MonthlyRule_GoesThroughIcalNet_AndStillHonoursTheWindow()
+    public void YearlyRule_GoesThroughIcalNet_AndStillHonoursTheWindow()
     {
         var text = Feed("BEGIN:VEVENT\r\nUID:m@x\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260105T130000Z\r\nDTEND:20260105T140000Z\r\n"
-            + "RRULE:FREQ=MONTHLY;BYDAY=1MO\r\nEND:VEVENT");
+            + "RRULE:FREQ=YEARLY;BYMONTH=3,4;BYDAY=1MO\r\nEND:VEVENT");
         var calendar = IcsBusyCalendar.Parse(text, SlotSearch.Brussels);
         var busy = calendar.BusyIn(new Interval(Samples.Utc("2027-03-01T00:00:00Z"), Samples.Utc("2027-04-30T00:00:00Z")));
 
