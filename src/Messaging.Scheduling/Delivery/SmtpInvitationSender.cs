@@ -1,0 +1,148 @@
+using System.Net.Sockets;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Messaging.Scheduling.Invitations;
+using Microsoft.Extensions.Logging;
+
+namespace Messaging.Scheduling.Delivery;
+
+/// <summary>
+/// Sends invitations through an SMTP relay over pooled connections, exactly once per delivery id:
+/// <list type="bullet">
+/// <item>the ledger is checked first: an id the server already accepted is not sent again (a job retried after the
+/// end of DATA, a crash before the job recorded success);</item>
+/// <item>a temporary failure (4xx reply, refused or broken connection) is retried with exponential backoff, on a fresh
+/// connection when the old one broke; a 4xx reply to DATA means the server did not take the message;</item>
+/// <item>a permanent failure (5xx) is returned at once for the organiser to see.</item>
+/// </list>
+/// When a connection breaks after the message was handed over but before the server's reply arrived, the outcome is
+/// unknown: the retry sends it again with the same Message-ID (mail clients drop the duplicate, and the calendar object
+/// has the same UID and SEQUENCE), and the log says so. Logs carry the delivery id and reply code, never an address or
+/// content.
+/// </summary>
+public sealed partial class SmtpInvitationSender : IInvitationSender
+{
+    private readonly SmtpConnectionPool _pool;
+    private readonly IDeliveryLedger _ledger;
+    private readonly SmtpOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SmtpInvitationSender> _logger;
+
+    public SmtpInvitationSender(SmtpConnectionPool pool, IDeliveryLedger ledger, SmtpOptions options, TimeProvider time, ILogger<SmtpInvitationSender> logger)
+    {
+        _pool = pool ?? throw new ArgumentNullException(nameof(pool));
+        _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+    }
+
+    public async Task<DeliveryResult> SendAsync(OutgoingInvitation invitation, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(invitation);
+        var id = invitation.DeliveryId;
+        if (_ledger.WasSent(id))
+        {
+            LogAlreadySent(id);
+            return new DeliveryResult(id, DeliveryStatus.AlreadySent);
+        }
+
+        DeliveryResult? last = null;
+        for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
+        {
+            if (attempt > 1)
+            {
+                var delay = _options.FirstBackoff * Math.Pow(2, attempt - 2);
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            }
+
+            last = await AttemptAsync(invitation, attempt, cancellationToken).ConfigureAwait(false);
+            if (last.Status != DeliveryStatus.TemporaryFailure)
+            {
+                return last;
+            }
+        }
+
+        LogGaveUp(id, _options.MaxAttempts, last?.ReplyCode);
+        return last!;
+    }
+
+    private async Task<DeliveryResult> AttemptAsync(OutgoingInvitation invitation, int attempt, CancellationToken cancellationToken)
+    {
+        var id = invitation.DeliveryId;
+        SmtpConnectionPool.Pooled pooled;
+        try
+        {
+            pooled = await _pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (AuthenticationException)
+        {
+            LogFailure(id, attempt, null, "authentication refused");
+            return new DeliveryResult(id, DeliveryStatus.PermanentFailure, null, "The SMTP relay refused the credentials.");
+        }
+        catch (Exception e) when (IsConnectionFailure(e))
+        {
+            LogFailure(id, attempt, null, "relay unreachable");
+            return new DeliveryResult(id, DeliveryStatus.TemporaryFailure, null, "The SMTP relay cannot be reached.");
+        }
+        catch (SmtpCommandException e)
+        {
+            return Refused(id, attempt, e);
+        }
+
+        var healthy = false;
+        try
+        {
+            if (_ledger.BeginAttempt(id))
+            {
+                LogUncertainResend(id);
+            }
+
+            await pooled.Client.SendAsync(invitation.Message, cancellationToken).ConfigureAwait(false);
+            _ledger.RecordSent(id);
+            pooled.Sent++;
+            healthy = true;
+            return new DeliveryResult(id, DeliveryStatus.Sent);
+        }
+        catch (SmtpCommandException e)
+        {
+            // The server answered: the connection is still usable, the message was not taken.
+            healthy = true;
+            return Refused(id, attempt, e);
+        }
+        catch (Exception e) when (IsConnectionFailure(e))
+        {
+            LogFailure(id, attempt, null, "connection broke");
+            return new DeliveryResult(id, DeliveryStatus.TemporaryFailure, null, "The connection to the SMTP relay broke.");
+        }
+        finally
+        {
+            await _pool.ReturnAsync(pooled, healthy).ConfigureAwait(false);
+        }
+    }
+
+    private DeliveryResult Refused(string id, int attempt, SmtpCommandException e)
+    {
+        var code = (int)e.StatusCode;
+        LogFailure(id, attempt, code, e.ErrorCode.ToString());
+        return code >= 500
+            ? new DeliveryResult(id, DeliveryStatus.PermanentFailure, code, $"The SMTP relay refused the message ({code}).")
+            : new DeliveryResult(id, DeliveryStatus.TemporaryFailure, code, $"The SMTP relay deferred the message ({code}).");
+    }
+
+    private static bool IsConnectionFailure(Exception e)
+        => e is IOException or SocketException or SmtpProtocolException or ServiceNotConnectedException or TimeoutException;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} already sent: not sent again")]
+    private partial void LogAlreadySent(string deliveryId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} attempt {Attempt} failed ({ReplyCode}): {Reason}")]
+    private partial void LogFailure(string deliveryId, int attempt, int? replyCode, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Delivery {DeliveryId} gave up after {Attempts} attempts ({ReplyCode})")]
+    private partial void LogGaveUp(string deliveryId, int attempts, int? replyCode);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId}: an earlier attempt's outcome is unknown; sending again with the same Message-ID")]
+    private partial void LogUncertainResend(string deliveryId);
+}

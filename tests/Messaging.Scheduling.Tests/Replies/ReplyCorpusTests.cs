@@ -1,0 +1,167 @@
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Search;
+using MailKit.Security;
+using Messaging.Scheduling.Delivery;
+using Messaging.Scheduling.Interviews;
+using Messaging.Scheduling.Replies;
+using Messaging.Scheduling.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
+using MimeKit;
+using NodaTime;
+
+namespace Messaging.Scheduling.Tests.Replies;
+
+public class ReplyCorpusTests
+{
+    private static readonly Interview Current = Samples.Interview();
+
+    private sealed class Lookup(Interview interview) : IInterviewLookup
+    {
+        public Interview? FindByUid(string uid) => uid == interview.Uid ? interview : null;
+    }
+
+    /// <summary>Keeps every formatted log line, to check that none carries content.</summary>
+    internal sealed class RecordingLogger<T> : ILogger<T>
+    {
+        public List<string> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Lines)
+            {
+                Lines.Add(formatter(state, exception));
+            }
+        }
+    }
+
+    internal static MimeMessage Load(string name) => MimeMessage.Load(Path.Combine(AppContext.BaseDirectory, "Replies", name));
+
+    [Theory]
+    [InlineData("outlook-accept-without-organizer.eml", ReplyAnswer.Accepted, "worker@safer.example", false)]
+    [InlineData("gmail-decline.eml", ReplyAnswer.Declined, "aj@mj-liege.example", false)]
+    [InlineData("apple-tentative.eml", ReplyAnswer.Tentative, "worker@safer.example", false)]
+    [InlineData("forwarded-reply-from-another-address.eml", ReplyAnswer.Accepted, "worker@safer.example", true)]
+    [InlineData("counter-proposal.eml", ReplyAnswer.ProposedAnotherTime, "worker@safer.example", true)]
+    public void RealisticReplies_AreUnderstood_WithTheAttendeeReadFromTheBody(string file, ReplyAnswer answer, string attendee, bool fromAnotherAddress)
+    {
+        var outcome = new ReplyProcessor(new Lookup(Current), new RecordingLogger<ReplyProcessor>()).Process(Load(file));
+
+        Assert.Null(outcome.Refusal);
+        var reply = outcome.Reply!;
+        Assert.Equal((Current.Id, answer, attendee, fromAnotherAddress), (reply.InterviewId, reply.Answer, reply.Attendee, reply.SentFromAnotherAddress));
+        Assert.Equal(Current.Participants.First(p => p.WorkEmail == attendee).MemberId, reply.MemberId);
+    }
+
+    [Fact]
+    public void CounterProposal_CarriesTheProposedTime()
+    {
+        var reply = new ReplyProcessor(new Lookup(Current), new RecordingLogger<ReplyProcessor>()).Process(Load("counter-proposal.eml")).Reply!;
+
+        Assert.Equal((Samples.Utc("2027-03-30T12:00:00Z"), Samples.Utc("2027-03-30T13:00:00Z")), (reply.ProposedStart, reply.ProposedEnd));
+    }
+
+    [Theory]
+    [InlineData("non-invitee.eml", ReplyRefusal.NotAnInvitee)]
+    [InlineData("unknown-uid.eml", ReplyRefusal.UnknownInterview)]
+    [InlineData("two-attendees.eml", ReplyRefusal.Malformed)]
+    [InlineData("not-a-calendar.eml", ReplyRefusal.NotACalendarReply)]
+    public void BadReplies_AreRefusedWithTheirReason_AndLoggedWithoutContent(string file, ReplyRefusal refusal)
+    {
+        var logger = new RecordingLogger<ReplyProcessor>();
+
+        var outcome = new ReplyProcessor(new Lookup(Current), logger).Process(Load(file));
+
+        Assert.Equal(refusal, outcome.Refusal);
+        var line = Assert.Single(logger.Lines);
+        Assert.Equal($"Scheduling mailbox: message refused ({refusal})", line);
+    }
+
+    [Fact]
+    public void ReplyToAnOlderVersion_IsRefusedAsStale()
+    {
+        var moved = Current.Reschedule(Current.Start + Duration.FromDays(1), Current.Duration, Current.Place, Samples.Utc("2027-03-01T00:00:00Z"));
+
+        var outcome = new ReplyProcessor(new Lookup(moved), new RecordingLogger<ReplyProcessor>()).Process(Load("stale-sequence.eml"));
+
+        Assert.Equal(ReplyRefusal.StaleSequence, outcome.Refusal);
+    }
+
+    [Fact]
+    public void ReplyToACancelledInterview_IsRefusedAsUnknown()
+    {
+        var cancelled = Current.Cancel(Samples.Utc("2027-03-01T00:00:00Z"));
+
+        var outcome = new ReplyProcessor(new Lookup(cancelled), new RecordingLogger<ReplyProcessor>()).Process(Load("gmail-decline.eml"));
+
+        Assert.Equal(ReplyRefusal.UnknownInterview, outcome.Refusal);
+    }
+}
+
+public class ImapReplyPollerTests
+{
+    [Fact]
+    public async Task Poller_ReadsTheSchedulingMailbox_HandsOverReplies_AndMovesEveryMessageOnce()
+    {
+        using (var setup = new ImapClient())
+        {
+            await setup.ConnectAsync("127.0.0.1", TestServices.ImapPort, SecureSocketOptions.None);
+            await setup.AuthenticateAsync(TestServices.ImapUser, TestServices.ImapPassword);
+            await setup.Inbox.OpenAsync(FolderAccess.ReadWrite);
+            var leftovers = await setup.Inbox.SearchAsync(SearchQuery.All);
+            if (leftovers.Count > 0)
+            {
+                await setup.Inbox.AddFlagsAsync(leftovers, MessageFlags.Deleted, true);
+                await setup.Inbox.ExpungeAsync();
+            }
+
+            foreach (var file in new[] { "outlook-accept-without-organizer.eml", "non-invitee.eml", "gmail-decline.eml", "not-a-calendar.eml" })
+            {
+                await setup.Inbox.AppendAsync(ReplyCorpusTests.Load(file));
+            }
+
+            await setup.DisconnectAsync(true);
+        }
+
+        var interview = Samples.Interview();
+        var poller = new ImapReplyPoller(
+            new ImapOptions
+            {
+                Host = "127.0.0.1",
+                Port = TestServices.ImapPort,
+                Security = SecureSocketOptions.None,
+                UserName = TestServices.ImapUser,
+                Password = new Secret(TestServices.ImapPassword),
+            },
+            new ReplyProcessor(new SingleLookup(interview), new ReplyCorpusTests.RecordingLogger<ReplyProcessor>()));
+        var handled = new List<ParticipantReply>();
+
+        var first = await poller.PollOnceAsync((r, _) => { handled.Add(r); return Task.CompletedTask; }, CancellationToken.None);
+        var second = await poller.PollOnceAsync((r, _) => { handled.Add(r); return Task.CompletedTask; }, CancellationToken.None);
+
+        Assert.Equal([null, ReplyRefusal.NotAnInvitee, null, ReplyRefusal.NotACalendarReply], first.Select(o => o.Refusal));
+        Assert.Empty(second);
+        Assert.Equal([ReplyAnswer.Accepted, ReplyAnswer.Declined], handled.Select(h => h.Answer));
+
+        using var check = new ImapClient();
+        await check.ConnectAsync("127.0.0.1", TestServices.ImapPort, SecureSocketOptions.None);
+        await check.AuthenticateAsync(TestServices.ImapUser, TestServices.ImapPassword);
+        var root = check.GetFolder(check.PersonalNamespaces[0]);
+        var processed = await root.GetSubfolderAsync("Processed");
+        var refused = await root.GetSubfolderAsync("Refused");
+        await processed.OpenAsync(FolderAccess.ReadOnly);
+        var processedCount = processed.Count;
+        await refused.OpenAsync(FolderAccess.ReadOnly);
+        Assert.True(processedCount >= 2 && refused.Count >= 2, $"processed {processedCount}, refused {refused.Count}");
+    }
+
+    private sealed class SingleLookup(Interview interview) : IInterviewLookup
+    {
+        public Interview? FindByUid(string uid) => uid == interview.Uid ? interview : null;
+    }
+}
