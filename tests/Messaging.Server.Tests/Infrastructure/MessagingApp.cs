@@ -27,11 +27,15 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N"));
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _configureServices;
     private TestDevice? _operator;
     private int _counter;
 
-    public MessagingApp(IDictionary<string, string?>? settings = null)
+    /// <param name="settings">Configuration keys over the defaults.</param>
+    /// <param name="configureServices">Registrations a test adds as a feature of its own would (after the server's).</param>
+    public MessagingApp(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
     {
+        _configureServices = configureServices;
         _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>(), StringComparer.Ordinal);
         Clock = new FakeTimeProvider(new DateTimeOffset(2031, 3, 1, 8, 0, 0, TimeSpan.Zero).AddSeconds(Random.Shared.Next(0, 10_000_000)));
     }
@@ -57,7 +61,11 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
             logging.SetMinimumLevel(LogLevel.Trace);
             logging.AddProvider(Logs);
         });
-        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Clock);
+            _configureServices?.Invoke(services);
+        });
     }
 
     public override async ValueTask DisposeAsync()

@@ -5,7 +5,6 @@ using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Conversations;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.RateLimiting;
-using Messaging.Server.Features.Referrals;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
 
@@ -13,20 +12,23 @@ namespace Messaging.Server.Features.Envelopes;
 
 /// <summary>
 /// Send, deliver, acknowledge. A send is checked in this order — rate limit, shape and sizes, idempotency, membership,
-/// kind policy, referral and consent rules (<see cref="ReferralEnvelopeGate"/>), recipient set — and every refusal
-/// happens before anything is written. An accepted envelope is committed (with its audit entry) before the call
+/// kind policy, the registered <see cref="IEnvelopeGate"/>s in their order (the referral and consent rules among them),
+/// recipient set — and every refusal happens before anything is written. An accepted envelope is committed (with its audit entry) before the call
 /// returns, then pushed to the recipients' live connections; the database stays the source of truth, so devices also
 /// receive everything pending when they connect.
 /// </summary>
 internal sealed partial class EnvelopeService(
     IDatabase database,
     AuditLog audit,
+    IEnumerable<IEnvelopeGate> gates,
     IDeviceSignals signals,
     IRateLimiter rateLimiter,
     TimeProvider time,
     IOptions<EnvelopesOptions> options,
     ILogger<EnvelopeService> logger)
 {
+    private readonly IEnvelopeGate[] _gates = [.. gates.OrderBy(g => g.Order).ThenBy(g => g.GetType().FullName, StringComparer.Ordinal)];
+
     public async Task<SendEnvelopeResult> SendAsync(CallerDevice sender, SendEnvelopeRequest request, CancellationToken cancellationToken = default)
     {
         rateLimiter.Acquire(RateLimitPolicy.Send, sender.DeviceId);
@@ -51,7 +53,7 @@ internal sealed partial class EnvelopeService(
             }
 
             ApplyKindPolicy(sender, request.Kind, conversation.Collective, participants);
-            await ReferralEnvelopeGate.CheckAsync(s, sender, request, now);
+            await RunGatesAsync(s, new EnvelopeGateContext(sender, request, conversation.Collective, participants, now));
 
             var mismatch = CompareRecipients(sender.DeviceId, participants, request.Recipients, request.Unreachable ?? []);
             if (mismatch is not null)
@@ -197,6 +199,17 @@ internal sealed partial class EnvelopeService(
         }
     }
 
+    private async Task RunGatesAsync(DbSession session, EnvelopeGateContext context)
+    {
+        foreach (var gate in _gates)
+        {
+            if (gate.Applies(context.Request.Kind))
+            {
+                await gate.CheckAsync(session, context);
+            }
+        }
+    }
+
     private static void ApplyKindPolicy(CallerDevice sender, EnvelopeKind kind, bool collective, List<Participant> participants)
     {
         if (!EnvelopePolicy.MaySend(sender.Role, kind))
@@ -243,6 +256,14 @@ internal static class EnvelopesFeature
     {
         services.AddOptions<EnvelopesOptions>().BindConfiguration(EnvelopesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EnvelopeService>();
+        return services;
+    }
+
+    /// <summary>Adds a send rule; called by the feature that owns the envelope kinds the gate checks.</summary>
+    public static IServiceCollection AddEnvelopeGate<TGate>(this IServiceCollection services)
+        where TGate : class, IEnvelopeGate
+    {
+        services.AddSingleton<IEnvelopeGate, TGate>();
         return services;
     }
 }

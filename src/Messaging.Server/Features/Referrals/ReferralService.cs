@@ -4,6 +4,7 @@ using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Directory;
+using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
 
@@ -195,6 +196,7 @@ internal static class ReferralsFeature
     {
         services.AddOptions<ReferralsOptions>().BindConfiguration(ReferralsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ReferralService>();
+        services.AddEnvelopeGate<ReferralEnvelopeGate>();
         return services;
     }
 }
