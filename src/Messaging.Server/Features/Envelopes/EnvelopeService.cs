@@ -1,6 +1,5 @@
 using Messaging.Contracts;
 using Messaging.Server.Errors;
-using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Conversations;
 using Messaging.Server.Features.Devices;
@@ -13,13 +12,14 @@ namespace Messaging.Server.Features.Envelopes;
 /// <summary>
 /// Send, deliver, acknowledge. A send is checked in this order — rate limit, shape and sizes, idempotency, membership,
 /// kind policy, the registered <see cref="IEnvelopeGate"/>s in their order (the referral and consent rules among them),
-/// recipient set — and every refusal happens before anything is written. An accepted envelope is committed (with its audit entry) before the call
-/// returns, then pushed to the recipients' live connections; the database stays the source of truth, so devices also
-/// receive everything pending when they connect.
+/// recipient set — and every refusal happens before anything is written. An accepted envelope is committed before the call returns, then pushed to
+/// the recipients' live connections; the database stays the source of truth, so devices also receive everything pending
+/// when they connect. No audit entry and no other lasting row is written for an envelope: its metadata (sender,
+/// conversation, kind, times) lives in <c>envelopes</c> and <c>envelope_recipients</c> only until every recipient device
+/// acknowledged it or it expired (DESIGN.md section 2: no lasting record of who wrote to whom).
 /// </summary>
 internal sealed partial class EnvelopeService(
     IDatabase database,
-    AuditLog audit,
     IEnumerable<IEnvelopeGate> gates,
     IDeviceSignals signals,
     IRateLimiter rateLimiter,
@@ -63,8 +63,6 @@ internal sealed partial class EnvelopeService(
 
             var sequence = await EnvelopeRepository.InsertAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
                 request.ConversationId, request.Kind, now, expiresAt, request.Recipients);
-            await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.EnvelopeAccepted, sender.MemberId, sender.DeviceId,
-                [AuditSubject.Conversation(request.ConversationId), AuditSubject.Envelope(request.EnvelopeId)], EnvelopeKinds.Name(request.Kind)));
             var acknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
             var delivery = new EnvelopeDelivery(sequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId,
                 request.Kind, [], now, expiresAt);
