@@ -3,7 +3,9 @@ using Messaging.Server.Errors;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Conversations;
 using Messaging.Server.Features.Devices;
+using Messaging.Server.Features.Jobs;
 using Messaging.Server.Features.RateLimiting;
+using Messaging.Server.Features.Retention;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
 
@@ -254,6 +256,7 @@ internal static class EnvelopesFeature
     {
         services.AddOptions<EnvelopesOptions>().BindConfiguration(EnvelopesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EnvelopeService>();
+        services.AddSweep<EnvelopeExpiryJob>(EnvelopeExpiryJob.Id, RetentionFeature.SweepInterval);
         return services;
     }
 

@@ -61,13 +61,24 @@ internal sealed class OrganisationService(IDatabase database, AuditLog audit, Ti
         var record = new OrganisationRecord(Guid.NewGuid(), name, request.Type, DbValues.ToStoragePrecision(time.GetUtcNow()));
         await database.WriteAsync(async s =>
         {
-            await OrganisationRepository.InsertAsync(s, record);
-            await DirectoryRepository.UpdateAsync(s, record.Id, level, request.Region, acceptsReferrals);
-            await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.OrganisationCreated, actor?.MemberId, actor?.DeviceId,
-                [AuditSubject.Organisation(record.Id)], record.Type));
+            await InsertWithinAsync(s, record, level, request.Region, acceptsReferrals, actor?.MemberId, actor?.DeviceId);
             return record;
         }, cancellationToken);
         return new OrganisationEntry(record.Id, record.Name, record.Type);
+    }
+
+    /// <summary>
+    /// The one place an organisation comes into being, inside the caller's transaction: its row, its directory entry
+    /// and its <c>organisation.created</c> audit entry. Used by the operator's creation above and by a partner's
+    /// admission at its objection deadline (no actor then). The caller has validated the fields.
+    /// </summary>
+    public async Task InsertWithinAsync(DbSession session, OrganisationRecord record, string level, string? region, bool acceptsReferrals,
+        Guid? actorMemberId, Guid? actorDeviceId)
+    {
+        await OrganisationRepository.InsertAsync(session, record);
+        await DirectoryRepository.UpdateAsync(session, record.Id, level, region, acceptsReferrals);
+        await audit.AppendAsync(session, new AuditEvent(AuditEventTypes.OrganisationCreated, actorMemberId, actorDeviceId,
+            [AuditSubject.Organisation(record.Id)], record.Type));
     }
 
     public async Task<IReadOnlyList<OrganisationEntry>> ListAsync(CancellationToken cancellationToken = default)
