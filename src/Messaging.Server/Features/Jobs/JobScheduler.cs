@@ -8,7 +8,8 @@ namespace Messaging.Server.Features.Jobs;
 /// the dashboard or a storage dump would show them). The database is the source of truth: a job re-reads its row, acts
 /// only when the row says the deadline passed on <see cref="TimeProvider"/> and the work is still to do (so a second run,
 /// or a run after a crash between the effect and Hangfire's bookkeeping, changes nothing), and re-schedules itself when
-/// it ran early.
+/// it ran early. Hangfire keeps delayed jobs by whole seconds and may start one up to a second early; the re-scheduled
+/// run then comes within one polling interval of the deadline (docs/performance.md, *Job lag*).
 /// </summary>
 internal sealed class JobScheduler(IBackgroundJobClient client, TimeProvider time)
 {
