@@ -4,7 +4,6 @@ using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Directory;
 using Messaging.Server.Features.Jobs;
-using Messaging.Server.Features.Organisations;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
 
