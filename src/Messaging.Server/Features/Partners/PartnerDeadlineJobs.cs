@@ -1,14 +1,12 @@
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
 using Messaging.Server.Features.Audit;
-using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Directory;
 using Messaging.Server.Features.Jobs;
 using Messaging.Server.Features.Organisations;
 using Messaging.Server.Features.Referrals;
 using Messaging.Server.Persistence;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Messaging.Server.Features.Partners;
 
@@ -163,50 +161,5 @@ internal sealed class PartnerDeadlines(IDatabase database, JobScheduler jobs) : 
     {
         var id = withdrawal.Id;
         jobs.ScheduleAt<WithdrawalJob>(j => j.RunAsync(id, CancellationToken.None), withdrawal.EffectiveAt);
-    }
-}
-
-internal static class PartnersFeature
-{
-    public static IServiceCollection AddPartners(this IServiceCollection services)
-    {
-        services.AddOptions<PartnersOptions>().BindConfiguration(PartnersOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<PartnerService>();
-        services.AddSingleton<JoinRequestDecisionJob>();
-        services.AddSingleton<WithdrawalJob>();
-        services.AddPendingJobs<PartnerDeadlines>();
-        return services;
-    }
-
-    public static IEndpointRouteBuilder MapPartners(this IEndpointRouteBuilder endpoints)
-    {
-        endpoints.MapPost(ApiRoutes.JoinRequests, async Task<Created<JoinRequestEntry>> (
-                FileJoinRequest request, HttpContext http, PartnerService service) =>
-            {
-                var filed = await service.FileJoinRequestAsync(CallerDevice.From(http.User), request, http.RequestAborted);
-                return TypedResults.Created($"{ApiRoutes.JoinRequests}/{filed.JoinRequestId:D}", filed);
-            })
-            .RequireAuthorization()
-            .WithName("FileJoinRequest");
-
-        endpoints.MapGet(ApiRoutes.JoinRequests, async Task<Ok<IReadOnlyList<JoinRequestEntry>>> (HttpContext http, PartnerService service)
-                => TypedResults.Ok(await service.ListJoinRequestsAsync(CallerDevice.From(http.User), http.RequestAborted)))
-            .RequireAuthorization()
-            .WithName("ListJoinRequests");
-
-        endpoints.MapPost(ApiRoutes.Withdrawals, async Task<Created<WithdrawalEntry>> (
-                FileWithdrawalRequest request, HttpContext http, PartnerService service) =>
-            {
-                var filed = await service.FileWithdrawalAsync(CallerDevice.From(http.User), request, http.RequestAborted);
-                return TypedResults.Created($"{ApiRoutes.Withdrawals}/{filed.WithdrawalId:D}", filed);
-            })
-            .RequireAuthorization()
-            .WithName("FileWithdrawal");
-
-        endpoints.MapGet(ApiRoutes.Withdrawals, async Task<Ok<IReadOnlyList<WithdrawalEntry>>> (HttpContext http, PartnerService service)
-                => TypedResults.Ok(await service.ListWithdrawalsAsync(CallerDevice.From(http.User), http.RequestAborted)))
-            .RequireAuthorization()
-            .WithName("ListWithdrawals");
-        return endpoints;
     }
 }
