@@ -6,6 +6,7 @@ using Messaging.LoadTest;
 // messaging-load echo-server --urls URL   (the baseline hub, started by the tool itself)
 // messaging-load catchup [--sizes 1000,10000,50000] [--held 100000] [--live 300] [--output FILE]
 // messaging-load catchup-sender --store PATH --conversation ID --count N --pace-ms MS   (started by catchup)
+// messaging-load job-lag [--jobs 200] [--spread 20] [--output FILE]
 if (args.Length > 0 && args[0] == "echo-server")
 {
     return await EchoServer.RunAsync(args[2]);
@@ -15,6 +16,19 @@ string Option(string name, string fallback)
 {
     var index = Array.IndexOf(args, $"--{name}");
     return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;
+}
+
+if (args.Length > 0 && args[0] == "job-lag")
+{
+    var lag = await JobLagScenario.RunAsync(int.Parse(Option("jobs", "200"), CultureInfo.InvariantCulture),
+        TimeSpan.FromSeconds(int.Parse(Option("spread", "20"), CultureInfo.InvariantCulture)));
+    Console.WriteLine(lag);
+    if (Option("output", "") is { Length: > 0 } lagOutput)
+    {
+        await File.WriteAllTextAsync(lagOutput, lag + "\n");
+    }
+
+    return 0;
 }
 
 if (args.Length > 0 && args[0] == "catchup-sender")

@@ -76,12 +76,15 @@ public sealed class KeyLogAndAuditTests
         var types = new[]
         {
             AuditEventTypes.OrganisationCreated, AuditEventTypes.MemberCreated, AuditEventTypes.EnrolmentCodeIssued,
-            AuditEventTypes.DeviceEnrolled, AuditEventTypes.ConversationCreated, AuditEventTypes.EnvelopeAccepted,
+            AuditEventTypes.DeviceEnrolled, AuditEventTypes.ConversationCreated,
         };
         foreach (var type in types)
         {
             Assert.True(await app.CountAsync("audit_log", $"event_type = '{type}'") > 0, type);
         }
+
+        // Individual envelopes are not audited: no lasting map of who wrote where and when.
+        Assert.Equal(0, await app.CountAsync("audit_log", "event_type LIKE 'envelope.%' OR subjects LIKE '%envelope:%'"));
 
         Assert.Equal(0, await app.CountAsync("audit_log", "subjects LIKE '%Secretname%' OR subjects LIKE '%adelaide%' OR detail LIKE '%adelaide%'"));
     }

@@ -10,6 +10,7 @@ using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Directory;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Health;
+using Messaging.Server.Features.Jobs;
 using Messaging.Server.Features.Members;
 using Messaging.Server.Features.Organisations;
 using Messaging.Server.Features.Partners;
@@ -30,6 +31,7 @@ internal static class ServerComposition
     public static IServiceCollection AddMessagingServer(this IServiceCollection services)
     {
         services.AddPersistence(); // first: its hosted service migrates before the others start
+        services.AddJobs(); // next: its start-up work re-derives pending jobs from the migrated tables
         services.AddLogging(logging =>
         {
             // "Request starting … ?access_token=…": the hosting diagnostics log full URLs, and WebSocket clients carry
@@ -43,6 +45,7 @@ internal static class ServerComposition
         services.AddOrganisations();
         services.AddMembers();
         services.AddDevices();
+        services.AddDeviceJobs();
         services.AddConversations();
         services.AddEnvelopes();
         services.AddAttachments();

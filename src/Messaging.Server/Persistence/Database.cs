@@ -106,7 +106,9 @@ internal sealed partial class SqliteDatabase : IDbConnectionFactory, IDatabase, 
         {
             await connection.OpenAsync(cancellationToken);
             await using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA synchronous=FULL;";
+            // secure_delete: a deleted row's bytes are overwritten, not left in a free cell or on the freelist, so an
+            // acknowledged envelope (sender, conversation, times, ciphertext) cannot be carved out of the database file.
+            pragma.CommandText = "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;";
             await pragma.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }

@@ -1,11 +1,14 @@
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Hangfire;
+using Hangfire.States;
+using Hangfire.Storage;
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
 using Messaging.Crypto.Keys;
 using Messaging.Server.Features.Members;
 using Messaging.Server.Features.Organisations;
-using Messaging.Server.Features.Partners;
 using Messaging.Server.Persistence;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http.Connections;
@@ -25,15 +28,28 @@ namespace Messaging.Server.Tests.Infrastructure;
 /// </summary>
 public sealed class MessagingApp : WebApplicationFactory<Program>
 {
-    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N"));
+    private readonly string _dataDirectory;
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _configureServices;
     private TestDevice? _operator;
     private int _counter;
+    private bool _keepData;
 
-    public MessagingApp(IDictionary<string, string?>? settings = null)
+    /// <param name="settings">Configuration keys over the defaults.</param>
+    /// <param name="configureServices">Registrations a test adds as a feature of its own would (after the server's).</param>
+    public MessagingApp(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
+        : this(Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N")),
+            new FakeTimeProvider(new DateTimeOffset(2031, 3, 1, 8, 0, 0, TimeSpan.Zero).AddSeconds(Random.Shared.Next(0, 10_000_000))),
+            settings, configureServices)
     {
+    }
+
+    private MessagingApp(string dataDirectory, FakeTimeProvider clock, IDictionary<string, string?>? settings, Action<IServiceCollection>? configureServices)
+    {
+        _dataDirectory = dataDirectory;
+        _configureServices = configureServices;
         _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>(), StringComparer.Ordinal);
-        Clock = new FakeTimeProvider(new DateTimeOffset(2031, 3, 1, 8, 0, 0, TimeSpan.Zero).AddSeconds(Random.Shared.Next(0, 10_000_000)));
+        Clock = clock;
     }
 
     public FakeTimeProvider Clock { get; }
@@ -57,13 +73,33 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
             logging.SetMinimumLevel(LogLevel.Trace);
             logging.AddProvider(Logs);
         });
-        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Clock));
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Clock);
+            _configureServices?.Invoke(services);
+        });
+    }
+
+    /// <summary>Stops this server and starts a new one on the same database file and clock, as a process restart would:
+    /// everything in memory (Hangfire's jobs among it) is gone, the database stays. Use the returned app from then on.</summary>
+    public async Task<MessagingApp> RestartAsync()
+    {
+        _keepData = true;
+        await DisposeAsync();
+        var restarted = new MessagingApp(_dataDirectory, Clock, _settings, _configureServices) { _operator = _operator, _counter = _counter };
+        _ = restarted.Server;
+        return restarted;
     }
 
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
         SqliteConnection.ClearAllPools();
+        if (_keepData)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(_dataDirectory, recursive: true);
@@ -277,8 +313,64 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
         return await ConnectAsync(device.Device);
     }
 
-    /// <summary>Runs one pass of the partner processor at the fake clock's current time.</summary>
-    internal Task<ProcessorPass> RunProcessorAsync() => Services.GetRequiredService<PartnersProcessor>().RunOnceAsync(Clock.GetUtcNow());
+    // ---- Jobs -----------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// What Hangfire would do once the fake clock's jump had passed in real time: every delayed job runs now, and this
+    /// returns when each has finished. A job whose deadline the fake clock has not reached schedules itself again, so
+    /// running one early is harmless — exactly what makes the deadlines testable on the fake clock.
+    /// </summary>
+    internal async Task RunDueJobsAsync()
+    {
+        var storage = Services.GetRequiredService<JobStorage>();
+        var client = Services.GetRequiredService<IBackgroundJobClient>();
+        var scheduled = storage.GetMonitoringApi().ScheduledJobs(0, int.MaxValue).Select(j => j.Key).ToList();
+        foreach (var id in scheduled)
+        {
+            client.Requeue(id);
+        }
+
+        await WaitForJobsAsync(storage, scheduled);
+    }
+
+    /// <summary>Triggers every recurring sweep now and waits for them to finish.</summary>
+    internal async Task RunSweepsAsync()
+    {
+        var storage = Services.GetRequiredService<JobStorage>();
+        var manager = Services.GetRequiredService<IRecurringJobManagerV2>();
+        using var connection = storage.GetConnection();
+        var triggered = connection.GetRecurringJobs().Select(r => manager.TriggerJob(r.Id)).OfType<string>().ToList();
+        Assert.NotEmpty(triggered);
+        await WaitForJobsAsync(storage, triggered);
+    }
+
+    /// <summary>The ids of the recurring jobs registered with the runner.</summary>
+    internal IReadOnlyList<string> RecurringJobIds()
+    {
+        using var connection = Services.GetRequiredService<JobStorage>().GetConnection();
+        return [.. connection.GetRecurringJobs().Select(r => r.Id).Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>The delayed jobs waiting in the runner (method name and first argument).</summary>
+    internal IReadOnlyList<(string Method, string? Argument)> ScheduledJobs()
+        => [.. Services.GetRequiredService<JobStorage>().GetMonitoringApi().ScheduledJobs(0, int.MaxValue)
+            .Select(j => ($"{j.Value.Job.Type.Name}.{j.Value.Job.Method.Name}", j.Value.Job.Args.Count > 0 ? j.Value.Job.Args[0]?.ToString() : null))];
+
+    private static async Task WaitForJobsAsync(JobStorage storage, IReadOnlyList<string> ids)
+    {
+        using var connection = storage.GetConnection();
+        var waited = Stopwatch.StartNew();
+        foreach (var id in ids)
+        {
+            while (connection.GetStateData(id)?.Name is { } state && (state == EnqueuedState.StateName || state == ProcessingState.StateName))
+            {
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), $"job {id} did not finish");
+                await Task.Delay(10);
+            }
+
+            Assert.Equal(SucceededState.StateName, connection.GetStateData(id)?.Name);
+        }
+    }
 
     // ---- Database inspection --------------------------------------------------------------------------------------
 
@@ -323,7 +415,7 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>Rows that a refused send must not have created.</summary>
+    /// <summary>Rows that a refused send must not have created (and audit entries for envelopes, which no send creates).</summary>
     public async Task<(long Envelopes, long Copies, long AuditSends)> EnvelopeRowsAsync()
         => (await CountAsync("envelopes"), await CountAsync("envelope_recipients"), await CountAsync("audit_log", "event_type = 'envelope.accepted'"));
 

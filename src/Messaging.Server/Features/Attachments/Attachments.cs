@@ -6,6 +6,7 @@ using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Envelopes;
+using Messaging.Server.Features.Jobs;
 using Messaging.Server.Features.RateLimiting;
 using Messaging.Server.Features.Retention;
 using Messaging.Server.Persistence;
@@ -233,21 +234,13 @@ internal sealed class AttachmentQuotaExceededException(string message) : Messagi
     public override int StatusCode => StatusCodes.Status429TooManyRequests;
 }
 
-/// <summary>Expired blobs go with the retention sweep, like the envelopes that referenced them.</summary>
-internal sealed class ExpiredAttachmentsPurge(AttachmentService attachments) : IPurgeTask
-{
-    public string Name => "attachments";
-
-    public Task<int> PurgeAsync(DateTimeOffset now, CancellationToken cancellationToken) => attachments.PurgeExpiredAsync(now, cancellationToken);
-}
-
 internal static class AttachmentsFeature
 {
     public static IServiceCollection AddAttachments(this IServiceCollection services)
     {
         services.AddOptions<AttachmentsOptions>().BindConfiguration(AttachmentsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<AttachmentService>();
-        services.AddSingleton<IPurgeTask, ExpiredAttachmentsPurge>();
+        services.AddSweep<AttachmentExpiryJob>(AttachmentExpiryJob.Id, RetentionFeature.SweepInterval);
         return services;
     }
 

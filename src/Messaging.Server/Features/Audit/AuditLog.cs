@@ -5,7 +5,10 @@ using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Audit;
 
-/// <summary>Audit event types. Metadata only: ids and codes, never content, ciphertext, names or emails.</summary>
+/// <summary>Audit event types: security and lifecycle events only. Metadata only: ids and codes, never content,
+/// ciphertext, names or emails. Individual envelopes are not audited (DESIGN.md section 2); chains written before issue
+/// 12 also hold <c>envelope.accepted</c> entries, which verify like any other (the verifier checks the chain, not the
+/// vocabulary).</summary>
 internal static class AuditEventTypes
 {
     public const string OrganisationCreated = "organisation.created";
@@ -17,7 +20,6 @@ internal static class AuditEventTypes
     public const string ConversationCreated = "conversation.created";
     public const string ConversationMemberAdded = "conversation.member-added";
     public const string ConversationMemberRemoved = "conversation.member-removed";
-    public const string EnvelopeAccepted = "envelope.accepted";
     public const string DirectoryServiceUpdated = "directory.service-updated";
     public const string DirectoryCommunesAdded = "directory.communes-added";
     public const string PartnerJoinRequested = "partner.join-requested";
@@ -32,7 +34,7 @@ internal static class AuditEventTypes
 }
 
 /// <summary>What an audit entry is about: a kind (<c>organisation</c>, <c>member</c>, <c>device</c>,
-/// <c>conversation</c>, <c>envelope</c>) and an id.</summary>
+/// <c>conversation</c>, …) and an id. (Old chains also hold <c>envelope</c> subjects.)</summary>
 internal readonly record struct AuditSubject(string Kind, Guid Id)
 {
     public static AuditSubject Organisation(Guid id) => new("organisation", id);
@@ -42,8 +44,6 @@ internal readonly record struct AuditSubject(string Kind, Guid Id)
     public static AuditSubject Device(Guid id) => new("device", id);
 
     public static AuditSubject Conversation(Guid id) => new("conversation", id);
-
-    public static AuditSubject Envelope(Guid id) => new("envelope", id);
 
     /// <summary>A referral by its surrogate id, never its case reference.</summary>
     public static AuditSubject Referral(Guid id) => new("referral", id);

@@ -1,4 +1,6 @@
 using Messaging.Contracts;
+using Messaging.Server.Features.Jobs;
+using Messaging.Server.Features.Retention;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -10,6 +12,7 @@ internal static class AuthenticationFeature
     {
         services.AddOptions<DeviceAuthOptions>().BindConfiguration(DeviceAuthOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DeviceAuthService>();
+        services.AddSweep<ExpiredCredentialsJob>(ExpiredCredentialsJob.Id, RetentionFeature.SweepInterval);
         services.AddAuthentication(DeviceTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, DeviceTokenHandler>(DeviceTokenHandler.SchemeName, null);
         services.AddAuthorization();

@@ -42,6 +42,10 @@ internal sealed record CallerDevice(Guid DeviceId, Guid MemberId, Guid Organisat
         return caller;
     }
 
+    /// <summary>Minimal-API binding: an endpoint handler takes a <see cref="CallerDevice"/> parameter instead of reading
+    /// <c>HttpContext.User</c> itself. Throws (401 through the error handler) on an unauthenticated request.</summary>
+    public static ValueTask<CallerDevice?> BindAsync(HttpContext context) => ValueTask.FromResult<CallerDevice?>(From(context.User));
+
     /// <summary>Reads the claims set by the token handler; throws if the principal was not authenticated by it.</summary>
     public static CallerDevice From(ClaimsPrincipal? principal)
     {

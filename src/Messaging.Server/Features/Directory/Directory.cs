@@ -3,7 +3,6 @@ using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
-using Messaging.Server.Features.Organisations;
 using Messaging.Server.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 

@@ -1,11 +1,11 @@
 using Messaging.Contracts;
 using Messaging.Server.Errors;
-using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Conversations;
 using Messaging.Server.Features.Devices;
+using Messaging.Server.Features.Jobs;
 using Messaging.Server.Features.RateLimiting;
-using Messaging.Server.Features.Referrals;
+using Messaging.Server.Features.Retention;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
 
@@ -13,20 +13,24 @@ namespace Messaging.Server.Features.Envelopes;
 
 /// <summary>
 /// Send, deliver, acknowledge. A send is checked in this order — rate limit, shape and sizes, idempotency, membership,
-/// kind policy, referral and consent rules (<see cref="ReferralEnvelopeGate"/>), recipient set — and every refusal
-/// happens before anything is written. An accepted envelope is committed (with its audit entry) before the call
-/// returns, then pushed to the recipients' live connections; the database stays the source of truth, so devices also
-/// receive everything pending when they connect.
+/// kind policy, the registered <see cref="IEnvelopeGate"/>s in their order (the referral and consent rules among them),
+/// recipient set — and every refusal happens before anything is written. An accepted envelope is committed before the call returns, then pushed to
+/// the recipients' live connections; the database stays the source of truth, so devices also receive everything pending
+/// when they connect. No audit entry and no other lasting row is written for an envelope: its metadata (sender,
+/// conversation, kind, times) lives in <c>envelopes</c> and <c>envelope_recipients</c> only until every recipient device
+/// acknowledged it or it expired (DESIGN.md section 2: no lasting record of who wrote to whom).
 /// </summary>
 internal sealed partial class EnvelopeService(
     IDatabase database,
-    AuditLog audit,
+    IEnumerable<IEnvelopeGate> gates,
     IDeviceSignals signals,
     IRateLimiter rateLimiter,
     TimeProvider time,
     IOptions<EnvelopesOptions> options,
     ILogger<EnvelopeService> logger)
 {
+    private readonly IEnvelopeGate[] _gates = [.. gates.OrderBy(g => g.Order).ThenBy(g => g.GetType().FullName, StringComparer.Ordinal)];
+
     public async Task<SendEnvelopeResult> SendAsync(CallerDevice sender, SendEnvelopeRequest request, CancellationToken cancellationToken = default)
     {
         rateLimiter.Acquire(RateLimitPolicy.Send, sender.DeviceId);
@@ -51,7 +55,7 @@ internal sealed partial class EnvelopeService(
             }
 
             ApplyKindPolicy(sender, request.Kind, conversation.Collective, participants);
-            await ReferralEnvelopeGate.CheckAsync(s, sender, request, now);
+            await RunGatesAsync(s, new EnvelopeGateContext(sender, request, conversation.Collective, participants, now));
 
             var mismatch = CompareRecipients(sender.DeviceId, participants, request.Recipients, request.Unreachable ?? []);
             if (mismatch is not null)
@@ -61,8 +65,6 @@ internal sealed partial class EnvelopeService(
 
             var sequence = await EnvelopeRepository.InsertAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
                 request.ConversationId, request.Kind, now, expiresAt, request.Recipients);
-            await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.EnvelopeAccepted, sender.MemberId, sender.DeviceId,
-                [AuditSubject.Conversation(request.ConversationId), AuditSubject.Envelope(request.EnvelopeId)], EnvelopeKinds.Name(request.Kind)));
             var acknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
             var delivery = new EnvelopeDelivery(sequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId,
                 request.Kind, [], now, expiresAt);
@@ -197,6 +199,17 @@ internal sealed partial class EnvelopeService(
         }
     }
 
+    private async Task RunGatesAsync(DbSession session, EnvelopeGateContext context)
+    {
+        foreach (var gate in _gates)
+        {
+            if (gate.Applies(context.Request.Kind))
+            {
+                await gate.CheckAsync(session, context);
+            }
+        }
+    }
+
     private static void ApplyKindPolicy(CallerDevice sender, EnvelopeKind kind, bool collective, List<Participant> participants)
     {
         if (!EnvelopePolicy.MaySend(sender.Role, kind))
@@ -243,6 +256,15 @@ internal static class EnvelopesFeature
     {
         services.AddOptions<EnvelopesOptions>().BindConfiguration(EnvelopesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EnvelopeService>();
+        services.AddSweep<EnvelopeExpiryJob>(EnvelopeExpiryJob.Id, RetentionFeature.SweepInterval);
+        return services;
+    }
+
+    /// <summary>Adds a send rule; called by the feature that owns the envelope kinds the gate checks.</summary>
+    public static IServiceCollection AddEnvelopeGate<TGate>(this IServiceCollection services)
+        where TGate : class, IEnvelopeGate
+    {
+        services.AddSingleton<IEnvelopeGate, TGate>();
         return services;
     }
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
@@ -61,70 +59,30 @@ internal sealed class OrganisationService(IDatabase database, AuditLog audit, Ti
         var record = new OrganisationRecord(Guid.NewGuid(), name, request.Type, DbValues.ToStoragePrecision(time.GetUtcNow()));
         await database.WriteAsync(async s =>
         {
-            await OrganisationRepository.InsertAsync(s, record);
-            await DirectoryRepository.UpdateAsync(s, record.Id, level, request.Region, acceptsReferrals);
-            await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.OrganisationCreated, actor?.MemberId, actor?.DeviceId,
-                [AuditSubject.Organisation(record.Id)], record.Type));
+            await InsertWithinAsync(s, record, level, request.Region, acceptsReferrals, actor?.MemberId, actor?.DeviceId);
             return record;
         }, cancellationToken);
         return new OrganisationEntry(record.Id, record.Name, record.Type);
+    }
+
+    /// <summary>
+    /// The one place an organisation comes into being, inside the caller's transaction: its row, its directory entry
+    /// and its <c>organisation.created</c> audit entry. Used by the operator's creation above and by a partner's
+    /// admission at its objection deadline (no actor then). The caller has validated the fields.
+    /// </summary>
+    public async Task InsertWithinAsync(DbSession session, OrganisationRecord record, string level, string? region, bool acceptsReferrals,
+        Guid? actorMemberId, Guid? actorDeviceId)
+    {
+        await OrganisationRepository.InsertAsync(session, record);
+        await DirectoryRepository.UpdateAsync(session, record.Id, level, region, acceptsReferrals);
+        await audit.AppendAsync(session, new AuditEvent(AuditEventTypes.OrganisationCreated, actorMemberId, actorDeviceId,
+            [AuditSubject.Organisation(record.Id)], record.Type));
     }
 
     public async Task<IReadOnlyList<OrganisationEntry>> ListAsync(CancellationToken cancellationToken = default)
     {
         var rows = await database.ReadAsync(OrganisationRepository.ListAsync, cancellationToken);
         return [.. rows.Select(o => new OrganisationEntry(o.Id, o.Name, o.Type))];
-    }
-}
-
-/// <summary>Validation of human-entered text fields.</summary>
-internal static class Text
-{
-    public const int MaxNameLength = 200;
-
-    public static string RequireName(string? value, string field)
-    {
-        var trimmed = value?.Trim();
-        if (string.IsNullOrEmpty(trimmed) || trimmed.Length > MaxNameLength || trimmed.Any(char.IsControl))
-        {
-            throw new MalformedRequestException($"The {field} must be 1 to {MaxNameLength} printable characters.");
-        }
-
-        RequireVisible(trimmed, field);
-        return trimmed;
-    }
-
-    /// <summary>
-    /// Refuses characters that change how a name looks without being seen: bidirectional controls (U+202A–U+202E,
-    /// U+2066–U+2069, U+200E/U+200F, U+061C), zero-width characters (U+200B–U+200D, U+2060, U+FEFF) and every other
-    /// format character (Unicode category Cf), line and paragraph separators, unpaired surrogates and unassigned code
-    /// points. With them one member or service can be made to look like another (issue 11, item 7).
-    /// </summary>
-    public static void RequireVisible(string value, string field)
-    {
-        if (value.EnumerateRunes().Any(IsInvisible))
-        {
-            throw new MalformedRequestException($"The {field} contains invisible or direction-changing characters.");
-        }
-    }
-
-    // An unpaired surrogate enumerates as U+FFFD, which has no place in a name either.
-    private static bool IsInvisible(Rune rune) => rune == Rune.ReplacementChar || Rune.GetUnicodeCategory(rune) is UnicodeCategory.Format
-        or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator or UnicodeCategory.OtherNotAssigned or UnicodeCategory.PrivateUse;
-
-    public static string RequireEmail(string? value)
-    {
-        var trimmed = value?.Trim();
-        var at = trimmed?.IndexOf('@', StringComparison.Ordinal) ?? -1;
-        if (string.IsNullOrEmpty(trimmed) || trimmed.Length > 254 || at <= 0 || at != trimmed.LastIndexOf('@')
-            || at == trimmed.Length - 1 || trimmed.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
-        {
-            throw new MalformedRequestException("The work email is not a valid address.");
-        }
-
-        RequireVisible(trimmed, "work email");
-
-        return trimmed;
     }
 }
 

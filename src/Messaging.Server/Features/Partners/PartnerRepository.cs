@@ -40,8 +40,8 @@ internal static class PartnerRepository
     public static Task<List<JoinRequestRecord>> ListJoinRequestsAsync(DbSession session) => session.QueryAsync(
         $"SELECT {JoinColumns} FROM partner_join_requests ORDER BY filed_at DESC, id;", MapJoin);
 
-    public static Task<List<JoinRequestRecord>> ListDueJoinRequestsAsync(DbSession session, DateTimeOffset now) => session.QueryAsync(
-        $"SELECT {JoinColumns} FROM partner_join_requests WHERE status = 'pending' AND objection_deadline <= @now ORDER BY objection_deadline, id;", MapJoin, ("@now", now));
+    public static Task<List<JoinRequestRecord>> ListPendingJoinRequestsAsync(DbSession session) => session.QueryAsync(
+        $"SELECT {JoinColumns} FROM partner_join_requests WHERE status = 'pending' ORDER BY objection_deadline, id;", MapJoin);
 
     public static Task<int> DecideJoinRequestAsync(DbSession session, Guid id, string status, Guid? organisationId, DateTimeOffset at) => session.ExecuteAsync(
         "UPDATE partner_join_requests SET status = @status, organisation_id = @org, decided_at = @at WHERE id = @id AND status = 'pending';",
@@ -74,8 +74,8 @@ internal static class PartnerRepository
     public static Task<List<WithdrawalRecord>> ListWithdrawalsAsync(DbSession session) => session.QueryAsync(
         $"SELECT {WithdrawalColumns} FROM partner_withdrawals ORDER BY filed_at DESC, id;", MapWithdrawal);
 
-    public static Task<List<WithdrawalRecord>> ListDueWithdrawalsAsync(DbSession session, DateTimeOffset now) => session.QueryAsync(
-        $"SELECT {WithdrawalColumns} FROM partner_withdrawals WHERE status = 'pending' AND effective_at <= @now ORDER BY effective_at, id;", MapWithdrawal, ("@now", now));
+    public static Task<List<WithdrawalRecord>> ListPendingWithdrawalsAsync(DbSession session) => session.QueryAsync(
+        $"SELECT {WithdrawalColumns} FROM partner_withdrawals WHERE status = 'pending' ORDER BY effective_at, id;", MapWithdrawal);
 
     public static Task<int> CompleteWithdrawalAsync(DbSession session, Guid id, DateTimeOffset at) => session.ExecuteAsync(
         "UPDATE partner_withdrawals SET status = 'effective', completed_at = @at WHERE id = @id AND status = 'pending';", ("@id", id), ("@at", at));

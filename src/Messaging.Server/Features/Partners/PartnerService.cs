@@ -3,7 +3,7 @@ using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Directory;
-using Messaging.Server.Features.Organisations;
+using Messaging.Server.Features.Jobs;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
 
@@ -18,11 +18,11 @@ internal interface IPartnerSignals
 
 /// <summary>
 /// Protocol section 9. The platform operator files a public entity's join request; it is announced to every partner,
-/// whose organisation admins may object until the deadline; <see cref="PartnersProcessor"/> then admits or rejects it.
+/// whose organisation admins may object until the deadline; <see cref="JoinRequestDecisionJob"/> then admits or rejects it.
 /// A partner's organisation admin (for their own organisation) or the operator files a withdrawal, effective after the
 /// notice period, when the processor revokes its devices and closes its open referrals.
 /// </summary>
-internal sealed class PartnerService(IDatabase database, AuditLog audit, IPartnerSignals signals, TimeProvider time, IOptions<PartnersOptions> options)
+internal sealed class PartnerService(IDatabase database, AuditLog audit, IPartnerSignals signals, JobScheduler jobs, TimeProvider time, IOptions<PartnersOptions> options)
 {
     public async Task<JoinRequestEntry> FileJoinRequestAsync(CallerDevice actor, FileJoinRequest request, CancellationToken cancellationToken = default)
     {
@@ -60,6 +60,7 @@ internal sealed class PartnerService(IDatabase database, AuditLog audit, IPartne
             return joinRequest;
         }, cancellationToken);
 
+        PartnerDeadlines.ScheduleDecision(jobs, record);
         await signals.AnnounceAsync(new PartnerAnnouncementDto(PartnerAnnouncementKinds.JoinRequested, record.Id, null, record.Name, record.Type, record.ObjectionDeadline));
         return ToEntry(record, 0, false);
     }
@@ -156,6 +157,7 @@ internal sealed class PartnerService(IDatabase database, AuditLog audit, IPartne
             return organisation;
         }, cancellationToken);
 
+        PartnerDeadlines.ScheduleWithdrawal(jobs, withdrawal);
         await signals.AnnounceAsync(new PartnerAnnouncementDto(PartnerAnnouncementKinds.WithdrawalFiled, withdrawal.Id, organisation.Id,
             organisation.Name, organisation.Type, withdrawal.EffectiveAt));
         return withdrawal.ToEntry();

@@ -14,8 +14,4 @@ public sealed class PartnersOptions
     /// <summary>The withdrawal notice in calendar months (UTC <c>AddMonths</c>): one month by the protocol.</summary>
     [Range(1, 12)]
     public int WithdrawalNoticeMonths { get; set; } = 1;
-
-    /// <summary>How often the processor looks for due join requests, withdrawals and referral expiries.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
-    public TimeSpan ProcessorInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

@@ -1,12 +1,12 @@
-using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
+using System.Threading.RateLimiting;
 using Messaging.Server.Errors;
 using Microsoft.Extensions.Options;
 
 namespace Messaging.Server.Features.RateLimiting;
 
 /// <summary>Every rate-limited operation, declared in one place. Each is counted per device (or per target device for
-/// authentication attempts) in fixed windows of <see cref="RateLimitOptions.Window"/>.</summary>
+/// authentication attempts) in fixed windows of <see cref="RateLimitOptions.Window"/> on the injected clock.</summary>
 internal enum RateLimitPolicy
 {
     /// <summary>Envelope sends per sending device.</summary>
@@ -77,8 +77,8 @@ public sealed class RateLimitOptions
 }
 
 /// <summary>
-/// Fixed-window counters on the injected clock (so tests control them). In-process: with several server instances
-/// each enforces its own share; a shared limiter (Redis) can replace this class behind the same interface.
+/// The policy registry's enforcement. In-process: with several server instances each enforces its own share; a shared
+/// limiter (Redis) can replace the implementation behind the same interface.
 /// </summary>
 internal interface IRateLimiter
 {
@@ -89,62 +89,50 @@ internal interface IRateLimiter
     void Acquire(RateLimitPolicy policy, Guid key, Guid target);
 }
 
-internal sealed class FixedWindowRateLimiter(IOptions<RateLimitOptions> options, TimeProvider time) : IRateLimiter
+/// <summary>
+/// Fixed windows from <c>System.Threading.RateLimiting</c>: one <see cref="PartitionedRateLimiter{TResource}"/> whose
+/// partitions are fixed-window limiters keyed by policy, key, target and the window's index on the injected clock
+/// (<c>floor(now / Window)</c>). The platform limiter measures time with its own stopwatch, not a
+/// <see cref="TimeProvider"/>; keying by the window index puts the window boundaries on the injected clock instead (a
+/// test that advances its fake clock past a window gets a fresh budget), while the platform counts, replenishes after a
+/// real window and drops idle partitions.
+/// </summary>
+internal sealed class ClockWindowRateLimiter : IRateLimiter, IDisposable
 {
-    private const int TrimThreshold = 50_000;
-    private readonly ConcurrentDictionary<(RateLimitPolicy, Guid, Guid), Window> _windows = new();
+    private readonly IOptions<RateLimitOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly PartitionedRateLimiter<WindowKey> _limiter;
+
+    public ClockWindowRateLimiter(IOptions<RateLimitOptions> options, TimeProvider time)
+    {
+        _options = options;
+        _time = time;
+        _limiter = PartitionedRateLimiter.Create<WindowKey, WindowKey>(key => RateLimitPartition.GetFixedWindowLimiter(key, k =>
+            new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = options.Value.LimitFor(k.Policy),
+                Window = options.Value.Window,
+                QueueLimit = 0,
+                AutoReplenishment = false, // the partitioned limiter's own timer replenishes (and retires) partitions
+            }));
+    }
 
     public void Acquire(RateLimitPolicy policy, Guid key) => Acquire(policy, key, Guid.Empty);
 
     public void Acquire(RateLimitPolicy policy, Guid key, Guid target)
     {
-        var settings = options.Value;
-        var now = time.GetUtcNow();
-        var window = _windows.GetOrAdd((policy, key, target), _ => new Window());
-        bool allowed;
-        lock (window)
+        var window = _options.Value.Window;
+        var index = _time.GetUtcNow().UtcTicks / window.Ticks;
+        using var lease = _limiter.AttemptAcquire(new WindowKey(policy, key, target, index));
+        if (!lease.IsAcquired)
         {
-            if (now - window.Start >= settings.Window || now < window.Start)
-            {
-                window.Start = now;
-                window.Count = 0;
-            }
-
-            allowed = window.Count < settings.LimitFor(policy);
-            if (allowed)
-            {
-                window.Count++;
-            }
-        }
-
-        if (_windows.Count > TrimThreshold)
-        {
-            Trim(now, settings.Window);
-        }
-
-        if (!allowed)
-        {
-            throw new RateLimitedException($"Rate limit for {policy} reached; retry after {settings.Window}.");
+            throw new RateLimitedException($"Rate limit for {policy} reached; retry after {window}.");
         }
     }
 
-    private void Trim(DateTimeOffset now, TimeSpan length)
-    {
-        foreach (var entry in _windows)
-        {
-            if (now - entry.Value.Start >= length)
-            {
-                _windows.TryRemove(entry.Key, out _);
-            }
-        }
-    }
+    public void Dispose() => _limiter.Dispose();
 
-    private sealed class Window
-    {
-        public DateTimeOffset Start { get; set; } = DateTimeOffset.MinValue;
-
-        public int Count { get; set; }
-    }
+    private readonly record struct WindowKey(RateLimitPolicy Policy, Guid Key, Guid Target, long Index);
 }
 
 internal static class RateLimitingExtensions
@@ -152,7 +140,7 @@ internal static class RateLimitingExtensions
     public static IServiceCollection AddRateLimits(this IServiceCollection services)
     {
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<IRateLimiter, FixedWindowRateLimiter>();
+        services.AddSingleton<IRateLimiter, ClockWindowRateLimiter>();
         return services;
     }
 }

@@ -3,6 +3,7 @@ using Messaging.Contracts.Referrals;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Consent;
+using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Referrals;
@@ -16,17 +17,16 @@ namespace Messaging.Server.Features.Referrals;
 /// organisation. What the
 /// envelopes say stays end-to-end encrypted: the server checks metadata only.
 /// </summary>
-internal static class ReferralEnvelopeGate
+internal sealed class ReferralEnvelopeGate : IEnvelopeGate
 {
-    public static bool Applies(EnvelopeKind kind) => kind is EnvelopeKind.Referral or EnvelopeKind.ReferralResponse
+    public int Order => EnvelopeGateOrder.Referrals;
+
+    public bool Applies(EnvelopeKind kind) => kind is EnvelopeKind.Referral or EnvelopeKind.ReferralResponse
         or EnvelopeKind.IdentityShare or EnvelopeKind.CaseFile;
 
-    public static async Task CheckAsync(DbSession session, CallerDevice sender, SendEnvelopeRequest request, DateTimeOffset now)
+    public async Task CheckAsync(DbSession session, EnvelopeGateContext context)
     {
-        if (!Applies(request.Kind))
-        {
-            return;
-        }
+        var (sender, request, now) = (context.Sender, context.Request, context.Now);
 
         if (string.IsNullOrEmpty(request.CaseReference))
         {

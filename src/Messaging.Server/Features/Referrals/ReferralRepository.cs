@@ -42,10 +42,12 @@ internal static class ReferralRepository
         $"SELECT {Columns} FROM referrals WHERE referring_organisation_id = @org OR receiving_organisation_id = @org ORDER BY opened_at DESC, case_reference;",
         Map, ("@org", organisationId));
 
-    /// <summary>Referrals awaiting a decision whose deadline has passed.</summary>
-    public static Task<List<ReferralRecord>> ListDueForExpiryAsync(DbSession session, DateTimeOffset now) => session.QueryAsync(
-        $"SELECT {Columns} FROM referrals WHERE status IN (1, 2) AND expires_at <= @now ORDER BY expires_at, case_reference;",
-        Map, ("@now", now));
+    public static Task<ReferralRecord?> GetByIdAsync(DbSession session, Guid id) => session.QuerySingleOrDefaultAsync(
+        $"SELECT {Columns} FROM referrals WHERE id = @id;", Map, ("@id", id));
+
+    /// <summary>Referrals awaiting a decision (each has a deadline).</summary>
+    public static Task<List<ReferralRecord>> ListAwaitingDecisionAsync(DbSession session) => session.QueryAsync(
+        $"SELECT {Columns} FROM referrals WHERE status IN (1, 2) AND expires_at IS NOT NULL ORDER BY expires_at, case_reference;", Map);
 
     /// <summary>Referrals of an organisation (either side) that are not final.</summary>
     public static Task<List<ReferralRecord>> ListOpenForOrganisationAsync(DbSession session, Guid organisationId) => session.QueryAsync(

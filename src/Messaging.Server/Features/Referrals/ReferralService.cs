@@ -4,6 +4,8 @@ using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Directory;
+using Messaging.Server.Features.Envelopes;
+using Messaging.Server.Features.Jobs;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
 
@@ -11,11 +13,11 @@ namespace Messaging.Server.Features.Referrals;
 
 /// <summary>
 /// Referral metadata and its state machine (<see cref="ReferralStateMachine"/>). Only workers and organisation admins
-/// act on referrals; only the receiving organisation responds, only the referring organisation withdraws; the
-/// background processor expires and closes. A referral is visible to its two organisations only (others get
-/// <c>referral.not-found</c>). The referral's contents never reach the server.
+/// act on referrals; only the receiving organisation responds, only the referring organisation withdraws;
+/// <see cref="ReferralExpiryJob"/> expires and a partner's withdrawal closes. A referral is visible to its two
+/// organisations only (others get <c>referral.not-found</c>). The referral's contents never reach the server.
 /// </summary>
-internal sealed class ReferralService(IDatabase database, AuditLog audit, TimeProvider time, IOptions<ReferralsOptions> options)
+internal sealed class ReferralService(IDatabase database, AuditLog audit, JobScheduler jobs, TimeProvider time, IOptions<ReferralsOptions> options)
 {
     public async Task<ReferralEntry> OpenAsync(CallerDevice caller, OpenReferralRequest request, CancellationToken cancellationToken = default)
     {
@@ -29,7 +31,7 @@ internal sealed class ReferralService(IDatabase database, AuditLog audit, TimePr
         var now = DbValues.ToStoragePrecision(time.GetUtcNow());
         var referral = new ReferralRecord(Guid.NewGuid(), caseReference, caller.OrganisationId, request.ReceivingOrganisationId,
             ReferralStatus.Proposed, null, now, now, now + options.Value.ResponseWindow);
-        return await database.WriteAsync(async s =>
+        var (id, entry) = await database.WriteAsync(async s =>
         {
             var referring = await DirectoryRepository.GetAsync(s, caller.OrganisationId)
                 ?? throw new NotFoundException(ErrorCodes.OrganisationNotFound, "No such organisation.");
@@ -50,14 +52,16 @@ internal sealed class ReferralService(IDatabase database, AuditLog audit, TimePr
                 // A client retrying after a failed envelope send (issue 11, item 3) gets the referral it opened, unchanged
                 // and not audited twice, as long as nothing happened to it yet; anything else is someone else's reference.
                 return IsRetryOfOpen(existing, caller, request.ReceivingOrganisationId)
-                    ? existing.ToEntry()
+                    ? (existing.Id, existing.ToEntry())
                     : throw new ConflictException(ErrorCodes.CaseReferenceInUse, "This case reference is already used; generate a fresh one.");
             }
 
             await ReferralRepository.InsertAsync(s, referral);
             await AppendStatusAsync(s, referral, caller.MemberId, caller.DeviceId);
-            return referral.ToEntry();
+            return (referral.Id, referral.ToEntry());
         }, cancellationToken);
+        ScheduleExpiry(id, entry);
+        return entry;
     }
 
     public async Task<ReferralEntry> RespondAsync(CallerDevice caller, RespondToReferralRequest request, CancellationToken cancellationToken = default)
@@ -131,7 +135,7 @@ internal sealed class ReferralService(IDatabase database, AuditLog audit, TimePr
         ReferralDeclineReason? reason, CancellationToken cancellationToken)
     {
         var now = DbValues.ToStoragePrecision(time.GetUtcNow());
-        return await database.WriteAsync(async s =>
+        var (id, entry) = await database.WriteAsync(async s =>
         {
             var referral = await ReferralRepository.GetAsync(s, caseReference);
             if (referral is null || !referral.Involves(caller.OrganisationId))
@@ -151,7 +155,7 @@ internal sealed class ReferralService(IDatabase database, AuditLog audit, TimePr
             {
                 // The same answer again (a client retrying after its response envelope failed): the current entry,
                 // unchanged and not audited twice. A different answer after one was given is still refused below.
-                return referral.ToEntry();
+                return (referral.Id, referral.ToEntry());
             }
 
             if (ReferralStateMachine.Next(referral.Status, action) is not { } next)
@@ -164,8 +168,20 @@ internal sealed class ReferralService(IDatabase database, AuditLog audit, TimePr
             await ReferralRepository.UpdateStatusAsync(s, caseReference, referral.Status, next, reason, now, expiresAt);
             var updated = referral with { Status = next, DeclineReason = reason, StatusChangedAt = now, ExpiresAt = expiresAt };
             await AppendStatusAsync(s, updated, caller.MemberId, caller.DeviceId);
-            return updated.ToEntry();
+            return (updated.Id, updated.ToEntry());
         }, cancellationToken);
+        ScheduleExpiry(id, entry);
+        return entry;
+    }
+
+    /// <summary>After the commit: the expiry job for a referral awaiting a decision. Should the process stop in between,
+    /// <see cref="ReferralExpiryJob.Pending"/> schedules it again at the next start.</summary>
+    private void ScheduleExpiry(Guid referralId, ReferralEntry entry)
+    {
+        if (ReferralStateMachine.IsAwaitingDecision(entry.Status) && entry.ExpiresAt is { } due)
+        {
+            jobs.ScheduleAt<ReferralExpiryJob>(j => j.RunAsync(referralId, CancellationToken.None), due);
+        }
     }
 
     /// <summary>Opening again what the same organisation opened, for the same receiving service, still unanswered.</summary>
@@ -195,6 +211,9 @@ internal static class ReferralsFeature
     {
         services.AddOptions<ReferralsOptions>().BindConfiguration(ReferralsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ReferralService>();
+        services.AddEnvelopeGate<ReferralEnvelopeGate>();
+        services.AddSingleton<ReferralExpiryJob>();
+        services.AddPendingJobs<ReferralExpiryJob.Pending>();
         return services;
     }
 }

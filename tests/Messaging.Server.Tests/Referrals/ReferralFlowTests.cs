@@ -189,12 +189,12 @@ public sealed class ReferralFlowTests
         Assert.Equal(w.App.Clock.GetUtcNow().AddDays(10).ToUnixTimeMilliseconds(), rearmed.ExpiresAt!.Value.ToUnixTimeMilliseconds());
 
         w.App.Clock.SetUtcNow(proposed.ExpiresAt!.Value.AddMilliseconds(-1));
-        await w.App.RunProcessorAsync();
+        await w.App.RunDueJobsAsync();
         Assert.Equal(ReferralStatus.Proposed, await w.App.ReferralStatusAsync(proposed.CaseReference));
 
         w.App.Clock.SetUtcNow(proposed.ExpiresAt!.Value);
-        await w.App.RunProcessorAsync();
-        await w.App.RunProcessorAsync();
+        await w.App.RunDueJobsAsync();
+        await w.App.RunDueJobsAsync();
         await using var workerA = await w.App.ReconnectAsync(w.WorkerA);
         await using var workerB2 = await w.App.ReconnectAsync(workerB);
         Assert.Equal(ReferralStatus.Expired, (await MessagingApp.ReferralAsync(workerA, proposed.CaseReference)).Status);
@@ -203,7 +203,7 @@ public sealed class ReferralFlowTests
         await Refusal.AssertHubAsync(ErrorCodes.ReferralTransitionRefused, () => MessagingApp.RespondAsync(workerB2, proposed.CaseReference, ReferralResponse.Accept));
 
         w.App.Clock.SetUtcNow(rearmed.ExpiresAt!.Value);
-        await w.App.RunProcessorAsync();
+        await w.App.RunDueJobsAsync();
         Assert.Equal(ReferralStatus.Expired, await w.App.ReferralStatusAsync(tripartite.CaseReference));
         Assert.Equal(2, await w.App.CountAsync("audit_log", "event_type = 'referral.status-changed' AND detail = 'expired' AND actor_member_id IS NULL"));
     }

@@ -40,12 +40,12 @@ public sealed class PartnerLifecycleTests
         await Refusal.AssertHubAsync(ErrorCodes.Forbidden, () => workerA.Hub.InvokeAsync<IReadOnlyList<JoinRequestEntry>>(nameof(IMessagingHub.ListJoinRequests)));
 
         app.Clock.SetUtcNow(filed.ObjectionDeadline.AddMilliseconds(-1));
-        await app.RunProcessorAsync();
+        await app.RunDueJobsAsync();
         Assert.Equal(1, await app.CountAsync("partner_join_requests", "status = 'pending' AND organisation_id IS NULL"));
 
         app.Clock.SetUtcNow(filed.ObjectionDeadline);
-        await app.RunProcessorAsync();
-        await app.RunProcessorAsync();
+        await app.RunDueJobsAsync();
+        await app.RunDueJobsAsync();
         var http = await app.FreshClientAsync(await app.OperatorAsync());
         var decided = Assert.Single((await http.GetFromJsonAsync<List<JoinRequestEntry>>(ApiRoutes.JoinRequests))!);
         Assert.Equal((JoinRequestStatuses.Admitted, (DateTimeOffset?)filed.ObjectionDeadline), (decided.Status, decided.DecidedAt));
@@ -96,7 +96,7 @@ public sealed class PartnerLifecycleTests
 
         var organisationsBefore = await app.CountAsync("organisations");
         app.Clock.SetUtcNow(filed.ObjectionDeadline);
-        await app.RunProcessorAsync();
+        await app.RunDueJobsAsync();
         Assert.Equal(1, await app.CountAsync("partner_join_requests", "status = 'rejected' AND organisation_id IS NULL"));
         Assert.Equal(organisationsBefore, await app.CountAsync("organisations"));
         Assert.Equal(1, await app.CountAsync("audit_log", "event_type = 'partner.objected' AND detail = 'outside-scope'"));
@@ -163,7 +163,7 @@ public sealed class PartnerLifecycleTests
         await using var liveA = await app.ReconnectAsync(workerA);
         await using var liveB = await app.ReconnectAsync(workerB);
         await using var liveAdminB = await app.ReconnectAsync(adminB);
-        await app.RunProcessorAsync();
+        await app.RunDueJobsAsync();
         Assert.Equal(1, await app.CountAsync("organisations", $"id = '{b.Id:D}' AND partner_status = 'withdrawing'"));
         Assert.Equal(0, await app.CountAsync("devices", "status = 'revoked'"));
         Assert.Equal(ReferralStatus.Proposed, await app.ReferralStatusAsync(toB.CaseReference));
@@ -171,8 +171,8 @@ public sealed class PartnerLifecycleTests
 
         // Overlapping passes (timer and job) do the work once.
         app.Clock.SetUtcNow(withdrawal.EffectiveAt);
-        await Task.WhenAll(app.RunProcessorAsync(), app.RunProcessorAsync());
-        await app.RunProcessorAsync();
+        await Task.WhenAll(app.RunDueJobsAsync(), app.RunDueJobsAsync());
+        await app.RunDueJobsAsync();
 
         await liveB.Closed.WaitAsync(TimeSpan.FromSeconds(10));
         await liveAdminB.Closed.WaitAsync(TimeSpan.FromSeconds(10));

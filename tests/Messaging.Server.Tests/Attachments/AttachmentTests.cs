@@ -4,7 +4,6 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using Messaging.Contracts;
 using Messaging.Server.Features.Attachments;
-using Messaging.Server.Features.Retention;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -112,7 +111,7 @@ public sealed class AttachmentTests
         app.Clock.Advance(TimeSpan.FromDays(30) + TimeSpan.FromSeconds(1));
         var http = await app.FreshClientAsync(device);
         var beforeSweep = await http.GetAsync(new Uri(AttachmentRoutes.For(uploaded.AttachmentId), UriKind.Relative));
-        await app.Services.GetRequiredService<RetentionService>().PurgeOnceAsync(CancellationToken.None);
+        await app.RunSweepsAsync();
 
         await Refusal.AssertHttpAsync(ErrorCodes.AttachmentNotFound, 404, beforeSweep);
         Assert.Equal(0, await app.CountAsync("attachments"));

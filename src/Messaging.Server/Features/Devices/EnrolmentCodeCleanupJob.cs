@@ -1,0 +1,28 @@
+using Messaging.Server.Features.Jobs;
+using Messaging.Server.Features.Retention;
+using Messaging.Server.Persistence;
+using Microsoft.Extensions.Options;
+
+namespace Messaging.Server.Features.Devices;
+
+/// <summary>Recurring sweep: enrolment codes (their hashes) used or expired longer than
+/// <see cref="RetentionOptions.EnrolmentCodeRetention"/> ago go.</summary>
+internal sealed class EnrolmentCodeCleanupJob(IDatabase database, TimeProvider time, IOptions<RetentionOptions> options) : ISweepJob
+{
+    public const string Id = "devices.enrolment-code-cleanup";
+
+    public Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var before = DbValues.ToStoragePrecision(time.GetUtcNow()) - options.Value.EnrolmentCodeRetention;
+        return database.WriteAsync(s => s.ExecuteAsync(
+            "DELETE FROM enrolment_codes WHERE expires_at <= @before OR (used_at IS NOT NULL AND used_at <= @before);", ("@before", before)), cancellationToken);
+    }
+}
+
+internal static class DeviceJobs
+{
+    /// <summary>The Devices feature's jobs (kept apart from <c>AddDevices</c> while the enrolment rules are rewritten;
+    /// fold into it afterwards).</summary>
+    public static IServiceCollection AddDeviceJobs(this IServiceCollection services)
+        => services.AddSweep<EnrolmentCodeCleanupJob>(EnrolmentCodeCleanupJob.Id, RetentionFeature.SweepInterval);
+}
