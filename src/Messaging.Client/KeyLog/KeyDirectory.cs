@@ -116,13 +116,19 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
 
     /// <summary>
     /// Splits a send's devices into those vouched for by their member and the others (reported, sent nothing). Syncs the
-    /// key log first when a device is not vouched for (it may have been approved since). A member whose key changed and
-    /// is not confirmed blocks the whole send.
+    /// key log first when <paramref name="synced"/> asks for it (a device list fresh from the server), or else when a
+    /// device is not vouched for (it may have been approved since). A member whose key changed and is not confirmed
+    /// blocks the whole send.
     /// </summary>
     /// <exception cref="MemberKeyChangedException">A recipient member's signing key changed and the user has not confirmed it.</exception>
-    public async Task<(List<DeviceAddress> Vouched, List<UnreachableDevice> NotVouched)> PartitionAsync(IReadOnlyList<DeviceAddress> targets, CancellationToken cancellationToken)
+    public async Task<(List<DeviceAddress> Vouched, List<UnreachableDevice> NotVouched)> PartitionAsync(IReadOnlyList<DeviceAddress> targets, bool synced, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; ; attempt++)
+        if (synced)
+        {
+            await SyncAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        for (var attempt = synced ? 1 : 0; ; attempt++)
         {
             await store.LockAsync(cancellationToken).ConfigureAwait(false);
             try

@@ -28,7 +28,8 @@ internal sealed class Sender(HubLink hub, SessionBook sessions, KeyDirectory key
         var frame = PlaintextFrame.Wrap(body.Span);
         for (var attempt = 0; attempt < SendAttempts; attempt++)
         {
-            if (!_conversationDevices.TryGetValue(conversationId, out var devices))
+            var listed = !_conversationDevices.TryGetValue(conversationId, out var devices);
+            if (listed)
             {
                 devices = (await hub.InvokeAsync<ConversationDevices>(nameof(IMessagingHub.GetConversationDevices), new GetConversationDevicesRequest(conversationId), cancellationToken).ConfigureAwait(false)).Devices;
                 _conversationDevices[conversationId] = devices;
@@ -36,7 +37,9 @@ internal sealed class Sender(HubLink hub, SessionBook sessions, KeyDirectory key
 
             // Only devices their member vouched for (a certificate under the pinned member key) get the message; the
             // others are named to the server as unreachable and reported to the user.
-            var (targets, notVouched) = await keys.PartitionAsync([.. devices.Where(d => d.DeviceId != deviceId)], cancellationToken).ConfigureAwait(false);
+            // A list fresh from the server is checked against a freshly synced key log (a device it lists again may have
+            // been revoked meanwhile).
+            var (targets, notVouched) = await keys.PartitionAsync([.. devices!.Where(d => d.DeviceId != deviceId)], synced: listed, cancellationToken).ConfigureAwait(false);
             foreach (var device in notVouched)
             {
                 DeviceNotVouched?.Invoke(this, device);
