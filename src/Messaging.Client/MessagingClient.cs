@@ -43,6 +43,10 @@ public sealed record MessagingClientOptions
 
     /// <summary>How often a connected client checks whether its signed prekey is due for rotation (default: hourly).</summary>
     public TimeSpan PreKeyCheckInterval { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Behaves like a client from before cross-signing (never publishes or fetches a member key): only for the
+    /// tests of the migration of such devices.</summary>
+    internal bool WithoutCrossSigning { get; init; }
 }
 
 /// <summary>What the server said about a send.</summary>
@@ -226,7 +230,7 @@ public sealed partial class MessagingClient : IAsyncDisposable
         }
 
         var client = new MessagingClient(deviceStore, options);
-        if (!enrolled.MemberKeyPublished)
+        if (!enrolled.MemberKeyPublished && !options.WithoutCrossSigning)
         {
             try
             {
@@ -282,7 +286,11 @@ public sealed partial class MessagingClient : IAsyncDisposable
         _inbox.Start();
         _inbox.Enqueue(_preKeys.RotateIfDueAsync);
         _upkeepTimer = _options.Time.CreateTimer(_ => _inbox.Enqueue(_preKeys.RotateIfDueAsync), null, _options.PreKeyCheckInterval, _options.PreKeyCheckInterval);
-        await _trust.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        if (!_options.WithoutCrossSigning)
+        {
+            await _trust.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await SynchronizeAsync(cancellationToken).ConfigureAwait(false);
         await ResumePendingOperationsAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -232,3 +232,37 @@ public sealed class GhostDeviceTests
         Assert.DoesNotContain(await chloe.GetInboxAsync(), m => m.Text == "secret");
     }
 }
+
+/// <summary>Devices enrolled before cross-signing become their member's first signed set.</summary>
+public sealed class CrossSigningMigrationTests
+{
+    [Fact]
+    public async Task TheFirstUpgradedDevice_CertifiesTheMembersListedDevices_AndTheOthersTakeTheKeyWhenTheyConnect()
+    {
+        await using var platform = await Platform.StartAsync();
+        var (_, adminX) = await platform.CreateOrganisationAsync("Service de prévention de Molenbeek");
+        var (_, adminY) = await platform.CreateOrganisationAsync("CAPREV");
+        var aline = await platform.EnrolDeviceAsync(adminX, await platform.CreateMemberAsync(adminX, "Aline"));
+        var bruno = await platform.CreateMemberAsync(adminY, "Bruno");
+        var legacy = Platform.ClientOptions with { WithoutCrossSigning = true };
+        var legacyLaptop = await platform.EnrolDeviceAsync(adminY, bruno, connect: false, options: legacy);
+        Assert.False(legacyLaptop.IsApproved, "right after enrol");
+        var oldLaptop = await platform.ReleaseAsync(legacyLaptop);
+        var oldPhone = await platform.ReleaseAsync(await platform.EnrolDeviceAsync(adminY, bruno, connect: false, options: legacy));
+        var conversation = (await aline.CreateConversationAsync([bruno])).ConversationId;
+
+        // Before any upgrade, Bruno's devices are vouched for by nothing: they get nothing and Aline is told.
+        var before = await Assert.ThrowsAsync<SendNotCompletedException>(() => aline.SendTextAsync(conversation, "avant"));
+        Assert.Contains("vouched", before.Message, StringComparison.Ordinal);
+
+        var laptop = await platform.OpenAsync(oldLaptop);
+        Assert.True(laptop.IsApproved);
+        var phone = await platform.OpenAsync(oldPhone);
+        Assert.True(phone.IsApproved);
+
+        var receipt = await aline.SendTextAsync(conversation, "après");
+        Assert.Empty(receipt.Unreachable);
+        await laptop.InboxWhenAsync(i => i.Any(m => m.Text == "après"));
+        await phone.InboxWhenAsync(i => i.Any(m => m.Text == "après"));
+    }
+}

@@ -22,7 +22,7 @@ public sealed record PendingDevice(Guid DeviceId, string ApprovalCode, string Ap
 internal sealed class DeviceTrust(DeviceStore store, HubLink hub, KeyDirectory keys, TimeProvider time)
 {
     /// <summary>Whether this device holds the member signing key (it is vouched for and can approve others).</summary>
-    public bool IsApproved => store.Keys.MemberSigningSeed is not null;
+    public bool IsApproved => store.Keys.MemberSigningSeed is { Length: MemberSigningKey.SeedLength };
 
     /// <summary>The code this device shows while it waits for approval.</summary>
     public ApprovalCode ApprovalCode => ApprovalCode.Compute(store.Keys.MemberId, store.Identity.PublicKey);
