@@ -24,6 +24,16 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
     /// <summary>A device of a member this device pinned was vouched for by that member (a certificate that verifies).</summary>
     public event EventHandler<MemberDevice>? DeviceVouched;
 
+    /// <summary>Applies entries whose chain was already verified (the property tests drive the rules through it).
+    /// Caller holds the store's lock.</summary>
+    internal void ApplyVerified(IEnumerable<KeyLogEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            Apply(entry, [], []);
+        }
+    }
+
     /// <summary>
     /// Applies one verified entry. A device id is added once: a second "added" entry for it (a revoked device put back,
     /// or a key swapped under the same id) changes nothing. A member-key entry that does not parse or names another
