@@ -93,6 +93,18 @@ public sealed class GhostDeviceTests
         await AssertHoldsNothingAsync(ghostAdmin, record.CaseReference);
         await AssertHoldsNothingAsync(ghostBruno, record.CaseReference);
 
+        // What the ghost writes as Bruno is refused by Aline's client: its device was not vouched for.
+        var refusals = new List<DeliveryFailure>();
+        w.Aline.DeliveryFailed += (_, failure) => refusals.Add(failure);
+        await ghostBruno.SendTextAsync(sent.ConversationId, "c'est moi, Bruno");
+        for (var waited = 0; waited < 150 && !refusals.Exists(f => f.SenderDeviceId == ghostBruno.DeviceId); waited++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Contains(refusals, f => f.SenderDeviceId == ghostBruno.DeviceId && f.Reason == UnreachableDevice.NotVouchedReason);
+        Assert.DoesNotContain(await w.Aline.GetInboxAsync(), m => m.Text == "c'est moi, Bruno");
+
         // The ghost cannot approve itself: it holds no member key, and the server refuses an approval from it.
         await Assert.ThrowsAsync<MessagingClientException>(() => ghostBruno.ApproveDeviceAsync(ghostBruno.ApprovalCode));
     }

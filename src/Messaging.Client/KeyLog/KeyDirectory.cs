@@ -107,7 +107,11 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
     /// device of that member in the verified key log whose logged certificate names this member, this device and its
     /// logged identity key, and verifies under the member key this device pinned. Caller holds the lock.
     /// </summary>
-    public Vouch Check(Guid deviceId, Guid memberId)
+    public Vouch Check(Guid deviceId, Guid memberId) => Check(deviceId, memberId, requireActive: true);
+
+    /// <summary>As <see cref="Check(Guid, Guid)"/>; a receiver passes <paramref name="requireActive"/> false, since what
+    /// a vouched-for device sent before it was revoked is still the member's.</summary>
+    public Vouch Check(Guid deviceId, Guid memberId, bool requireActive)
     {
         if (IsUnconfirmed(memberId))
         {
@@ -115,7 +119,7 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
         }
 
         var memberKey = PinnedMemberKey(memberId);
-        if (memberKey is null || !store.TryGetLoggedDevice(deviceId, out var device) || !device.Active || device.MemberId != memberId
+        if (memberKey is null || !store.TryGetLoggedDevice(deviceId, out var device) || (requireActive && !device.Active) || device.MemberId != memberId
             || device.Certificate is null || !DeviceCertificate.TryParse(device.Certificate, out var certificate))
         {
             return Vouch.NotVouched;

@@ -91,6 +91,13 @@ internal sealed class DeviceKeys
             throw new MessagingClientException($"The device state version {keys.Version} is not supported.");
         }
 
+        // A key absent when the store was written comes back as an empty array: absent it stays.
+        keys.MemberSigningSeed = keys.MemberSigningSeed is { Length: > 0 } seed ? seed : null;
+        foreach (var (member, trust) in keys.MemberKeys.ToList())
+        {
+            keys.MemberKeys[member] = new MemberKeyTrust(trust.Logged is { Length: > 0 } ? trust.Logged : null, trust.Pinned is { Length: > 0 } ? trust.Pinned : null);
+        }
+
         return keys;
     }
 }
