@@ -49,6 +49,8 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
           directory communes                     communes of the directory (NIS code, name, region)
           partners requests                      join requests, deadlines, objections (org admins, operator)
           partners object --request ID --reason not-public-entity|outside-scope|conflict-of-mission|other
+          device status | device pending | device approve --code DIGITS | device reset-member-key --yes
+          contact confirm --member ID [--yes]    accept a contact's new member key after a reset
           admin create-organisation --name N --type T
           admin create-member --organisation ID --name N --role R --email E
           admin issue-code --member ID
@@ -93,6 +95,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             await output.WriteLineAsync(Usage);
+            await output.WriteLineAsync(TrustUsage);
             return args.Length == 0 ? 2 : 0;
         }
 
@@ -183,6 +186,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
             case "send":
                 var receipt = await client.SendTextAsync(options.RequiredGuid("conversation"), options.Required("text"), cancellationToken);
                 await output.WriteLineAsync($"sent {receipt.EnvelopeId} (sequence {receipt.Sequence}, {receipt.Recipients} device(s))");
+                await WriteUnreachableAsync(receipt);
                 return 0;
             case "listen":
                 return await ListenAsync(client, options, cancellationToken);
@@ -209,6 +213,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
 
                 return 0;
             case "safety-number":
+                await output.WriteLineAsync($"member safety number: {await client.GetMemberSafetyNumberAsync(options.RequiredGuid("member"), cancellationToken) ?? "(no member key yet)"}");
                 foreach (var (device, number) in await client.GetSafetyNumbersAsync(options.RequiredGuid("member"), cancellationToken))
                 {
                     await output.WriteLineAsync($"device {device}: {number}");
@@ -225,6 +230,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
             default:
                 return await CaseCommandAsync(args, options, client, cancellationToken)
                     ?? await PartnerCommandAsync(args, options, client, cancellationToken)
+                    ?? await TrustCommandAsync(args, options, client, cancellationToken)
                     ?? throw new UsageException($"unknown command '{args[0]}'; run 'messaging help'");
         }
     }
@@ -264,6 +270,10 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
         using var passphrase = new Passphrase(Passphrase());
         await using var client = await MessagingClient.EnrolAsync(server, options.Required("code"), path, passphrase, ClientOptions(), cancellationToken);
         await output.WriteLineAsync($"enrolled device {client.DeviceId} for member {client.MemberId} ({client.Role}); keys stored in {path}");
+        if (!client.IsApproved)
+        {
+            await WriteApprovalCodeAsync(client);
+        }
         return 0;
     }
 
@@ -312,6 +322,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
     {
         using var passphrase = new Passphrase(Passphrase());
         await using var client = await MessagingClient.OpenAsync(StorePath(options), passphrase, ClientOptions(), cancellationToken);
+        WatchTrust(client);
         if (connect)
         {
             await client.ConnectAsync(cancellationToken);

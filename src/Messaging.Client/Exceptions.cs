@@ -40,10 +40,11 @@ public class ServerRefusedException(string code, string message) : MessagingClie
             ErrorCodes.EnrolmentCodeUnknown or ErrorCodes.EnrolmentCodeExpired or ErrorCodes.EnrolmentCodeUsed => new EnrolmentCodeRejectedException(code, message),
             ErrorCodes.Forbidden or ErrorCodes.KindRefused or ErrorCodes.ReferralWrongParty or ErrorCodes.ReferralParticipantsOutside
                 or ErrorCodes.ConsentRequired or ErrorCodes.ConsentRevoked or ErrorCodes.ConsentExpired or ErrorCodes.ConsentOtherService
-                or ErrorCodes.PartnerWithdrawn => new NotPermittedException(code, message),
+                or ErrorCodes.PartnerWithdrawn or ErrorCodes.ResetRequiresOrganisationAdmin or ErrorCodes.OrganisationHasAdmin
+                or ErrorCodes.ApproverNotVouched => new NotPermittedException(code, message),
             ErrorCodes.ConversationNotFound or ErrorCodes.MemberNotFound or ErrorCodes.OrganisationNotFound or ErrorCodes.DeviceNotFound
                 or ErrorCodes.ReferralNotFound or ErrorCodes.ConsentNotFound or ErrorCodes.CommuneNotFound or ErrorCodes.JoinRequestNotFound
-                => new TargetNotFoundException(code, message),
+                or ErrorCodes.GrantNotFound => new TargetNotFoundException(code, message),
             ErrorCodes.Unauthenticated or ErrorCodes.ChallengeInvalid or ErrorCodes.SignatureInvalid or ErrorCodes.TokenExpired
                 => new AuthenticationFailedException(code, message),
             _ => new ServerRefusedException(code, message),
@@ -83,6 +84,19 @@ public sealed class IdentityKeyChangedException(Guid deviceId, Guid memberId)
     public Guid DeviceId { get; } = deviceId;
 
     /// <summary>Its member.</summary>
+    public Guid MemberId { get; } = memberId;
+}
+
+/// <summary>
+/// A member's signing key changed (a reset: all its devices replaced, or an admin enrolled a new first device): a
+/// blocking warning. Nothing is encrypted to that member — no message of any kind — until the user compares the new
+/// safety number and calls <see cref="MessagingClient.ConfirmMemberKeyAsync"/>. The send was refused as a whole and
+/// stored nothing; send it again after confirming.
+/// </summary>
+public sealed class MemberKeyChangedException(Guid memberId)
+    : MessagingClientException($"The signing key of member {memberId} changed (a reset). Nothing is sent to them until you compare the new safety number and confirm it.")
+{
+    /// <summary>The member whose key changed.</summary>
     public Guid MemberId { get; } = memberId;
 }
 

@@ -43,6 +43,10 @@ public sealed record MessagingClientOptions
 
     /// <summary>How often a connected client checks whether its signed prekey is due for rotation (default: hourly).</summary>
     public TimeSpan PreKeyCheckInterval { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Behaves like a client from before cross-signing (never publishes or fetches a member key): only for the
+    /// tests of the migration of such devices.</summary>
+    internal bool WithoutCrossSigning { get; init; }
 }
 
 /// <summary>What the server said about a send.</summary>
@@ -61,7 +65,17 @@ public sealed record SendReceipt(Guid EnvelopeId, long Sequence, DateTimeOffset 
 /// <param name="DeviceId">The device.</param>
 /// <param name="MemberId">Its member.</param>
 /// <param name="Reason">Why (an error type name, no key material).</param>
-public sealed record UnreachableDevice(Guid DeviceId, Guid MemberId, string Reason);
+public sealed record UnreachableDevice(Guid DeviceId, Guid MemberId, string Reason)
+{
+    /// <summary>The <see cref="Reason"/> of a device that no existing device of its member vouched for (pending approval,
+    /// enrolled by someone else, a forged or replayed certificate, another member's device): it gets nothing.</summary>
+    public const string NotVouchedReason = "NotVouchedByMember";
+}
+
+/// <summary>A device of a member, as an event names it.</summary>
+/// <param name="MemberId">The member.</param>
+/// <param name="DeviceId">The device.</param>
+public sealed record MemberDevice(Guid MemberId, Guid DeviceId);
 
 /// <summary>A message that reached this device but could not be decrypted (it is acknowledged and dropped).</summary>
 /// <param name="Sequence">Its server sequence number.</param>
@@ -96,6 +110,7 @@ public sealed partial class MessagingClient : IAsyncDisposable
     private readonly Inbox.Inbox _inbox;
     private readonly Sender _sender;
     private readonly PreKeyUpkeep _preKeys;
+    private readonly DeviceTrust _trust;
     private ITimer? _upkeepTimer;
     private bool _disposed;
 
@@ -107,8 +122,12 @@ public sealed partial class MessagingClient : IAsyncDisposable
         _keys = new KeyDirectory(store, _hub);
         _sessions = new SessionBook(store, _hub, _keys, options.Time);
         _inbox = new Inbox.Inbox(store, _hub, _sessions, _keys, options, _stopping.Token);
-        _sender = new Sender(_hub, _sessions, _inbox, options, store.Keys.DeviceId);
+        _sender = new Sender(_hub, _sessions, _keys, _inbox, options, store.Keys.DeviceId);
         _preKeys = new PreKeyUpkeep(store, _hub, options);
+        _trust = new DeviceTrust(store, _hub, _keys, options.Time);
+        _sender.DeviceNotVouched += (_, device) => DeviceUnreachable?.Invoke(this, device);
+        _keys.MemberKeyChanged += (_, member) => MemberKeyChanged?.Invoke(this, member);
+        _keys.DeviceVouched += (_, device) => MemberDeviceAdded?.Invoke(this, device);
         _inbox.DeliveryFailed += (_, failure) => DeliveryFailed?.Invoke(this, failure);
         _inbox.IdentityKeyChanged += (_, changed) => IdentityKeyChanged?.Invoke(this, changed);
         _sessions.DeviceUnreachable += (_, device) => DeviceUnreachable?.Invoke(this, device);
@@ -210,7 +229,20 @@ public sealed partial class MessagingClient : IAsyncDisposable
             deviceStore.Release();
         }
 
-        return new MessagingClient(deviceStore, options);
+        var client = new MessagingClient(deviceStore, options);
+        if (!enrolled.MemberKeyPublished && !options.WithoutCrossSigning)
+        {
+            try
+            {
+                await client._trust.PublishFirstAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is MessagingClientException or HttpRequestException)
+            {
+                // The device is enrolled; connecting publishes the member key (EnsureAsync) when this did not get through.
+            }
+        }
+
+        return client;
     }
 
     /// <summary>Opens an enrolled device's key store and its local database (an older store that kept everything in
@@ -254,6 +286,11 @@ public sealed partial class MessagingClient : IAsyncDisposable
         _inbox.Start();
         _inbox.Enqueue(_preKeys.RotateIfDueAsync);
         _upkeepTimer = _options.Time.CreateTimer(_ => _inbox.Enqueue(_preKeys.RotateIfDueAsync), null, _options.PreKeyCheckInterval, _options.PreKeyCheckInterval);
+        if (!_options.WithoutCrossSigning)
+        {
+            await _trust.EnsureAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await SynchronizeAsync(cancellationToken).ConfigureAwait(false);
         await ResumePendingOperationsAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -47,6 +47,23 @@ public sealed class ServerApi : IDisposable
     public Task<EnrolmentCodeIssued> IssueEnrolmentCodeAsync(string token, Guid memberId, CancellationToken cancellationToken = default)
         => PostAsync<object?, EnrolmentCodeIssued>(ApiRoutes.EnrolmentCodesFor(memberId), null, token, cancellationToken);
 
+    /// <summary>Publishes this member's signing key with the certificates it signed (first device, migration, reset).</summary>
+    /// <exception cref="ServerRefusedException">A malformed announcement or certificate, or this device is already vouched
+    /// for under the member's key (<c>trust.member-key-exists</c>).</exception>
+    public Task<MemberKeyPublished> PublishMemberKeyAsync(string token, PublishMemberKeyRequest request, CancellationToken cancellationToken = default)
+        => PostAsync<PublishMemberKeyRequest, MemberKeyPublished>(TrustRoutes.MemberKey, request, token, cancellationToken);
+
+    /// <summary>Records the approval of a pending device of this member.</summary>
+    /// <exception cref="ServerRefusedException">The certificate does not verify, the device is not pending, or this device
+    /// is not vouched for itself.</exception>
+    public Task<DeviceApproved> ApproveDeviceAsync(string token, ApproveDeviceRequest request, CancellationToken cancellationToken = default)
+        => PostAsync<ApproveDeviceRequest, DeviceApproved>(TrustRoutes.Approvals, request, token, cancellationToken);
+
+    /// <summary>The member key sealed to this device by the device that approved it.</summary>
+    /// <exception cref="TargetNotFoundException">Not approved yet (<c>trust.grant-not-found</c>).</exception>
+    public Task<MemberKeyGrant> GetMemberKeyGrantAsync(string token, CancellationToken cancellationToken = default)
+        => GetAsync<MemberKeyGrant>(TrustRoutes.Grant, token, cancellationToken);
+
     /// <summary>Revokes a device; its connections are closed at once.</summary>
     public async Task RevokeDeviceAsync(string token, Guid deviceId, CancellationToken cancellationToken = default)
     {

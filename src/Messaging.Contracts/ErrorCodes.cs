@@ -5,7 +5,7 @@ namespace Messaging.Contracts;
 /// <c>HubException</c> message is <c>"&lt;code&gt;: &lt;text&gt;"</c> (see <see cref="TryParseHubMessage(string?, out string)"/>).
 /// A code never changes meaning; new situations get new codes.
 /// </summary>
-public static class ErrorCodes
+public static partial class ErrorCodes
 {
     /// <summary>The request is not well formed (missing field, empty id, duplicate recipient, bad count). Fix the request.</summary>
     public const string Malformed = "request.malformed";

@@ -74,8 +74,10 @@ public sealed record EnrolDeviceRequest(string Code, byte[] IdentityKey, SignedP
     public override string ToString() => $"EnrolDeviceRequest {{ Code = [REDACTED], OneTimePreKeys = {OneTimePreKeys?.Count ?? 0} }}";
 }
 
-/// <summary>The new device.</summary>
-public sealed record EnrolDeviceResponse(Guid DeviceId, Guid MemberId, Guid OrganisationId, string Role, long KeyLogIndex);
+/// <summary>The new device. <paramref name="MemberKeyPublished"/> says whether the member already has a signing key: if
+/// so, the device waits for an existing device's approval (or resets the key); if not, it is the member's first device
+/// and publishes one.</summary>
+public sealed record EnrolDeviceResponse(Guid DeviceId, Guid MemberId, Guid OrganisationId, string Role, long KeyLogIndex, bool MemberKeyPublished = false);
 
 /// <summary>Ask for an authentication challenge.</summary>
 public sealed record ChallengeRequest(Guid DeviceId);

@@ -10,6 +10,15 @@ public enum KeyLogAction
 
     /// <summary>The device holding this identity key was revoked.</summary>
     Revoked = 2,
+
+    /// <summary>The member published a signing key: <see cref="KeyLogEntry.IdentityKey"/> holds the 121-byte member key
+    /// announcement, <see cref="KeyLogEntry.DeviceId"/> the publishing device. A later one for the same member is a
+    /// reset.</summary>
+    MemberKey = 3,
+
+    /// <summary>A device of the member was vouched for: <see cref="KeyLogEntry.IdentityKey"/> holds the 234-byte device
+    /// certificate, <see cref="KeyLogEntry.DeviceId"/> the certified device.</summary>
+    DeviceCertified = 4,
 }
 
 /// <summary>One entry of the append-only, hash-chained key log.</summary>
@@ -18,7 +27,8 @@ public enum KeyLogAction
 /// <param name="Action">Added or revoked.</param>
 /// <param name="DeviceId">The device.</param>
 /// <param name="MemberId">The member owning the device.</param>
-/// <param name="IdentityKey">The device's 129-byte identity public key.</param>
+/// <param name="IdentityKey">The device's 129-byte identity public key; for <see cref="KeyLogAction.MemberKey"/> and
+/// <see cref="KeyLogAction.DeviceCertified"/> the signed record the action names (the hash covers it the same way).</param>
 /// <param name="PreviousHash">The previous entry's hash; 32 zero bytes for index 0.</param>
 /// <param name="Hash">SHA-256 of the canonical encoding (see <see cref="KeyLogHash"/>).</param>
 public sealed record KeyLogEntry(

@@ -200,12 +200,12 @@ public sealed class EndToEndTests
 
         // The server (its database) swaps C1's identity key for one the attacker controls.
         using var attacker = Messaging.Crypto.Keys.IdentityKeyPair.Generate();
-        await ExecuteAsync(world.Platform.Server.DatabasePath, "UPDATE devices SET identity_key = $key WHERE id = $id", ("$key", attacker.PublicKey.ToBytes()), ("$id", c1.DeviceId.ToString("D")));
+        await OperatorAccess.ExecuteAsync(world.Platform.Server.DatabasePath, "UPDATE devices SET identity_key = $key WHERE id = $id", ("$key", attacker.PublicKey.ToBytes()), ("$id", c1.DeviceId.ToString("D")));
         var refused = await Assert.ThrowsAsync<MessagingClientException>(() => world.A1.SendTextAsync(conversation.ConversationId, "for C"));
         Assert.Contains("key log", refused.Message, StringComparison.Ordinal);
 
         // Rewriting the key log to match breaks its hash chain: a device verifying it (A2 has not yet) detects it.
-        await ExecuteAsync(world.Platform.Server.DatabasePath, "UPDATE key_log SET identity_key = $key WHERE device_id = $id", ("$key", attacker.PublicKey.ToBytes()), ("$id", c1.DeviceId.ToString("D")));
+        await OperatorAccess.ExecuteAsync(world.Platform.Server.DatabasePath, "UPDATE key_log SET identity_key = $key WHERE device_id = $id", ("$key", attacker.PublicKey.ToBytes()), ("$id", c1.DeviceId.ToString("D")));
         await Assert.ThrowsAsync<KeyLogTamperedException>(() => world.A2.SyncKeyLogAsync());
     }
 
@@ -216,19 +216,5 @@ public sealed class EndToEndTests
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT COUNT(*) FROM {table} WHERE {where}";
         return (long)(await command.ExecuteScalarAsync())!;
-    }
-
-    private static async Task ExecuteAsync(string database, string sql, params (string Name, object Value)[] parameters)
-    {
-        await using var connection = new SqliteConnection($"Data Source={database}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        Assert.True(await command.ExecuteNonQueryAsync() > 0);
     }
 }

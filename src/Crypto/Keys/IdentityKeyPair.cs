@@ -59,6 +59,13 @@ public sealed class IdentityKeyPair : IDisposable
         return DomainSignature.Sign(_signingSecret, label, data);
     }
 
+    /// <summary>Opens a sealed box addressed to this identity's agreement key; null when it does not authenticate.</summary>
+    internal byte[]? OpenSealed(ReadOnlySpan<byte> ciphertext)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _agreement.OpenSealed(ciphertext);
+    }
+
     internal void Agree(ReadOnlySpan<byte> remotePublicKey, Span<byte> shared) => _agreement.Agree(remotePublicKey, shared);
 
     /// <summary>The private encoding <c>0x01 || Ed25519 seed || X25519 secret</c>, for the encrypted key store only.</summary>

@@ -74,6 +74,18 @@ public sealed class X25519KeyPair : IDisposable
         LibSodium.X25519(shared, SecretKey, remotePublicKey);
     }
 
+    /// <summary>Opens a sealed box addressed to this key; null when it does not authenticate.</summary>
+    internal byte[]? OpenSealed(ReadOnlySpan<byte> ciphertext)
+    {
+        if (ciphertext.Length < LibSodium.SealOverheadBytes)
+        {
+            return null;
+        }
+
+        var plaintext = new byte[ciphertext.Length - LibSodium.SealOverheadBytes];
+        return LibSodium.BoxSealOpen(plaintext, ciphertext, PublicKey, SecretKey) ? plaintext : null;
+    }
+
     /// <summary>Copies the secret key out, for serialisation into an encrypted store only.</summary>
     internal byte[] ExportSecretKey() => SecretKey.ToArray();
 

@@ -13,6 +13,8 @@ internal static class DomainSignature
     public const string SignedPreKey = "messaging.signed-prekey.v1";
     public const string AuthChallenge = "messaging.auth-challenge.v1";
     public const string Attestation = "messaging.attestation.v1";
+    public const string MemberKey = "messaging.member-key.v1";
+    public const string DeviceCertificate = "messaging.device-certificate.v1";
 
     public static byte[] Sign(ReadOnlySpan<byte> secretKey, string label, ReadOnlySpan<byte> data)
     {

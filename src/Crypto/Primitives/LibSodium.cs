@@ -32,6 +32,7 @@ internal static unsafe partial class LibSodium
     private const int Blake2bStateAlignment = 64;
     public const int PwHashSaltBytes = 16;
     public const int PwHashAlgArgon2id13 = 2;
+    public const int SealOverheadBytes = 48;
 
     static LibSodium()
     {
@@ -119,6 +120,43 @@ internal static unsafe partial class LibSodium
             {
                 throw new CryptoException("X25519 base multiplication failed.");
             }
+        }
+    }
+
+    /// <summary>Anonymous sealed box (crypto_box_seal: ephemeral X25519, XSalsa20-Poly1305) to an X25519 public key.</summary>
+    public static byte[] BoxSeal(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> recipientPublicKey)
+    {
+        CheckLength(recipientPublicKey, X25519KeyBytes, nameof(recipientPublicKey));
+        var ciphertext = new byte[plaintext.Length + SealOverheadBytes];
+        fixed (byte* c = ciphertext)
+        fixed (byte* m = plaintext)
+        fixed (byte* pk = recipientPublicKey)
+        {
+            if (crypto_box_seal(c, m, (ulong)plaintext.Length, pk) != 0)
+            {
+                throw new CryptoException("Sealing failed.");
+            }
+        }
+
+        return ciphertext;
+    }
+
+    /// <summary>Opens a sealed box; false (and nothing written) when it does not authenticate.</summary>
+    public static bool BoxSealOpen(Span<byte> plaintext, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> secretKey)
+    {
+        CheckLength(publicKey, X25519KeyBytes, nameof(publicKey));
+        CheckLength(secretKey, X25519KeyBytes, nameof(secretKey));
+        if (ciphertext.Length < SealOverheadBytes || plaintext.Length != ciphertext.Length - SealOverheadBytes)
+        {
+            return false;
+        }
+
+        fixed (byte* m = plaintext)
+        fixed (byte* c = ciphertext)
+        fixed (byte* pk = publicKey)
+        fixed (byte* sk = secretKey)
+        {
+            return crypto_box_seal_open(m, c, (ulong)ciphertext.Length, pk, sk) == 0;
         }
     }
 
@@ -380,6 +418,12 @@ internal static unsafe partial class LibSodium
 
     [LibraryImport(Lib)]
     private static partial int crypto_scalarmult_curve25519(byte* q, byte* n, byte* p);
+
+    [LibraryImport(Lib)]
+    private static partial int crypto_box_seal(byte* c, byte* m, ulong mlen, byte* pk);
+
+    [LibraryImport(Lib)]
+    private static partial int crypto_box_seal_open(byte* m, byte* c, ulong clen, byte* pk, byte* sk);
 
     [LibraryImport(Lib)]
     private static partial int crypto_scalarmult_curve25519_base(byte* q, byte* n);

@@ -34,6 +34,9 @@ public sealed class SafetyNumber : IEquatable<SafetyNumber>
     /// <summary>Version prefix of the first hash input, a big-endian u16.</summary>
     private static readonly byte[] VersionPrefix = [0x00, 0x01];
 
+    /// <summary>Version prefix of the member (signing key) fingerprint.</summary>
+    private static readonly byte[] MemberVersionPrefix = [0x00, 0x02];
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly byte[] _digits;
@@ -68,6 +71,25 @@ public sealed class SafetyNumber : IEquatable<SafetyNumber>
         return string.CompareOrdinal(local, remote) <= 0
             ? new SafetyNumber(local + remote)
             : new SafetyNumber(remote + local);
+    }
+
+    /// <summary>
+    /// The safety number between two <em>members</em> (version 0x0002): each party's fingerprint covers its member signing
+    /// key (32 bytes) instead of a device identity, so comparing it once covers every device the member approves later.
+    /// Per party: <c>h = SHA-512(0x00 0x02 || memberKey || UTF8(stableId))</c>, then <see cref="Iterations"/> times
+    /// <c>h = SHA-512(h || memberKey)</c>; digits as for <see cref="Compute"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A key is not 32 bytes, or a stable id is empty or not valid UTF-16.</exception>
+    public static SafetyNumber ComputeForMembers(string localStableId, ReadOnlySpan<byte> localMemberKey, string remoteStableId, ReadOnlySpan<byte> remoteMemberKey)
+    {
+        if (localMemberKey.Length != LibSodium.Ed25519PublicKeyBytes || remoteMemberKey.Length != LibSodium.Ed25519PublicKeyBytes)
+        {
+            throw new ArgumentException("A member signing key is 32 bytes.");
+        }
+
+        var local = Fingerprint(MemberVersionPrefix, localStableId, localMemberKey, nameof(localStableId));
+        var remote = Fingerprint(MemberVersionPrefix, remoteStableId, remoteMemberKey, nameof(remoteStableId));
+        return string.CompareOrdinal(local, remote) <= 0 ? new SafetyNumber(local + remote) : new SafetyNumber(remote + local);
     }
 
     /// <summary>
@@ -111,8 +133,22 @@ public sealed class SafetyNumber : IEquatable<SafetyNumber>
     /// <returns>The grouped digits.</returns>
     public override string ToString() => Displayable;
 
-    /// <summary>The 30-digit fingerprint of one party.</summary>
+    /// <summary>The 30-digit fingerprint of one party (device identity, version 0x0001).</summary>
     internal static string Fingerprint(string stableId, IdentityPublicKey identity, string parameterName)
+    {
+        var signingKey = identity.SigningKey;
+        var agreementKey = identity.AgreementKey;
+        var keys = new byte[signingKey.Length + agreementKey.Length];
+        signingKey.CopyTo(keys);
+        agreementKey.CopyTo(keys.AsSpan(signingKey.Length));
+        return Fingerprint(VersionPrefix, stableId, keys, parameterName);
+    }
+
+    /// <summary>
+    /// The 30-digit fingerprint of one party: <c>h = SHA-512(version || keys || UTF8(stableId))</c>, then
+    /// <see cref="Iterations"/> times <c>h = SHA-512(h || keys)</c>, read as six 40-bit chunks mod 100000.
+    /// </summary>
+    private static string Fingerprint(ReadOnlySpan<byte> version, string stableId, ReadOnlySpan<byte> keys, string parameterName)
     {
         ArgumentNullException.ThrowIfNull(stableId, parameterName);
         if (stableId.Length == 0)
@@ -130,20 +166,15 @@ public sealed class SafetyNumber : IEquatable<SafetyNumber>
             throw new ArgumentException("A stable id must be valid UTF-16 (no lone surrogates).", parameterName, ex);
         }
 
-        var signingKey = identity.SigningKey;
-        var agreementKey = identity.AgreementKey;
-        var keysLength = signingKey.Length + agreementKey.Length;
+        var keysLength = keys.Length;
+        var first = new byte[version.Length + keysLength + id.Length];
+        version.CopyTo(first);
+        keys.CopyTo(first.AsSpan(version.Length));
+        id.CopyTo(first, version.Length + keysLength);
 
-        var first = new byte[VersionPrefix.Length + keysLength + id.Length];
-        VersionPrefix.CopyTo(first, 0);
-        signingKey.CopyTo(first.AsSpan(VersionPrefix.Length));
-        agreementKey.CopyTo(first.AsSpan(VersionPrefix.Length + signingKey.Length));
-        id.CopyTo(first, VersionPrefix.Length + keysLength);
-
-        // Every later round hashes h || signingKey || agreementKey; h is rewritten in place at the front.
+        // Every later round hashes h || keys; h is rewritten in place at the front.
         var round = new byte[LibSodium.Sha512Bytes + keysLength];
-        signingKey.CopyTo(round.AsSpan(LibSodium.Sha512Bytes));
-        agreementKey.CopyTo(round.AsSpan(LibSodium.Sha512Bytes + signingKey.Length));
+        keys.CopyTo(round.AsSpan(LibSodium.Sha512Bytes));
         var hash = round.AsSpan(0, LibSodium.Sha512Bytes);
         LibSodium.Sha512(hash, first);
         Span<byte> next = stackalloc byte[LibSodium.Sha512Bytes];

@@ -163,6 +163,14 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
             await keys.SyncIfUnknownAsync(initiators, cancellationToken).ConfigureAwait(false);
         }
 
+        // A sending device its member did not vouch for may be a ghost speaking as the member: look for a newer
+        // certificate once, then refuse what still does not verify.
+        var senders = page.Select(d => (d.SenderDeviceId, d.SenderMemberId)).Distinct().ToList();
+        if (await store.UnderLockAsync(() => senders.Exists(s => keys.Check(s.SenderDeviceId, s.SenderMemberId, requireActive: false) == Vouch.NotVouched), cancellationToken).ConfigureAwait(false))
+        {
+            await keys.SyncAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var received = new List<InboxMessage>();
         var failures = new List<(DeliveryFailure Failure, IdentityKeyChangedException? Changed)>();
         await store.LockAsync(cancellationToken).ConfigureAwait(false);
@@ -175,6 +183,12 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
             {
                 if (!known.Add((delivery.SenderDeviceId, delivery.EnvelopeId)))
                 {
+                    continue;
+                }
+
+                if (keys.Check(delivery.SenderDeviceId, delivery.SenderMemberId, requireActive: false) == Vouch.NotVouched)
+                {
+                    failures.Add((new DeliveryFailure(delivery.Sequence, delivery.SenderDeviceId, UnreachableDevice.NotVouchedReason), null));
                     continue;
                 }
 

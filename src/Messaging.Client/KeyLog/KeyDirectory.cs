@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Messaging.Client.Connection;
 using Messaging.Client.Storage;
 using Messaging.Contracts;
+using Messaging.Crypto.CrossSigning;
 using Messaging.Crypto.Keys;
 using Messaging.Crypto.SafetyNumbers;
 
@@ -16,9 +17,220 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
 {
     private const int PageSize = 500;
 
+    /// <summary>The key log now names a signing key for a member that differs from the one this device pinned (a
+    /// reset): sends to that member are refused until <see cref="ConfirmMemberKeyAsync"/>.</summary>
+    public event EventHandler<Guid>? MemberKeyChanged;
+
+    /// <summary>A device of a member this device pinned was vouched for by that member (a certificate that verifies).</summary>
+    public event EventHandler<MemberDevice>? DeviceVouched;
+
+    /// <summary>Applies entries whose chain was already verified (the property tests drive the rules through it).
+    /// Caller holds the store's lock.</summary>
+    internal void ApplyVerified(IEnumerable<KeyLogEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            Apply(entry, [], []);
+        }
+    }
+
+    /// <summary>
+    /// Applies one verified entry. A device id is added once: a second "added" entry for it (a revoked device put back,
+    /// or a key swapped under the same id) changes nothing. A member-key entry that does not parse or names another
+    /// member is ignored. A certificate is kept as logged and checked against the pinned member key whenever it is used.
+    /// </summary>
+    private void Apply(KeyLogEntry entry, List<Guid> changedMembers, List<MemberDevice> vouched)
+    {
+        var known = store.TryGetLoggedDevice(entry.DeviceId, out var device);
+        switch (entry.Action)
+        {
+            case KeyLogAction.Added when !known:
+                store.RecordLoggedDevice(entry.DeviceId, new KeyLogDevice(entry.MemberId, entry.IdentityKey, Active: true));
+                break;
+            case KeyLogAction.Revoked:
+                store.RecordLoggedDevice(entry.DeviceId, known ? device with { Active = false } : new KeyLogDevice(entry.MemberId, entry.IdentityKey, Active: false));
+                break;
+            case KeyLogAction.MemberKey when MemberKeyAnnouncement.TryParse(entry.IdentityKey, out var announcement) && announcement!.MemberId == entry.MemberId:
+                var trust = store.Keys.MemberKeys.GetValueOrDefault(entry.MemberId) ?? new MemberKeyTrust(null, null);
+                var key = announcement.PublicKey.ToArray();
+                store.Keys.MemberKeys[entry.MemberId] = trust with { Logged = key };
+                store.KeysChanged();
+                if (trust.Pinned is { } pinned && !CryptographicOperations.FixedTimeEquals(pinned, key))
+                {
+                    changedMembers.Add(entry.MemberId);
+                }
+
+                break;
+            case KeyLogAction.DeviceCertified when known && device.MemberId == entry.MemberId:
+                store.RecordLoggedDevice(entry.DeviceId, device with { Certificate = entry.IdentityKey });
+                if (entry.DeviceId != store.Keys.DeviceId && store.Keys.MemberKeys.GetValueOrDefault(entry.MemberId)?.Pinned is not null
+                    && Check(entry.DeviceId, entry.MemberId) == Vouch.Vouched)
+                {
+                    vouched.Add(new MemberDevice(entry.MemberId, entry.DeviceId));
+                }
+
+                break;
+            default:
+                break; // An entry this client does not use (or a malformed one): the chain still covers it.
+        }
+    }
+
+    /// <summary>
+    /// The member signing key this device trusts for <paramref name="memberId"/>: the pinned one, or — on first use — the
+    /// one the verified key log names, pinned now (the caller saves). Null when the member has none. Caller holds the lock.
+    /// </summary>
+    public byte[]? PinnedMemberKey(Guid memberId)
+    {
+        var trust = store.Keys.MemberKeys.GetValueOrDefault(memberId);
+        if (trust?.Pinned is { } pinned)
+        {
+            return pinned;
+        }
+
+        if (trust?.Logged is { } logged)
+        {
+            store.Keys.MemberKeys[memberId] = trust with { Pinned = logged };
+            store.KeysChanged();
+            return logged;
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether the log names a different key for the member than the pinned one (a reset not yet confirmed).
+    /// Caller holds the lock.</summary>
+    public bool IsUnconfirmed(Guid memberId)
+        => store.Keys.MemberKeys.GetValueOrDefault(memberId) is { Logged: { } logged, Pinned: { } pinned } && !CryptographicOperations.FixedTimeEquals(logged, pinned);
+
+    /// <summary>
+    /// Whether <paramref name="deviceId"/> may receive what this device sends to <paramref name="memberId"/>: an active
+    /// device of that member in the verified key log whose logged certificate names this member, this device and its
+    /// logged identity key, and verifies under the member key this device pinned. Caller holds the lock.
+    /// </summary>
+    public Vouch Check(Guid deviceId, Guid memberId) => Check(deviceId, memberId, requireActive: true);
+
+    /// <summary>As <see cref="Check(Guid, Guid)"/>; a receiver passes <paramref name="requireActive"/> false, since what
+    /// a vouched-for device sent before it was revoked is still the member's.</summary>
+    public Vouch Check(Guid deviceId, Guid memberId, bool requireActive)
+    {
+        if (IsUnconfirmed(memberId))
+        {
+            return Vouch.MemberKeyUnconfirmed;
+        }
+
+        var memberKey = PinnedMemberKey(memberId);
+        if (memberKey is null || !store.TryGetLoggedDevice(deviceId, out var device) || (requireActive && !device.Active) || device.MemberId != memberId
+            || device.Certificate is null || !DeviceCertificate.TryParse(device.Certificate, out var certificate))
+        {
+            return Vouch.NotVouched;
+        }
+
+        return certificate!.Vouches(memberId, deviceId, device.IdentityKey, memberKey) ? Vouch.Vouched : Vouch.NotVouched;
+    }
+
+    /// <summary>
+    /// Splits a send's devices into those vouched for by their member and the others (reported, sent nothing). Syncs the
+    /// key log first when <paramref name="synced"/> asks for it (a device list fresh from the server), or else when a
+    /// device is not vouched for (it may have been approved since). A member whose key changed and is not confirmed
+    /// blocks the whole send.
+    /// </summary>
+    /// <exception cref="MemberKeyChangedException">A recipient member's signing key changed and the user has not confirmed it.</exception>
+    public async Task<(List<DeviceAddress> Vouched, List<UnreachableDevice> NotVouched)> PartitionAsync(IReadOnlyList<DeviceAddress> targets, bool synced, CancellationToken cancellationToken)
+    {
+        if (synced)
+        {
+            await SyncAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        for (var attempt = synced ? 1 : 0; ; attempt++)
+        {
+            await store.LockAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var vouched = new List<DeviceAddress>();
+                var others = new List<UnreachableDevice>();
+                foreach (var target in targets)
+                {
+                    switch (Check(target.DeviceId, target.MemberId))
+                    {
+                        case Vouch.Vouched:
+                            vouched.Add(target);
+                            break;
+                        case Vouch.MemberKeyUnconfirmed when attempt > 0:
+                            await store.SaveAsync(cancellationToken).ConfigureAwait(false);
+                            throw new MemberKeyChangedException(target.MemberId);
+                        default:
+                            others.Add(new UnreachableDevice(target.DeviceId, target.MemberId, UnreachableDevice.NotVouchedReason));
+                            break;
+                    }
+                }
+
+                await store.SaveAsync(cancellationToken).ConfigureAwait(false);
+                if (others.Count == 0 || attempt > 0)
+                {
+                    return (vouched, others);
+                }
+            }
+            finally
+            {
+                store.Release();
+            }
+
+            await SyncAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Accepts the signing key the verified log now names for <paramref name="memberId"/> (after the user compared
+    /// the new safety number) and drops the sessions with that member's devices.</summary>
+    /// <exception cref="MessagingClientException">The key log names no key for this member.</exception>
+    public async Task ConfirmMemberKeyAsync(Guid memberId, CancellationToken cancellationToken)
+    {
+        await SyncAsync(cancellationToken).ConfigureAwait(false);
+        await store.LockAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var trust = store.Keys.MemberKeys.GetValueOrDefault(memberId);
+            if (trust?.Logged is not { } logged)
+            {
+                throw new MessagingClientException($"The key log names no signing key for member {memberId}.");
+            }
+
+            store.Keys.MemberKeys[memberId] = trust with { Pinned = logged };
+            store.KeysChanged();
+            foreach (var device in store.LoggedDevices.Where(d => d.Value.MemberId == memberId).Select(d => d.Key).ToList())
+            {
+                store.RemoveSessions(device);
+            }
+
+            await store.SaveAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            store.Release();
+        }
+    }
+
+    /// <summary>The safety number between this member and <paramref name="memberId"/> over the two member signing keys
+    /// (the pinned ones, or the newly logged one for a reset awaiting confirmation); null when either has none yet.</summary>
+    public async Task<string?> MemberSafetyNumberAsync(Guid memberId, CancellationToken cancellationToken)
+    {
+        await SyncAsync(cancellationToken).ConfigureAwait(false);
+        return await store.UnderLockAsync(() =>
+        {
+            var own = PinnedMemberKey(store.Keys.MemberId);
+            var trust = store.Keys.MemberKeys.GetValueOrDefault(memberId);
+            var other = trust?.Logged ?? trust?.Pinned;
+            return own is null || other is null
+                ? null
+                : SafetyNumber.ComputeForMembers(store.Keys.MemberId.ToString("D"), own, memberId.ToString("D"), other).Displayable;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <exception cref="KeyLogTamperedException">The chain does not continue from the recorded head.</exception>
     public async Task SyncAsync(CancellationToken cancellationToken)
     {
+        var changedMembers = new List<Guid>();
+        var vouched = new List<MemberDevice>();
         while (true)
         {
             var from = await store.UnderLockAsync(() => store.KeyLogNextIndex, cancellationToken).ConfigureAwait(false);
@@ -38,7 +250,7 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
 
                 foreach (var entry in page.Entries)
                 {
-                    store.RecordLoggedDevice(entry.DeviceId, new KeyLogDevice(entry.MemberId, entry.IdentityKey, entry.Action == KeyLogAction.Added));
+                    Apply(entry, changedMembers, vouched);
                     store.SetKeyLogHead(entry.Index + 1, entry.Hash);
                 }
 
@@ -51,6 +263,19 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
             {
                 store.Release();
             }
+
+            foreach (var member in changedMembers)
+            {
+                MemberKeyChanged?.Invoke(this, member);
+            }
+
+            foreach (var device in vouched)
+            {
+                DeviceVouched?.Invoke(this, device);
+            }
+
+            changedMembers.Clear();
+            vouched.Clear();
 
             if (!page.HasMore)
             {
@@ -129,4 +354,17 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
             store.Release();
         }
     }
+}
+
+/// <summary>Whether a device may receive what this device sends.</summary>
+internal enum Vouch
+{
+    /// <summary>Its member's pinned key signed it.</summary>
+    Vouched,
+
+    /// <summary>No valid chain to the member's pinned key (pending, forged, revoked, another member's, unknown).</summary>
+    NotVouched,
+
+    /// <summary>Its member's key changed and the user has not confirmed the new one.</summary>
+    MemberKeyUnconfirmed,
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Messaging.Client.Connection;
+using Messaging.Client.KeyLog;
 using Messaging.Client.Sessions;
 using Messaging.Contracts;
 
@@ -10,9 +11,12 @@ namespace Messaging.Client.Sending;
 /// acknowledgements, and when the server reports missing or stale devices, fixes the sessions and resends with the
 /// same envelope id (idempotent on the server).
 /// </summary>
-internal sealed class Sender(HubLink hub, SessionBook sessions, Inbox.Inbox inbox, MessagingClientOptions options, Guid deviceId)
+internal sealed class Sender(HubLink hub, SessionBook sessions, KeyDirectory keys, Inbox.Inbox inbox, MessagingClientOptions options, Guid deviceId)
 {
     private const int SendAttempts = 4;
+
+    /// <summary>A device of the conversation left out because its member did not vouch for it.</summary>
+    public event EventHandler<UnreachableDevice>? DeviceNotVouched;
 
     // The devices of each conversation as the server last listed them. A send uses them without asking again; the
     // server refuses a recipient set that is no longer right (naming the missing and stale devices), and only then is
@@ -24,17 +28,28 @@ internal sealed class Sender(HubLink hub, SessionBook sessions, Inbox.Inbox inbo
         var frame = PlaintextFrame.Wrap(body.Span);
         for (var attempt = 0; attempt < SendAttempts; attempt++)
         {
-            if (!_conversationDevices.TryGetValue(conversationId, out var devices))
+            var listed = !_conversationDevices.TryGetValue(conversationId, out var devices);
+            if (listed)
             {
                 devices = (await hub.InvokeAsync<ConversationDevices>(nameof(IMessagingHub.GetConversationDevices), new GetConversationDevicesRequest(conversationId), cancellationToken).ConfigureAwait(false)).Devices;
                 _conversationDevices[conversationId] = devices;
             }
 
-            var targets = devices.Where(d => d.DeviceId != deviceId).ToList();
+            // Only devices their member vouched for (a certificate under the pinned member key) get the message; the
+            // others are named to the server as unreachable and reported to the user.
+            // A list fresh from the server is checked against a freshly synced key log (a device it lists again may have
+            // been revoked meanwhile).
+            var (targets, notVouched) = await keys.PartitionAsync([.. devices!.Where(d => d.DeviceId != deviceId)], synced: listed, cancellationToken).ConfigureAwait(false);
+            foreach (var device in notVouched)
+            {
+                DeviceNotVouched?.Invoke(this, device);
+            }
+
             var (recipients, unreachable) = await sessions.EncryptForAsync(targets, frame, MessagingClient.AssociatedData(id, conversationId, deviceId, kind), cancellationToken).ConfigureAwait(false);
+            unreachable.AddRange(notVouched);
             if (recipients.Count == 0 && unreachable.Count > 0)
             {
-                throw new SendNotCompletedException($"No device of conversation {conversationId} could be reached: every prekey bundle was unusable.");
+                throw new SendNotCompletedException($"No device of conversation {conversationId} could be reached: none is vouched for by its member with a usable prekey bundle.");
             }
 
             // Pending acknowledgements ride along; the server applies them only if it accepts the send.

@@ -45,6 +45,14 @@ internal sealed class DeviceKeys
     /// <summary>Referrals this device sent, by case reference: the conversation they travel in and the record as sent.</summary>
     public Dictionary<string, SentReferral> SentReferrals { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>The member signing key's seed, once this device created it (first device, migration, reset) or opened
+    /// the grant an existing device sealed to it; null while the device waits for approval.</summary>
+    public byte[]? MemberSigningSeed { get; set; }
+
+    /// <summary>Per member: the signing key the verified key log names now, and the one the user accepted (pinned on
+    /// first use; a different logged key blocks sends to that member until confirmed).</summary>
+    public Dictionary<Guid, MemberKeyTrust> MemberKeys { get; set; } = [];
+
     /// <summary>Referral operations recorded before their first server call and not yet completed, by case reference.</summary>
     public Dictionary<string, PendingCaseOperation> PendingOperations { get; set; } = new(StringComparer.Ordinal);
 
@@ -83,6 +91,13 @@ internal sealed class DeviceKeys
             throw new MessagingClientException($"The device state version {keys.Version} is not supported.");
         }
 
+        // A key absent when the store was written comes back as an empty array: absent it stays.
+        keys.MemberSigningSeed = keys.MemberSigningSeed is { Length: > 0 } seed ? seed : null;
+        foreach (var (member, trust) in keys.MemberKeys.ToList())
+        {
+            keys.MemberKeys[member] = new MemberKeyTrust(trust.Logged is { Length: > 0 } ? trust.Logged : null, trust.Pinned is { Length: > 0 } ? trust.Pinned : null);
+        }
+
         return keys;
     }
 }
@@ -112,7 +127,13 @@ internal sealed record StoredToken(string Token, DateTimeOffset ExpiresAt)
     public override string ToString() => $"StoredToken {{ Token = [REDACTED], ExpiresAt = {ExpiresAt:O} }}";
 }
 
-internal sealed record KeyLogDevice(Guid MemberId, byte[] IdentityKey, bool Active);
+/// <summary>A device as the verified key log records it, with the last certificate logged for it (checked against the
+/// member's pinned key whenever it is used, never trusted as stored).</summary>
+internal sealed record KeyLogDevice(Guid MemberId, byte[] IdentityKey, bool Active, byte[]? Certificate = null);
+
+/// <summary>A member's signing key as the key log names it (<paramref name="Logged"/>) and as the user accepted it
+/// (<paramref name="Pinned"/>).</summary>
+internal sealed record MemberKeyTrust(byte[]? Logged, byte[]? Pinned);
 
 [JsonSerializable(typeof(DeviceKeys))]
 internal sealed partial class DeviceKeysJson : JsonSerializerContext;

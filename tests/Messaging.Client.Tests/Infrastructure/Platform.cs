@@ -73,9 +73,32 @@ internal sealed class Platform : IAsyncDisposable
     public async Task<string> IssueCodeAsync(MessagingClient issuer, Guid memberId)
         => (await issuer.Api.IssueEnrolmentCodeAsync(await issuer.GetAccessTokenAsync(), memberId)).Code;
 
-    /// <summary>Enrols one more device for <paramref name="memberId"/> (a code issued by <paramref name="issuer"/>) and connects it.</summary>
-    public async Task<MessagingClient> EnrolDeviceAsync(MessagingClient issuer, Guid memberId, bool connect = true, MessagingClientOptions? options = null)
-        => await EnrolWithCodeAsync(await IssueCodeAsync(issuer, memberId), connect, options);
+    /// <summary>
+    /// Enrols one more device for <paramref name="memberId"/> (a code issued by <paramref name="issuer"/>) and connects it.
+    /// When the member already has an approved device in this process, that device approves the new one (as its user
+    /// would after comparing the code) unless <paramref name="approve"/> is false.
+    /// </summary>
+    public async Task<MessagingClient> EnrolDeviceAsync(MessagingClient issuer, Guid memberId, bool connect = true, MessagingClientOptions? options = null, bool approve = true)
+    {
+        var client = await EnrolWithCodeAsync(await IssueCodeAsync(issuer, memberId), connect, options);
+        if (approve && !client.IsApproved && _clients.Find(c => c != client && c.MemberId == memberId && c.IsApproved) is { } existing)
+        {
+            await ApproveAsync(existing, client);
+        }
+
+        return client;
+    }
+
+    /// <summary><paramref name="existing"/> approves <paramref name="device"/> by the code it shows; the new device takes
+    /// the member key if it is connected (otherwise when it connects).</summary>
+    public static async Task ApproveAsync(MessagingClient existing, MessagingClient device)
+    {
+        Assert.Equal(device.DeviceId, await existing.ApproveDeviceAsync(device.ApprovalCode));
+        if (device.IsConnected)
+        {
+            Assert.True(await device.RefreshApprovalAsync());
+        }
+    }
 
     public async Task<MessagingClient> EnrolWithCodeAsync(string code, bool connect = true, MessagingClientOptions? options = null)
     {

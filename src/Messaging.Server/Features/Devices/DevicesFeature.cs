@@ -12,6 +12,7 @@ internal static class DevicesFeature
         services.AddSingleton<KeyLog>();
         services.AddSingleton<EnrolmentService>();
         services.AddSingleton<DeviceService>();
+        services.AddMemberKeys();
         return services;
     }
 
@@ -33,6 +34,7 @@ internal static class DevicesFeature
             })
             .RequireAuthorization()
             .WithName("RevokeDevice");
+        endpoints.MapMemberKeys();
         return endpoints;
     }
 }

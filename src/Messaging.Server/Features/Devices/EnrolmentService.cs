@@ -70,7 +70,8 @@ internal sealed partial class EnrolmentService(
             var index = await keyLog.AppendAsync(s, KeyLogAction.Added, device.Id, member.Id, identityBytes);
             await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.DeviceEnrolled, member.Id, device.Id,
                 [AuditSubject.Device(device.Id), AuditSubject.Member(member.Id)]));
-            return new EnrolDeviceResponse(device.Id, member.Id, member.OrganisationId, member.Role, index);
+            return new EnrolDeviceResponse(device.Id, member.Id, member.OrganisationId, member.Role, index,
+                await MemberKeyRepository.ExistsAsync(s, member.Id));
         }, cancellationToken);
 
         LogEnrolled(logger, response.DeviceId, response.MemberId, response.KeyLogIndex);

@@ -43,8 +43,66 @@ public sealed class MembersOptions
     public TimeSpan EnrolmentCodeLifetime { get; set; } = TimeSpan.FromMinutes(15);
 }
 
+/// <summary>What an enrolment code is for.</summary>
+internal enum EnrolmentCodeKind
+{
+    /// <summary>The member has no active device: the code enrols its first (or, after every device was revoked, its
+    /// next first) device.</summary>
+    FirstDevice,
+
+    /// <summary>The member already has an active device: the device it enrols is pending until an existing device
+    /// approves it, or resets the member key (contacts are warned). Audited as a reset.</summary>
+    Reset,
+}
+
 /// <summary>
-/// Members and their enrolment codes. Rights: an organisation admin creates workers, justice assistants and admins of
+/// Who may issue which enrolment code (issue 10). A pure rule:
+/// <list type="bullet">
+/// <item>an organisation admin issues codes for members of their own organisation (never platform operators); a code
+/// for a member who already has an active device is a <see cref="EnrolmentCodeKind.Reset"/>;</item>
+/// <item>the platform operator issues codes only for organisation admins and platform operators who have no active
+/// device, and for an organisation admin only while no admin of that organisation has an active device (the first
+/// admin) — never for members of an organisation that has one, and never a reset;</item>
+/// <item>no other role issues codes.</item>
+/// </list>
+/// A code never gives its holder anyone's conversations: the device it enrols gets nothing until a device of the same
+/// member signs it (or it resets the member key, which every contact sees as a blocking warning).
+/// </summary>
+internal static class EnrolmentCodePolicy
+{
+    /// <summary>The audit detail of a reset code.</summary>
+    public const string ResetDetail = "reset";
+
+    /// <exception cref="ForbiddenException">The actor may not issue this code (<see cref="ErrorCodes.Forbidden"/>,
+    /// <see cref="ErrorCodes.ResetRequiresOrganisationAdmin"/> or <see cref="ErrorCodes.OrganisationHasAdmin"/>).</exception>
+    public static EnrolmentCodeKind Decide(string actorRole, Guid actorOrganisationId, string targetRole, Guid targetOrganisationId,
+        bool targetHasActiveDevice, bool organisationHasAdminWithActiveDevice)
+    {
+        switch (actorRole)
+        {
+            case Roles.OrganisationAdmin when actorOrganisationId == targetOrganisationId && targetRole != Roles.PlatformOperator:
+                return targetHasActiveDevice ? EnrolmentCodeKind.Reset : EnrolmentCodeKind.FirstDevice;
+            case Roles.PlatformOperator when targetRole is Roles.OrganisationAdmin or Roles.PlatformOperator:
+                if (targetHasActiveDevice)
+                {
+                    throw new ForbiddenException("This member already has an active device: only an admin of their organisation may issue a reset code.",
+                        ErrorCodes.ResetRequiresOrganisationAdmin);
+                }
+
+                if (targetRole == Roles.OrganisationAdmin && organisationHasAdminWithActiveDevice)
+                {
+                    throw new ForbiddenException("This organisation has an admin with an active device: its admin issues its codes.", ErrorCodes.OrganisationHasAdmin);
+                }
+
+                return EnrolmentCodeKind.FirstDevice;
+            default:
+                throw new ForbiddenException("Your role does not allow issuing an enrolment code for this member.");
+        }
+    }
+}
+
+/// <summary>
+/// Members and their enrolment codes (who issues which code: <see cref="EnrolmentCodePolicy"/>). Rights: an organisation admin creates workers, justice assistants and admins of
 /// their own organisation and issues codes to its members; the platform operator creates organisation admins and
 /// platform operators in any organisation and issues codes to them. A justice assistant belongs to a justice house.
 /// </summary>
@@ -95,15 +153,16 @@ internal sealed class MemberService(IDatabase database, AuditLog audit, TimeProv
         {
             var member = await MemberRepository.GetAsync(s, memberId)
                 ?? throw new NotFoundException(ErrorCodes.MemberNotFound, "No such member.");
-            if (actor is not null)
-            {
-                RequireMayManage(actor, member.OrganisationId, member.Role);
-            }
+            var hasActiveDevice = (await DeviceRepository.ListActiveByMemberAsync(s, member.Id)).Count > 0;
+            var kind = actor is null
+                ? (hasActiveDevice ? EnrolmentCodeKind.Reset : EnrolmentCodeKind.FirstDevice)
+                : EnrolmentCodePolicy.Decide(actor.Role, actor.OrganisationId, member.Role, member.OrganisationId, hasActiveDevice,
+                    await OrganisationHasAdminWithActiveDeviceAsync(s, member.OrganisationId));
 
             await RequireStillPartnerAsync(s, member.OrganisationId);
             await EnrolmentCodes.InsertAsync(s, EnrolmentCodes.Hash(code), member.Id, actor?.MemberId, now, expiresAt);
             await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.EnrolmentCodeIssued, actor?.MemberId, actor?.DeviceId,
-                [AuditSubject.Member(member.Id)]));
+                [AuditSubject.Member(member.Id)], kind == EnrolmentCodeKind.Reset ? EnrolmentCodePolicy.ResetDetail : null));
             return member;
         }, cancellationToken);
         return new EnrolmentCodeIssued(memberId, code, expiresAt);
@@ -119,6 +178,14 @@ internal sealed class MemberService(IDatabase database, AuditLog audit, TimeProv
                 devices.TryGetValue(m.Id, out var ids) ? ids : []))];
         }, cancellationToken);
     }
+
+    private static async Task<bool> OrganisationHasAdminWithActiveDeviceAsync(DbSession session, Guid organisationId)
+        => await session.ScalarInt64Async(
+            """
+            SELECT COUNT(*) FROM devices d JOIN members m ON m.id = d.member_id
+            WHERE m.organisation_id = @org AND m.role = @role AND d.status = 'active';
+            """,
+            ("@org", organisationId), ("@role", Roles.OrganisationAdmin)) > 0;
 
     /// <summary>The admin rights rule, shared with device revocation.</summary>
     internal static void RequireMayManage(CallerDevice actor, Guid organisationId, string targetRole)

@@ -1,0 +1,280 @@
+using Messaging.Client.Cases;
+using Messaging.Client.Tests.Infrastructure;
+using Messaging.Contracts;
+using Messaging.Contracts.Referrals;
+using Messaging.Crypto.CrossSigning;
+
+namespace Messaging.Client.Tests;
+
+/// <summary>
+/// Issue 10, end to end against the real server process: a device no existing device of its member approved — enrolled
+/// by the platform operator or an admin, forged, replayed or borrowed from another member — receives nothing, and the
+/// sender is told; an approved device receives everything; a member-key reset blocks sends until confirmed.
+/// </summary>
+public sealed class GhostDeviceTests
+{
+    private sealed record World(Platform Platform, Guid ServiceX, Guid ServiceY, MessagingClient AdminY, MessagingClient Aline, Guid BrunoId, MessagingClient Bruno)
+        : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Platform.DisposeAsync();
+
+        public string Database => Platform.Server.DatabasePath;
+    }
+
+    private static async Task<World> SetUpAsync()
+    {
+        var platform = await Platform.StartAsync();
+        var (serviceX, adminX) = await platform.CreateOrganisationAsync("Service de prévention de Molenbeek");
+        var (serviceY, adminY) = await platform.CreateOrganisationAsync("Service d'aide aux familles");
+        var aline = await platform.EnrolDeviceAsync(adminX, await platform.CreateMemberAsync(adminX, "Aline"));
+        var brunoId = await platform.CreateMemberAsync(adminY, "Bruno");
+        var bruno = await platform.EnrolDeviceAsync(adminY, brunoId);
+        return new World(platform, serviceX, serviceY, adminY, aline, brunoId, bruno);
+    }
+
+    private static ReferralRecord NewReferral()
+        => new(CaseReference.New(), RequestNature.Individual, Requester.Family, "21012", false, ReasonCategory.PsychosocialSupport, Urgency.Priority);
+
+    private static PersonIdentity Identity(string caseReference, string marker)
+        => new(caseReference, $"Dupont{marker}", $"Jean{marker}", new DateOnly(2004, 5, 6), "+32 470 12 34 56", null, null);
+
+    private static async Task AssertHoldsNothingAsync(MessagingClient ghost, string caseReference)
+    {
+        await ghost.SynchronizeAsync();
+        Assert.Empty(await ghost.GetInboxAsync());
+        await Assert.ThrowsAsync<CaseNotFoundException>(() => ghost.GetCaseAsync(caseReference));
+    }
+
+    [Fact]
+    public async Task TheOperatorsAttack_GivesItsDevicesNoPlaintext_AndTheSenderReportsThem()
+    {
+        await using var w = await SetUpAsync();
+        var adminYMember = w.AdminY.MemberId;
+
+        // Through the API the operator may no longer issue a code for an organisation that has an admin with a device.
+        var operatorToken = await w.Platform.Operator.GetAccessTokenAsync();
+        var refused = await Assert.ThrowsAsync<NotPermittedException>(() => w.Platform.Operator.Api.IssueEnrolmentCodeAsync(operatorToken, adminYMember));
+        Assert.Equal(ErrorCodes.ResetRequiresOrganisationAdmin, refused.Code);
+        await Assert.ThrowsAsync<NotPermittedException>(() => w.Platform.Operator.Api.IssueEnrolmentCodeAsync(operatorToken, w.BrunoId));
+
+        // With the server host, the operator still gets a code for service Y's admin, enrols a device as that admin, and
+        // uses it to issue a code for Bruno and enrol a second device as Bruno.
+        var ghostAdmin = await w.Platform.EnrolWithCodeAsync(await w.Platform.HostCodeAsync(adminYMember));
+        var ghostBruno = await w.Platform.EnrolWithCodeAsync(await w.Platform.IssueCodeAsync(ghostAdmin, w.BrunoId));
+        Assert.False(ghostAdmin.IsApproved);
+        Assert.False(ghostBruno.IsApproved);
+
+        // Aline refers a person to service Y; Bruno accepts; Aline shares the identity.
+        var unreachable = new List<UnreachableDevice>();
+        w.Aline.DeviceUnreachable += (_, device) => unreachable.Add(device);
+        var record = NewReferral();
+        var sent = await w.Aline.ReferAsync(w.ServiceY, record);
+        await w.Bruno.InboxWhenAsync(i => i.Any(m => m.Kind == EnvelopeKind.Referral));
+        await w.Bruno.RespondToReferralAsync(record.CaseReference, ReferralResponse.Accept);
+        await w.Aline.InboxWhenAsync(i => i.Any(m => m.Kind == EnvelopeKind.ReferralResponse));
+        var marker = Guid.NewGuid().ToString("N")[..8];
+        var shared = await w.Aline.ShareIdentityAsync(Identity(record.CaseReference, marker));
+        var chat = await w.Aline.SendTextAsync(sent.ConversationId, $"Famille {marker}");
+
+        // The sender reports both unsigned devices, on every send, and encrypts nothing for them.
+        foreach (var receipt in new[] { shared, chat })
+        {
+            Assert.Contains(receipt.Unreachable, d => d.DeviceId == ghostAdmin.DeviceId && d.Reason == UnreachableDevice.NotVouchedReason);
+            Assert.Contains(receipt.Unreachable, d => d.DeviceId == ghostBruno.DeviceId && d.Reason == UnreachableDevice.NotVouchedReason);
+        }
+
+        Assert.Contains(unreachable, d => d.DeviceId == ghostBruno.DeviceId);
+        Assert.Equal(0, await EndToEndTests.CountAsync(w.Database, "envelope_recipients",
+            $"recipient_device_id IN ('{ghostAdmin.DeviceId:D}', '{ghostBruno.DeviceId:D}')"));
+
+        // Bruno's real device has everything; the operator's devices have nothing.
+        var brunoCase = await w.Bruno.InboxWhenAsync(i => i.Any(m => m.Kind == EnvelopeKind.IdentityShare) && i.Any(m => m.Text == $"Famille {marker}"));
+        Assert.Equal($"Dupont{marker}", Assert.Single((await w.Bruno.GetCaseAsync(record.CaseReference)).Identities).FamilyName);
+        await AssertHoldsNothingAsync(ghostAdmin, record.CaseReference);
+        await AssertHoldsNothingAsync(ghostBruno, record.CaseReference);
+
+        // What the ghost writes as Bruno is refused by Aline's client: its device was not vouched for.
+        var refusals = new List<DeliveryFailure>();
+        w.Aline.DeliveryFailed += (_, failure) => refusals.Add(failure);
+        await ghostBruno.SendTextAsync(sent.ConversationId, "c'est moi, Bruno");
+        for (var waited = 0; waited < 150 && !refusals.Exists(f => f.SenderDeviceId == ghostBruno.DeviceId); waited++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Contains(refusals, f => f.SenderDeviceId == ghostBruno.DeviceId && f.Reason == UnreachableDevice.NotVouchedReason);
+        Assert.DoesNotContain(await w.Aline.GetInboxAsync(), m => m.Text == "c'est moi, Bruno");
+
+        // The ghost cannot approve itself: it holds no member key, and the server refuses an approval from it.
+        await Assert.ThrowsAsync<MessagingClientException>(() => ghostBruno.ApproveDeviceAsync(ghostBruno.ApprovalCode));
+    }
+
+    [Fact]
+    public async Task AnApprovedSecondDevice_ReceivesEverything_AndCanApproveTheNext_WhileContactsSeeIt()
+    {
+        await using var w = await SetUpAsync();
+        var conversation = (await w.Aline.CreateConversationAsync([w.BrunoId])).ConversationId;
+        var added = new List<MemberDevice>();
+        w.Aline.MemberDeviceAdded += (_, device) => added.Add(device);
+        await w.Aline.SendTextAsync(conversation, "avant");
+        await w.Bruno.NextAsync();
+
+        var phone = await w.Platform.EnrolDeviceAsync(w.AdminY, w.BrunoId, approve: false);
+        var pending = Assert.Single(await w.Bruno.GetPendingDevicesAsync());
+        Assert.Equal((phone.DeviceId, phone.ApprovalCode), (pending.DeviceId, pending.ApprovalCode));
+        var beforeApproval = await w.Aline.SendTextAsync(conversation, "pas pour le téléphone");
+        Assert.Contains(beforeApproval.Unreachable, d => d.DeviceId == phone.DeviceId);
+
+        await Assert.ThrowsAsync<MessagingClientException>(() => w.Bruno.ApproveDeviceAsync("0000 0000"));
+        await Platform.ApproveAsync(w.Bruno, phone);
+        Assert.Empty(await w.Bruno.GetPendingDevicesAsync());
+        var afterApproval = await w.Aline.SendTextAsync(conversation, "pour les deux");
+        Assert.Empty(afterApproval.Unreachable);
+        Assert.Equal("pour les deux", (await phone.InboxWhenAsync(i => i.Any(m => m.Text == "pour les deux"))).Single(m => m.Text == "pour les deux").Text);
+        Assert.Contains(new MemberDevice(w.BrunoId, phone.DeviceId), added);
+
+        // The approved phone holds the member key: it approves a third device by itself.
+        var tablet = await w.Platform.EnrolDeviceAsync(w.AdminY, w.BrunoId, approve: false);
+        await Platform.ApproveAsync(phone, tablet);
+        await w.Aline.SendTextAsync(conversation, "pour les trois");
+        await tablet.InboxWhenAsync(i => i.Any(m => m.Text == "pour les trois"));
+        Assert.DoesNotContain(await phone.GetInboxAsync(), m => m.Text == "pas pour le téléphone");
+    }
+
+    [Fact]
+    public async Task AReset_IsABlockingWarning_IdentitySharesWaitUntilConfirmed_ThenGoToTheNewDeviceOnly()
+    {
+        await using var w = await SetUpAsync();
+        var record = NewReferral();
+        var sent = await w.Aline.ReferAsync(w.ServiceY, record);
+        await w.Bruno.InboxWhenAsync(i => i.Any(m => m.Kind == EnvelopeKind.Referral));
+        await w.Bruno.RespondToReferralAsync(record.CaseReference, ReferralResponse.Accept);
+        await w.Aline.InboxWhenAsync(i => i.Any(m => m.Kind == EnvelopeKind.ReferralResponse));
+        var numberBefore = await w.Aline.GetMemberSafetyNumberAsync(w.BrunoId);
+        Assert.NotNull(numberBefore);
+
+        // Bruno lost his device: his admin issues a reset code, the new device resets the member key.
+        var changed = new List<Guid>();
+        w.Aline.MemberKeyChanged += (_, member) => changed.Add(member);
+        var replacement = await w.Platform.EnrolDeviceAsync(w.AdminY, w.BrunoId, approve: false);
+        await replacement.ResetMemberKeyAsync();
+        Assert.True(replacement.IsApproved);
+
+        var marker = Guid.NewGuid().ToString("N")[..8];
+        var blocked = await Assert.ThrowsAsync<MemberKeyChangedException>(() => w.Aline.ShareIdentityAsync(Identity(record.CaseReference, marker)));
+        Assert.Equal(w.BrunoId, blocked.MemberId);
+        Assert.Contains(w.BrunoId, changed);
+        await Assert.ThrowsAsync<MemberKeyChangedException>(() => w.Aline.SendTextAsync(sent.ConversationId, "bloqué"));
+        Assert.True(await w.Aline.IsMemberKeyUnconfirmedAsync(w.BrunoId));
+        await replacement.SynchronizeAsync();
+        Assert.Empty(await replacement.GetInboxAsync());
+
+        // The new safety number differs; after confirming it, the identity goes to the new device (the old one is revoked).
+        var numberAfter = await w.Aline.GetMemberSafetyNumberAsync(w.BrunoId);
+        Assert.NotEqual(numberBefore, numberAfter);
+        await w.Aline.ConfirmMemberKeyAsync(w.BrunoId);
+        var receipt = await w.Aline.ShareIdentityAsync(Identity(record.CaseReference, marker));
+        Assert.DoesNotContain(receipt.Unreachable, d => d.DeviceId == replacement.DeviceId);
+        await replacement.InboxWhenAsync(i => i.Any(m => m.Kind == EnvelopeKind.IdentityShare));
+        Assert.Equal(0, await EndToEndTests.CountAsync(w.Database, "devices", $"id = '{w.Bruno.DeviceId:D}' AND status = 'active'"));
+    }
+
+    [Fact]
+    public async Task AForgedCertificate_IsDetected_AndItsDeviceGetsNothing()
+    {
+        await using var w = await SetUpAsync();
+        var conversation = (await w.Aline.CreateConversationAsync([w.BrunoId])).ConversationId;
+        var ghost = await w.Platform.EnrolWithCodeAsync(await w.Platform.HostCodeAsync(w.BrunoId));
+
+        // The operator writes a certificate for the ghost, signed by a key it made up, into the key log (chain intact).
+        using var forger = MemberSigningKey.Generate(w.BrunoId);
+        var forged = forger.Certify(ghost.DeviceId, ghost.Identity, TimeProvider.System.GetUtcNow()).ToBytes();
+        await OperatorAccess.AppendKeyLogAsync(w.Database, KeyLogAction.DeviceCertified, ghost.DeviceId, w.BrunoId, forged);
+        await OperatorAccess.ExecuteAsync(w.Database, "INSERT INTO device_certificates (device_id, member_id, certificate, certified_at) VALUES ($d, $m, $c, 0)",
+            ("$d", ghost.DeviceId.ToString("D")), ("$m", w.BrunoId.ToString("D")), ("$c", forged));
+
+        var receipt = await w.Aline.SendTextAsync(conversation, "confidentiel");
+        Assert.Contains(receipt.Unreachable, d => d.DeviceId == ghost.DeviceId && d.Reason == UnreachableDevice.NotVouchedReason);
+        await w.Bruno.InboxWhenAsync(i => i.Any(m => m.Text == "confidentiel"));
+        await ghost.SynchronizeAsync();
+        Assert.Empty(await ghost.GetInboxAsync());
+    }
+
+    [Fact]
+    public async Task ARevokedDevicePutBackWithItsOldCertificate_IsDetected()
+    {
+        await using var w = await SetUpAsync();
+        var conversation = (await w.Aline.CreateConversationAsync([w.BrunoId])).ConversationId;
+        var phone = await w.Platform.EnrolDeviceAsync(w.AdminY, w.BrunoId);
+        await w.Aline.SendTextAsync(conversation, "avant la révocation");
+        await phone.InboxWhenAsync(i => i.Count == 1);
+        var oldCertificate = await OperatorAccess.CertificateOfAsync(w.Database, phone.DeviceId);
+        await w.AdminY.Api.RevokeDeviceAsync(await w.AdminY.GetAccessTokenAsync(), phone.DeviceId);
+        await w.Aline.SendTextAsync(conversation, "après la révocation");
+
+        // The operator re-activates the revoked device and replays its old "added" and "certified" entries.
+        await OperatorAccess.ExecuteAsync(w.Database, "UPDATE devices SET status = 'active', revoked_at = NULL WHERE id = $id", ("$id", phone.DeviceId.ToString("D")));
+        await OperatorAccess.AppendKeyLogAsync(w.Database, KeyLogAction.Added, phone.DeviceId, w.BrunoId, phone.Identity.ToBytes());
+        await OperatorAccess.AppendKeyLogAsync(w.Database, KeyLogAction.DeviceCertified, phone.DeviceId, w.BrunoId, oldCertificate);
+
+        var receipt = await w.Aline.SendTextAsync(conversation, "secret");
+        Assert.Contains(receipt.Unreachable, d => d.DeviceId == phone.DeviceId && d.Reason == UnreachableDevice.NotVouchedReason);
+        Assert.Equal(0, await EndToEndTests.CountAsync(w.Database, "envelope_recipients", $"recipient_device_id = '{phone.DeviceId:D}'"));
+    }
+
+    [Fact]
+    public async Task AnotherMembersDevice_ListedUnderThisMember_IsDetected()
+    {
+        await using var w = await SetUpAsync();
+        var conversation = (await w.Aline.CreateConversationAsync([w.BrunoId])).ConversationId;
+        await w.Aline.SendTextAsync(conversation, "bonjour");
+        var chloe = await w.Platform.EnrolDeviceAsync(w.AdminY, await w.Platform.CreateMemberAsync(w.AdminY, "Chloé"));
+        var ghost = await w.Platform.EnrolWithCodeAsync(await w.Platform.HostCodeAsync(w.BrunoId));
+
+        // Chloé's device (validly signed by Chloé) is listed as Bruno's; Chloé's certificate is replayed for Bruno's ghost.
+        await OperatorAccess.ExecuteAsync(w.Database, "UPDATE devices SET member_id = $m WHERE id = $id", ("$m", w.BrunoId.ToString("D")), ("$id", chloe.DeviceId.ToString("D")));
+        await OperatorAccess.AppendKeyLogAsync(w.Database, KeyLogAction.DeviceCertified, ghost.DeviceId, w.BrunoId,
+            await OperatorAccess.CertificateOfAsync(w.Database, chloe.DeviceId));
+
+        var receipt = await w.Aline.SendTextAsync(conversation, "secret");
+        Assert.Contains(receipt.Unreachable, d => d.DeviceId == chloe.DeviceId && d.Reason == UnreachableDevice.NotVouchedReason);
+        Assert.Contains(receipt.Unreachable, d => d.DeviceId == ghost.DeviceId && d.Reason == UnreachableDevice.NotVouchedReason);
+        await w.Bruno.InboxWhenAsync(i => i.Any(m => m.Text == "secret"));
+        await chloe.SynchronizeAsync();
+        Assert.DoesNotContain(await chloe.GetInboxAsync(), m => m.Text == "secret");
+    }
+}
+
+/// <summary>Devices enrolled before cross-signing become their member's first signed set.</summary>
+public sealed class CrossSigningMigrationTests
+{
+    [Fact]
+    public async Task TheFirstUpgradedDevice_CertifiesTheMembersListedDevices_AndTheOthersTakeTheKeyWhenTheyConnect()
+    {
+        await using var platform = await Platform.StartAsync();
+        var (_, adminX) = await platform.CreateOrganisationAsync("Service de prévention de Molenbeek");
+        var (_, adminY) = await platform.CreateOrganisationAsync("CAPREV");
+        var aline = await platform.EnrolDeviceAsync(adminX, await platform.CreateMemberAsync(adminX, "Aline"));
+        var bruno = await platform.CreateMemberAsync(adminY, "Bruno");
+        var legacy = Platform.ClientOptions with { WithoutCrossSigning = true };
+        var legacyLaptop = await platform.EnrolDeviceAsync(adminY, bruno, connect: false, options: legacy);
+        Assert.False(legacyLaptop.IsApproved, "right after enrol");
+        var oldLaptop = await platform.ReleaseAsync(legacyLaptop);
+        var oldPhone = await platform.ReleaseAsync(await platform.EnrolDeviceAsync(adminY, bruno, connect: false, options: legacy));
+        var conversation = (await aline.CreateConversationAsync([bruno])).ConversationId;
+
+        // Before any upgrade, Bruno's devices are vouched for by nothing: they get nothing and Aline is told.
+        var before = await Assert.ThrowsAsync<SendNotCompletedException>(() => aline.SendTextAsync(conversation, "avant"));
+        Assert.Contains("vouched", before.Message, StringComparison.Ordinal);
+
+        var laptop = await platform.OpenAsync(oldLaptop);
+        Assert.True(laptop.IsApproved);
+        var phone = await platform.OpenAsync(oldPhone);
+        Assert.True(phone.IsApproved);
+
+        var receipt = await aline.SendTextAsync(conversation, "après");
+        Assert.Empty(receipt.Unreachable);
+        await laptop.InboxWhenAsync(i => i.Any(m => m.Text == "après"));
+        await phone.InboxWhenAsync(i => i.Any(m => m.Text == "après"));
+    }
+}

@@ -1,0 +1,51 @@
+# Recomputes the cross-signing vectors of docs/crypto.md (section 11) from that section alone, without libsodium:
+# python3 recompute_cross_signing_vectors.py docs/crypto.md   (prints the values; exit 1 if one differs from the file)
+import hashlib, re, struct, sys, uuid
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives import serialization
+
+RAW = (serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+def ed_pub(seed): return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(*RAW)
+def sign(seed, label, data): return Ed25519PrivateKey.from_private_bytes(seed).sign(label.encode() + b"\0" + data)
+def guid(text): return uuid.UUID(text).bytes  # RFC 4122 (big-endian) order
+def ms(value): return struct.pack(">q", value)
+
+member_id, device_id = "11111111-2222-4333-8444-555555555555", "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+remote_id = "99999999-8888-4777-8666-555555555555"
+member_seed, remote_seed = bytes(range(0xe0, 0x100)), bytes(range(0x40, 0x60))
+issued_at = 1767225600000  # 2026-01-01T00:00:00Z
+
+# The device identity: Alice's of the session vectors (Ed25519 seed 00..1f, X25519 secret 20..3f).
+id_seed, x_secret = bytes(range(0x00, 0x20)), bytes(range(0x20, 0x40))
+x_pub = X25519PrivateKey.from_private_bytes(x_secret).public_key().public_bytes(*RAW)
+identity = b"\x01" + ed_pub(id_seed) + x_pub + sign(id_seed, "messaging.identity-binding.v1", x_pub)
+
+member_pub = ed_pub(member_seed)
+body = b"\x01" + guid(member_id) + member_pub + ms(issued_at)
+announcement = body + sign(member_seed, "messaging.member-key.v1", body)
+body = b"\x01" + guid(member_id) + guid(device_id) + identity + ms(issued_at)
+certificate = body + sign(member_seed, "messaging.device-certificate.v1", body)
+
+h = hashlib.sha256(b"messaging.device-approval.v1\0" + guid(member_id) + identity).digest()
+digits = "%08d" % (struct.unpack(">Q", h[:8])[0] % 100000000)
+
+def fingerprint(stable_id, key):
+    h = hashlib.sha512(b"\x00\x02" + key + stable_id.encode()).digest()
+    for _ in range(5200): h = hashlib.sha512(h + key).digest()
+    return "".join("%05d" % (int.from_bytes(h[5*i:5*i+5], "big") % 100000) for i in range(6))
+parts = sorted([fingerprint(member_id, member_pub), fingerprint(remote_id, ed_pub(remote_seed))])
+safety = " ".join((parts[0] + parts[1])[i:i+5] for i in range(0, 60, 5))
+
+values = {
+    "member.public": member_pub.hex(), "member.announcement": announcement.hex(), "device.certificate": certificate.hex(),
+    "approval.code": digits[:4] + " " + digits[4:], "approval.hex": h.hex(), "member.safety-number": safety,
+}
+doc = open(sys.argv[1]).read() if len(sys.argv) > 1 else ""
+failed = False
+for name, value in values.items():
+    print(name, value)
+    m = re.search(r"\| " + re.escape(name) + r" \| `([^`]+)` \|", doc)
+    if doc and (m is None or m.group(1) != value):
+        print("  MISMATCH with", sys.argv[1]); failed = True
+sys.exit(1 if failed else 0)

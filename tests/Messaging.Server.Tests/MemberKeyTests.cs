@@ -1,0 +1,169 @@
+using System.Net;
+using System.Net.Http.Json;
+using Messaging.Contracts;
+using Messaging.Crypto.CrossSigning;
+using Messaging.Server.Errors;
+using Messaging.Server.Features.Members;
+using Messaging.Server.Tests.Infrastructure;
+
+namespace Messaging.Server.Tests;
+
+/// <summary>Issue 10 on the server: who issues which enrolment code, and the member-key calls' rules and typed refusals.</summary>
+public sealed class MemberKeyTests
+{
+    private static readonly Guid OrgA = Guid.Parse("0000000a-0000-0000-0000-000000000000");
+    private static readonly Guid OrgB = Guid.Parse("0000000b-0000-0000-0000-000000000000");
+
+    /// <summary>Actor × target: the first admin of an organisation with no admin device, an admin of an organisation that
+    /// has one, a member without and with an active device. Expected: "first", "reset" or the refusal code.</summary>
+    public static TheoryData<string, Guid, string, bool, bool, string> IssuanceMatrix => new()
+    {
+        { Roles.PlatformOperator, OrgB, Roles.OrganisationAdmin, false, false, "first" },
+        { Roles.PlatformOperator, OrgA, Roles.OrganisationAdmin, false, true, ErrorCodes.OrganisationHasAdmin },
+        { Roles.PlatformOperator, OrgA, Roles.OrganisationAdmin, true, true, ErrorCodes.ResetRequiresOrganisationAdmin },
+        { Roles.PlatformOperator, OrgA, Roles.Worker, false, true, ErrorCodes.Forbidden },
+        { Roles.PlatformOperator, OrgA, Roles.Worker, true, true, ErrorCodes.Forbidden },
+        { Roles.PlatformOperator, OrgB, Roles.Worker, false, false, ErrorCodes.Forbidden },
+        { Roles.PlatformOperator, OrgA, Roles.PlatformOperator, false, true, "first" },
+        { Roles.PlatformOperator, OrgA, Roles.PlatformOperator, true, true, ErrorCodes.ResetRequiresOrganisationAdmin },
+        { Roles.OrganisationAdmin, OrgA, Roles.OrganisationAdmin, false, true, "first" },
+        { Roles.OrganisationAdmin, OrgA, Roles.OrganisationAdmin, true, true, "reset" },
+        { Roles.OrganisationAdmin, OrgA, Roles.Worker, false, true, "first" },
+        { Roles.OrganisationAdmin, OrgA, Roles.Worker, true, true, "reset" },
+        { Roles.OrganisationAdmin, OrgA, Roles.JusticeAssistant, true, true, "reset" },
+        { Roles.OrganisationAdmin, OrgA, Roles.PlatformOperator, false, true, ErrorCodes.Forbidden },
+        { Roles.OrganisationAdmin, OrgB, Roles.Worker, false, false, ErrorCodes.Forbidden },
+        { Roles.OrganisationAdmin, OrgB, Roles.OrganisationAdmin, false, false, ErrorCodes.Forbidden },
+        { Roles.Worker, OrgA, Roles.Worker, false, true, ErrorCodes.Forbidden },
+        { Roles.Worker, OrgA, Roles.Worker, true, true, ErrorCodes.Forbidden },
+        { Roles.Worker, OrgB, Roles.OrganisationAdmin, false, false, ErrorCodes.Forbidden },
+        { Roles.JusticeAssistant, OrgA, Roles.Worker, false, true, ErrorCodes.Forbidden },
+    };
+
+    [Theory]
+    [MemberData(nameof(IssuanceMatrix))]
+    public void WhoMayIssueWhichEnrolmentCode_FollowsTheMatrix(string actorRole, Guid targetOrganisation, string targetRole, bool targetHasDevice, bool organisationHasAdminDevice, string expected)
+    {
+        string outcome;
+        try
+        {
+            outcome = EnrolmentCodePolicy.Decide(actorRole, OrgA, targetRole, targetOrganisation, targetHasDevice, organisationHasAdminDevice) == EnrolmentCodeKind.Reset ? "reset" : "first";
+        }
+        catch (ForbiddenException ex)
+        {
+            outcome = ex.Code;
+        }
+
+        Assert.Equal(expected, outcome);
+    }
+
+    [Fact]
+    public async Task TheOperator_IsRefusedACodeForAnOrganisationWithAnAdminDevice_AndAnAdminsResetCode_IsAudited()
+    {
+        await using var app = new MessagingApp();
+        var organisation = await app.CreateOrganisationAsync();
+        var operatorClient = await app.ClientAsync(await app.OperatorAsync());
+        var secondAdmin = await app.CreateMemberAsync(organisation, Roles.OrganisationAdmin);
+        var worker = await app.CreateMemberAsync(organisation);
+        await app.EnrolDeviceAsync(worker);
+
+        var forAdmin = await operatorClient.PostAsync(ApiRoutes.EnrolmentCodesFor(organisation.Admin.Member.Id), null);
+        var forSecondAdmin = await operatorClient.PostAsync(ApiRoutes.EnrolmentCodesFor(secondAdmin.Id), null);
+        var forWorker = await operatorClient.PostAsync(ApiRoutes.EnrolmentCodesFor(worker.Id), null);
+        Assert.Equal((HttpStatusCode.Forbidden, ErrorCodes.ResetRequiresOrganisationAdmin), (forAdmin.StatusCode, await CodeAsync(forAdmin)));
+        Assert.Equal((HttpStatusCode.Forbidden, ErrorCodes.OrganisationHasAdmin), (forSecondAdmin.StatusCode, await CodeAsync(forSecondAdmin)));
+        Assert.Equal(HttpStatusCode.Forbidden, forWorker.StatusCode);
+
+        var resets = await app.CountAsync("audit_log", "event_type = 'enrolment-code.issued' AND detail = 'reset'");
+        var admin = await app.ClientAsync(organisation.Admin);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsync(ApiRoutes.EnrolmentCodesFor(worker.Id), null)).StatusCode);
+        Assert.Equal(resets + 1, await app.CountAsync("audit_log", "event_type = 'enrolment-code.issued' AND detail = 'reset'"));
+    }
+
+    [Fact]
+    public async Task TheMemberKeyCalls_RefuseBadInputWithTypedCodes_AndChangeNothing()
+    {
+        await using var app = new MessagingApp();
+        var organisation = await app.CreateOrganisationAsync();
+        var worker = await app.CreateMemberAsync(organisation);
+        var first = await app.EnrolDeviceAsync(worker);
+        var second = await app.EnrolDeviceAsync(worker);
+        var firstClient = await app.ClientAsync(first);
+        var secondClient = await app.ClientAsync(second);
+        using var memberKey = MemberSigningKey.Generate(worker.Id);
+        using var otherKey = MemberSigningKey.Generate(worker.Id);
+        var now = app.Clock.GetUtcNow();
+        var announcement = memberKey.Announce(now).ToBytes();
+        var ownCertificate = memberKey.Certify(first.Id, first.Keys.Identity.PublicKey, now).ToBytes();
+        var log = await app.CountAsync("key_log");
+
+        var tampered = announcement.ToArray();
+        tampered[20] ^= 1;
+        await AssertRefusedAsync(firstClient, TrustRoutes.MemberKey, new PublishMemberKeyRequest(tampered, [new CertifiedDevice(ownCertificate, null)]), HttpStatusCode.BadRequest, ErrorCodes.MemberKeyInvalid);
+        await AssertRefusedAsync(firstClient, TrustRoutes.MemberKey,
+            new PublishMemberKeyRequest(announcement, [new CertifiedDevice(otherKey.Certify(first.Id, first.Keys.Identity.PublicKey, now).ToBytes(), null)]),
+            HttpStatusCode.BadRequest, ErrorCodes.CertificateInvalid);
+        await AssertRefusedAsync(firstClient, TrustRoutes.MemberKey,
+            new PublishMemberKeyRequest(announcement, [new CertifiedDevice(memberKey.Certify(second.Id, second.Keys.Identity.PublicKey, now).ToBytes(), null)]),
+            HttpStatusCode.BadRequest, ErrorCodes.CertificateInvalid);
+        await AssertRefusedAsync(firstClient, TrustRoutes.Approvals, new ApproveDeviceRequest(ownCertificate, memberKey.SealTo(second.Keys.Identity.PublicKey)),
+            HttpStatusCode.Conflict, ErrorCodes.MemberKeyMissing);
+        Assert.Equal(log, await app.CountAsync("key_log"));
+
+        // The first device publishes; a second publish from it is refused; the pending device may not approve.
+        var published = await firstClient.PostAsJsonAsync(TrustRoutes.MemberKey, new PublishMemberKeyRequest(announcement, [new CertifiedDevice(ownCertificate, null)]));
+        Assert.Equal(HttpStatusCode.OK, published.StatusCode);
+        Assert.Equal(log + 2, await app.CountAsync("key_log"));
+        await AssertRefusedAsync(firstClient, TrustRoutes.MemberKey, new PublishMemberKeyRequest(announcement, [new CertifiedDevice(ownCertificate, null)]), HttpStatusCode.Conflict, ErrorCodes.MemberKeyExists);
+        var secondCertificate = memberKey.Certify(second.Id, second.Keys.Identity.PublicKey, now).ToBytes();
+        await AssertRefusedAsync(secondClient, TrustRoutes.Approvals, new ApproveDeviceRequest(secondCertificate, memberKey.SealTo(second.Keys.Identity.PublicKey)),
+            HttpStatusCode.Forbidden, ErrorCodes.ApproverNotVouched);
+        await AssertRefusedAsync(firstClient, TrustRoutes.Approvals, new ApproveDeviceRequest(otherKey.Certify(second.Id, second.Keys.Identity.PublicKey, now).ToBytes(),
+            memberKey.SealTo(second.Keys.Identity.PublicKey)), HttpStatusCode.BadRequest, ErrorCodes.CertificateInvalid);
+        await AssertRefusedAsync(firstClient, TrustRoutes.Approvals, new ApproveDeviceRequest(ownCertificate, memberKey.SealTo(first.Keys.Identity.PublicKey)),
+            HttpStatusCode.Conflict, ErrorCodes.DeviceNotPending);
+        Assert.Equal(HttpStatusCode.NotFound, (await secondClient.GetAsync(TrustRoutes.Grant)).StatusCode);
+        Assert.Equal(log + 2, await app.CountAsync("key_log"));
+
+        // The approval stores the certificate and the sealed key, which only the approved device opens.
+        Assert.Equal(HttpStatusCode.OK, (await firstClient.PostAsJsonAsync(TrustRoutes.Approvals, new ApproveDeviceRequest(secondCertificate, memberKey.SealTo(second.Keys.Identity.PublicKey)))).StatusCode);
+        var grant = (await secondClient.GetFromJsonAsync<MemberKeyGrant>(TrustRoutes.Grant))!;
+        using var opened = MemberSigningKey.OpenGrant(second.Keys.Identity, worker.Id, grant.SealedMemberKey);
+        Assert.Equal(memberKey.PublicKey, opened.PublicKey);
+        Assert.Equal(1, await app.CountAsync("audit_log", "event_type = 'device.approved'"));
+    }
+
+    [Fact]
+    public async Task AResetFromAnUncertifiedDevice_RevokesTheMembersOtherDevices()
+    {
+        await using var app = new MessagingApp();
+        var worker = await app.CreateMemberAsync(await app.CreateOrganisationAsync());
+        var first = await app.EnrolDeviceAsync(worker);
+        var replacement = await app.EnrolDeviceAsync(worker);
+        var now = app.Clock.GetUtcNow();
+        using (var original = MemberSigningKey.Generate(worker.Id))
+        {
+            var response = await (await app.ClientAsync(first)).PostAsJsonAsync(TrustRoutes.MemberKey,
+                new PublishMemberKeyRequest(original.Announce(now).ToBytes(), [new CertifiedDevice(original.Certify(first.Id, first.Keys.Identity.PublicKey, now).ToBytes(), null)]));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        using var reset = MemberSigningKey.Generate(worker.Id);
+        var answer = await (await app.ClientAsync(replacement)).PostAsJsonAsync(TrustRoutes.MemberKey,
+            new PublishMemberKeyRequest(reset.Announce(now).ToBytes(), [new CertifiedDevice(reset.Certify(replacement.Id, replacement.Keys.Identity.PublicKey, now).ToBytes(), null)]));
+
+        Assert.True((await answer.Content.ReadFromJsonAsync<MemberKeyPublished>())!.Reset);
+        Assert.Equal(1, await app.CountAsync("devices", $"id = '{first.Id:D}' AND status = 'revoked'"));
+        Assert.Equal(1, await app.CountAsync("audit_log", "event_type = 'member-key.reset'"));
+        Assert.Equal(0, await app.CountAsync("device_certificates", $"device_id = '{first.Id:D}'"));
+    }
+
+    private static async Task AssertRefusedAsync<T>(HttpClient client, string route, T body, HttpStatusCode status, string code)
+    {
+        var response = await client.PostAsJsonAsync(route, body);
+        Assert.Equal((status, code), (response.StatusCode, await CodeAsync(response)));
+    }
+
+    private static async Task<string?> CodeAsync(HttpResponseMessage response)
+        => (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).TryGetProperty("code", out var code) ? code.GetString() : null;
+}
