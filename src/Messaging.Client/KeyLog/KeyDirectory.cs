@@ -17,6 +17,9 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
 {
     private const int PageSize = 500;
 
+    // Certificates already checked, by device (see CertificateVouches); guarded by the store's lock like the log itself.
+    private readonly Dictionary<Guid, VerifiedCertificate> _verified = [];
+
     /// <summary>The key log now names a signing key for a member that differs from the one this device pinned (a
     /// reset): sends to that member are refused until <see cref="ConfirmMemberKeyAsync"/>.</summary>
     public event EventHandler<Guid>? MemberKeyChanged;
@@ -120,13 +123,35 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
 
         var memberKey = PinnedMemberKey(memberId);
         if (memberKey is null || !store.TryGetLoggedDevice(deviceId, out var device) || (requireActive && !device.Active) || device.MemberId != memberId
-            || device.Certificate is null || !DeviceCertificate.TryParse(device.Certificate, out var certificate))
+            || device.Certificate is null)
         {
             return Vouch.NotVouched;
         }
 
-        return certificate!.Vouches(memberId, deviceId, device.IdentityKey, memberKey) ? Vouch.Vouched : Vouch.NotVouched;
+        return CertificateVouches(deviceId, memberId, device.Certificate, device.IdentityKey, memberKey) ? Vouch.Vouched : Vouch.NotVouched;
     }
+
+    /// <summary>
+    /// Whether the logged certificate vouches for the device under the member key. Checked for every delivery and
+    /// every send target, so the answer is kept for exactly these bytes (certificate, identity key, member key): the
+    /// two signature checks run once per device and key, not once per message. Any change of those bytes checks again.
+    /// Caller holds the store's lock.
+    /// </summary>
+    private bool CertificateVouches(Guid deviceId, Guid memberId, byte[] certificateBytes, byte[] identityKey, byte[] memberKey)
+    {
+        if (_verified.TryGetValue(deviceId, out var known) && known.MemberId == memberId
+            && known.Certificate.AsSpan().SequenceEqual(certificateBytes) && known.IdentityKey.AsSpan().SequenceEqual(identityKey)
+            && known.MemberKey.AsSpan().SequenceEqual(memberKey))
+        {
+            return known.Vouches;
+        }
+
+        var vouches = DeviceCertificate.TryParse(certificateBytes, out var certificate) && certificate!.Vouches(memberId, deviceId, identityKey, memberKey);
+        _verified[deviceId] = new VerifiedCertificate(memberId, [.. certificateBytes], [.. identityKey], [.. memberKey], vouches);
+        return vouches;
+    }
+
+    private sealed record VerifiedCertificate(Guid MemberId, byte[] Certificate, byte[] IdentityKey, byte[] MemberKey, bool Vouches);
 
     /// <summary>
     /// Splits a send's devices into those vouched for by their member and the others (reported, sent nothing). Syncs the

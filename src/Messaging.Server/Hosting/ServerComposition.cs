@@ -45,7 +45,6 @@ internal static class ServerComposition
         services.AddOrganisations();
         services.AddMembers();
         services.AddDevices();
-        services.AddDeviceJobs();
         services.AddConversations();
         services.AddEnvelopes();
         services.AddAttachments();

@@ -1,5 +1,7 @@
 using Messaging.Contracts;
 using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Jobs;
+using Messaging.Server.Features.Retention;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Messaging.Server.Features.Devices;
@@ -13,6 +15,7 @@ internal static class DevicesFeature
         services.AddSingleton<EnrolmentService>();
         services.AddSingleton<DeviceService>();
         services.AddMemberKeys();
+        services.AddSweep<EnrolmentCodeCleanupJob>(EnrolmentCodeCleanupJob.Id, RetentionFeature.SweepInterval);
         return services;
     }
 

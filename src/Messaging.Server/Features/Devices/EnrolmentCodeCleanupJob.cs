@@ -18,11 +18,3 @@ internal sealed class EnrolmentCodeCleanupJob(IDatabase database, TimeProvider t
             "DELETE FROM enrolment_codes WHERE expires_at <= @before OR (used_at IS NOT NULL AND used_at <= @before);", ("@before", before)), cancellationToken);
     }
 }
-
-internal static class DeviceJobs
-{
-    /// <summary>The Devices feature's jobs (kept apart from <c>AddDevices</c> while the enrolment rules are rewritten;
-    /// fold into it afterwards).</summary>
-    public static IServiceCollection AddDeviceJobs(this IServiceCollection services)
-        => services.AddSweep<EnrolmentCodeCleanupJob>(EnrolmentCodeCleanupJob.Id, RetentionFeature.SweepInterval);
-}
