@@ -44,7 +44,9 @@ public sealed class GhostDevicePropertyTests
             await store.LockAsync(CancellationToken.None);
             try
             {
-                Gen.Int[0, Actions - 1].Array[1, 10].Sample(actions => Attack(directory, actions), iter: 150);
+                // One sequence at a time: the key directory, like the store it reads, is used under the store's lock (held here),
+                // never from two threads at once.
+                Gen.Int[0, Actions - 1].Array[1, 10].Sample(actions => Attack(directory, actions), iter: 150, threads: 1);
             }
             finally
             {
