@@ -190,6 +190,36 @@ public sealed class CaseRecordTests
     }
 
     [Fact]
+    public void TheWireForm_IsByteForByteTheOneStoredAndInFlightRecordsUse()
+    {
+        var caseReference = CaseReference.Encode(new byte[16]);
+        var consentId = Guid.Parse("0f8fad5b-d9cb-469f-a165-70867728950e");
+
+        Assert.Equal(
+            $$"""{"version":1,"caseReference":"{{caseReference}}","nature":"collective","requester":"authority","commune":"21012","followUpOngoing":true,"reason":"professional-support","urgency":"urgent"}""",
+            Encoding.UTF8.GetString(new ReferralRecord(caseReference, RequestNature.Collective, Requester.Authority, "21012", true, ReasonCategory.ProfessionalSupport, Urgency.Urgent).Encode()));
+        Assert.Equal(
+            $$"""{"version":1,"caseReference":"{{caseReference}}","familyName":"Dupont-Lefèvre","givenNames":"Jean \"Jo\"","birthDate":"2004-05-06","email":"jean@example.be"}""",
+            Encoding.UTF8.GetString(new PersonIdentity(caseReference, "Dupont-Lefèvre", "Jean \"Jo\"", new DateOnly(2004, 5, 6), Email: "jean@example.be").Encode()));
+        Assert.Equal(
+            $$"""{"version":1,"caseReference":"{{caseReference}}","familyName":"Dupont","givenNames":"Jean"}""",
+            Encoding.UTF8.GetString(new PersonIdentity(caseReference, "Dupont", "Jean").Encode()));
+        Assert.Equal(
+            $$"""{"version":1,"caseReference":"{{caseReference}}","response":"decline","declineReason":"better-served-elsewhere"}""",
+            Encoding.UTF8.GetString(new ReferralAnswer(caseReference, ReferralResponse.Decline, ReferralDeclineReason.BetterServedElsewhere).Encode()));
+        Assert.Equal(
+            $$"""{"version":1,"caseReference":"{{caseReference}}","response":"propose-tripartite"}""",
+            Encoding.UTF8.GetString(new ReferralAnswer(caseReference, ReferralResponse.ProposeTripartite, null).Encode()));
+        Assert.Equal(
+            $$"""{"version":2,"caseReference":"{{caseReference}}","consentId":"0f8fad5b-d9cb-469f-a165-70867728950e","text":"","attachments":[{"attachmentId":"{{new string('x', 43)}}","key":"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=","sha256":"ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=","size":1234567,"fileName":"bilan d’été & co.pdf","mediaType":"application/pdf"}]}""",
+            Encoding.UTF8.GetString(new CaseNote(caseReference, consentId, "",
+                [Reference("bilan d’été & co.pdf") with { Key = [.. Enumerable.Range(1, 32).Select(i => (byte)i)], Sha256 = [.. Enumerable.Range(100, 32).Select(i => (byte)i)] }]).Encode()));
+        Assert.Equal(
+            $$"""{"version":2,"caseReference":"{{caseReference}}","consentId":"0f8fad5b-d9cb-469f-a165-70867728950e","text":"Synthèse\n","attachments":[]}""",
+            Encoding.UTF8.GetString(new CaseNote(caseReference, consentId, "Synthèse\n", []).Encode()));
+    }
+
+    [Fact]
     public void TheLargestCaseNote_FitsInOneEnvelope()
     {
         var longest = new string('é', Attachments.AttachmentNames.MaxFileNameLength - 4) + ".pdf";

@@ -1,29 +1,10 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using Messaging.Contracts.Referrals;
 
 namespace Messaging.Client.Cases;
 
-/// <summary>Writes the closed JSON forms (UTF-8, no indentation, fields in a fixed order).</summary>
+/// <summary>The checks the closed forms share.</summary>
 internal static class CaseJson
 {
-    public static byte[] Write(Action<Utf8JsonWriter> fields)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        // Relaxed escaping: these forms are never embedded in HTML, and escaping every accented letter as \uXXXX would
-        // triple the size of French text inside a size-limited envelope.
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            writer.WriteStartObject();
-            fields(writer);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-
     public static void RequireText(string? value, string field, int maxLength, bool required)
     {
         if (value is null)
@@ -92,8 +73,6 @@ public sealed record PersonIdentity(string CaseReference, string FamilyName, str
     /// <summary>The record's format version.</summary>
     public const int Version = 1;
 
-    private static readonly IReadOnlyList<string> WireFields = ["version", "caseReference", "familyName", "givenNames", "birthDate", "phone", "email", "postalAddress"];
-
     /// <summary>Checks every field.</summary>
     /// <exception cref="CaseRecordException">A field is missing, too long or malformed.</exception>
     public void Validate()
@@ -120,45 +99,28 @@ public sealed record PersonIdentity(string CaseReference, string FamilyName, str
     public byte[] Encode()
     {
         Validate();
-        return CaseJson.Write(writer =>
-        {
-            writer.WriteNumber("version", Version);
-            writer.WriteString("caseReference", CaseReference);
-            writer.WriteString("familyName", FamilyName);
-            writer.WriteString("givenNames", GivenNames);
-            if (BirthDate is { } birthDate)
+        return CaseWire.Write(
+            new PersonIdentityJson
             {
-                writer.WriteString("birthDate", birthDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-            }
-
-            WriteOptional(writer, "phone", Phone);
-            WriteOptional(writer, "email", Email);
-            WriteOptional(writer, "postalAddress", PostalAddress);
-        });
+                Version = Version, CaseReference = CaseReference, FamilyName = FamilyName, GivenNames = GivenNames, BirthDate = BirthDate,
+                Phone = Phone, Email = Email, PostalAddress = PostalAddress,
+            },
+            CaseWire.Json.PersonIdentityJson);
     }
 
     /// <summary>Reads and validates a received identity share.</summary>
     /// <exception cref="CaseRecordException">Not a record of this schema.</exception>
     public static PersonIdentity Decode(ReadOnlySpan<byte> utf8)
     {
-        var json = StrictJson.Parse(utf8, "identity share", WireFields);
-        json.RequireVersion(Version);
-        var identity = new PersonIdentity(json.RequiredString("caseReference"), json.RequiredString("familyName"), json.RequiredString("givenNames"),
-            json.OptionalDate("birthDate"), json.OptionalString("phone"), json.OptionalString("email"), json.OptionalString("postalAddress"));
+        var json = CaseWire.Read(utf8, CaseWire.Json.PersonIdentityJson, "identity share");
+        CaseWire.RequireVersion(json.Version, Version, "identity share");
+        var identity = new PersonIdentity(json.CaseReference, json.FamilyName, json.GivenNames, json.BirthDate, json.Phone, json.Email, json.PostalAddress);
         identity.Validate();
         return identity;
     }
 
     /// <summary>Never prints the identity.</summary>
     public override string ToString() => $"PersonIdentity {{ CaseReference = {CaseReference} }}";
-
-    private static void WriteOptional(Utf8JsonWriter writer, string name, string? value)
-    {
-        if (value is not null)
-        {
-            writer.WriteString(name, value);
-        }
-    }
 }
 
 /// <summary>The receiving service's answer, sent end to end to the referring service beside the status change the
@@ -170,8 +132,6 @@ public sealed record ReferralAnswer(string CaseReference, ReferralResponse Respo
 {
     /// <summary>The record's format version.</summary>
     public const int Version = 1;
-
-    private static readonly IReadOnlyList<string> WireFields = ["version", "caseReference", "response", "declineReason"];
 
     private static readonly IReadOnlyDictionary<string, ReferralResponse> Responses = new Dictionary<string, ReferralResponse>(StringComparer.Ordinal)
     {
@@ -214,26 +174,19 @@ public sealed record ReferralAnswer(string CaseReference, ReferralResponse Respo
     public byte[] Encode()
     {
         Validate();
-        return CaseJson.Write(writer =>
-        {
-            writer.WriteNumber("version", Version);
-            writer.WriteString("caseReference", CaseReference);
-            writer.WriteString("response", Name(Response));
-            if (DeclineReason is { } reason)
-            {
-                writer.WriteString("declineReason", Name(reason));
-            }
-        });
+        return CaseWire.Write(
+            new ReferralAnswerJson { Version = Version, CaseReference = CaseReference, Response = Name(Response), DeclineReason = DeclineReason is { } reason ? Name(reason) : null },
+            CaseWire.Json.ReferralAnswerJson);
     }
 
     /// <summary>Reads and validates a received answer.</summary>
     /// <exception cref="CaseRecordException">Not a record of this schema.</exception>
     public static ReferralAnswer Decode(ReadOnlySpan<byte> utf8)
     {
-        var json = StrictJson.Parse(utf8, "referral answer", WireFields);
-        json.RequireVersion(Version);
-        var answer = new ReferralAnswer(json.RequiredString("caseReference"), json.RequiredChoice("response", Responses),
-            json.Has("declineReason") ? json.RequiredChoice("declineReason", DeclineReasons) : null);
+        var json = CaseWire.Read(utf8, CaseWire.Json.ReferralAnswerJson, "referral answer");
+        CaseWire.RequireVersion(json.Version, Version, "referral answer");
+        var answer = new ReferralAnswer(json.CaseReference, CaseWire.Choice(json.Response, Responses, "response"),
+            json.DeclineReason is { } reason ? CaseWire.Choice(reason, DeclineReasons, "declineReason") : null);
         answer.Validate();
         return answer;
     }
@@ -255,8 +208,6 @@ public sealed record CaseAttachment(string AttachmentId, byte[] Key, byte[] Sha2
 {
     /// <summary>Never prints the key or the name.</summary>
     public override string ToString() => $"CaseAttachment {{ Size = {Size} }}";
-
-    internal static readonly IReadOnlyList<string> WireFields = ["attachmentId", "key", "sha256", "size", "fileName", "mediaType"];
 
     /// <summary>Checks every field.</summary>
     /// <exception cref="CaseRecordException">A field is missing or malformed.</exception>
@@ -293,21 +244,9 @@ public sealed record CaseAttachment(string AttachmentId, byte[] Key, byte[] Sha2
         }
     }
 
-    internal void Write(Utf8JsonWriter writer)
-    {
-        writer.WriteStartObject();
-        writer.WriteString("attachmentId", AttachmentId);
-        writer.WriteBase64String("key", Key);
-        writer.WriteBase64String("sha256", Sha256);
-        writer.WriteNumber("size", Size);
-        writer.WriteString("fileName", FileName);
-        writer.WriteString("mediaType", MediaType);
-        writer.WriteEndObject();
-    }
+    internal CaseAttachmentJson ToJson() => new() { AttachmentId = AttachmentId, Key = Key, Sha256 = Sha256, Size = Size, FileName = FileName, MediaType = MediaType };
 
-    internal static CaseAttachment Read(StrictJson item)
-        => new(item.RequiredString("attachmentId"), item.RequiredBase64("key"), item.RequiredBase64("sha256"), item.RequiredInt64("size"),
-            item.RequiredString("fileName"), item.RequiredString("mediaType"));
+    internal static CaseAttachment FromJson(CaseAttachmentJson json) => new(json.AttachmentId, json.Key, json.Sha256, json.Size, json.FileName, json.MediaType);
 }
 
 /// <summary>
@@ -332,8 +271,6 @@ public sealed record CaseNote(string CaseReference, Guid ConsentId, string Text,
 
     /// <summary>The most files one note references.</summary>
     public const int MaxAttachments = 10;
-
-    private static readonly IReadOnlyList<string> WireFields = ["version", "caseReference", "consentId", "text", "attachments"];
 
     /// <summary>Checks the note.</summary>
     /// <exception cref="CaseRecordException">Empty, too long, too many attachments, or an attachment reference malformed.</exception>
@@ -363,36 +300,24 @@ public sealed record CaseNote(string CaseReference, Guid ConsentId, string Text,
     public byte[] Encode()
     {
         Validate();
-        return CaseJson.Write(writer =>
-        {
-            writer.WriteNumber("version", Version);
-            writer.WriteString("caseReference", CaseReference);
-            writer.WriteString("consentId", ConsentId.ToString("D"));
-            writer.WriteString("text", Text);
-            writer.WriteStartArray("attachments");
-            foreach (var attachment in Attachments)
-            {
-                attachment.Write(writer);
-            }
-
-            writer.WriteEndArray();
-        });
+        return CaseWire.Write(
+            new CaseNoteJson { Version = Version, CaseReference = CaseReference, ConsentId = ConsentId, Text = Text, Attachments = [.. Attachments.Select(a => a.ToJson())] },
+            CaseWire.Json.CaseNoteJson);
     }
 
     /// <summary>Reads and validates a received note.</summary>
     /// <exception cref="CaseRecordException">Not a record of this schema.</exception>
     public static CaseNote Decode(ReadOnlySpan<byte> utf8)
     {
-        var json = StrictJson.Parse(utf8, "case note", WireFields);
-        json.RequireVersion(Version);
-        var items = json.OptionalArray("attachments");
-        if (items.Count > MaxAttachments)
+        var json = CaseWire.Read(utf8, CaseWire.Json.CaseNoteJson, "case note");
+        CaseWire.RequireVersion(json.Version, Version, "case note");
+        var attachments = json.Attachments ?? [];
+        if (attachments.Count > MaxAttachments)
         {
             throw new CaseRecordException("attachments", $"A case note references at most {MaxAttachments} files.");
         }
 
-        var attachments = items.Select(element => CaseAttachment.Read(StrictJson.Parse(JsonSerializer.SerializeToUtf8Bytes(element), "case note attachment", CaseAttachment.WireFields))).ToList();
-        var note = new CaseNote(json.RequiredString("caseReference"), json.RequiredGuid("consentId"), json.OptionalString("text") ?? "", attachments);
+        var note = new CaseNote(json.CaseReference, json.ConsentId, json.Text ?? "", [.. attachments.Select(CaseAttachment.FromJson)]);
         note.Validate();
         return note;
     }

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Messaging.Client.Cases;
 
 /// <summary>The nature of the request (protocol section 2).</summary>
@@ -87,8 +85,6 @@ public sealed record ReferralRecord(string CaseReference, RequestNature Nature, 
     /// <summary>The only fields of the JSON form a worker writes (the case reference is generated, never chosen).</summary>
     public static IReadOnlyList<string> DraftFields { get; } = ["nature", "requester", "commune", "followUpOngoing", "reason", "urgency"];
 
-    private static readonly IReadOnlyList<string> WireFields = ["version", "caseReference", .. DraftFields];
-
     internal static IReadOnlyDictionary<string, RequestNature> Natures { get; } = new Dictionary<string, RequestNature>(StringComparer.Ordinal)
     {
         ["individual"] = RequestNature.Individual,
@@ -147,21 +143,22 @@ public sealed record ReferralRecord(string CaseReference, RequestNature Nature, 
     public byte[] Encode()
     {
         Validate();
-        return CaseJson.Write(writer =>
-        {
-            writer.WriteNumber("version", Version);
-            writer.WriteString("caseReference", CaseReference);
-            WriteDraft(writer);
-        });
+        return CaseWire.Write(
+            new ReferralJson
+            {
+                Version = Version, CaseReference = CaseReference, Nature = Name(Nature), Requester = Name(Requester), Commune = CommuneNisCode,
+                FollowUpOngoing = FollowUpOngoing, Reason = Name(Reason), Urgency = Name(Urgency),
+            },
+            CaseWire.Json.ReferralJson);
     }
 
     /// <summary>Reads and validates a received record.</summary>
     /// <exception cref="CaseRecordException">Not a record of this schema.</exception>
     public static ReferralRecord Decode(ReadOnlySpan<byte> utf8)
     {
-        var json = StrictJson.Parse(utf8, "referral", WireFields);
-        json.RequireVersion(Version);
-        var record = FromDraft(json, json.RequiredString("caseReference"));
+        var json = CaseWire.Read(utf8, CaseWire.Json.ReferralJson, "referral");
+        CaseWire.RequireVersion(json.Version, Version, "referral");
+        var record = FromDraft(json, json.CaseReference);
         record.Validate();
         return record;
     }
@@ -173,7 +170,7 @@ public sealed record ReferralRecord(string CaseReference, RequestNature Nature, 
     /// <exception cref="CaseRecordException">A field outside the allow-list, or a malformed one.</exception>
     public static ReferralRecord ParseDraft(ReadOnlySpan<byte> utf8, string caseReference)
     {
-        var record = FromDraft(StrictJson.Parse(utf8, "referral", DraftFields), caseReference);
+        var record = FromDraft(CaseWire.Read(utf8, CaseWire.Json.ReferralDraftJson, "referral"), caseReference);
         record.Validate();
         return record;
     }
@@ -193,22 +190,12 @@ public sealed record ReferralRecord(string CaseReference, RequestNature Nature, 
     /// <summary>Never prints the referral's content.</summary>
     public override string ToString() => $"ReferralRecord {{ CaseReference = {CaseReference} }}";
 
-    private void WriteDraft(Utf8JsonWriter writer)
-    {
-        writer.WriteString("nature", Name(Nature));
-        writer.WriteString("requester", Name(Requester));
-        writer.WriteString("commune", CommuneNisCode);
-        writer.WriteBoolean("followUpOngoing", FollowUpOngoing);
-        writer.WriteString("reason", Name(Reason));
-        writer.WriteString("urgency", Name(Urgency));
-    }
-
-    private static ReferralRecord FromDraft(StrictJson json, string caseReference) => new(
+    private static ReferralRecord FromDraft(ReferralDraftJson json, string caseReference) => new(
         caseReference,
-        json.RequiredChoice("nature", Natures),
-        json.RequiredChoice("requester", Requesters),
-        json.RequiredString("commune"),
-        json.RequiredBoolean("followUpOngoing"),
-        json.RequiredChoice("reason", Reasons),
-        json.RequiredChoice("urgency", Urgencies));
+        CaseWire.Choice(json.Nature, Natures, "nature"),
+        CaseWire.Choice(json.Requester, Requesters, "requester"),
+        json.Commune,
+        json.FollowUpOngoing,
+        CaseWire.Choice(json.Reason, Reasons, "reason"),
+        CaseWire.Choice(json.Urgency, Urgencies, "urgency"));
 }

@@ -1,25 +1,12 @@
-using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Text;
 using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Persistence;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Messaging.Server.Features.Reports;
-
-/// <summary>Statistical disclosure control of the committee report (section <c>Messaging:Reports</c>).</summary>
-public sealed class ReportsOptions
-{
-    public const string Section = "Messaging:Reports";
-
-    /// <summary>The smallest count published: counts from 1 to this value − 1 are suppressed; 0 and counts of at least
-    /// this value are published.</summary>
-    [Range(2, 1000)]
-    public int MinimumCellCount { get; set; } = 5;
-}
 
 /// <summary>
 /// The follow-up committee report (protocol section 8): per period of one calendar year (UTC) and per partner type,
@@ -49,18 +36,7 @@ internal sealed class ReportService(IDatabase database, IOptions<ReportsOptions>
 
         var start = new DateTimeOffset(year, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var end = start.AddYears(1);
-        var rows = await database.ReadAsync(s => s.QueryAsync(
-            """
-            SELECT r.opened_at, CASE WHEN r.status = 2 THEN r.status_changed_at END, r.accepted_at, r.declined_at, sender.type, receiver.type
-            FROM referrals r
-            JOIN organisations sender ON sender.id = r.referring_organisation_id
-            JOIN organisations receiver ON receiver.id = r.receiving_organisation_id
-            WHERE r.opened_at < @end
-              AND (r.opened_at >= @start OR (r.status = 2 AND r.status_changed_at >= @start) OR r.accepted_at >= @start OR r.declined_at >= @start);
-            """,
-            r => (Opened: r.GetInstant(0), Tripartite: r.GetNullableInstant(1), Accepted: r.GetNullableInstant(2), Declined: r.GetNullableInstant(3),
-                SenderType: r.GetString(4), ReceiverType: r.GetString(5)),
-            ("@start", start), ("@end", end)), cancellationToken);
+        var rows = await database.ReadAsync(s => ReportRepository.ListReferralEventsAsync(s, start, end), cancellationToken);
 
         // (period, type) → [sent, accepted, declined, tripartite]
         var cells = new SortedDictionary<(string Period, string Type), int[]>();
@@ -121,35 +97,5 @@ internal sealed class ReportService(IDatabase database, IOptions<ReportsOptions>
             ReportGranularities.Quarter => string.Create(CultureInfo.InvariantCulture, $"{utc.Year:D4}-Q{((utc.Month - 1) / 3) + 1}"),
             _ => utc.Year.ToString("D4", CultureInfo.InvariantCulture),
         };
-    }
-}
-
-internal static class ReportsFeature
-{
-    public static IServiceCollection AddReports(this IServiceCollection services)
-    {
-        services.AddOptions<ReportsOptions>().BindConfiguration(ReportsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<ReportService>();
-        return services;
-    }
-
-    public static IEndpointRouteBuilder MapReports(this IEndpointRouteBuilder endpoints)
-    {
-        endpoints.MapGet(ApiRoutes.ReferralReport, async Task<Results<Ok<ReferralReport>, ContentHttpResult>> (
-                int? year, string? granularity, string? format, HttpContext http, ReportService service) =>
-            {
-                if (format is not (null or "json" or "csv"))
-                {
-                    throw new MalformedRequestException("The format is json or csv.");
-                }
-
-                var report = await service.BuildAsync(CallerDevice.From(http.User), year ?? 0, granularity, http.RequestAborted);
-                return format == "csv"
-                    ? TypedResults.Text(ReportService.ToCsv(report), "text/csv; charset=utf-8; header=present", Encoding.UTF8)
-                    : TypedResults.Ok(report);
-            })
-            .RequireAuthorization()
-            .WithName("ReferralReport");
-        return endpoints;
     }
 }

@@ -4,27 +4,8 @@ using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Directory;
 using Messaging.Server.Persistence;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Messaging.Server.Features.Organisations;
-
-internal sealed record OrganisationRecord(Guid Id, string Name, string Type, DateTimeOffset CreatedAt);
-
-internal static class OrganisationRepository
-{
-    public static Task InsertAsync(DbSession session, OrganisationRecord organisation) => session.ExecuteAsync(
-        "INSERT INTO organisations (id, name, type, created_at) VALUES (@id, @name, @type, @at);",
-        ("@id", organisation.Id), ("@name", organisation.Name), ("@type", organisation.Type), ("@at", organisation.CreatedAt));
-
-    public static Task<OrganisationRecord?> GetAsync(DbSession session, Guid id) => session.QuerySingleOrDefaultAsync(
-        "SELECT id, name, type, created_at FROM organisations WHERE id = @id;", Map, ("@id", id));
-
-    public static Task<List<OrganisationRecord>> ListAsync(DbSession session) => session.QueryAsync(
-        "SELECT id, name, type, created_at FROM organisations ORDER BY name, id;", Map);
-
-    private static OrganisationRecord Map(System.Data.Common.DbDataReader r)
-        => new(r.GetGuidValue(0), r.GetString(1), r.GetString(2), r.GetInstant(3));
-}
 
 /// <summary>Partner organisations. Only the platform operator (or the host's bootstrap command) creates them.</summary>
 internal sealed class OrganisationService(IDatabase database, AuditLog audit, TimeProvider time)
@@ -83,27 +64,5 @@ internal sealed class OrganisationService(IDatabase database, AuditLog audit, Ti
     {
         var rows = await database.ReadAsync(OrganisationRepository.ListAsync, cancellationToken);
         return [.. rows.Select(o => new OrganisationEntry(o.Id, o.Name, o.Type))];
-    }
-}
-
-internal static class OrganisationsFeature
-{
-    public static IServiceCollection AddOrganisations(this IServiceCollection services)
-    {
-        services.AddSingleton<OrganisationService>();
-        return services;
-    }
-
-    public static IEndpointRouteBuilder MapOrganisations(this IEndpointRouteBuilder endpoints)
-    {
-        endpoints.MapPost(ApiRoutes.Organisations, async Task<Created<OrganisationEntry>> (
-                CreateOrganisationRequest request, HttpContext http, OrganisationService service) =>
-            {
-                var created = await service.CreateAsync(CallerDevice.From(http.User), request, http.RequestAborted);
-                return TypedResults.Created($"{ApiRoutes.Organisations}/{created.OrganisationId:D}", created);
-            })
-            .RequireAuthorization()
-            .WithName("CreateOrganisation");
-        return endpoints;
     }
 }
