@@ -50,7 +50,8 @@ public sealed class HubFuzzer : IAsyncDisposable
     ];
 
     private static readonly string[] HttpRoutes =
-        [ApiRoutes.Organisations, ApiRoutes.Members, ApiRoutes.JoinRequests, ApiRoutes.Enrolment, ApiRoutes.AuthChallenge, ApiRoutes.AuthToken, ApiRoutes.DirectoryCommunesAdmin];
+        [ApiRoutes.Organisations, ApiRoutes.Members, ApiRoutes.JoinRequests, ApiRoutes.Enrolment, ApiRoutes.AuthChallenge, ApiRoutes.AuthToken, ApiRoutes.DirectoryCommunesAdmin,
+         TrustRoutes.MemberKey, TrustRoutes.Approvals];
 
     /// <summary>Hub calls, HTTP bodies, broken frames: each call's target picks one (about a tenth HTTP).</summary>
     public static readonly Gen<FuzzCall> Calls = Gen.Select(
@@ -443,6 +444,16 @@ public sealed class HubFuzzer : IAsyncDisposable
             },
             ApiRoutes.AuthChallenge => new JsonObject { ["deviceId"] = p[1] % 2 == 0 ? _devices[p[2] % _devices.Count] : Guid.NewGuid() },
             ApiRoutes.AuthToken => new JsonObject { ["deviceId"] = _devices[p[2] % _devices.Count], ["challenge"] = Convert.ToBase64String(call.Bytes), ["signature"] = Convert.ToBase64String(call.Bytes) },
+            TrustRoutes.MemberKey => new JsonObject
+            {
+                ["announcement"] = Convert.ToBase64String(call.Bytes),
+                ["certificates"] = new JsonArray(new JsonObject
+                {
+                    ["certificate"] = Convert.ToBase64String(call.Bytes),
+                    ["sealedMemberKey"] = p[1] % 2 == 0 ? null : Convert.ToBase64String(call.Bytes),
+                }),
+            },
+            TrustRoutes.Approvals => new JsonObject { ["certificate"] = Convert.ToBase64String(call.Bytes), ["sealedMemberKey"] = Convert.ToBase64String(call.Bytes) },
             _ => new JsonObject { ["communes"] = new JsonArray(new JsonObject { ["nisCode"] = call.Text, ["name"] = call.Text, ["region"] = "brussels" }) },
         };
 
