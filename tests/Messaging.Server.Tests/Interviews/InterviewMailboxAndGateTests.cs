@@ -9,6 +9,7 @@ using Messaging.Scheduling.Tests.Infrastructure;
 using Messaging.Server.Features.Interviews;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
 using WireMock.RequestBuilders;
@@ -157,6 +158,29 @@ public sealed class InterviewMailboxAndGateTests
         // The feed URL is a secret: never logged, never returned.
         Assert.DoesNotContain(world.App.Logs.Lines, l => l.Contains("secret-token-4242", StringComparison.Ordinal));
         Assert.True((await world.WorkerB.Hub.InvokeAsync<InterviewAvailabilityEntry>(nameof(IMessagingHub.GetInterviewAvailability))).HasFeed);
+    }
+
+    [Theory]
+    [InlineData("Testing", true)]
+    [InlineData("Production", false)]
+    [InlineData("Development", false)]
+    public void APinnedFeedCertificate_IsAcceptedInTheTestingEnvironmentOnly(string environment, bool accepted)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Messaging:Interviews:FeedTestCertificateThumbprint"] = "AB12" }).Build());
+        services.AddSingleton<Microsoft.Extensions.Hosting.IHostEnvironment>(new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = environment });
+        services.AddInterviews();
+        using var provider = services.BuildServiceProvider();
+        var read = () => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<InterviewsOptions>>().Value;
+        if (accepted)
+        {
+            Assert.Equal("AB12", read().FeedTestCertificateThumbprint);
+        }
+        else
+        {
+            Assert.Contains("tests only", Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(read).Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

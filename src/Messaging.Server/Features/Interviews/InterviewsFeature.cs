@@ -11,7 +11,10 @@ internal static class InterviewsFeature
 {
     public static IServiceCollection AddInterviews(this IServiceCollection services)
     {
-        services.AddOptions<InterviewsOptions>().BindConfiguration(InterviewsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<InterviewsOptions>().BindConfiguration(InterviewsOptions.Section).ValidateDataAnnotations()
+            .Validate<IHostEnvironment>((o, environment) => string.IsNullOrEmpty(o.FeedTestCertificateThumbprint) || environment.IsEnvironment("Testing"),
+                "FeedTestCertificateThumbprint is for tests only (the Testing environment): production feeds are checked against the system's trust store.")
+            .ValidateOnStart();
         services.AddSingleton<InterviewMailer>();
         services.AddSingleton<InterviewFeeds>();
         services.AddSingleton<InterviewService>();

@@ -42,7 +42,8 @@ public sealed class InterviewsOptions : IValidatableObject
     [Range(1024, 64 * 1024 * 1024)]
     public int FeedMaxBytes { get; set; } = 4 * 1024 * 1024;
 
-    /// <summary>Tests only: accept this server certificate thumbprint (SHA-256 hex) for feeds over HTTPS.</summary>
+    /// <summary>Tests only (refused at start-up outside the Testing environment): also accept this server certificate,
+    /// by its SHA-256 thumbprint in hex, for feeds over HTTPS.</summary>
     public string? FeedTestCertificateThumbprint { get; set; }
 
     /// <summary>The community of each service (organisation id in D form → community) for its public holiday; others use
