@@ -4,12 +4,13 @@ using Messaging.Contracts;
 using Messaging.Crypto.CrossSigning;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Members;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 
 namespace Messaging.Server.Tests;
 
 /// <summary>Issue 10 on the server: who issues which enrolment code, and the member-key calls' rules and typed refusals.</summary>
-public sealed class MemberKeyTests
+public abstract class MemberKeyTests(StorageProvider storage)
 {
     private static readonly Guid OrgA = Guid.Parse("0000000a-0000-0000-0000-000000000000");
     private static readonly Guid OrgB = Guid.Parse("0000000b-0000-0000-0000-000000000000");
@@ -60,7 +61,7 @@ public sealed class MemberKeyTests
     [Fact]
     public async Task TheOperator_IsRefusedACodeForAnOrganisationWithAnAdminDevice_AndAnAdminsResetCode_IsAudited()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var operatorClient = await app.ClientAsync(await app.OperatorAsync());
         var secondAdmin = await app.CreateMemberAsync(organisation, Roles.OrganisationAdmin);
@@ -83,7 +84,7 @@ public sealed class MemberKeyTests
     [Fact]
     public async Task TheMemberKeyCalls_RefuseBadInputWithTypedCodes_AndChangeNothing()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var worker = await app.CreateMemberAsync(organisation);
         var first = await app.EnrolDeviceAsync(worker);
@@ -136,7 +137,7 @@ public sealed class MemberKeyTests
     [Fact]
     public async Task AResetFromAnUncertifiedDevice_RevokesTheMembersOtherDevices()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var worker = await app.CreateMemberAsync(await app.CreateOrganisationAsync());
         var first = await app.EnrolDeviceAsync(worker);
         var replacement = await app.EnrolDeviceAsync(worker);
@@ -166,4 +167,8 @@ public sealed class MemberKeyTests
 
     private static async Task<string?> CodeAsync(HttpResponseMessage response)
         => (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).TryGetProperty("code", out var code) ? code.GetString() : null;
+
+    public sealed class OnSqlite() : MemberKeyTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : MemberKeyTests(StorageProvider.Postgres);
 }

@@ -2,12 +2,18 @@ using System.Globalization;
 using Hangfire;
 using Hangfire.AspNetCore;
 using Hangfire.InMemory;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
 
 namespace Messaging.Server.Features.Jobs;
 
 /// <summary>
-/// The one job runner: Hangfire with its in-memory storage (the embedded default). Features register their own jobs —
+/// The one job runner: Hangfire with its in-memory storage (the embedded default), or on PostgreSQL
+/// (Hangfire.PostgreSql, schema <c>hangfire</c> of the messaging database) when storage is PostgreSQL: there several
+/// instances share one queue, a job is fetched by one worker of one instance, and a recurring sweep is fired once per
+/// occurrence across them (the storage's distributed locks). Features register their own jobs —
 /// <see cref="AddSweep{TJob}"/> for recurring sweeps, <see cref="AddPendingJobs{TSource}"/> for the deadlines a restart
 /// must re-derive — and schedule one-off deadlines through <see cref="JobScheduler"/>. The Hangfire dashboard is not
 /// served.
@@ -21,7 +27,15 @@ internal static class JobsFeature
 
         // One storage and one activator per host, registered before AddHangfire so that its fallbacks to the process-wide
         // JobStorage.Current and JobActivator.Current never apply: two hosts in one process (the tests) stay apart.
-        services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions()));
+        services.AddSingleton<JobStorage>(sp =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return storage.Provider == StorageProvider.Postgres
+                ? new PostgreSqlStorage(
+                    new NpgsqlConnectionFactory(storage.ConnectionString!, HangfirePostgres(sp.GetRequiredService<IOptions<JobsOptions>>().Value)),
+                    HangfirePostgres(sp.GetRequiredService<IOptions<JobsOptions>>().Value))
+                : new InMemoryStorage(new InMemoryStorageOptions());
+        });
         services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddHangfire(configuration => configuration
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
@@ -37,6 +51,16 @@ internal static class JobsFeature
         services.AddSingleton<JobScheduler>();
         return services;
     }
+
+    private static PostgreSqlStorageOptions HangfirePostgres(JobsOptions options) => new()
+    {
+        SchemaName = "hangfire",
+        PrepareSchemaIfNecessary = true,
+        // Enqueued jobs are looked for as often as due ones (the storage's default is 15 s); LISTEN/NOTIFY wakes the
+        // workers of every instance sooner when a job is enqueued.
+        QueuePollInterval = options.PollingInterval,
+        EnableLongPolling = true,
+    };
 
     /// <summary>Registers a recurring sweep under a stable id, run every <paramref name="interval"/>.</summary>
     public static IServiceCollection AddSweep<TJob>(this IServiceCollection services, string id, Func<IServiceProvider, TimeSpan> interval)
