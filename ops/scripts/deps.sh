@@ -4,10 +4,11 @@
 # keyspace or mailbox, so tests never share data.
 #
 # The services are listed in MESSAGING_TEST_SERVICES; a feature that needs a new one adds it here.
-# Storage is embedded SQLite. Scheduling (issue 13) needs an SMTP server (python3-aiosmtpd), an IMAP
+# Storage runs on embedded SQLite and on PostgreSQL (a private cluster, postgresql); the SignalR backplane on Redis
+# (a private instance, redis-server). Scheduling (issue 13) needs an SMTP server (python3-aiosmtpd), an IMAP
 # server (dovecot-imapd) and ical.js under node (an independent iCalendar parser).
 
-MESSAGING_TEST_SERVICES=(python3-aiosmtpd dovecot-imapd)
+MESSAGING_TEST_SERVICES=(python3-aiosmtpd dovecot-imapd postgresql redis-server)
 MESSAGING_DEPS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 MESSAGING_DEPS_RUN="$MESSAGING_DEPS_ROOT/.test-run/services"
 
@@ -107,6 +108,58 @@ deps_start_imap() {
   deps_wait_port "$MESSAGING_TEST_IMAP_PORT" imap
 }
 
+# PostgreSQL: a private cluster (initdb as the postgres user, which refuses to run as root) on a free loopback port,
+# password authentication for a superuser whose password is made here, no Unix socket outside its own folder. Tests
+# create one database per server they start (MessagingApp) and drop it afterwards. Durability is off (--no-sync,
+# fsync=off): this cluster holds test data only and is thrown away by deps_stop.
+deps_start_postgres() {
+  local dir="${MESSAGING_DEPS_RUN:?}/postgres"
+  rm -rf "$dir" && mkdir -p "$dir"
+  local bin
+  bin="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d | sort -V | tail -n 1)"
+  if [ -z "$bin" ]; then
+    echo "deps: no PostgreSQL server binaries under /usr/lib/postgresql" >&2
+    return 1
+  fi
+  # The cluster's files belong to postgres: when it cannot reach .test-run (a clone under /root), they go to a private
+  # temporary folder instead, removed by deps_stop.
+  local data="$dir/data"
+  if runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+    mkdir -p "$data"
+  else
+    data="$(mktemp -d /tmp/messaging-test-postgres.XXXXXX)"
+  fi
+  echo "$data" >"$dir/data.path"
+  chown postgres:postgres "$data" && chmod 0700 "$data"
+  local password="pg-$RANDOM$RANDOM$RANDOM$RANDOM"
+  local pwfile
+  pwfile="$(mktemp /tmp/messaging-test-postgres-pw.XXXXXX)"
+  echo "$password" >"$pwfile"
+  chown postgres "$pwfile"
+  runuser -u postgres -- "$bin/initdb" -D "$data" -U postgres --pwfile="$pwfile" --auth=scram-sha-256 \
+    --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 || { rm -f "$pwfile"; cat "$dir/initdb.log" >&2; return 1; }
+  rm -f "$pwfile"
+  MESSAGING_TEST_POSTGRES_PORT="$(deps_free_port)"
+  runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -c port=$MESSAGING_TEST_POSTGRES_PORT -c unix_socket_directories=$data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >"$dir/pg_ctl.log" 2>&1 || { cat "$dir/pg_ctl.log" "$data/server.log" >&2; return 1; }
+  echo "$bin" >"$dir/bin.path"
+  export MESSAGING_TEST_POSTGRES_PORT
+  export MESSAGING_TEST_POSTGRES="Host=127.0.0.1;Port=$MESSAGING_TEST_POSTGRES_PORT;Username=postgres;Password=$password;Database=postgres"
+}
+
+# Redis: a private instance on a free loopback port, nothing persisted (no RDB snapshot, no append-only file). Tests
+# use their own key prefix (channel prefix) each.
+deps_start_redis() {
+  local dir="${MESSAGING_DEPS_RUN:?}/redis"
+  rm -rf "$dir" && mkdir -p "$dir"
+  MESSAGING_TEST_REDIS_PORT="$(deps_free_port)"
+  redis-server --bind 127.0.0.1 --port "$MESSAGING_TEST_REDIS_PORT" --protected-mode yes --save '' --appendonly no \
+    --dir "$dir" --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >/dev/null
+  deps_wait_port "$MESSAGING_TEST_REDIS_PORT" redis
+  export MESSAGING_TEST_REDIS_PORT MESSAGING_TEST_REDIS="127.0.0.1:$MESSAGING_TEST_REDIS_PORT"
+}
+
 # ical.js, the independent iCalendar parser the scheduling tests run over every invitation they build.
 # node and npm come from Debian only when absent (a machine may carry another build of node, with npm inside).
 deps_install_icaljs() {
@@ -124,11 +177,27 @@ deps_start() {
   deps_install_icaljs
   deps_start_smtp
   deps_start_imap
+  deps_start_postgres
+  deps_start_redis
   # Fixtures needing these services fail (never skip) when this is set and one of their variables is missing.
   export MESSAGING_TEST_SERVICES_STARTED=1
 }
 
 deps_stop() {
+  if [ -f "$MESSAGING_DEPS_RUN/postgres/data.path" ]; then
+    local data bin
+    data="$(cat "$MESSAGING_DEPS_RUN/postgres/data.path")"
+    bin="$(cat "$MESSAGING_DEPS_RUN/postgres/bin.path" 2>/dev/null || true)"
+    if [ -n "$bin" ] && [ -f "$data/postmaster.pid" ]; then
+      runuser -u postgres -- "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    case "$data" in /tmp/messaging-test-postgres.*) rm -rf "$data" ;; esac
+    rm -f "$MESSAGING_DEPS_RUN/postgres/data.path"
+  fi
+  if [ -f "$MESSAGING_DEPS_RUN/redis/redis.pid" ]; then
+    kill "$(cat "$MESSAGING_DEPS_RUN/redis/redis.pid")" 2>/dev/null || true
+    rm -f "$MESSAGING_DEPS_RUN/redis/redis.pid"
+  fi
   local pidfile="$MESSAGING_DEPS_RUN/smtp/server.pid"
   if [ -f "$pidfile" ]; then
     kill "$(cat "$pidfile")" 2>/dev/null || true

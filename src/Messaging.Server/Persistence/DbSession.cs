@@ -7,11 +7,18 @@ namespace Messaging.Server.Persistence;
 /// can compose several of them atomically. Parameters are named <c>@name</c>, which SQLite and PostgreSQL both accept;
 /// values are converted by <see cref="DbValues"/>.
 /// </summary>
-internal sealed class DbSession(DbConnection connection, DbTransaction? transaction, StatementCache? statements = null)
+internal sealed class DbSession(DbConnection connection, DbTransaction? transaction, StatementCache? statements = null, DbChainLocks? chains = null)
 {
     public DbConnection Connection { get; } = connection;
 
     public DbTransaction? Transaction { get; } = transaction;
+
+    /// <summary>
+    /// Called by an append to a hash chain before it reads the chain's head: the head read and the insert of the next
+    /// link must not interleave with another append. SQLite's single writer already runs units one at a time (nothing to
+    /// do); on PostgreSQL the chain must have been locked when this transaction began (see <see cref="DbChainLocks"/>).
+    /// </summary>
+    public void EnsureSerialAppend(DbChain chain) => chains?.Ensure(chain);
 
     public async Task<int> ExecuteAsync(string sql, params (string Name, object? Value)[] parameters)
     {
@@ -110,6 +117,38 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
 
     private ValueTask ReturnAsync(DbCommand command)
         => statements is not null && statements.Keep(command) ? ValueTask.CompletedTask : command.DisposeAsync();
+}
+
+/// <summary>The append-only hash chains, whose appends must run one at a time.</summary>
+[Flags]
+internal enum DbChain
+{
+    None = 0,
+    KeyLog = 1,
+    AuditLog = 2,
+}
+
+/// <summary>The chains a write transaction locked when it began. An append to a chain it did not lock cannot lock it
+/// then (see <see cref="PostgresDatabase"/>): it throws <see cref="DbChainLockRequiredException"/>, and the database runs
+/// the unit again with that chain locked first.</summary>
+internal sealed class DbChainLocks(DbChain held)
+{
+    public DbChain Held { get; } = held;
+
+    public void Ensure(DbChain chain)
+    {
+        if ((Held & chain) != chain)
+        {
+            throw new DbChainLockRequiredException(Held | chain);
+        }
+    }
+}
+
+/// <summary>A unit of work appended to a chain its transaction had not locked; caught by the database, never by callers.</summary>
+internal sealed class DbChainLockRequiredException(DbChain needed)
+    : InvalidOperationException("This unit of work appends to a hash chain it had not locked; it is run again with the lock.")
+{
+    public DbChain Needed { get; } = needed;
 }
 
 /// <summary>

@@ -3,9 +3,11 @@ using Microsoft.Extensions.Options;
 namespace Messaging.Server.Persistence;
 
 /// <summary>
-/// Applies the numbered SQL scripts embedded under <c>Persistence/Migrations/Sqlite</c> (<c>0001_name.sql</c>, …) in
-/// order, each in its own transaction, recording them in <c>schema_migrations</c>. Creates the data folder (0700) and the
-/// database file (0600) on first run (<see cref="DataFilePermissions"/>).
+/// Applies the numbered SQL scripts embedded under <c>Persistence/Migrations/&lt;provider&gt;</c> (<c>0001_name.sql</c>, …)
+/// in order, each in its own transaction, recording them in <c>schema_migrations</c>. Each SQLite script has a PostgreSQL
+/// twin with the same number and name (a unit test holds them to it). On SQLite it creates the data folder (0700) and the
+/// database file (0600) on first run (<see cref="DataFilePermissions"/>) and sets the WAL journal; on PostgreSQL it holds
+/// an advisory lock while it migrates, so that instances starting together migrate once.
 /// </summary>
 internal sealed partial class MigrationRunner(
     IOptions<StorageOptions> options,
@@ -13,20 +15,52 @@ internal sealed partial class MigrationRunner(
     TimeProvider time,
     ILogger<MigrationRunner> logger)
 {
-    private const string ResourcePrefix = "Messaging.Server.Persistence.Migrations.Sqlite.";
+    private const string ResourcePrefix = "Messaging.Server.Persistence.Migrations.";
+
+    /// <summary>The advisory lock key held while migrating (any constant that nothing else uses).</summary>
+    private const long PostgresMigrationLock = 0x6d73_6769_6d69_6772;
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        DataFilePermissions.Prepare(options.Value.DatabasePath);
+        var provider = options.Value.Provider;
+        if (provider == StorageProvider.Sqlite)
+        {
+            DataFilePermissions.Prepare(options.Value.DatabasePath);
+        }
+
         await using var connection = await connections.OpenAsync(cancellationToken);
         var setup = new DbSession(connection, null);
-        await setup.ExecuteAsync("PRAGMA journal_mode=WAL;");
-        DataFilePermissions.Tighten(options.Value.DatabasePath);
-        await setup.ExecuteAsync(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);");
-        var applied = (await setup.QueryAsync("SELECT version FROM schema_migrations;", r => r.GetInt64(0))).ToHashSet();
+        if (provider == StorageProvider.Sqlite)
+        {
+            await setup.ExecuteAsync("PRAGMA journal_mode=WAL;");
+            DataFilePermissions.Tighten(options.Value.DatabasePath);
+            await setup.ExecuteAsync(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);");
+        }
+        else
+        {
+            await setup.ExecuteAsync("SELECT pg_advisory_lock(@key);", ("@key", PostgresMigrationLock));
+            await setup.ExecuteAsync(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);");
+        }
 
-        foreach (var (version, name, sql) in LoadScripts())
+        try
+        {
+            await ApplyPendingAsync(connection, setup, provider, cancellationToken);
+        }
+        finally
+        {
+            if (provider == StorageProvider.Postgres)
+            {
+                await setup.ExecuteAsync("SELECT pg_advisory_unlock(@key);", ("@key", PostgresMigrationLock));
+            }
+        }
+    }
+
+    private async Task ApplyPendingAsync(System.Data.Common.DbConnection connection, DbSession setup, StorageProvider provider, CancellationToken cancellationToken)
+    {
+        var applied = (await setup.QueryAsync("SELECT version FROM schema_migrations;", r => r.GetInt64(0))).ToHashSet();
+        foreach (var (version, name, sql) in LoadScripts(provider))
         {
             if (applied.Contains(version))
             {
@@ -44,13 +78,14 @@ internal sealed partial class MigrationRunner(
         }
     }
 
-    internal static IReadOnlyList<(long Version, string Name, string Sql)> LoadScripts()
+    internal static IReadOnlyList<(long Version, string Name, string Sql)> LoadScripts(StorageProvider provider = StorageProvider.Sqlite)
     {
         var assembly = typeof(MigrationRunner).Assembly;
+        var prefix = ResourcePrefix + provider + ".";
         var scripts = new List<(long, string, string)>();
-        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)))
+        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)))
         {
-            var name = resource[ResourcePrefix.Length..^".sql".Length];
+            var name = resource[prefix.Length..^".sql".Length];
             var version = long.Parse(name.AsSpan(0, name.IndexOf('_', StringComparison.Ordinal)), System.Globalization.CultureInfo.InvariantCulture);
             using var stream = assembly.GetManifestResourceStream(resource)!;
             using var reader = new StreamReader(stream);
@@ -79,10 +114,17 @@ internal static class PersistenceExtensions
     {
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<SqliteDatabase>();
-        services.AddSingleton<IDbConnectionFactory>(sp => sp.GetRequiredService<SqliteDatabase>());
-        services.AddSingleton<IDatabase>(sp => sp.GetRequiredService<SqliteDatabase>());
+        services.AddSingleton<PostgresDatabase>();
+        services.AddSingleton(sp => (IDbConnectionFactory)Chosen(sp));
+        services.AddSingleton(sp => (IDatabase)Chosen(sp));
         services.AddSingleton<MigrationRunner>();
         services.AddHostedService<DatabaseInitializer>();
         return services;
     }
+
+    /// <summary>The database of the configured provider (only that one is ever created).</summary>
+    private static object Chosen(IServiceProvider services)
+        => services.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.Postgres
+            ? services.GetRequiredService<PostgresDatabase>()
+            : services.GetRequiredService<SqliteDatabase>();
 }

@@ -2,12 +2,13 @@ using Messaging.Contracts;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Hosting;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Messaging.Server.Tests;
 
-public sealed class KeyLogAndAuditTests
+public abstract class KeyLogAndAuditTests(StorageProvider storage)
 {
     private static async Task<List<KeyLogEntry>> FetchKeyLogAsync(ConnectedDevice device)
     {
@@ -26,7 +27,7 @@ public sealed class KeyLogAndAuditTests
     [Fact]
     public async Task TheKeyLog_RecordsEveryAddedAndRevokedKey_AndItsChainVerifiesOnTheClient()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var worker = await app.CreateMemberAsync(organisation);
         var device = await app.EnrolDeviceAsync(worker);
@@ -46,13 +47,13 @@ public sealed class KeyLogAndAuditTests
     [Fact]
     public async Task ASwappedKeyInTheKeyLog_IsDetected()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var device = await app.EnrolDeviceAsync(await app.CreateMemberAsync(organisation));
         await app.EnrolDeviceAsync(await app.CreateMemberAsync(organisation));
         var attacker = DeviceKeys.Generate().Identity.PublicKey.ToBytes();
 
-        await app.ExecuteSqlAsync($"UPDATE key_log SET identity_key = X'{Convert.ToHexString(attacker)}' WHERE idx = 2;");
+        await app.ExecuteSqlAsync($"UPDATE key_log SET identity_key = {app.BlobLiteral(attacker)} WHERE idx = 2;");
 
         await using var connected = await app.ConnectAsync(device);
         Assert.Equal(2, KeyLogHash.FindFirstBroken(await FetchKeyLogAsync(connected), 0, KeyLogHash.Genesis()));
@@ -62,7 +63,7 @@ public sealed class KeyLogAndAuditTests
     [Fact]
     public async Task TheAuditLog_ChainVerifies_AndRecordsMetadataOnly()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var worker = await app.CreateMemberAsync(organisation, displayName: "Adélaïde Secretname", email: "adelaide.secret@service.example");
         var device = await app.EnrolDeviceAsync(worker);
@@ -95,7 +96,7 @@ public sealed class KeyLogAndAuditTests
     [InlineData("DELETE FROM audit_log WHERE idx = 2;", 2)]
     public async Task ATamperedAuditRow_IsDetected_ByTheVerifyCommand(string tamper, long brokenAt)
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         await app.EnrolDeviceAsync(await app.CreateMemberAsync(organisation));
         var (command, _) = HostCommand.Parse(["verify-audit"]);
@@ -116,7 +117,7 @@ public sealed class KeyLogAndAuditTests
     [Fact]
     public async Task TheBootstrapCommand_CreatesAnOperatorWhoseCodeEnrolsADevice()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         _ = app.Server;
         var (command, configuration) = HostCommand.Parse(["bootstrap", "--organisation", "Plateforme", "--type", "operator",
             "--operator", "Op Erator", "--email", "op@platform.example", "--Messaging:Storage:DataDirectory", "ignored"]);
@@ -134,7 +135,7 @@ public sealed class KeyLogAndAuditTests
     [Fact]
     public async Task TheBootstrapCommand_WithAnUnknownOrganisationType_PrintsTheErrorAndCreatesNothing()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         _ = app.Server;
         var (command, _) = HostCommand.Parse(["bootstrap", "--organisation", "Plateforme", "--type", "no-such-type",
             "--operator", "Op Erator", "--email", "op@platform.example"]);
@@ -146,4 +147,8 @@ public sealed class KeyLogAndAuditTests
         Assert.DoesNotContain("enrolment code", output.ToString(), StringComparison.Ordinal);
         Assert.Equal(0, await app.CountAsync("organisations", "name = 'Plateforme'"));
     }
+
+    public sealed class OnSqlite() : KeyLogAndAuditTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : KeyLogAndAuditTests(StorageProvider.Postgres);
 }

@@ -2,17 +2,18 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Messaging.Contracts;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Messaging.Server.Tests;
 
-public sealed class AuthenticationTests
+public abstract class AuthenticationTests(StorageProvider storage)
 {
     [Fact]
     public async Task ASignedChallenge_YieldsAToken_ThatOpensTheHub()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var device = await app.EnrolDeviceAsync(await app.CreateMemberAsync(await app.CreateOrganisationAsync()));
 
         var token = await app.AuthenticateAsync(device);
@@ -29,7 +30,7 @@ public sealed class AuthenticationTests
     [Fact]
     public async Task AWrongSignature_IsRefused_AndBurnsTheChallenge()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var device = await app.EnrolDeviceAsync(await app.CreateMemberAsync(await app.CreateOrganisationAsync()));
         var other = DeviceKeys.Generate();
         var http = app.CreateClient();
@@ -46,7 +47,7 @@ public sealed class AuthenticationTests
     [Fact]
     public async Task AChallenge_IsSingleUse_AndExpires()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var device = await app.EnrolDeviceAsync(await app.CreateMemberAsync(await app.CreateOrganisationAsync()));
         var http = app.CreateClient();
         async Task<ChallengeResponse> ChallengeAsync() =>
@@ -65,7 +66,7 @@ public sealed class AuthenticationTests
     [Fact]
     public async Task AChallengeForAnotherDevice_IsRefused()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var worker = await app.CreateMemberAsync(await app.CreateOrganisationAsync());
         var first = await app.EnrolDeviceAsync(worker);
         var second = await app.EnrolDeviceAsync(worker);
@@ -80,7 +81,7 @@ public sealed class AuthenticationTests
     [Fact]
     public async Task AnExpiredToken_IsRefused_OverHttpAndByTheHub()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var admin = organisation.Admin;
         var client = await app.ClientAsync(admin);
@@ -100,7 +101,7 @@ public sealed class AuthenticationTests
     [Fact]
     public async Task AGarbageToken_IsRefused()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var client = app.CreateClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "not-a-token");
         var response = await client.PostAsJsonAsync(ApiRoutes.Organisations, new CreateOrganisationRequest("X", OrganisationTypes.PreventionService));
@@ -110,7 +111,7 @@ public sealed class AuthenticationTests
     [Fact]
     public async Task RevokingADevice_ClosesItsLiveConnectionAtOnce_AndRejectsItsTokenFromThenOn()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var device = await app.EnrolDeviceAsync(await app.CreateMemberAsync(organisation));
         var token = await app.AuthenticateAsync(device);
@@ -135,7 +136,7 @@ public sealed class AuthenticationTests
     [Fact]
     public async Task ARevokedDevice_IsDroppedFromRecipientSets_AndLosesItsPendingEnvelopes()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var serviceA = await app.CreateOrganisationAsync();
         var serviceB = await app.CreateOrganisationAsync();
         var workerA = await app.CreateMemberAsync(serviceA);
@@ -158,4 +159,8 @@ public sealed class AuthenticationTests
         Assert.Empty(result.MissingDevices);
         _ = b1;
     }
+
+    public sealed class OnSqlite() : AuthenticationTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : AuthenticationTests(StorageProvider.Postgres);
 }

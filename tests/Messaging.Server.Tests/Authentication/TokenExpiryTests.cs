@@ -1,4 +1,5 @@
 using Messaging.Contracts;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -6,12 +7,12 @@ namespace Messaging.Server.Tests;
 
 /// <summary>A hub connection lives no longer than its token: at expiry the server closes it, so pushes stop with the
 /// token; the device reconnects with a fresh one and gets what was sent meanwhile.</summary>
-public sealed class TokenExpiryTests
+public abstract class TokenExpiryTests(StorageProvider storage)
 {
     [Fact]
     public async Task AtItsTokensExpiry_AConnectionIsClosed_AndReceivesNoMorePushes_UntilItReconnectsWithAFreshToken()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var peer = await app.CreateMemberAsync(organisation);
         var receiver = await app.ConnectAsync(await app.EnrolDeviceAsync(peer));
@@ -36,4 +37,8 @@ public sealed class TokenExpiryTests
         await using var freshReceiver = await app.ReconnectAsync(receiver);
         Assert.Single(await freshReceiver.ReceiveAsync(1));
     }
+
+    public sealed class OnSqlite() : TokenExpiryTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : TokenExpiryTests(StorageProvider.Postgres);
 }

@@ -1,16 +1,17 @@
 using System.Net.Http.Json;
 using Messaging.Contracts;
 using Messaging.Crypto.Keys;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 
 namespace Messaging.Server.Tests;
 
-public sealed class EnrolmentTests
+public abstract class EnrolmentTests(StorageProvider storage)
 {
     [Fact]
     public async Task AValidCodeAndKeys_EnrolADevice_WithItsPreKeys_AndConsumeTheCode()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var worker = await app.CreateMemberAsync(organisation);
         var keys = DeviceKeys.Generate(oneTimePreKeys: 7);
@@ -31,7 +32,7 @@ public sealed class EnrolmentTests
     [Fact]
     public async Task AnExpiredCode_IsRefused_AndNothingIsStored()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var worker = await app.CreateMemberAsync(await app.CreateOrganisationAsync());
         var code = await app.IssueCodeAsync(worker);
         var devices = await app.CountAsync("devices");
@@ -46,7 +47,7 @@ public sealed class EnrolmentTests
     [Fact]
     public async Task AReusedCode_IsRefused()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var worker = await app.CreateMemberAsync(await app.CreateOrganisationAsync());
         var code = await app.IssueCodeAsync(worker);
         (await app.PostEnrolmentAsync(DeviceKeys.Generate().Request(code))).EnsureSuccessStatusCode();
@@ -61,7 +62,7 @@ public sealed class EnrolmentTests
     [Fact]
     public async Task AnUnknownCode_IsRefused()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var response = await app.PostEnrolmentAsync(DeviceKeys.Generate().Request("AAAA-BBBB-CCCC-DDDD"));
         await Refusal.AssertHttpAsync(ErrorCodes.EnrolmentCodeUnknown, 400, response);
     }
@@ -69,7 +70,7 @@ public sealed class EnrolmentTests
     [Fact]
     public async Task ASignedPreKeyNotSignedByTheIdentity_IsRefused_AndTheCodeStaysUsable()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var worker = await app.CreateMemberAsync(await app.CreateOrganisationAsync());
         var code = await app.IssueCodeAsync(worker);
         var keys = DeviceKeys.Generate();
@@ -94,7 +95,7 @@ public sealed class EnrolmentTests
     [InlineData(130)]
     public async Task AMalformedIdentityKey_IsRefused(int length)
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var worker = await app.CreateMemberAsync(await app.CreateOrganisationAsync());
         var keys = DeviceKeys.Generate();
         var identity = new byte[length];
@@ -114,7 +115,7 @@ public sealed class EnrolmentTests
     [Fact]
     public async Task AnIdentityKeyAlreadyRegistered_IsRefused()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var worker = await app.CreateMemberAsync(await app.CreateOrganisationAsync());
         var keys = DeviceKeys.Generate();
         (await app.PostEnrolmentAsync(keys.Request(await app.IssueCodeAsync(worker)))).EnsureSuccessStatusCode();
@@ -127,7 +128,7 @@ public sealed class EnrolmentTests
     [Fact]
     public async Task DuplicateOneTimePreKeyIds_AreRefused()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var worker = await app.CreateMemberAsync(await app.CreateOrganisationAsync());
         var keys = DeviceKeys.Generate(3);
         var request = keys.Request(await app.IssueCodeAsync(worker));
@@ -139,15 +140,16 @@ public sealed class EnrolmentTests
     [Fact]
     public async Task EnrolmentCodes_AreStoredAsHashesOnly()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var worker = await app.CreateMemberAsync(await app.CreateOrganisationAsync());
         var code = await app.IssueCodeAsync(worker);
 
-        var bytes = await File.ReadAllBytesAsync(app.DatabasePath);
-        var wal = File.Exists(app.DatabasePath + "-wal") ? await File.ReadAllBytesAsync(app.DatabasePath + "-wal") : [];
-        var normalised = System.Text.Encoding.ASCII.GetBytes(code.Replace("-", string.Empty, StringComparison.Ordinal));
-        Assert.Equal(-1, bytes.AsSpan().IndexOf(normalised));
-        Assert.Equal(-1, wal.AsSpan().IndexOf(normalised));
-        Assert.Equal(-1, wal.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(code)));
+        Assert.NotEmpty(await app.StoredFilesAsync());
+        Assert.False(await app.StoredBytesContainAsync(System.Text.Encoding.ASCII.GetBytes(code.Replace("-", string.Empty, StringComparison.Ordinal))));
+        Assert.False(await app.StoredBytesContainAsync(System.Text.Encoding.ASCII.GetBytes(code)));
     }
+
+    public sealed class OnSqlite() : EnrolmentTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : EnrolmentTests(StorageProvider.Postgres);
 }

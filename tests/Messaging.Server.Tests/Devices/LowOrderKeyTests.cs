@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Messaging.Contracts;
 using Messaging.Crypto.Keys;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -13,7 +14,7 @@ namespace Messaging.Server.Tests;
 /// A low-order or non-canonical X25519 key, even validly signed, is refused at enrolment, one-time prekey upload and
 /// signed-prekey rotation: stored, it would make every later sender to that device fail its key agreement.
 /// </summary>
-public sealed class LowOrderKeyTests
+public abstract class LowOrderKeyTests(StorageProvider storage)
 {
     /// <summary>The points of small order on Curve25519 (libsodium's list) and non-canonical encodings of them.</summary>
     public static TheoryData<string> LowOrderPoints() =>
@@ -65,9 +66,9 @@ public sealed class LowOrderKeyTests
         }
     }
 
-    private static async Task<(MessagingApp App, TestMember Member)> WorldAsync()
+    private async Task<(MessagingApp App, TestMember Member)> WorldAsync()
     {
-        var app = new MessagingApp();
+        var app = new MessagingApp(storage);
         return (app, await app.CreateMemberAsync(await app.CreateOrganisationAsync()));
     }
 
@@ -135,4 +136,8 @@ public sealed class LowOrderKeyTests
             new RotateSignedPreKeyRequest(known.SignedPreKey(3, genuine.PublicKey.PublicKey)));
         Assert.Equal(3u, status.SignedPreKeyId);
     }
+
+    public sealed class OnSqlite() : LowOrderKeyTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : LowOrderKeyTests(StorageProvider.Postgres);
 }

@@ -2,18 +2,19 @@ using System.Net;
 using System.Net.Http.Json;
 using Messaging.Contracts;
 using Messaging.Crypto.CrossSigning;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 
 namespace Messaging.Server.Tests;
 
 /// <summary>Issue 10 on the server: the member-key calls' rules and typed refusals (who issues which enrolment code:
 /// <see cref="EnrolmentCodeIssuingTests"/>).</summary>
-public sealed class MemberKeyTests
+public abstract class MemberKeyTests(StorageProvider storage)
 {
     [Fact]
     public async Task TheMemberKeyCalls_RefuseBadInputWithTypedCodes_AndChangeNothing()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var worker = await app.CreateMemberAsync(organisation);
         var first = await app.EnrolDeviceAsync(worker);
@@ -66,7 +67,7 @@ public sealed class MemberKeyTests
     [Fact]
     public async Task AResetFromAnUncertifiedDevice_RevokesTheMembersOtherDevices()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var worker = await app.CreateMemberAsync(await app.CreateOrganisationAsync());
         var first = await app.EnrolDeviceAsync(worker);
         var replacement = await app.EnrolDeviceAsync(worker);
@@ -96,4 +97,8 @@ public sealed class MemberKeyTests
 
     private static async Task<string?> CodeAsync(HttpResponseMessage response)
         => (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).TryGetProperty("code", out var code) ? code.GetString() : null;
+
+    public sealed class OnSqlite() : MemberKeyTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : MemberKeyTests(StorageProvider.Postgres);
 }

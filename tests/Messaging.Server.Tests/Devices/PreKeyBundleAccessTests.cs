@@ -1,4 +1,5 @@
 using Messaging.Contracts;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -6,7 +7,7 @@ namespace Messaging.Server.Tests;
 
 /// <summary>Bundles (and the one-time prekeys they consume) go only to devices that may write to the member — its own
 /// other devices and members sharing a conversation with it — and no faster than the per-(device, target) limit.</summary>
-public sealed class PreKeyBundleAccessTests
+public abstract class PreKeyBundleAccessTests(StorageProvider storage)
 {
     private static Task<PreKeyBundles> BundlesAsync(ConnectedDevice requester, Guid memberId)
         => requester.Hub.InvokeAsync<PreKeyBundles>(nameof(IMessagingHub.GetPreKeyBundles), new GetPreKeyBundlesRequest(memberId));
@@ -17,7 +18,7 @@ public sealed class PreKeyBundleAccessTests
     [InlineData(Roles.Worker)]
     public async Task ADeviceSharingNoConversationWithTheMember_IsRefusedItsBundles_AndConsumesNoPreKey(string role)
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var service = await app.CreateOrganisationAsync();
         var target = await app.CreateMemberAsync(service);
         var targetDevice = await app.EnrolDeviceAsync(target, oneTimePreKeys: 5);
@@ -40,7 +41,7 @@ public sealed class PreKeyBundleAccessTests
     [Fact]
     public async Task OneDevice_FetchingOneMembersBundlesPastThePerTargetLimit_IsRateLimited_WhileOtherTargetsAndDevicesAreNot()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var service = await app.CreateOrganisationAsync();
         var target = await app.CreateMemberAsync(service);
         var other = await app.CreateMemberAsync(service);
@@ -67,7 +68,7 @@ public sealed class PreKeyBundleAccessTests
     [Fact]
     public async Task TheTargetsLiveDevice_IsToldWhenItsOneTimePreKeysRunLow_AndOnlyIt()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var service = await app.CreateOrganisationAsync();
         var target = await app.CreateMemberAsync(service);
         await using var low = await app.ConnectAsync(await app.EnrolDeviceAsync(target, oneTimePreKeys: 11));
@@ -81,4 +82,8 @@ public sealed class PreKeyBundleAccessTests
         using var none = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => requester.PreKeysLowAsync().WaitAsync(none.Token));
     }
+
+    public sealed class OnSqlite() : PreKeyBundleAccessTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : PreKeyBundleAccessTests(StorageProvider.Postgres);
 }

@@ -1,11 +1,12 @@
 using Messaging.Contracts;
 using Messaging.Crypto.Keys;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Messaging.Server.Tests;
 
-public sealed class PreKeyTests
+public abstract class PreKeyTests(StorageProvider storage)
 {
     private static Task<PreKeyBundles> BundlesAsync(ConnectedDevice requester, Guid memberId)
         => requester.Hub.InvokeAsync<PreKeyBundles>(nameof(IMessagingHub.GetPreKeyBundles), new GetPreKeyBundlesRequest(memberId));
@@ -13,7 +14,7 @@ public sealed class PreKeyTests
     [Fact]
     public async Task EachBundle_ConsumesOneOneTimePreKey_ThenFallsBackToTheSignedPreKeyOnly()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var target = await app.CreateMemberAsync(organisation);
         var device = await app.EnrolDeviceAsync(target, oneTimePreKeys: 3);
@@ -45,7 +46,7 @@ public sealed class PreKeyTests
     [Fact]
     public async Task ConcurrentBundleFetches_NeverHandOutTheSameOneTimePreKeyTwice()
     {
-        await using var app = new MessagingApp(new Dictionary<string, string?> { ["Messaging:RateLimits:PreKeyBundleFetchesPerTargetPerWindow"] = "100" });
+        await using var app = new MessagingApp(storage, new Dictionary<string, string?> { ["Messaging:RateLimits:PreKeyBundleFetchesPerTargetPerWindow"] = "100" });
         var organisation = await app.CreateOrganisationAsync();
         var target = await app.CreateMemberAsync(organisation);
         await app.EnrolDeviceAsync(target, oneTimePreKeys: 30);
@@ -72,7 +73,7 @@ public sealed class PreKeyTests
     [Fact]
     public async Task ADeviceRunningLow_IsToldToReplenish_AndCanUploadMore()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var target = await app.CreateMemberAsync(organisation);
         var device = await app.EnrolDeviceAsync(target, oneTimePreKeys: 10);
@@ -98,7 +99,7 @@ public sealed class PreKeyTests
     [Fact]
     public async Task ASignedPreKeyRotation_IsVerifiedAgainstTheDevicesIdentity()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var target = await app.CreateMemberAsync(organisation);
         var device = await app.EnrolDeviceAsync(target);
@@ -121,7 +122,7 @@ public sealed class PreKeyTests
     [Fact]
     public async Task BundlesOfTheCallersOwnMember_ExcludeTheCallingDevice()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var worker = await app.CreateMemberAsync(await app.CreateOrganisationAsync());
         var first = await app.EnrolDeviceAsync(worker);
         var second = await app.EnrolDeviceAsync(worker);
@@ -131,4 +132,8 @@ public sealed class PreKeyTests
 
         Assert.Equal(second.Id, Assert.Single(bundles.Bundles).DeviceId);
     }
+
+    public sealed class OnSqlite() : PreKeyTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : PreKeyTests(StorageProvider.Postgres);
 }

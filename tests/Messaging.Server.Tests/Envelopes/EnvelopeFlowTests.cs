@@ -1,11 +1,12 @@
 using Messaging.Contracts;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Messaging.Server.Tests;
 
-public sealed class EnvelopeFlowTests
+public abstract class EnvelopeFlowTests(StorageProvider storage)
 {
     /// <summary>Two workers of two organisations with two devices each, all connected.</summary>
     private sealed record TwoServices(TestDevice A1, TestDevice A2, TestDevice B1, TestDevice B2, TestMember WorkerA, TestMember WorkerB);
@@ -24,7 +25,7 @@ public sealed class EnvelopeFlowTests
     [Fact]
     public async Task Envelopes_FlowBothWays_ToEveryDevice_IncludingTheSendersOtherDevice()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var w = await TwoServicesAsync(app);
         await using var a1 = await app.ConnectAsync(w.A1);
         await using var a2 = await app.ConnectAsync(w.A2);
@@ -60,7 +61,7 @@ public sealed class EnvelopeFlowTests
     [Fact]
     public async Task OfflineDevice_ReceivesEverythingOnReconnect_InSequenceOrder()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var w = await TwoServicesAsync(app);
         await using var a1 = await app.ConnectAsync(w.A1);
         var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
@@ -84,7 +85,7 @@ public sealed class EnvelopeFlowTests
     [Fact]
     public async Task Acknowledging_DeletesTheDevicesCopy_AndTheEnvelopeOnceEveryDeviceAcknowledged()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var w = await TwoServicesAsync(app);
         await using var a1 = await app.ConnectAsync(w.A1);
         var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
@@ -112,7 +113,7 @@ public sealed class EnvelopeFlowTests
     [Fact]
     public async Task SendingTheSameEnvelopeIdTwice_StoresItOnce_AndReturnsTheFirstAcceptance()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var w = await TwoServicesAsync(app);
         await using var a1 = await app.ConnectAsync(w.A1);
         var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
@@ -129,7 +130,7 @@ public sealed class EnvelopeFlowTests
     [Fact]
     public async Task UndeliveredEnvelopes_ArePurged_AfterTheRetentionPeriod()
     {
-        await using var app = new MessagingApp(new Dictionary<string, string?> { ["Messaging:Envelopes:Retention"] = "2.00:00:00" });
+        await using var app = new MessagingApp(storage, new Dictionary<string, string?> { ["Messaging:Envelopes:Retention"] = "2.00:00:00" });
         var w = await TwoServicesAsync(app);
         await using var a1 = await app.ConnectAsync(w.A1);
         var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
@@ -147,7 +148,7 @@ public sealed class EnvelopeFlowTests
     [Fact]
     public async Task AWrongRecipientSet_IsADeviceMismatch_ListingMissingAndStaleDevices_AndStoresNothing()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var w = await TwoServicesAsync(app);
         var outsider = await app.EnrolDeviceAsync(await app.CreateMemberAsync(await app.CreateOrganisationAsync()));
         await using var a1 = await app.ConnectAsync(w.A1);
@@ -176,7 +177,7 @@ public sealed class EnvelopeFlowTests
     [Fact]
     public async Task ASendCarryingAcknowledgements_DeletesThoseCopies_OnlyTheSendersOwn_AndOnlyWhenAccepted()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var w = await TwoServicesAsync(app);
         await using var a1 = await app.ConnectAsync(w.A1);
         await using var b1 = await app.ConnectAsync(w.B1);
@@ -220,7 +221,7 @@ public sealed class EnvelopeFlowTests
     [InlineData(-4L)]
     public async Task ASendCarryingMalformedAcknowledgements_IsRefused_AndStoresNothing(long sequence)
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var w = await TwoServicesAsync(app);
         await using var a1 = await app.ConnectAsync(w.A1);
         var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
@@ -231,4 +232,8 @@ public sealed class EnvelopeFlowTests
         await Refusal.AssertHubAsync(ErrorCodes.Malformed, () => a1.SendAsync(request with { Acknowledge = [.. Enumerable.Range(1, 501).Select(i => (long)i)] }));
         Assert.Equal(before, await app.EnvelopeRowsAsync());
     }
+
+    public sealed class OnSqlite() : EnvelopeFlowTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : EnvelopeFlowTests(StorageProvider.Postgres);
 }

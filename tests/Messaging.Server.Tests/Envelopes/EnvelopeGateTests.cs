@@ -9,7 +9,7 @@ namespace Messaging.Server.Tests.Envelopes;
 
 /// <summary>A feature brings its envelope rules with it: gates registered outside the Envelopes folder run in the send
 /// transaction, in their declared order, before anything is written.</summary>
-public sealed class EnvelopeGateTests
+public abstract class EnvelopeGateTests(StorageProvider storage)
 {
     /// <summary>A feature of the test's own that refuses invitations in every conversation (as an interview feature might).</summary>
     private sealed class NoInvitationGate : IEnvelopeGate
@@ -56,7 +56,7 @@ public sealed class EnvelopeGateTests
     [Fact]
     public async Task AGateRegisteredByAnotherFeature_RefusesItsKind_AndNothingIsStored()
     {
-        await using var app = new MessagingApp(configureServices: s => s.AddEnvelopeGate<NoInvitationGate>());
+        await using var app = new MessagingApp(storage, configureServices: s => s.AddEnvelopeGate<NoInvitationGate>());
         var organisation = await app.CreateOrganisationAsync();
         await using var a = await app.ConnectWorkerAsync(organisation);
         await using var b = await app.ConnectWorkerAsync(organisation);
@@ -74,7 +74,7 @@ public sealed class EnvelopeGateTests
     public async Task Gates_RunInTheirDeclaredOrder_NotInTheOrderTheyWereRegistered()
     {
         var counting = new CountingGate();
-        await using var app = new MessagingApp(configureServices: s =>
+        await using var app = new MessagingApp(storage, configureServices: s =>
         {
             s.AddEnvelopeGate<LateConflictGate>();
             s.AddEnvelopeGate<NoInvitationGate>();
@@ -92,4 +92,8 @@ public sealed class EnvelopeGateTests
         await Refusal.AssertHubAsync(ErrorCodes.ReferralClosed, () => MessagingApp.SendAsync(a, conversation.ConversationId));
         Assert.Equal(1, counting.Calls);
     }
+
+    public sealed class OnSqlite() : EnvelopeGateTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : EnvelopeGateTests(StorageProvider.Postgres);
 }

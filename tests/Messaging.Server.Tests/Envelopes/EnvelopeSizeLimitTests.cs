@@ -1,5 +1,6 @@
 using Messaging.Contracts;
 using Messaging.Server.Features.Envelopes;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +13,7 @@ namespace Messaging.Server.Tests;
 /// limit is accepted, one byte (or one recipient) past it is refused with <c>envelope.too-large</c> on a connection that
 /// stays usable, and stores nothing. Guards the hub frame limit, which once stayed at SignalR's 32 KiB default.
 /// </summary>
-public sealed class EnvelopeSizeLimitTests
+public abstract class EnvelopeSizeLimitTests(StorageProvider storage)
 {
     private static SendEnvelopeRequest Envelope(Guid conversationId, IEnumerable<(Guid DeviceId, int Size)> recipients)
         => new(Guid.NewGuid(), conversationId, EnvelopeKind.Chat, [.. recipients.Select(r => new RecipientCiphertext(r.DeviceId, Ciphertexts.Random(r.Size)))]);
@@ -31,7 +32,7 @@ public sealed class EnvelopeSizeLimitTests
     [Fact]
     public async Task ACiphertextOf30000Bytes_OrExactlyTheLimit_IsDelivered_AndOneBytePast_IsRefusedAsTooLarge_OnAConnectionThatStaysUsable()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         await using var sender = await app.ConnectWorkerAsync(organisation);
         var peer = await app.CreateMemberAsync(organisation);
@@ -57,7 +58,7 @@ public sealed class EnvelopeSizeLimitTests
     [Fact]
     public async Task ACaseNoteOf5KBForEightDevices_AndAMessageOf1500BytesForSeventeenDevices_AreAcceptedAndDelivered()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         await using var sender = await app.ConnectWorkerAsync(organisation);
         var eight = await app.CreateMemberAsync(organisation);
@@ -81,7 +82,7 @@ public sealed class EnvelopeSizeLimitTests
     public async Task AnEnvelopeOfExactlyTheTotalLimit_OrTheRecipientLimit_IsAccepted_AndOneBytePastOrOneRecipientMore_IsRefusedAsTooLarge()
     {
         // The recipient limit is configured down to 17 so that a test can reach it; the byte limits are the defaults.
-        await using var app = new MessagingApp(new Dictionary<string, string?> { ["Messaging:Envelopes:MaxRecipients"] = "17" });
+        await using var app = new MessagingApp(storage, new Dictionary<string, string?> { ["Messaging:Envelopes:MaxRecipients"] = "17" });
         var limits = app.Services.GetRequiredService<IOptions<EnvelopesOptions>>().Value;
         Assert.Equal(1024 * 1024, limits.MaxEnvelopeBytes);
         Assert.Equal(64 * 1024, limits.MaxCiphertextBytes);
@@ -109,4 +110,8 @@ public sealed class EnvelopeSizeLimitTests
         Assert.Equal(SendOutcome.Accepted, (await MessagingApp.SendAsync(sender, seventeen.ConversationId)).Outcome);
         Assert.Equal(sender.Device.Id, (await sender.Hub.InvokeAsync<WhoAmIResult>(nameof(IMessagingHub.WhoAmI))).DeviceId);
     }
+
+    public sealed class OnSqlite() : EnvelopeSizeLimitTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : EnvelopeSizeLimitTests(StorageProvider.Postgres);
 }

@@ -12,7 +12,7 @@ namespace Messaging.Server.Tests;
 /// method, every admin role × every admin endpoint. The expectations are written out here independently of the
 /// server's policy class.
 /// </summary>
-public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyWorld>
+public abstract class PolicyMatrixTests(PolicyWorld world)
 {
     private static readonly EnvelopeKind[] ChatOnly = [EnvelopeKind.Chat, EnvelopeKind.SessionControl];
 
@@ -409,4 +409,8 @@ public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyW
             Assert.Equal(before, await world.App.EnvelopeRowsAsync());
         }
     }
+
+    public sealed class OnSqlite(PolicyWorld.OnSqlite world) : PolicyMatrixTests(world), IClassFixture<PolicyWorld.OnSqlite>;
+
+    public sealed class OnPostgres(PolicyWorld.OnPostgres world) : PolicyMatrixTests(world), IClassFixture<PolicyWorld.OnPostgres>;
 }

@@ -1,16 +1,17 @@
 using System.Text;
 using Messaging.Contracts;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Messaging.Server.Tests;
 
 /// <summary>Malformed, oversized and unauthorised sends: each refused with its code, and nothing stored.</summary>
-public sealed class ValidationTests
+public abstract class ValidationTests(StorageProvider storage)
 {
-    private static async Task<(MessagingApp App, ConnectedDevice Sender, SendEnvelopeRequest Valid)> SetUpAsync(Dictionary<string, string?>? settings = null)
+    private async Task<(MessagingApp App, ConnectedDevice Sender, SendEnvelopeRequest Valid)> SetUpAsync(Dictionary<string, string?>? settings = null)
     {
-        var app = new MessagingApp(settings ?? new Dictionary<string, string?>
+        var app = new MessagingApp(storage, settings ?? new Dictionary<string, string?>
         {
             ["Messaging:Envelopes:MaxCiphertextBytes"] = "1024",
             ["Messaging:Envelopes:MaxEnvelopeBytes"] = "2048",
@@ -108,7 +109,7 @@ public sealed class ValidationTests
     [Fact]
     public async Task AFullConversation_RefusesNewMembers()
     {
-        await using var app = new MessagingApp(new Dictionary<string, string?> { ["Messaging:Conversations:MaxMembers"] = "3" });
+        await using var app = new MessagingApp(storage, new Dictionary<string, string?> { ["Messaging:Conversations:MaxMembers"] = "3" });
         var service = await app.CreateOrganisationAsync();
         var members = new List<TestMember>();
         for (var i = 0; i < 3; i++)
@@ -126,7 +127,7 @@ public sealed class ValidationTests
     [Fact]
     public async Task TheDatabase_HoldsNoPlaintext_AndNamesAndEmailsOnlyInTheMembersTable()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var serviceA = await app.CreateOrganisationAsync();
         var serviceB = await app.CreateOrganisationAsync();
         var alice = await app.CreateMemberAsync(serviceA, displayName: "Alice Zanzibar-Quux", email: "alice.zanzibar@service-a.example");
@@ -143,18 +144,14 @@ public sealed class ValidationTests
         Assert.DoesNotContain(request.Recipients, r => r.Ciphertext.AsSpan().IndexOf(plaintext) >= 0);
         Assert.Equal(SendOutcome.Accepted, (await sender.SendAsync(request)).Outcome);
 
-        var files = new[] { app.DatabasePath, app.DatabasePath + "-wal" }.Where(File.Exists).ToList();
-        foreach (var file in files)
-        {
-            var bytes = await File.ReadAllBytesAsync(file);
-            Assert.Equal(-1, bytes.AsSpan().IndexOf(plaintext));
-        }
+        Assert.NotEmpty(await app.StoredFilesAsync());
+        Assert.False(await app.StoredBytesContainAsync(plaintext));
 
         // The stored copies are exactly the ciphertexts sent.
         foreach (var recipient in request.Recipients)
         {
             Assert.Equal(1, await app.CountAsync("envelope_recipients",
-                $"recipient_device_id = '{recipient.DeviceId:D}' AND ciphertext = X'{Convert.ToHexString(recipient.Ciphertext)}'"));
+                $"recipient_device_id = '{recipient.DeviceId:D}' AND ciphertext = {app.BlobLiteral(recipient.Ciphertext)}"));
         }
 
         // Names and emails live in `members` only.
@@ -173,7 +170,7 @@ public sealed class ValidationTests
     [Fact]
     public async Task Logs_NeverContainTokensCodesCiphertextNamesOrEmails()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var serviceA = await app.CreateOrganisationAsync();
         var alice = await app.CreateMemberAsync(serviceA, displayName: "Alice Loggable", email: "alice.loggable@service-a.example");
         var bob = await app.CreateMemberAsync(serviceA);
@@ -202,4 +199,8 @@ public sealed class ValidationTests
             }
         }
     }
+
+    public sealed class OnSqlite() : ValidationTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : ValidationTests(StorageProvider.Postgres);
 }

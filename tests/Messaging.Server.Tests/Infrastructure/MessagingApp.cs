@@ -19,16 +19,20 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 
 namespace Messaging.Server.Tests.Infrastructure;
 
 /// <summary>
-/// The server in process, on its own temporary SQLite file and a fake clock that starts at a random instant, with intent
-/// methods for the tests. Every test creates its own instance: no test sees another's data.
+/// The server in process, on its own storage — a temporary SQLite file, or a PostgreSQL database of its own created on
+/// the test server (<see cref="TestPostgres"/>) and dropped afterwards — and a fake clock that starts at a random instant,
+/// with intent methods for the tests. Every test creates its own instance: no test sees another's data.
 /// </summary>
 public sealed class MessagingApp : WebApplicationFactory<Program>
 {
     private readonly string _dataDirectory;
+    private readonly StorageProvider _storage;
+    private readonly string? _postgresDatabase;
     private readonly Dictionary<string, string?> _settings;
     private readonly Action<IServiceCollection>? _configureServices;
     private TestDevice? _operator;
@@ -38,15 +42,26 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
     /// <param name="settings">Configuration keys over the defaults.</param>
     /// <param name="configureServices">Registrations a test adds as a feature of its own would (after the server's).</param>
     public MessagingApp(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
-        : this(Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N")),
-            new FakeTimeProvider(new DateTimeOffset(2031, 3, 1, 8, 0, 0, TimeSpan.Zero).AddSeconds(Random.Shared.Next(0, 10_000_000))),
-            settings, configureServices)
+        : this(StorageProvider.Sqlite, settings, configureServices)
     {
     }
 
-    private MessagingApp(string dataDirectory, FakeTimeProvider clock, IDictionary<string, string?>? settings, Action<IServiceCollection>? configureServices)
+    /// <param name="storage">The storage engine: SQLite, or PostgreSQL (a fresh database on the test server).</param>
+    /// <param name="settings">Configuration keys over the defaults.</param>
+    /// <param name="configureServices">Registrations a test adds as a feature of its own would (after the server's).</param>
+    public MessagingApp(StorageProvider storage, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
+        : this(Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N")),
+            new FakeTimeProvider(new DateTimeOffset(2031, 3, 1, 8, 0, 0, TimeSpan.Zero).AddSeconds(Random.Shared.Next(0, 10_000_000))),
+            storage, storage == StorageProvider.Postgres ? TestPostgres.CreateDatabase() : null, settings, configureServices)
+    {
+    }
+
+    private MessagingApp(string dataDirectory, FakeTimeProvider clock, StorageProvider storage, string? postgresDatabase,
+        IDictionary<string, string?>? settings, Action<IServiceCollection>? configureServices)
     {
         _dataDirectory = dataDirectory;
+        _storage = storage;
+        _postgresDatabase = postgresDatabase;
         _configureServices = configureServices;
         _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>(), StringComparer.Ordinal);
         Clock = clock;
@@ -58,10 +73,17 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
 
     public string DatabasePath => Path.Combine(_dataDirectory, "messaging.db");
 
+    public StorageProvider Storage => _storage;
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
         builder.UseSetting("Messaging:Storage:DataDirectory", _dataDirectory);
+        if (_postgresDatabase is not null)
+        {
+            builder.UseSetting("Messaging:Storage:Provider", nameof(StorageProvider.Postgres));
+            builder.UseSetting("Messaging:Storage:ConnectionString", TestPostgres.ConnectionString(_postgresDatabase));
+        }
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
@@ -86,7 +108,7 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
     {
         _keepData = true;
         await DisposeAsync();
-        var restarted = new MessagingApp(_dataDirectory, Clock, _settings, _configureServices) { _operator = _operator, _counter = _counter };
+        var restarted = new MessagingApp(_dataDirectory, Clock, _storage, _postgresDatabase, _settings, _configureServices) { _operator = _operator, _counter = _counter };
         _ = restarted.Server;
         return restarted;
     }
@@ -98,6 +120,11 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
         if (_keepData)
         {
             return;
+        }
+
+        if (_postgresDatabase is not null)
+        {
+            await TestPostgres.DropDatabaseAsync(_postgresDatabase);
         }
 
         try
@@ -235,6 +262,11 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
             .Build();
         var connected = new ConnectedDevice(device, connection);
         await connection.StartAsync();
+        // The server runs a connection's calls only once its OnConnectedAsync — which pushes what is pending — is done:
+        // one round trip lets that catch-up finish before the test goes on. Otherwise an envelope sent meanwhile may come
+        // twice, live and by the catch-up (the protocol allows it, clients drop duplicates by id), and the test's count of
+        // deliveries would depend on timing.
+        await connection.InvokeAsync<WhoAmIResult>(nameof(IMessagingHub.WhoAmI));
         return connected;
     }
 
@@ -374,20 +406,81 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
 
     // ---- Database inspection --------------------------------------------------------------------------------------
 
+    /// <summary>A connection of its own to this server's database, outside the server (no pool).</summary>
+    public async Task<System.Data.Common.DbConnection> OpenDatabaseAsync()
+    {
+        System.Data.Common.DbConnection connection = _postgresDatabase is null
+            ? new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString())
+            : new NpgsqlConnection(TestPostgres.ConnectionString(_postgresDatabase, pooling: false));
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    /// <summary>A blob literal in this provider's SQL (SQLite <c>X'…'</c>, PostgreSQL <c>'\x…'::bytea</c>).</summary>
+    public string BlobLiteral(byte[] bytes)
+        => _postgresDatabase is null ? $"X'{Convert.ToHexString(bytes)}'" : $"'\\x{Convert.ToHexString(bytes)}'::bytea";
+
+    /// <summary>A table's column names in their declared order.</summary>
+    public async Task<List<string?>> ColumnsAsync(string table) => [.. (await QueryRowsAsync(_postgresDatabase is null
+        ? $"SELECT name FROM pragma_table_info('{table}') ORDER BY cid;"
+        : $"SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '{table}' ORDER BY ordinal_position;"))
+        .Select(r => r[0])];
+
+    /// <summary>
+    /// The files that hold this database's bytes on disk, everything written so far in them: SQLite's file and its WAL;
+    /// on PostgreSQL, after a checkpoint, the database's own folder and the server's WAL segments (shared with other
+    /// databases). For tests that check what never reaches the disk.
+    /// </summary>
+    public async Task<List<string>> StoredFilesAsync()
+    {
+        if (_postgresDatabase is null)
+        {
+            return [.. new[] { DatabasePath, DatabasePath + "-wal" }.Where(File.Exists)];
+        }
+
+        var rows = await QueryRowsAsync(
+            $"CHECKPOINT; SELECT current_setting('data_directory'), oid FROM pg_database WHERE datname = '{_postgresDatabase}';");
+        var dataDirectory = rows.Single()[0]!;
+        return [.. Directory.GetFiles(Path.Combine(dataDirectory, "base", rows.Single()[1]!)),
+            .. Directory.GetFiles(Path.Combine(dataDirectory, "pg_wal")).Where(f => Path.GetFileName(f).Length == 24)];
+    }
+
+    /// <summary>Whether any file of <see cref="StoredFilesAsync"/> contains <paramref name="needle"/>.</summary>
+    public async Task<bool> StoredBytesContainAsync(byte[] needle)
+    {
+        foreach (var file in await StoredFilesAsync())
+        {
+            byte[] bytes;
+            try
+            {
+                bytes = await File.ReadAllBytesAsync(file);
+            }
+            catch (FileNotFoundException)
+            {
+                continue; // a WAL segment recycled meanwhile
+            }
+
+            if (bytes.AsSpan().IndexOf(needle) >= 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public async Task<long> CountAsync(string table, string where = "1 = 1")
     {
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
-        await connection.OpenAsync();
+        await using var connection = await OpenDatabaseAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT COUNT(*) FROM {table} WHERE {where};";
-        return (long)(await command.ExecuteScalarAsync())!;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Every row of a query as strings (NULL as null).</summary>
     public async Task<List<string?[]>> QueryRowsAsync(string sql)
     {
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
-        await connection.OpenAsync();
+        await using var connection = await OpenDatabaseAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         await using var reader = await command.ExecuteReaderAsync();
@@ -408,8 +501,7 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
 
     public async Task ExecuteSqlAsync(string sql)
     {
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
-        await connection.OpenAsync();
+        await using var connection = await OpenDatabaseAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync();

@@ -1,4 +1,5 @@
 using Messaging.Contracts;
+using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Tests.Infrastructure;
 
@@ -7,9 +8,9 @@ namespace Messaging.Server.Tests.Infrastructure;
 /// second service B (worker), a justice house J (admin, justice assistant) and the platform operator. Shared by the
 /// cases of a policy matrix; every case creates its own conversations, so cases never depend on each other.
 /// </summary>
-public sealed class PolicyWorld : IAsyncLifetime
+public abstract class PolicyWorld(StorageProvider storage) : IAsyncLifetime
 {
-    public MessagingApp App { get; } = new(new Dictionary<string, string?>
+    public MessagingApp App { get; } = new(storage, new Dictionary<string, string?>
     {
         ["Messaging:RateLimits:ConversationChangesPerWindow"] = "100000",
         ["Messaging:RateLimits:SendsPerWindow"] = "100000",
@@ -57,4 +58,8 @@ public sealed class PolicyWorld : IAsyncLifetime
 
         await App.DisposeAsync();
     }
+
+    public sealed class OnSqlite() : PolicyWorld(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : PolicyWorld(StorageProvider.Postgres);
 }

@@ -2,6 +2,7 @@ using Ical.Net;
 using Messaging.Contracts;
 using Messaging.Scheduling.Tests.Infrastructure;
 using Messaging.Server.Features.Interviews;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,12 +12,12 @@ namespace Messaging.Server.Tests.Interviews;
 
 /// <summary>Issue 13 end to end on the real server and the loopback aiosmtpd: invitations, updates and cancellations
 /// by email with the UID/SEQUENCE rules, answers from the client, authorisation, and exactly-once delivery.</summary>
-public sealed class InterviewFlowTests
+public abstract class InterviewFlowTests(StorageProvider storage)
 {
     [Fact]
     public async Task AnInvitation_ReachesEveryMemberByEmail_AsAnIcalRequestThatParsesBack()
     {
-        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings());
+        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings(), storage: storage);
         var entry = await world.ProposeAsync(world.StartIn(3));
 
         Assert.Equal(InterviewState.Proposed, entry.State);
@@ -42,7 +43,7 @@ public sealed class InterviewFlowTests
     [Fact]
     public async Task ARescheduleResendsTheSameUidWithSequenceOne_AndACancelSendsCancelWithSequenceTwo()
     {
-        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings());
+        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings(), storage: storage);
         var entry = await world.ProposeAsync(world.StartIn(3));
         await world.WaitAsync(() => TestServices.Received(world.WorkerBEmail).Length == 1, "the first invitation");
 
@@ -69,7 +70,7 @@ public sealed class InterviewFlowTests
     [Fact]
     public async Task AnswersFromTheClient_ConfirmTheInterview_OnceEveryInvitedMemberAccepted()
     {
-        await using var world = await InterviewWorld.CreateAsync();
+        await using var world = await InterviewWorld.CreateAsync(storage: storage);
         var entry = await world.ProposeAsync(world.StartIn(3));
 
         var counter = world.StartIn(5, 14);
@@ -92,7 +93,7 @@ public sealed class InterviewFlowTests
     [Fact]
     public async Task Authorisation_IsRefusedWithTypedCodes_FromPlainHubCalls_AndChangesNothing()
     {
-        await using var world = await InterviewWorld.CreateAsync();
+        await using var world = await InterviewWorld.CreateAsync(storage: storage);
         var outsiderService = await world.App.CreateOrganisationAsync();
         await using var outsider = await world.App.ConnectWorkerAsync(outsiderService);
         var start = world.StartIn(3);
@@ -128,7 +129,7 @@ public sealed class InterviewFlowTests
     public async Task TheOutcome_IsRecordedOnceStarted_AndTellsTheListeningFeatures()
     {
         var listener = new RecordingListener();
-        await using var world = await InterviewWorld.CreateAsync(configureServices: s => s.AddSingleton<IInterviewOutcomeListener>(listener));
+        await using var world = await InterviewWorld.CreateAsync(configureServices: s => s.AddSingleton<IInterviewOutcomeListener>(listener), storage: storage);
         var entry = await world.ProposeAsync(world.StartIn(2));
 
         var queries = world.App.Services.GetRequiredService<InterviewQueries>();
@@ -157,7 +158,7 @@ public sealed class InterviewFlowTests
     [Fact]
     public async Task SmtpFailingThenRecovering_DeliversEachInvitationExactlyOnce()
     {
-        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings(maxAttempts: 2));
+        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings(maxAttempts: 2), storage: storage);
         TestServices.FailNext(world.WorkerBEmail, 3);
         var entry = await world.ProposeAsync(world.StartIn(3));
 
@@ -186,7 +187,7 @@ public sealed class InterviewFlowTests
     [Fact]
     public async Task APermanentRefusal_IsShownToTheOrganiser_OnTheParticipantsRow()
     {
-        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings());
+        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings(), storage: storage);
         TestServices.Reject(world.JusticeAssistantEmail);
         var entry = await world.ProposeAsync(world.StartIn(3));
 
@@ -215,4 +216,8 @@ public sealed class InterviewFlowTests
             return Task.CompletedTask;
         }
     }
+
+    public sealed class OnSqlite() : InterviewFlowTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : InterviewFlowTests(StorageProvider.Postgres);
 }

@@ -60,14 +60,15 @@ internal sealed class InterviewWorld : IAsyncDisposable
     };
 
     public static async Task<InterviewWorld> CreateAsync(IDictionary<string, string?>? settings = null,
-        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices = null)
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices = null,
+        Messaging.Server.Persistence.StorageProvider storage = Messaging.Server.Persistence.StorageProvider.Sqlite)
     {
         var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>(), StringComparer.Ordinal)
         {
             ["Messaging:RateLimits:ConversationChangesPerWindow"] = "100000",
             ["Messaging:RateLimits:SendsPerWindow"] = "100000",
         };
-        var world = new InterviewWorld(new MessagingApp(all, configureServices), Guid.NewGuid().ToString("N")[..12]);
+        var world = new InterviewWorld(new MessagingApp(storage, all, configureServices), Guid.NewGuid().ToString("N")[..12]);
         await world.InitialiseAsync();
         return world;
     }

@@ -4,6 +4,7 @@ using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
 using Messaging.Server.Features.Partners;
 using Messaging.Server.Features.Referrals;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -15,12 +16,12 @@ namespace Messaging.Server.Tests.Jobs;
 /// run, two runs at once, or a run after the effect committed (a crash before Hangfire recorded completion) change
 /// nothing.
 /// </summary>
-public sealed class DeadlineJobTests
+public abstract class DeadlineJobTests(StorageProvider storage)
 {
     [Fact]
     public async Task AReferralExpires_OnceAtItsDeadline_EvenAfterARestartWhileItWaited()
     {
-        var app = new MessagingApp();
+        var app = new MessagingApp(storage);
         try
         {
             var a = await app.CreateOrganisationAsync();
@@ -62,7 +63,7 @@ public sealed class DeadlineJobTests
     [Fact]
     public async Task AJoinRequest_IsAdmittedOnceAtItsObjectionDeadline_EvenAfterARestartWhileItWaited()
     {
-        var app = new MessagingApp();
+        var app = new MessagingApp(storage);
         try
         {
             var http = await app.ClientAsync(await app.OperatorAsync());
@@ -99,7 +100,7 @@ public sealed class DeadlineJobTests
     [Fact]
     public async Task AWithdrawal_TakesEffectOnceAtTheEndOfItsNotice_EvenAfterARestartWhileItWaited()
     {
-        var app = new MessagingApp();
+        var app = new MessagingApp(storage);
         try
         {
             var b = await app.CreateOrganisationAsync();
@@ -138,4 +139,8 @@ public sealed class DeadlineJobTests
         var row = (await app.QueryRowsAsync($"SELECT id, expires_at FROM referrals WHERE case_reference = '{caseReference}';")).Single();
         return (Guid.Parse(row[0]!), DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(row[1]!, System.Globalization.CultureInfo.InvariantCulture)));
     }
+
+    public sealed class OnSqlite() : DeadlineJobTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : DeadlineJobTests(StorageProvider.Postgres);
 }

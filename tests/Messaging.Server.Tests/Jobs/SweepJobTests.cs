@@ -3,6 +3,7 @@ using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Jobs;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -10,7 +11,7 @@ namespace Messaging.Server.Tests.Jobs;
 
 /// <summary>The recurring sweeps: each feature registers its own; they are registered again at every start (the
 /// in-memory storage starts empty), purge what is due on the injected clock, and a second run changes nothing.</summary>
-public sealed class SweepJobTests
+public abstract class SweepJobTests(StorageProvider storage)
 {
     private static readonly string[] Sweeps =
         [AttachmentExpiryJob.Id, ExpiredCredentialsJob.Id, EnrolmentCodeCleanupJob.Id, EnvelopeExpiryJob.Id];
@@ -18,7 +19,7 @@ public sealed class SweepJobTests
     [Fact]
     public async Task EverySweep_IsRegisteredAtStart_AndAgainAfterARestart()
     {
-        var app = new MessagingApp();
+        var app = new MessagingApp(storage);
         try
         {
             _ = app.Server;
@@ -35,7 +36,7 @@ public sealed class SweepJobTests
     [Fact]
     public async Task TheSweeps_PurgeExpiredEnvelopesCredentialsAndCodes_OnceAtTheirTime()
     {
-        await using var app = new MessagingApp(new Dictionary<string, string?> { ["Messaging:Envelopes:Retention"] = "2.00:00:00" });
+        await using var app = new MessagingApp(storage, new Dictionary<string, string?> { ["Messaging:Envelopes:Retention"] = "2.00:00:00" });
         var organisation = await app.CreateOrganisationAsync();
         await using (var a = await app.ConnectWorkerAsync(organisation))
         {
@@ -78,8 +79,12 @@ public sealed class SweepJobTests
     [Fact]
     public async Task ASweepIntervalThatNoCronScheduleMatches_StopsTheServerAtStart()
     {
-        await using var app = new MessagingApp(new Dictionary<string, string?> { ["Messaging:Retention:Interval"] = "00:07:00" });
+        await using var app = new MessagingApp(storage, new Dictionary<string, string?> { ["Messaging:Retention:Interval"] = "00:07:00" });
         var failure = Assert.ThrowsAny<Exception>(() => app.Server);
         Assert.Contains("Retention:Interval", failure.ToString(), StringComparison.Ordinal);
     }
+
+    public sealed class OnSqlite() : SweepJobTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : SweepJobTests(StorageProvider.Postgres);
 }

@@ -3,13 +3,14 @@ using System.Net.Http.Json;
 using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Members;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 
 namespace Messaging.Server.Tests;
 
 /// <summary>Issue 10 on the server: who issues which enrolment code (<see cref="EnrolmentCodePolicy"/>), and a reset code
 /// is audited.</summary>
-public sealed class EnrolmentCodeIssuingTests
+public abstract class EnrolmentCodeIssuingTests(StorageProvider storage)
 {
     private static readonly Guid OrgA = Guid.Parse("0000000a-0000-0000-0000-000000000000");
     private static readonly Guid OrgB = Guid.Parse("0000000b-0000-0000-0000-000000000000");
@@ -60,7 +61,7 @@ public sealed class EnrolmentCodeIssuingTests
     [Fact]
     public async Task TheOperator_IsRefusedACodeForAnOrganisationWithAnAdminDevice_AndAnAdminsResetCode_IsAudited()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var operatorClient = await app.ClientAsync(await app.OperatorAsync());
         var secondAdmin = await app.CreateMemberAsync(organisation, Roles.OrganisationAdmin);
@@ -82,4 +83,8 @@ public sealed class EnrolmentCodeIssuingTests
 
     private static async Task<string?> CodeAsync(HttpResponseMessage response)
         => (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).TryGetProperty("code", out var code) ? code.GetString() : null;
+
+    public sealed class OnSqlite() : EnrolmentCodeIssuingTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : EnrolmentCodeIssuingTests(StorageProvider.Postgres);
 }

@@ -1,12 +1,13 @@
 using System.Text;
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 
 namespace Messaging.Server.Tests;
 
 /// <summary>The referral and consent rules of the send path: each refusal has its code and stores nothing.</summary>
-public sealed class ReferralEnvelopeTests
+public abstract class ReferralEnvelopeTests(StorageProvider storage)
 {
     public static TheoryData<EnvelopeKind> ReferralBoundKinds() =>
         [EnvelopeKind.Referral, EnvelopeKind.ReferralResponse, EnvelopeKind.IdentityShare, EnvelopeKind.CaseFile];
@@ -51,9 +52,9 @@ public sealed class ReferralEnvelopeTests
             => Assert.Equal(SendOutcome.Accepted, (await from.SendAsync(request)).Outcome);
     }
 
-    private static async Task<World> SetUpAsync()
+    private async Task<World> SetUpAsync()
     {
-        var app = new MessagingApp();
+        var app = new MessagingApp(storage);
         var a = await app.CreateOrganisationAsync();
         var b = await app.CreateOrganisationAsync();
         var c = await app.CreateOrganisationAsync();
@@ -253,10 +254,10 @@ public sealed class ReferralEnvelopeTests
         }
 
         // The referral table has exactly these columns: no field for content, person, member or free text.
-        var columns = (await w.App.QueryRowsAsync("SELECT name FROM pragma_table_info('referrals') ORDER BY cid;")).Select(r => r[0]).ToList();
+        var columns = await w.App.ColumnsAsync("referrals");
         Assert.Equal(["case_reference", "id", "referring_organisation_id", "receiving_organisation_id", "status", "decline_reason", "opened_at",
             "status_changed_at", "expires_at", "accepted_at", "declined_at"], columns);
-        var consentColumns = (await w.App.QueryRowsAsync("SELECT name FROM pragma_table_info('consents') ORDER BY cid;")).Select(r => r[0]).ToList();
+        var consentColumns = await w.App.ColumnsAsync("consents");
         Assert.Equal(["id", "case_reference", "receiving_organisation_id", "recorded_by_member_id", "recorded_at", "valid_until", "revoked_at", "revoked_by_member_id"], consentColumns);
 
         // The case reference appears in the referral and consent rows only: not in envelopes, the audit log, or the logs.
@@ -270,9 +271,10 @@ public sealed class ReferralEnvelopeTests
         }
 
         Assert.DoesNotContain(w.App.Logs.Lines, l => l.Contains(w.CaseReference, StringComparison.Ordinal) || l.Contains("Marqueur", StringComparison.Ordinal));
-        foreach (var file in new[] { w.App.DatabasePath, w.App.DatabasePath + "-wal" }.Where(File.Exists))
-        {
-            Assert.Equal(-1, (await File.ReadAllBytesAsync(file)).AsSpan().IndexOf(Encoding.UTF8.GetBytes("Marqueur")));
-        }
+        Assert.False(await w.App.StoredBytesContainAsync(Encoding.UTF8.GetBytes("Marqueur")));
     }
+
+    public sealed class OnSqlite() : ReferralEnvelopeTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : ReferralEnvelopeTests(StorageProvider.Postgres);
 }

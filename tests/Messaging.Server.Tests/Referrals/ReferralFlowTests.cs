@@ -1,12 +1,13 @@
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Messaging.Server.Tests;
 
 /// <summary>Referral metadata on the server: who may open, respond and withdraw, every refused transition, expiry.</summary>
-public sealed class ReferralFlowTests
+public abstract class ReferralFlowTests(StorageProvider storage)
 {
     private sealed record World(MessagingApp App, TestOrganisation A, TestOrganisation B, ConnectedDevice WorkerA, ConnectedDevice WorkerB,
         ConnectedDevice AdminB, ConnectedDevice OutsiderC) : IAsyncDisposable
@@ -22,9 +23,9 @@ public sealed class ReferralFlowTests
         }
     }
 
-    private static async Task<World> SetUpAsync(Dictionary<string, string?>? settings = null)
+    private async Task<World> SetUpAsync(Dictionary<string, string?>? settings = null)
     {
-        var app = new MessagingApp(settings);
+        var app = new MessagingApp(storage, settings);
         var a = await app.CreateOrganisationAsync();
         var b = await app.CreateOrganisationAsync();
         var c = await app.CreateOrganisationAsync();
@@ -207,4 +208,8 @@ public sealed class ReferralFlowTests
         Assert.Equal(ReferralStatus.Expired, await w.App.ReferralStatusAsync(tripartite.CaseReference));
         Assert.Equal(2, await w.App.CountAsync("audit_log", "event_type = 'referral.status-changed' AND detail = 'expired' AND actor_member_id IS NULL"));
     }
+
+    public sealed class OnSqlite() : ReferralFlowTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : ReferralFlowTests(StorageProvider.Postgres);
 }

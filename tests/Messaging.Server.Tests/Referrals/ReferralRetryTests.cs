@@ -12,11 +12,11 @@ namespace Messaging.Server.Tests;
 /// that is not the same call retried is refused as before. And a referral's answer is stored without a lasting trace
 /// of a tripartite proposal.
 /// </summary>
-public sealed class ReferralRetryTests
+public abstract class ReferralRetryTests(StorageProvider storage)
 {
-    private static async Task<(MessagingApp App, TestOrganisation A, TestOrganisation B, ConnectedDevice WorkerA, ConnectedDevice WorkerB, ConnectedDevice WorkerC)> SetUpAsync()
+    private async Task<(MessagingApp App, TestOrganisation A, TestOrganisation B, ConnectedDevice WorkerA, ConnectedDevice WorkerB, ConnectedDevice WorkerC)> SetUpAsync()
     {
-        var app = new MessagingApp();
+        var app = new MessagingApp(storage);
         var a = await app.CreateOrganisationAsync();
         var b = await app.CreateOrganisationAsync();
         var c = await app.CreateOrganisationAsync();
@@ -114,58 +114,64 @@ public sealed class ReferralRetryTests
         var rows = await app.QueryRowsAsync(
             $"SELECT status, decline_reason, expires_at IS NULL, accepted_at = status_changed_at FROM referrals WHERE case_reference IN ('{opened.CaseReference}', '{direct.CaseReference}');");
         Assert.Equal(rows[0], rows[1]);
-        var columns = (await app.QueryRowsAsync("SELECT name FROM pragma_table_info('referrals');")).Select(r => r[0]).ToList();
+        var columns = await app.ColumnsAsync("referrals");
         Assert.DoesNotContain(columns, c => c!.Contains("tripartite", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task TheMigration_DropsTheProposalTime_AndKeepsEveryReferral()
+    /// <summary>The upgrade of a database the previous version left: written for SQLite, the embedded default.</summary>
+    public sealed class OnSqlite() : ReferralRetryTests(StorageProvider.Sqlite)
     {
-        // A database as the previous version left it: migrations 1 and 2, a referral accepted after a proposal.
-        var directory = Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        var path = Path.Combine(directory, "messaging.db");
-        var caseReference = CaseReference.New();
-        await using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString()))
+        [Fact]
+        public async Task TheMigration_DropsTheProposalTime_AndKeepsEveryReferral()
         {
-            await connection.OpenAsync();
-            foreach (var (version, name, sql) in MigrationRunner.LoadScripts().Where(s => s.Version <= 2))
+            // A database as the previous version left it: migrations 1 and 2, a referral accepted after a proposal.
+            var directory = Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(directory);
+            var path = Path.Combine(directory, "messaging.db");
+            var caseReference = CaseReference.New();
+            await using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString()))
             {
-                await using var command = connection.CreateCommand();
-                command.CommandText = sql + (version == 1
-                    ? "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);"
-                    : string.Empty) + $"INSERT INTO schema_migrations VALUES ({version}, '{name}', 0);";
-                await command.ExecuteNonQueryAsync();
+                await connection.OpenAsync();
+                foreach (var (version, name, sql) in MigrationRunner.LoadScripts().Where(s => s.Version <= 2))
+                {
+                    await using var command = connection.CreateCommand();
+                    command.CommandText = sql + (version == 1
+                        ? "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);"
+                        : string.Empty) + $"INSERT INTO schema_migrations VALUES ({version}, '{name}', 0);";
+                    await command.ExecuteNonQueryAsync();
+                }
+
+                await using var insert = connection.CreateCommand();
+                insert.CommandText = $"""
+                    INSERT INTO referrals (case_reference, id, referring_organisation_id, receiving_organisation_id, status, opened_at,
+                        status_changed_at, expires_at, tripartite_proposed_at, accepted_at)
+                    VALUES ('{caseReference}', '{Guid.NewGuid():D}', '5eed0000-0000-4000-8000-000000000001', '5eed0000-0000-4000-8000-000000000002',
+                        3, 1000, 3000, NULL, 2000, 3000);
+                    """;
+                await insert.ExecuteNonQueryAsync();
             }
 
-            await using var insert = connection.CreateCommand();
-            insert.CommandText = $"""
-                INSERT INTO referrals (case_reference, id, referring_organisation_id, receiving_organisation_id, status, opened_at,
-                    status_changed_at, expires_at, tripartite_proposed_at, accepted_at)
-                VALUES ('{caseReference}', '{Guid.NewGuid():D}', '5eed0000-0000-4000-8000-000000000001', '5eed0000-0000-4000-8000-000000000002',
-                    3, 1000, 3000, NULL, 2000, 3000);
-                """;
-            await insert.ExecuteNonQueryAsync();
-        }
+            await using (var app = new MessagingApp(new Dictionary<string, string?> { ["Messaging:Storage:DataDirectory"] = directory }))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.OK, (await app.CreateClient().GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode);
+            }
 
-        await using (var app = new MessagingApp(new Dictionary<string, string?> { ["Messaging:Storage:DataDirectory"] = directory }))
-        {
-            Assert.Equal(System.Net.HttpStatusCode.OK, (await app.CreateClient().GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode);
-        }
+            await using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString()))
+            {
+                await connection.OpenAsync();
+                await using var command = connection.CreateCommand();
+                command.CommandText = $"SELECT * FROM referrals WHERE case_reference = '{caseReference}';";
+                await using var reader = await command.ExecuteReaderAsync();
+                Assert.True(await reader.ReadAsync());
+                var row = Enumerable.Range(0, reader.FieldCount).Where(i => i != 1).Select(i => reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture));
+                Assert.Equal([caseReference, "5eed0000-0000-4000-8000-000000000001", "5eed0000-0000-4000-8000-000000000002", "3", null, "1000", "3000", null, "3000", null], row);
+                Assert.DoesNotContain(Enumerable.Range(0, reader.FieldCount).Select(reader.GetName), c => c.Contains("tripartite", StringComparison.Ordinal));
+            }
 
-        await using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString()))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT * FROM referrals WHERE case_reference = '{caseReference}';";
-            await using var reader = await command.ExecuteReaderAsync();
-            Assert.True(await reader.ReadAsync());
-            var row = Enumerable.Range(0, reader.FieldCount).Where(i => i != 1).Select(i => reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture));
-            Assert.Equal([caseReference, "5eed0000-0000-4000-8000-000000000001", "5eed0000-0000-4000-8000-000000000002", "3", null, "1000", "3000", null, "3000", null], row);
-            Assert.DoesNotContain(Enumerable.Range(0, reader.FieldCount).Select(reader.GetName), c => c.Contains("tripartite", StringComparison.Ordinal));
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(directory, recursive: true);
         }
-
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(directory, recursive: true);
     }
+
+    public sealed class OnPostgres() : ReferralRetryTests(StorageProvider.Postgres);
 }

@@ -83,8 +83,8 @@ internal sealed record ChainVerification(string Chain, long Entries, long? First
 /// The append-only, hash-chained audit log. Appends run inside the caller's write transaction, so an event is recorded
 /// exactly when its change commits. The hash is <c>SHA-256( u32len||"messaging.audit-log.v1" || u64 index || i64 unix-ms
 /// || str type || str actor member || str actor device || str subjects || str detail || previous hash (32) )</c> where
-/// <c>str</c> is a presence byte then u32len||UTF-8 (see <see cref="CanonicalWriter"/>). On SQLite the write lock taken by
-/// <c>BEGIN IMMEDIATE</c> serialises appends; a PostgreSQL store must lock the chain head.
+/// <c>str</c> is a presence byte then u32len||UTF-8 (see <see cref="CanonicalWriter"/>). On SQLite
+/// the single writer serialises appends; on PostgreSQL <see cref="DbSession.EnsureSerialAppend"/> makes sure the chain is locked.
 /// </summary>
 internal sealed class AuditLog(TimeProvider time)
 {
@@ -92,6 +92,7 @@ internal sealed class AuditLog(TimeProvider time)
 
     public async Task<long> AppendAsync(DbSession session, AuditEvent auditEvent)
     {
+        session.EnsureSerialAppend(DbChain.AuditLog);
         var head = await session.QuerySingleOrDefaultAsync(
             "SELECT idx, hash FROM audit_log ORDER BY idx DESC LIMIT 1;",
             r => new Tuple<long, byte[]>(r.GetInt64(0), r.GetBlob(1)));

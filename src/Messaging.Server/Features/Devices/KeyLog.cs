@@ -13,6 +13,7 @@ internal sealed class KeyLog(TimeProvider time)
 {
     public async Task<long> AppendAsync(DbSession session, KeyLogAction action, Guid deviceId, Guid memberId, byte[] identityKey)
     {
+        session.EnsureSerialAppend(DbChain.KeyLog);
         var head = await session.QuerySingleOrDefaultAsync(
             "SELECT idx, hash FROM key_log ORDER BY idx DESC LIMIT 1;",
             r => new Tuple<long, byte[]>(r.GetInt64(0), r.GetBlob(1)));

@@ -26,8 +26,11 @@ public sealed class HealthOptions
 /// check (at most once per <see cref="HealthOptions.IntegrityCheckInterval"/>, so the probe's cost stays bounded), and
 /// the write lock can be taken within <see cref="HealthOptions.WriteProbeTimeout"/> (<c>BEGIN IMMEDIATE</c> then
 /// <c>ROLLBACK</c>: nothing is written). A corrupted or write-locked database answered healthy before (issue 11, item 7).
+/// On PostgreSQL the server checks its own pages; the probe asks, within the same timeout, whether this connection could
+/// write (not a read-only standby, not a read-only transaction).
 /// </summary>
-internal sealed class DatabaseHealthCheck(IDbConnectionFactory connections, TimeProvider time, IOptions<HealthOptions> options) : IHealthCheck
+internal sealed class DatabaseHealthCheck(
+    IDbConnectionFactory connections, TimeProvider time, IOptions<HealthOptions> options, IOptions<StorageOptions> storage) : IHealthCheck
 {
     private readonly Lock _gate = new();
     private DateTimeOffset? _integrityPassedAt;
@@ -41,6 +44,11 @@ internal sealed class DatabaseHealthCheck(IDbConnectionFactory connections, Time
             if (await session.ScalarInt64Async("SELECT COUNT(*) FROM schema_migrations;") == 0)
             {
                 return HealthCheckResult.Unhealthy("Schema not migrated.");
+            }
+
+            if (storage.Value.Provider == StorageProvider.Postgres)
+            {
+                return await PostgresWritableAsync(session) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("Database is read-only.");
             }
 
             if (IntegrityCheckDue())
@@ -71,6 +79,23 @@ internal sealed class DatabaseHealthCheck(IDbConnectionFactory connections, Time
         catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException)
         {
             return HealthCheckResult.Unhealthy("Database unavailable.");
+        }
+    }
+
+    private async Task<bool> PostgresWritableAsync(DbSession session)
+    {
+        var timeout = (long)options.Value.WriteProbeTimeout.TotalMilliseconds;
+        await session.ExecuteAsync("BEGIN;");
+        try
+        {
+            // set_config(…, true) is SET LOCAL: the timeout ends with this transaction.
+            await session.ExecuteAsync("SELECT set_config('statement_timeout', @ms, true);", ("@ms", timeout.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            return await session.ScalarInt64Async(
+                "SELECT CASE WHEN pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' THEN 0 ELSE 1 END;") == 1;
+        }
+        finally
+        {
+            await session.ExecuteAsync("ROLLBACK;");
         }
     }
 

@@ -2,12 +2,18 @@ using System.Globalization;
 using Hangfire;
 using Hangfire.AspNetCore;
 using Hangfire.InMemory;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
 
 namespace Messaging.Server.Features.Jobs;
 
 /// <summary>
-/// The one job runner: Hangfire with its in-memory storage (the embedded default). Features register their own jobs —
+/// The one job runner: Hangfire with its in-memory storage (the embedded default), or on PostgreSQL
+/// (Hangfire.PostgreSql, schema <c>hangfire</c> of the messaging database) when storage is PostgreSQL: there several
+/// instances share one queue, a job is fetched by one worker of one instance, and a recurring sweep is fired once per
+/// occurrence across them (the storage's distributed locks). Features register their own jobs —
 /// <see cref="AddSweep{TJob}"/> for recurring sweeps, <see cref="AddPendingJobs{TSource}"/> for the deadlines a restart
 /// must re-derive — and schedule one-off deadlines through <see cref="JobScheduler"/>. The Hangfire dashboard is not
 /// served.
@@ -21,12 +27,21 @@ internal static class JobsFeature
 
         // One storage and one activator per host, registered before AddHangfire so that its fallbacks to the process-wide
         // JobStorage.Current and JobActivator.Current never apply: two hosts in one process (the tests) stay apart.
-        services.AddSingleton<JobStorage>(_ => new InMemoryStorage(new InMemoryStorageOptions()));
+        services.AddSingleton<JobStorage>(sp =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return storage.Provider == StorageProvider.Postgres
+                ? new PostgreSqlStorage(
+                    new NpgsqlConnectionFactory(storage.ConnectionString!, HangfirePostgres(sp.GetRequiredService<IOptions<JobsOptions>>().Value)),
+                    HangfirePostgres(sp.GetRequiredService<IOptions<JobsOptions>>().Value))
+                : new InMemoryStorage(new InMemoryStorageOptions());
+        });
         services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
-        services.AddHangfire(configuration => configuration
+        services.AddHangfire((sp, configuration) => configuration
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings());
+            .UseRecommendedSerializerSettings()
+            .UseLogProvider(new HostLogProvider(sp.GetRequiredService<ILoggerFactory>())));
         services.AddHostedService<JobsStartup>();
         services.AddHangfireServer((sp, server) =>
         {
@@ -37,6 +52,16 @@ internal static class JobsFeature
         services.AddSingleton<JobScheduler>();
         return services;
     }
+
+    private static PostgreSqlStorageOptions HangfirePostgres(JobsOptions options) => new()
+    {
+        SchemaName = "hangfire",
+        PrepareSchemaIfNecessary = true,
+        // Enqueued jobs are looked for as often as due ones (the storage's default is 15 s): a cheap indexed query per
+        // worker. Long polling (LISTEN/NOTIFY) is left off: it held every host's shutdown for seconds.
+        QueuePollInterval = options.PollingInterval,
+        EnableLongPolling = false,
+    };
 
     /// <summary>Registers a recurring sweep under a stable id, run every <paramref name="interval"/>.</summary>
     public static IServiceCollection AddSweep<TJob>(this IServiceCollection services, string id, Func<IServiceProvider, TimeSpan> interval)
@@ -117,4 +142,34 @@ internal sealed partial class JobsStartup(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Jobs: {Sweeps} recurring sweeps registered, {Scheduled} pending deadlines scheduled from the database")]
     private static partial void LogStarted(ILogger logger, int sweeps, int scheduled);
+}
+
+/// <summary>
+/// Hangfire's log provider is process-wide (<c>LogProvider.SetCurrentLogProvider</c>): the last host to start sets it.
+/// One host per process (production) never notices; several hosts in one process (the tests) would leave it on a stopped
+/// host's disposed logger factory, and the next host's Hangfire would fail as it starts. This one logs through its host's
+/// factory while that lives, and is silent after.
+/// </summary>
+internal sealed class HostLogProvider(ILoggerFactory factory) : Hangfire.Logging.ILogProvider
+{
+    private readonly AspNetCoreLogProvider _inner = new(factory);
+
+    public Hangfire.Logging.ILog GetLogger(string name)
+    {
+        try
+        {
+            return _inner.GetLogger(name);
+        }
+        catch (ObjectDisposedException)
+        {
+            return SilentLog.Instance;
+        }
+    }
+
+    private sealed class SilentLog : Hangfire.Logging.ILog
+    {
+        public static readonly SilentLog Instance = new();
+
+        public bool Log(Hangfire.Logging.LogLevel logLevel, Func<string>? messageFunc, Exception? exception = null) => false;
+    }
 }

@@ -1,0 +1,140 @@
+using System.Collections.Concurrent;
+using System.Data;
+using System.Data.Common;
+using System.Reflection;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Messaging.Server.Persistence;
+
+/// <summary>
+/// PostgreSQL: a pooled <see cref="NpgsqlDataSource"/>, many writers at once (no writer queue), each unit of work in its
+/// own <c>SERIALIZABLE</c> transaction, committed before <see cref="WriteAsync{T}"/> returns.
+/// <para><b>Why serializable.</b> The units of work were written against SQLite's single writer, where a read-then-write
+/// check — a conversation's members and active devices before a send, an enrolment code's single use, a referral's state
+/// before its transition, a quota sum before an upload — never races another unit. <c>SERIALIZABLE</c> keeps that
+/// guarantee (every outcome is that of some serial order) and reports an interleaving that would break it as a
+/// serialization failure (<c>40001</c>) or a deadlock (<c>40P01</c>): the unit is rolled back and run again, at most
+/// <see cref="MaxAttempts"/> times, after a short random back-off. A unit must therefore act on the database only (pushes
+/// and logs come after <c>WriteAsync</c> returns), which is already the rule.</para>
+/// <para><b>Hash chains.</b> The key log and the audit log append a link computed from the chain's head; two appends at
+/// once would read the same head, and under load one of them would fail again and again. Their tables are locked instead
+/// (<c>SHARE ROW EXCLUSIVE</c>: one append at a time, readers never blocked), as the transaction's first statement, before
+/// its snapshot — PostgreSQL takes a serializable snapshot at the first query, and <c>LOCK TABLE</c> is not one — so the
+/// head read after the lock is the latest. Which chains a unit appends to is learned per call site (the delegate's method):
+/// the first time a unit appends to a chain it had not locked (<see cref="DbSession.EnsureSerialAppend"/>), it is rolled
+/// back and run again with the lock, and its call site is remembered.</para>
+/// </summary>
+internal sealed partial class PostgresDatabase : IDbConnectionFactory, IDatabase, IAsyncDisposable
+{
+    /// <summary>Attempts of one unit of work before a serialization failure reaches the caller.</summary>
+    public const int MaxAttempts = 10;
+
+    private static readonly AsyncLocal<bool> InsideWrite = new();
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ConcurrentDictionary<MethodInfo, DbChain> _chainsBySite = new();
+    private readonly ILogger<PostgresDatabase>? _logger;
+    private int _disposed;
+
+    public PostgresDatabase(IOptions<StorageOptions> options, ILogger<PostgresDatabase>? logger = null)
+    {
+        _logger = logger;
+        var connection = new NpgsqlConnectionStringBuilder(options.Value.ConnectionString
+            ?? throw new InvalidOperationException("The Postgres provider needs Messaging:Storage:ConnectionString."));
+        if (connection.MaxAutoPrepare == 0)
+        {
+            // The repositories' statements are constant text: prepare each once per physical connection.
+            connection.MaxAutoPrepare = 256;
+            connection.AutoPrepareMinUsages = 2;
+        }
+
+        if (string.IsNullOrEmpty(connection.ApplicationName))
+        {
+            connection.ApplicationName = "messaging";
+        }
+
+        _dataSource = NpgsqlDataSource.Create(connection);
+    }
+
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+        => await _dataSource.OpenConnectionAsync(cancellationToken);
+
+    public async Task<T> ReadAsync<T>(Func<DbSession, Task<T>> work, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await work(new DbSession(connection, null));
+    }
+
+    public async Task<T> WriteAsync<T>(Func<DbSession, Task<T>> work, CancellationToken cancellationToken = default)
+    {
+        if (InsideWrite.Value)
+        {
+            // As on SQLite: a unit that starts another would not be atomic with it (and could wait on its own locks).
+            throw new InvalidOperationException("A write unit of work cannot start another one; pass the DbSession down instead.");
+        }
+
+        InsideWrite.Value = true;
+        var chains = _chainsBySite.GetValueOrDefault(work.Method);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await RunOnceAsync(work, chains, cancellationToken);
+            }
+            catch (DbChainLockRequiredException needed)
+            {
+                // Not counted as a failed attempt: it happens once per call site and chain.
+                chains = needed.Needed;
+                _chainsBySite[work.Method] = chains;
+                attempt--;
+            }
+            catch (PostgresException ex) when (IsTransient(ex) && attempt < MaxAttempts)
+            {
+                if (_logger is not null)
+                {
+                    LogRetry(_logger, ex.SqlState, attempt);
+                }
+
+                // Real time, not the injected clock: this spaces out contending transactions, it is not a deadline.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * attempt)), cancellationToken);
+            }
+        }
+    }
+
+    private async Task<T> RunOnceAsync<T>(Func<DbSession, Task<T>> work, DbChain chains, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+        var session = new DbSession(connection, transaction, chains: new DbChainLocks(chains));
+        if (chains != DbChain.None)
+        {
+            // Fixed order (key log, then audit log) in one statement: two units never wait on each other crosswise.
+            await session.ExecuteAsync(chains switch
+            {
+                DbChain.KeyLog => "LOCK TABLE key_log IN SHARE ROW EXCLUSIVE MODE;",
+                DbChain.AuditLog => "LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE;",
+                _ => "LOCK TABLE key_log, audit_log IN SHARE ROW EXCLUSIVE MODE;",
+            });
+        }
+
+        var result = await work(session);
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    /// <summary>Serialization failure and deadlock: the transaction was rolled back and may simply be run again.</summary>
+    internal static bool IsTransient(PostgresException ex)
+        => ex.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected;
+
+    public async ValueTask DisposeAsync()
+    {
+        // The container disposes this once per service type it is registered under.
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await _dataSource.DisposeAsync();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Write transaction rolled back ({SqlState}) at attempt {Attempt}; running it again")]
+    private static partial void LogRetry(ILogger logger, string sqlState, int attempt);
+}

@@ -1,0 +1,141 @@
+using System.ComponentModel.DataAnnotations;
+using Messaging.Contracts;
+using Messaging.Server.Features.Audit;
+using Messaging.Server.Features.Devices;
+using Messaging.Server.Features.Envelopes;
+using Messaging.Server.Persistence;
+using Messaging.Server.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Messaging.Server.Tests.Persistence;
+
+/// <summary>PostgreSQL storage: migrations per provider, parallel writers, the hash chains' serial appends.</summary>
+public sealed class PostgresDatabaseTests
+{
+    /// <summary>A fresh, migrated database of its own on the test server, dropped when disposed.</summary>
+    private sealed class TestDatabase : IAsyncDisposable
+    {
+        private readonly string _name = TestPostgres.CreateDatabase();
+
+        public IOptions<StorageOptions> Options => Microsoft.Extensions.Options.Options.Create(new StorageOptions
+        {
+            Provider = StorageProvider.Postgres,
+            ConnectionString = TestPostgres.ConnectionString(_name),
+        });
+
+        public static async Task<TestDatabase> CreateAsync()
+        {
+            var test = new TestDatabase();
+            await using var database = test.Open();
+            await new MigrationRunner(test.Options, database, TimeProvider.System, NullLogger<MigrationRunner>.Instance).MigrateAsync(CancellationToken.None);
+            return test;
+        }
+
+        /// <summary>One more server process's view of the database: its own data source and pool.</summary>
+        public PostgresDatabase Open() => new(Options);
+
+        public ValueTask DisposeAsync() => new(TestPostgres.DropDatabaseAsync(_name));
+    }
+
+    [Fact]
+    public void EverySqliteMigration_HasAPostgresTwin_WithTheSameNumberAndName()
+    {
+        var sqlite = MigrationRunner.LoadScripts(StorageProvider.Sqlite).Select(s => s.Name).ToList();
+        var postgres = MigrationRunner.LoadScripts(StorageProvider.Postgres).Select(s => s.Name).ToList();
+
+        Assert.NotEmpty(sqlite);
+        Assert.Equal(sqlite, postgres);
+    }
+
+    [Fact]
+    public async Task BothProviders_MigrateToTheSameTablesAndColumns()
+    {
+        await using var sqlite = new MessagingApp(StorageProvider.Sqlite);
+        await using var postgres = new MessagingApp(StorageProvider.Postgres);
+        _ = sqlite.Server;
+        _ = postgres.Server;
+
+        var sqliteColumns = await sqlite.QueryRowsAsync(
+            """
+            SELECT m.name || '.' || p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+            WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' ORDER BY 1;
+            """);
+        var postgresColumns = await postgres.QueryRowsAsync(
+            """
+            SELECT table_name || '.' || column_name FROM information_schema.columns
+            WHERE table_schema = 'public' ORDER BY (table_name || '.' || column_name) COLLATE "C";
+            """);
+
+        Assert.Equal(sqliteColumns.Select(r => r[0]), postgresColumns.Select(r => r[0]));
+    }
+
+    [Fact]
+    public void ThePostgresProvider_WithoutAValidConnectionString_IsRefused_WithoutQuotingIt()
+    {
+        static List<ValidationResult> Validate(string? connectionString)
+        {
+            var options = new StorageOptions { Provider = StorageProvider.Postgres, ConnectionString = connectionString };
+            var results = new List<ValidationResult>();
+            Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
+            return results;
+        }
+
+        Assert.Contains(Validate(null), r => r.MemberNames.Contains(nameof(StorageOptions.ConnectionString)));
+        var malformed = Validate("Host=db;Database=messaging;Password=hunter2-secret;Colour=blue");
+        var refusal = Assert.Single(malformed);
+        Assert.DoesNotContain("hunter2", refusal.ErrorMessage, StringComparison.Ordinal);
+        Assert.Empty(Validate("Host=db;Database=messaging;Username=messaging;Password=hunter2-secret"));
+    }
+
+    [Fact]
+    public async Task TwoProcessesWritingAtOnce_KeepBothHashChainsValid_AndLoseNoEnvelope()
+    {
+        await using var test = await TestDatabase.CreateAsync();
+        await using var first = test.Open();
+        await using var second = test.Open();
+        var keyLog = new KeyLog(TimeProvider.System);
+        var auditLog = new AuditLog(TimeProvider.System);
+        const int UnitsPerProcess = 40;
+
+        // Each unit appends to both chains and stores an envelope, as an enrolment and a send would, from two pools.
+        async Task<long> UnitAsync(PostgresDatabase database, int i) => await database.WriteAsync(async s =>
+        {
+            var device = Guid.NewGuid();
+            var member = Guid.NewGuid();
+            await keyLog.AppendAsync(s, KeyLogAction.Added, device, member, new byte[32]);
+            await auditLog.AppendAsync(s, new AuditEvent(AuditEventTypes.DeviceEnrolled, member, device, [AuditSubject.Device(device)]));
+            var now = DbValues.ToStoragePrecision(DateTimeOffset.FromUnixTimeMilliseconds(1_900_000_000_000 + i));
+            return await EnvelopeRepository.InsertAsync(s, device, member, Guid.NewGuid(), Guid.NewGuid(), EnvelopeKind.Chat, now, now.AddDays(1),
+                [new RecipientCiphertext(Guid.NewGuid(), [1, 2, 3])]);
+        });
+
+        var sequences = await Task.WhenAll(Enumerable.Range(0, UnitsPerProcess)
+            .SelectMany(i => new[] { UnitAsync(first, i), UnitAsync(second, i) }));
+
+        Assert.Equal(2 * UnitsPerProcess, sequences.Distinct().Count());
+        var keys = await KeyLog.VerifyAsync(first, CancellationToken.None);
+        var audit = await AuditLog.VerifyAsync(second, CancellationToken.None);
+        Assert.True(keys.IsIntact);
+        Assert.True(audit.IsIntact);
+        Assert.Equal(2 * UnitsPerProcess, keys.Entries);
+        Assert.Equal(2 * UnitsPerProcess, audit.Entries);
+        Assert.Equal(2 * UnitsPerProcess, await first.ReadAsync(s => s.ScalarInt64Async("SELECT COUNT(*) FROM envelope_recipients;")));
+    }
+
+    [Fact]
+    public async Task AUnitThatThrows_IsRolledBack_AndItsCallerGetsItsException()
+    {
+        await using var test = await TestDatabase.CreateAsync();
+        await using var database = test.Open();
+        var auditLog = new AuditLog(TimeProvider.System);
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => database.WriteAsync<int>(async s =>
+        {
+            await auditLog.AppendAsync(s, new AuditEvent(AuditEventTypes.OrganisationCreated, null, null, []));
+            throw new InvalidDataException("refused");
+        }));
+
+        Assert.Equal(0, (await AuditLog.VerifyAsync(database, CancellationToken.None)).Entries);
+    }
+}
