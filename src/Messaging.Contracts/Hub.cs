@@ -93,6 +93,20 @@ public interface IMessagingHub
 
     /// <summary>The consents under a case reference (both organisations of the referral).</summary>
     Task<IReadOnlyList<ConsentEntry>> ListConsents(ListConsentsRequest request);
+
+    // ---- Mandates and attendance notices (protocol 7.C) ----
+
+    /// <summary>A worker or organisation admin of the following service sets up a mandate with one justice assistant.</summary>
+    Task<MandateEntry> ProposeMandate(ProposeMandateRequest request);
+
+    /// <summary>The mandate's justice assistant accepts it; notices may travel from then on. Idempotent.</summary>
+    Task<MandateEntry> AcceptMandate(MandateRequest request);
+
+    /// <summary>Either side (a worker or admin of the service, or the assistant) ends the mandate. Idempotent.</summary>
+    Task<MandateEntry> EndMandate(MandateRequest request);
+
+    /// <summary>The mandates of the caller's service, or of the calling justice assistant, newest first.</summary>
+    Task<IReadOnlyList<MandateEntry>> ListMandates();
 }
 
 /// <summary>Callbacks the server invokes on a connected device.</summary>
@@ -137,6 +151,8 @@ public sealed record RecipientCiphertext(Guid DeviceId, byte[] Ciphertext);
 /// <param name="Unreachable">Optional: active devices of the conversation the sender could not encrypt for (their
 /// prekey bundle is unusable). They count as addressed for the recipient check, receive nothing, and the sender reports
 /// them to its user; at most as many as recipients are allowed.</param>
+/// <param name="Notice">Required for attendance-notice envelopes (with <paramref name="CaseReference"/>), refused on every
+/// other kind: the notice id and kind, the only notice fields the server reads.</param>
 public sealed record SendEnvelopeRequest(
     Guid EnvelopeId,
     Guid ConversationId,
@@ -145,7 +161,8 @@ public sealed record SendEnvelopeRequest(
     string? CaseReference = null,
     Guid? ConsentId = null,
     IReadOnlyList<long>? Acknowledge = null,
-    IReadOnlyList<Guid>? Unreachable = null);
+    IReadOnlyList<Guid>? Unreachable = null,
+    NoticeRouting? Notice = null);
 
 /// <summary>Outcome of a send.</summary>
 public enum SendOutcome

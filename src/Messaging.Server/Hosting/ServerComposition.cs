@@ -12,6 +12,7 @@ using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Health;
 using Messaging.Server.Features.Jobs;
 using Messaging.Server.Features.Members;
+using Messaging.Server.Features.Notices;
 using Messaging.Server.Features.Organisations;
 using Messaging.Server.Features.Partners;
 using Messaging.Server.Features.RateLimiting;
@@ -51,6 +52,7 @@ internal static class ServerComposition
         services.AddDirectory();
         services.AddReferrals();
         services.AddConsent();
+        services.AddNotices();
         services.AddPartners();
         services.AddReports();
         services.AddRetention();
@@ -77,6 +79,7 @@ internal static class ServerComposition
         app.MapPartners();
         app.MapReports();
         app.MapAttachments();
+        app.MapNotices();
         app.MapHub<MessagingHub>(HubRoutes.Messaging);
         return app;
     }

@@ -7,6 +7,7 @@ using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Directory;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Members;
+using Messaging.Server.Features.Notices;
 using Messaging.Server.Features.Organisations;
 using Messaging.Server.Features.Partners;
 using Messaging.Server.Features.Referrals;
@@ -30,6 +31,7 @@ internal sealed class MessagingHub(
     PartnerService partners,
     ReferralService referrals,
     ConsentService consents,
+    MandateService mandates,
     ConnectionRegistry registry,
     IDatabaseDeviceCheck deviceCheck) : Hub<IMessagingClient>, IMessagingHub
 {
@@ -112,4 +114,12 @@ internal sealed class MessagingHub(
     public Task<ConsentEntry> RevokeConsent(RevokeConsentRequest request) => consents.RevokeAsync(Caller, request, Context.ConnectionAborted);
 
     public Task<IReadOnlyList<ConsentEntry>> ListConsents(ListConsentsRequest request) => consents.ListAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<MandateEntry> ProposeMandate(ProposeMandateRequest request) => mandates.ProposeAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<MandateEntry> AcceptMandate(MandateRequest request) => mandates.AcceptAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<MandateEntry> EndMandate(MandateRequest request) => mandates.EndAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<MandateEntry>> ListMandates() => mandates.ListAsync(Caller, Context.ConnectionAborted);
 }

@@ -130,7 +130,11 @@ public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyW
         var refused = (practitionerOnly && !Practitioners.Contains(role))
             || (method == nameof(IMessagingHub.ListJoinRequests) && role is Roles.Worker or Roles.JusticeAssistant)
             || (method == nameof(IMessagingHub.ObjectToJoinRequest) && role != Roles.OrganisationAdmin);
-        var refusedCode = refused ? ErrorCodes.Forbidden : null;
+        refused |= method is nameof(IMessagingHub.ProposeMandate) && !Practitioners.Contains(role);
+        refused |= method is nameof(IMessagingHub.AcceptMandate) or nameof(IMessagingHub.EndMandate) or nameof(IMessagingHub.ListMandates)
+            && role == Roles.PlatformOperator;
+        var refusedCode = refused ? ErrorCodes.Forbidden
+            : method == nameof(IMessagingHub.AcceptMandate) && Practitioners.Contains(role) ? ErrorCodes.MandateTransitionRefused : null;
         var b = world.ServiceB.Id;
         Func<Task> call = method switch
         {
@@ -227,6 +231,21 @@ public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyW
                 var referral = Practitioners.Contains(role) ? await MessagingApp.OpenReferralAsync(caller, b) : null;
                 Assert.Empty(await caller.InvokeAsync<IReadOnlyList<ConsentEntry>>(method, new ListConsentsRequest(referral?.CaseReference ?? CaseReference.New())));
             },
+            nameof(IMessagingHub.ProposeMandate) => async () => Assert.Equal(MandateStatus.Proposed, (await caller.InvokeAsync<MandateEntry>(method,
+                new ProposeMandateRequest(CaseReference.New(), world.JusticeAssistant.Id))).Status),
+            nameof(IMessagingHub.AcceptMandate) => async () =>
+            {
+                var mandate = role == Roles.PlatformOperator ? null : await world.ByRole[Roles.Worker].InvokeAsync<MandateEntry>(
+                    nameof(IMessagingHub.ProposeMandate), new ProposeMandateRequest(CaseReference.New(), world.JusticeAssistant.Id));
+                Assert.Equal(MandateStatus.Accepted, (await caller.InvokeAsync<MandateEntry>(method, new MandateRequest(mandate?.MandateId ?? Guid.NewGuid()))).Status);
+            },
+            nameof(IMessagingHub.EndMandate) => async () =>
+            {
+                var mandate = role == Roles.PlatformOperator ? null : await world.ByRole[Roles.Worker].InvokeAsync<MandateEntry>(
+                    nameof(IMessagingHub.ProposeMandate), new ProposeMandateRequest(CaseReference.New(), world.JusticeAssistant.Id));
+                Assert.Equal(MandateStatus.Ended, (await caller.InvokeAsync<MandateEntry>(method, new MandateRequest(mandate?.MandateId ?? Guid.NewGuid()))).Status);
+            },
+            nameof(IMessagingHub.ListMandates) => () => caller.Hub.InvokeAsync<IReadOnlyList<MandateEntry>>(method),
             _ => throw new InvalidOperationException($"No case for hub method {method}: add one."),
         };
 
@@ -326,7 +345,13 @@ public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyW
     {
         var request = await MessagingApp.BuildSendAsync(sender, conversationId, kind);
         var before = await world.App.EnvelopeRowsAsync();
-        if (allowed && ReferralBound.Contains(kind))
+        if (allowed && kind == EnvelopeKind.AttendanceNotice)
+        {
+            // The kind policy lets it through; the notice gate (Notices/NoticeGateTests) then asks for its routing.
+            await Refusal.AssertHubAsync(ErrorCodes.NoticeRoutingInvalid, () => sender.SendAsync(request));
+            Assert.Equal(before, await world.App.EnvelopeRowsAsync());
+        }
+        else if (allowed && ReferralBound.Contains(kind))
         {
             // The kind policy lets it through; the referral gate (ReferralEnvelopeTests) then asks which case it is for.
             await Refusal.AssertHubAsync(ErrorCodes.CaseReferenceRequired, () => sender.SendAsync(request));
