@@ -107,6 +107,10 @@ public interface IMessagingHub
 
     /// <summary>The mandates of the caller's service, or of the calling justice assistant, newest first.</summary>
     Task<IReadOnlyList<MandateEntry>> ListMandates();
+
+    /// <summary>The issuing device hands a relayed notice's signed bytes over for the Maison de justice's own system
+    /// (only when its mandate says <see cref="MandateEntry.IntakeConfigured"/>). Idempotent.</summary>
+    Task ForwardNoticeToIntake(ForwardNoticeRequest request);
 }
 
 /// <summary>Callbacks the server invokes on a connected device.</summary>

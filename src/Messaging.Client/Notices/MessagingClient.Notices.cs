@@ -58,7 +58,22 @@ public sealed partial class MessagingClient
         var conversation = await NoticeConversationAsync(mandate.AssistantMemberId, cancellationToken).ConfigureAwait(false);
         var receipt = await _sender.SendAsync(conversation, EnvelopeKind.AttendanceNotice, signed, caseReference, null, Guid.NewGuid(), cancellationToken,
             new NoticeRouting(notice.NoticeId, NoticeKindMap.ToWire(kind), interviewId)).ConfigureAwait(false);
-        return new NoticeIssued(notice, signed, conversation, receipt);
+        var issued = new NoticeIssued(notice, signed, conversation, receipt);
+        if (mandate.IntakeConfigured)
+        {
+            await ForwardNoticeToIntakeAsync(issued, cancellationToken).ConfigureAwait(false);
+        }
+
+        return issued;
+    }
+
+    /// <summary>Hands a notice this device issued to the server for the Maison de justice's own system (done by
+    /// <see cref="IssueNoticeAsync"/> when the mandate says so; call it again after a failure: it is idempotent).</summary>
+    /// <exception cref="ServerRefusedException"><c>notice.intake-not-configured</c>, <c>notice.invalid</c>.</exception>
+    public Task ForwardNoticeToIntakeAsync(NoticeIssued issued, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(issued);
+        return InvokeAsync<object?>(nameof(IMessagingHub.ForwardNoticeToIntake), new ForwardNoticeRequest(issued.Notice.NoticeId, issued.SignedNotice), cancellationToken);
     }
 
     /// <summary>The host records that the person did not come to an interview under mandate: the no-show notice goes

@@ -32,6 +32,7 @@ internal sealed class MessagingHub(
     ReferralService referrals,
     ConsentService consents,
     MandateService mandates,
+    NoticeIntakeService intake,
     ConnectionRegistry registry,
     IDatabaseDeviceCheck deviceCheck) : Hub<IMessagingClient>, IMessagingHub
 {
@@ -122,4 +123,6 @@ internal sealed class MessagingHub(
     public Task<MandateEntry> EndMandate(MandateRequest request) => mandates.EndAsync(Caller, request, Context.ConnectionAborted);
 
     public Task<IReadOnlyList<MandateEntry>> ListMandates() => mandates.ListAsync(Caller, Context.ConnectionAborted);
+
+    public Task ForwardNoticeToIntake(ForwardNoticeRequest request) => intake.ForwardAsync(Caller, request, Context.ConnectionAborted);
 }

@@ -134,7 +134,8 @@ public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyW
         refused |= method is nameof(IMessagingHub.AcceptMandate) or nameof(IMessagingHub.EndMandate) or nameof(IMessagingHub.ListMandates)
             && role == Roles.PlatformOperator;
         var refusedCode = refused ? ErrorCodes.Forbidden
-            : method == nameof(IMessagingHub.AcceptMandate) && Practitioners.Contains(role) ? ErrorCodes.MandateTransitionRefused : null;
+            : method == nameof(IMessagingHub.AcceptMandate) && Practitioners.Contains(role) ? ErrorCodes.MandateTransitionRefused
+            : method == nameof(IMessagingHub.ForwardNoticeToIntake) ? ErrorCodes.NoticeInvalid : null;
         var b = world.ServiceB.Id;
         Func<Task> call = method switch
         {
@@ -246,6 +247,7 @@ public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyW
                 Assert.Equal(MandateStatus.Ended, (await caller.InvokeAsync<MandateEntry>(method, new MandateRequest(mandate?.MandateId ?? Guid.NewGuid()))).Status);
             },
             nameof(IMessagingHub.ListMandates) => () => caller.Hub.InvokeAsync<IReadOnlyList<MandateEntry>>(method),
+            nameof(IMessagingHub.ForwardNoticeToIntake) => () => caller.InvokeAsync<object?>(method, new ForwardNoticeRequest(Guid.NewGuid(), [1, 2, 3])),
             _ => throw new InvalidOperationException($"No case for hub method {method}: add one."),
         };
 

@@ -41,6 +41,10 @@ internal static class NoticeRepository
         "SELECT m.role, m.organisation_id, o.type FROM members m JOIN organisations o ON o.id = m.organisation_id WHERE m.id = @id;",
         r => new MemberKind(r.GetString(0), r.GetGuidValue(1), r.GetString(2)), ("@id", memberId));
 
+    /// <summary>A device's identity key (read-only: the devices table belongs to its feature).</summary>
+    public static Task<byte[]?> DeviceIdentityAsync(DbSession session, Guid deviceId) => session.QuerySingleOrDefaultAsync(
+        "SELECT identity_key FROM devices WHERE id = @id AND status = 'active';", r => r.GetBlob(0), ("@id", deviceId));
+
     /// <summary>A member's work address, for the content-free emails only.</summary>
     public static Task<string?> WorkEmailAsync(DbSession session, Guid memberId) => session.QuerySingleOrDefaultAsync(
         "SELECT work_email FROM members WHERE id = @id;", r => r.GetString(0), ("@id", memberId));
