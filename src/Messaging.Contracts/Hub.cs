@@ -111,6 +111,9 @@ public interface IMessagingHub
     /// <summary>The issuing device hands a relayed notice's signed bytes over for the Maison de justice's own system
     /// (only when its mandate says <see cref="MandateEntry.IntakeConfigured"/>). Idempotent.</summary>
     Task ForwardNoticeToIntake(ForwardNoticeRequest request);
+
+    /// <summary>The interviews under mandate the calling host was reminded to record an outcome for, still open.</summary>
+    Task<IReadOnlyList<OutcomeReminderEntry>> ListOutcomeReminders();
 }
 
 /// <summary>Callbacks the server invokes on a connected device.</summary>

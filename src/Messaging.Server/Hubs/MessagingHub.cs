@@ -33,6 +33,7 @@ internal sealed class MessagingHub(
     ConsentService consents,
     MandateService mandates,
     NoticeIntakeService intake,
+    OutcomeChaseJob outcomeChase,
     ConnectionRegistry registry,
     IDatabaseDeviceCheck deviceCheck) : Hub<IMessagingClient>, IMessagingHub
 {
@@ -125,4 +126,6 @@ internal sealed class MessagingHub(
     public Task<IReadOnlyList<MandateEntry>> ListMandates() => mandates.ListAsync(Caller, Context.ConnectionAborted);
 
     public Task ForwardNoticeToIntake(ForwardNoticeRequest request) => intake.ForwardAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<OutcomeReminderEntry>> ListOutcomeReminders() => outcomeChase.ListForHostAsync(Caller, Context.ConnectionAborted);
 }

@@ -130,7 +130,7 @@ public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyW
         var refused = (practitionerOnly && !Practitioners.Contains(role))
             || (method == nameof(IMessagingHub.ListJoinRequests) && role is Roles.Worker or Roles.JusticeAssistant)
             || (method == nameof(IMessagingHub.ObjectToJoinRequest) && role != Roles.OrganisationAdmin);
-        refused |= method is nameof(IMessagingHub.ProposeMandate) && !Practitioners.Contains(role);
+        refused |= method is nameof(IMessagingHub.ProposeMandate) or nameof(IMessagingHub.ListOutcomeReminders) && !Practitioners.Contains(role);
         refused |= method is nameof(IMessagingHub.AcceptMandate) or nameof(IMessagingHub.EndMandate) or nameof(IMessagingHub.ListMandates)
             && role == Roles.PlatformOperator;
         var refusedCode = refused ? ErrorCodes.Forbidden
@@ -247,6 +247,7 @@ public sealed class PolicyMatrixTests(PolicyWorld world) : IClassFixture<PolicyW
                 Assert.Equal(MandateStatus.Ended, (await caller.InvokeAsync<MandateEntry>(method, new MandateRequest(mandate?.MandateId ?? Guid.NewGuid()))).Status);
             },
             nameof(IMessagingHub.ListMandates) => () => caller.Hub.InvokeAsync<IReadOnlyList<MandateEntry>>(method),
+            nameof(IMessagingHub.ListOutcomeReminders) => () => caller.Hub.InvokeAsync<IReadOnlyList<OutcomeReminderEntry>>(method),
             nameof(IMessagingHub.ForwardNoticeToIntake) => () => caller.InvokeAsync<object?>(method, new ForwardNoticeRequest(Guid.NewGuid(), [1, 2, 3])),
             _ => throw new InvalidOperationException($"No case for hub method {method}: add one."),
         };

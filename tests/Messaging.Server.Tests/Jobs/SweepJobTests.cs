@@ -13,7 +13,7 @@ namespace Messaging.Server.Tests.Jobs;
 public sealed class SweepJobTests
 {
     private static readonly string[] Sweeps =
-        [AttachmentExpiryJob.Id, ExpiredCredentialsJob.Id, EnrolmentCodeCleanupJob.Id, EnvelopeExpiryJob.Id];
+        [AttachmentExpiryJob.Id, ExpiredCredentialsJob.Id, EnrolmentCodeCleanupJob.Id, EnvelopeExpiryJob.Id, Features.Notices.OutcomeChaseSweep.Id];
 
     [Fact]
     public async Task EverySweep_IsRegisteredAtStart_AndAgainAfterARestart()

@@ -24,6 +24,12 @@ internal sealed class NoticeRelay(AuditLog audit, JobScheduler jobs, TimeProvide
             sender.MemberId, sender.DeviceId, context.Now, null));
         await audit.AppendAsync(session, new AuditEvent(NoticeAudit.NoticeSent, sender.MemberId, sender.DeviceId,
             [NoticeAudit.Notice(routing.NoticeId), NoticeAudit.Mandate(mandate.Id)], NoticeKinds.Name(routing.Kind)));
+        if (routing.InterviewId is { } interview)
+        {
+            // A notice about the interview is its outcome as far as the mandate goes: the chase stops.
+            await OutcomeChaseJob.ResolveAsync(session, interview, context.Now);
+        }
+
         var noticeId = routing.NoticeId;
         return () =>
         {

@@ -67,6 +67,9 @@ internal static class NoticeRepository
     public static async Task<bool> InterviewHasNoticeOfKindAsync(DbSession session, Guid interviewId, NoticeKind kind)
         => await session.ScalarInt64Async("SELECT COUNT(*) FROM notices WHERE interview_id = @i AND kind = @k;", ("@i", interviewId), ("@k", kind)) > 0;
 
+    public static async Task<bool> InterviewHasAnyNoticeAsync(DbSession session, Guid interviewId)
+        => await session.ScalarInt64Async("SELECT COUNT(*) FROM notices WHERE interview_id = @i;", ("@i", interviewId)) > 0;
+
     public static Task<List<Guid>> ListEmailPendingAsync(DbSession session) => session.QueryAsync(
         "SELECT id FROM notices WHERE email_sent_at IS NULL ORDER BY relayed_at;", r => r.GetGuidValue(0));
 

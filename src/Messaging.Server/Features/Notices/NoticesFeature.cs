@@ -3,6 +3,7 @@ using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Jobs;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Messaging.Server.Features.Notices;
 
@@ -25,6 +26,9 @@ internal static class NoticesFeature
         services.AddSingleton<NoticeIntakeService>();
         services.AddSingleton<NoticeIntakeJob>();
         services.AddPendingJobs<NoticeIntakeJob.Pending>();
+        services.AddSingleton<OutcomeChaseJob>();
+        services.AddPendingJobs<OutcomeChaseJob.Pending>();
+        services.AddSweep<OutcomeChaseSweep>(OutcomeChaseSweep.Id, sp => sp.GetRequiredService<IOptions<NoticesOptions>>().Value.OutcomeChaseInterval);
         return services;
     }
 

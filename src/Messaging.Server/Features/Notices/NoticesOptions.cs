@@ -32,6 +32,11 @@ public sealed class NoticesOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "23:59:00")]
     public TimeSpan EscalationTimeOfDay { get; set; } = TimeSpan.FromHours(17);
 
+    /// <summary>How often the outcome chase looks for interviews under mandate that ended without an outcome (a
+    /// sweep: it must divide a minute, an hour or a day).</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
+    public TimeSpan OutcomeChaseInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Deliveries to a Maison de justice's own system: one entry per Maison de justice (organisation id in D
     /// form) that asked for it, set by the operator.</summary>
     public IDictionary<string, IntakeEndpointSettings> Intakes { get; } = new Dictionary<string, IntakeEndpointSettings>(StringComparer.OrdinalIgnoreCase);
