@@ -97,6 +97,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
             await output.WriteLineAsync(Usage);
             await output.WriteLineAsync(TrustUsage);
             await output.WriteLineAsync(NoticeUsage);
+            await output.WriteLineAsync(InterviewUsage);
             return args.Length == 0 ? 2 : 0;
         }
 
@@ -234,6 +235,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
                     ?? await PartnerCommandAsync(args, options, client, cancellationToken)
                     ?? await TrustCommandAsync(args, options, client, cancellationToken)
                     ?? await NoticeCommandAsync(args, options, client, cancellationToken)
+                    ?? await InterviewCommandAsync(args, options, client, cancellationToken)
                     ?? throw new UsageException($"unknown command '{args[0]}'; run 'messaging help'");
         }
     }

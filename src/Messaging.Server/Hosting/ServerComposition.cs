@@ -10,6 +10,7 @@ using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Directory;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Health;
+using Messaging.Server.Features.Interviews;
 using Messaging.Server.Features.Jobs;
 using Messaging.Server.Features.Members;
 using Messaging.Server.Features.Notices;
@@ -55,6 +56,7 @@ internal static class ServerComposition
         services.AddNotices();
         services.AddPartners();
         services.AddReports();
+        services.AddInterviews();
         services.AddRetention();
         services.AddHealth();
         services.AddConnectionLimits();

@@ -1,6 +1,7 @@
 using Messaging.Contracts;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Envelopes;
+using Messaging.Server.Features.Interviews;
 using Messaging.Server.Features.Jobs;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,9 @@ internal static class NoticesFeature
         services.AddSingleton<NoticeIntakeService>();
         services.AddSingleton<NoticeIntakeJob>();
         services.AddPendingJobs<NoticeIntakeJob.Pending>();
+        services.AddSingleton<InterviewMandateSource>();
+        services.AddSingleton<IMandatedInterviewSource>(sp => sp.GetRequiredService<InterviewMandateSource>());
+        services.AddSingleton<IInterviewOutcomeListener>(sp => sp.GetRequiredService<InterviewMandateSource>());
         services.AddSingleton<OutcomeChaseJob>();
         services.AddPendingJobs<OutcomeChaseJob.Pending>();
         services.AddSweep<OutcomeChaseSweep>(OutcomeChaseSweep.Id, sp => sp.GetRequiredService<IOptions<NoticesOptions>>().Value.OutcomeChaseInterval);
