@@ -74,7 +74,6 @@ public sealed class NoticeGateTests
 
     [Theory]
     [InlineData(EnvelopeKind.Chat)]
-    [InlineData(EnvelopeKind.Invitation)]
     [InlineData(EnvelopeKind.SessionControl)]
     public async Task AnotherKindCarryingNoticeRouting_IsRefused_AndNothingIsStored(EnvelopeKind kind)
     {

@@ -68,6 +68,15 @@ internal sealed class NoticeWorld : IAsyncDisposable
     public Task<SendEnvelopeRequest> BuildNoticeAsync(NoticeKind kind, Guid? interviewId = null)
         => BuildNoticeAsync(Worker, ConversationId, CaseReference, kind, interviewId);
 
+    /// <summary>Restarts the server on the same database and clock (Hangfire's in-memory jobs are gone) and reconnects
+    /// the worker and the assistant with fresh tokens.</summary>
+    public async Task RestartAsync()
+    {
+        App = await App.RestartAsync();
+        Worker = await App.ReconnectAsync(Worker);
+        Assistant = await App.ReconnectAsync(Assistant);
+    }
+
     /// <summary>The rows a refused notice must not create.</summary>
     public async Task<(long Envelopes, long Copies, long Notices, long Audit)> RowsAsync()
         => (await App.CountAsync("envelopes"), await App.CountAsync("envelope_recipients"), await App.CountAsync("notices"),
