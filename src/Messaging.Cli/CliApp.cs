@@ -96,6 +96,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
         {
             await output.WriteLineAsync(Usage);
             await output.WriteLineAsync(TrustUsage);
+            await output.WriteLineAsync(NoticeUsage);
             await output.WriteLineAsync(InterviewUsage);
             return args.Length == 0 ? 2 : 0;
         }
@@ -113,6 +114,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
             return args[0] switch
             {
                 "enrol" => await EnrolAsync(options, cancellationToken),
+                "verify-certificate" => await VerifyCertificateAsync(args),
                 "admin" => await AdminAsync(args, cancellationToken),
                 _ => await WithClientAsync(options, client => DispatchAsync(args, options, client, cancellationToken), cancellationToken),
             };
@@ -232,6 +234,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
                 return await CaseCommandAsync(args, options, client, cancellationToken)
                     ?? await PartnerCommandAsync(args, options, client, cancellationToken)
                     ?? await TrustCommandAsync(args, options, client, cancellationToken)
+                    ?? await NoticeCommandAsync(args, options, client, cancellationToken)
                     ?? await InterviewCommandAsync(args, options, client, cancellationToken)
                     ?? throw new UsageException($"unknown command '{args[0]}'; run 'messaging help'");
         }

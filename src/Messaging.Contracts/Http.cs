@@ -49,6 +49,9 @@ public static class ApiRoutes
     /// organisation, platform operator); GET → <see cref="WithdrawalEntry"/>[].</summary>
     public const string Withdrawals = "/api/admin/partners/withdrawals";
 
+    /// <summary>Dead-lettered deliveries of notices to a Maison de justice's intake (operator): GET lists, POST {noticeId}/retry.</summary>
+    public const string NoticeIntakeDeadLetters = "/api/admin/notices/intake/dead-letters";
+
     /// <summary>GET <c>?year=2031&amp;granularity=quarter&amp;format=csv|json</c> → the follow-up committee report.
     /// Platform operator.</summary>
     public const string ReferralReport = "/api/admin/reports/referrals";

@@ -124,6 +124,27 @@ public interface IMessagingHub
 
     /// <summary>The interviews the caller organises or is invited to, soonest first.</summary>
     Task<IReadOnlyList<InterviewEntry>> ListInterviews();
+
+    // ---- Mandates and attendance notices (protocol 7.C) ----
+
+    /// <summary>A worker or organisation admin of the following service sets up a mandate with one justice assistant.</summary>
+    Task<MandateEntry> ProposeMandate(ProposeMandateRequest request);
+
+    /// <summary>The mandate's justice assistant accepts it; notices may travel from then on. Idempotent.</summary>
+    Task<MandateEntry> AcceptMandate(MandateRequest request);
+
+    /// <summary>Either side (a worker or admin of the service, or the assistant) ends the mandate. Idempotent.</summary>
+    Task<MandateEntry> EndMandate(MandateRequest request);
+
+    /// <summary>The mandates of the caller's service, or of the calling justice assistant, newest first.</summary>
+    Task<IReadOnlyList<MandateEntry>> ListMandates();
+
+    /// <summary>The issuing device hands a relayed notice's signed bytes over for the Maison de justice's own system
+    /// (only when its mandate says <see cref="MandateEntry.IntakeConfigured"/>). Idempotent.</summary>
+    Task ForwardNoticeToIntake(ForwardNoticeRequest request);
+
+    /// <summary>The interviews under mandate the calling host was reminded to record an outcome for, still open.</summary>
+    Task<IReadOnlyList<OutcomeReminderEntry>> ListOutcomeReminders();
 }
 
 /// <summary>Callbacks the server invokes on a connected device.</summary>
@@ -168,6 +189,8 @@ public sealed record RecipientCiphertext(Guid DeviceId, byte[] Ciphertext);
 /// <param name="Unreachable">Optional: active devices of the conversation the sender could not encrypt for (their
 /// prekey bundle is unusable). They count as addressed for the recipient check, receive nothing, and the sender reports
 /// them to its user; at most as many as recipients are allowed.</param>
+/// <param name="Notice">Required for attendance-notice envelopes (with <paramref name="CaseReference"/>), refused on every
+/// other kind: the notice id and kind, the only notice fields the server reads.</param>
 public sealed record SendEnvelopeRequest(
     Guid EnvelopeId,
     Guid ConversationId,
@@ -176,7 +199,8 @@ public sealed record SendEnvelopeRequest(
     string? CaseReference = null,
     Guid? ConsentId = null,
     IReadOnlyList<long>? Acknowledge = null,
-    IReadOnlyList<Guid>? Unreachable = null);
+    IReadOnlyList<Guid>? Unreachable = null,
+    NoticeRouting? Notice = null);
 
 /// <summary>Outcome of a send.</summary>
 public enum SendOutcome

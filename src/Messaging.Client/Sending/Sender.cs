@@ -23,7 +23,7 @@ internal sealed class Sender(HubLink hub, SessionBook sessions, KeyDirectory key
     // the list fetched anew. Trust does not come from this list: every identity is checked against the key log.
     private readonly ConcurrentDictionary<Guid, IReadOnlyList<DeviceAddress>> _conversationDevices = new();
 
-    public async Task<SendReceipt> SendAsync(Guid conversationId, EnvelopeKind kind, ReadOnlyMemory<byte> body, string? caseReference, Guid? consentId, Guid id, CancellationToken cancellationToken)
+    public async Task<SendReceipt> SendAsync(Guid conversationId, EnvelopeKind kind, ReadOnlyMemory<byte> body, string? caseReference, Guid? consentId, Guid id, CancellationToken cancellationToken, NoticeRouting? notice = null)
     {
         var frame = PlaintextFrame.Wrap(body.Span);
         for (var attempt = 0; attempt < SendAttempts; attempt++)
@@ -58,7 +58,7 @@ internal sealed class Sender(HubLink hub, SessionBook sessions, KeyDirectory key
             try
             {
                 result = await hub.InvokeAsync<SendEnvelopeResult>(nameof(IMessagingHub.SendEnvelope), new SendEnvelopeRequest(id, conversationId, kind, recipients, caseReference, consentId, acknowledge,
-                    unreachable.Count > 0 ? [.. unreachable.Select(u => u.DeviceId)] : null), cancellationToken).ConfigureAwait(false);
+                    unreachable.Count > 0 ? [.. unreachable.Select(u => u.DeviceId)] : null, notice), cancellationToken).ConfigureAwait(false);
             }
             catch
             {

@@ -13,6 +13,7 @@ using Messaging.Server.Features.Health;
 using Messaging.Server.Features.Interviews;
 using Messaging.Server.Features.Jobs;
 using Messaging.Server.Features.Members;
+using Messaging.Server.Features.Notices;
 using Messaging.Server.Features.Organisations;
 using Messaging.Server.Features.Partners;
 using Messaging.Server.Features.RateLimiting;
@@ -52,6 +53,7 @@ internal static class ServerComposition
         services.AddDirectory();
         services.AddReferrals();
         services.AddConsent();
+        services.AddNotices();
         services.AddPartners();
         services.AddReports();
         services.AddInterviews();
@@ -79,6 +81,7 @@ internal static class ServerComposition
         app.MapPartners();
         app.MapReports();
         app.MapAttachments();
+        app.MapNotices();
         app.MapHub<MessagingHub>(HubRoutes.Messaging);
         return app;
     }

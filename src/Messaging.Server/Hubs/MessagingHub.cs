@@ -8,6 +8,7 @@ using Messaging.Server.Features.Directory;
 using Messaging.Server.Features.Interviews;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Members;
+using Messaging.Server.Features.Notices;
 using Messaging.Server.Features.Organisations;
 using Messaging.Server.Features.Partners;
 using Messaging.Server.Features.Referrals;
@@ -33,6 +34,9 @@ internal sealed class MessagingHub(
     ConsentService consents,
     InterviewService interviews,
     InterviewAvailabilityService availability,
+    MandateService mandates,
+    NoticeIntakeService intake,
+    OutcomeChaseJob outcomeChase,
     ConnectionRegistry registry,
     IDatabaseDeviceCheck deviceCheck) : Hub<IMessagingClient>, IMessagingHub
 {
@@ -135,4 +139,16 @@ internal sealed class MessagingHub(
     public Task<InterviewEntry> RecordInterviewOutcome(RecordInterviewOutcomeRequest request) => interviews.RecordOutcomeAsync(Caller, request, Context.ConnectionAborted);
 
     public Task<IReadOnlyList<InterviewEntry>> ListInterviews() => interviews.ListAsync(Caller, Context.ConnectionAborted);
+
+    public Task<MandateEntry> ProposeMandate(ProposeMandateRequest request) => mandates.ProposeAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<MandateEntry> AcceptMandate(MandateRequest request) => mandates.AcceptAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<MandateEntry> EndMandate(MandateRequest request) => mandates.EndAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<MandateEntry>> ListMandates() => mandates.ListAsync(Caller, Context.ConnectionAborted);
+
+    public Task ForwardNoticeToIntake(ForwardNoticeRequest request) => intake.ForwardAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<OutcomeReminderEntry>> ListOutcomeReminders() => outcomeChase.ListForHostAsync(Caller, Context.ConnectionAborted);
 }

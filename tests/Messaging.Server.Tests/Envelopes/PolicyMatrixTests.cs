@@ -136,7 +136,12 @@ public abstract class PolicyMatrixTests(PolicyWorld world)
             || (interviewParticipantOnly && role == Roles.PlatformOperator)
             || (method == nameof(IMessagingHub.ListJoinRequests) && role is Roles.Worker or Roles.JusticeAssistant)
             || (method == nameof(IMessagingHub.ObjectToJoinRequest) && role != Roles.OrganisationAdmin);
-        var refusedCode = refused ? ErrorCodes.Forbidden : null;
+        refused |= method is nameof(IMessagingHub.ProposeMandate) or nameof(IMessagingHub.ListOutcomeReminders) && !Practitioners.Contains(role);
+        refused |= method is nameof(IMessagingHub.AcceptMandate) or nameof(IMessagingHub.EndMandate) or nameof(IMessagingHub.ListMandates)
+            && role == Roles.PlatformOperator;
+        var refusedCode = refused ? ErrorCodes.Forbidden
+            : method == nameof(IMessagingHub.AcceptMandate) && Practitioners.Contains(role) ? ErrorCodes.MandateTransitionRefused
+            : method == nameof(IMessagingHub.ForwardNoticeToIntake) ? ErrorCodes.NoticeInvalid : null;
         var b = world.ServiceB.Id;
         Func<Task> call = method switch
         {
@@ -233,6 +238,23 @@ public abstract class PolicyMatrixTests(PolicyWorld world)
                 var referral = Practitioners.Contains(role) ? await MessagingApp.OpenReferralAsync(caller, b) : null;
                 Assert.Empty(await caller.InvokeAsync<IReadOnlyList<ConsentEntry>>(method, new ListConsentsRequest(referral?.CaseReference ?? CaseReference.New())));
             },
+            nameof(IMessagingHub.ProposeMandate) => async () => Assert.Equal(MandateStatus.Proposed, (await caller.InvokeAsync<MandateEntry>(method,
+                new ProposeMandateRequest(CaseReference.New(), world.JusticeAssistant.Id))).Status),
+            nameof(IMessagingHub.AcceptMandate) => async () =>
+            {
+                var mandate = role == Roles.PlatformOperator ? null : await world.ByRole[Roles.Worker].InvokeAsync<MandateEntry>(
+                    nameof(IMessagingHub.ProposeMandate), new ProposeMandateRequest(CaseReference.New(), world.JusticeAssistant.Id));
+                Assert.Equal(MandateStatus.Accepted, (await caller.InvokeAsync<MandateEntry>(method, new MandateRequest(mandate?.MandateId ?? Guid.NewGuid()))).Status);
+            },
+            nameof(IMessagingHub.EndMandate) => async () =>
+            {
+                var mandate = role == Roles.PlatformOperator ? null : await world.ByRole[Roles.Worker].InvokeAsync<MandateEntry>(
+                    nameof(IMessagingHub.ProposeMandate), new ProposeMandateRequest(CaseReference.New(), world.JusticeAssistant.Id));
+                Assert.Equal(MandateStatus.Ended, (await caller.InvokeAsync<MandateEntry>(method, new MandateRequest(mandate?.MandateId ?? Guid.NewGuid()))).Status);
+            },
+            nameof(IMessagingHub.ListMandates) => () => caller.Hub.InvokeAsync<IReadOnlyList<MandateEntry>>(method),
+            nameof(IMessagingHub.ListOutcomeReminders) => () => caller.Hub.InvokeAsync<IReadOnlyList<OutcomeReminderEntry>>(method),
+            nameof(IMessagingHub.ForwardNoticeToIntake) => () => caller.InvokeAsync<object?>(method, new ForwardNoticeRequest(Guid.NewGuid(), [1, 2, 3])),
             nameof(IMessagingHub.SetInterviewAvailability) => () => caller.InvokeAsync<InterviewAvailabilityEntry>(method, new SetInterviewAvailabilityRequest(
                 [new WorkingPeriodEntry(DayOfWeek.Monday, new TimeOnly(9, 0), new TimeOnly(12, 0))], [])),
             nameof(IMessagingHub.GetInterviewAvailability) => () => caller.Hub.InvokeAsync<InterviewAvailabilityEntry>(method),
@@ -392,7 +414,13 @@ public abstract class PolicyMatrixTests(PolicyWorld world)
     {
         var request = await MessagingApp.BuildSendAsync(sender, conversationId, kind);
         var before = await world.App.EnvelopeRowsAsync();
-        if (allowed && ReferralBound.Contains(kind))
+        if (allowed && kind == EnvelopeKind.AttendanceNotice)
+        {
+            // The kind policy lets it through; the notice gate (Notices/NoticeGateTests) then asks for its routing.
+            await Refusal.AssertHubAsync(ErrorCodes.NoticeRoutingInvalid, () => sender.SendAsync(request));
+            Assert.Equal(before, await world.App.EnvelopeRowsAsync());
+        }
+        else if (allowed && ReferralBound.Contains(kind))
         {
             // The kind policy lets it through; the referral or interview gate (ReferralEnvelopeTests, InterviewMailboxAndGateTests)
             // then asks which case it is for.

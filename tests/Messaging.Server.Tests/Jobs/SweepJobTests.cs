@@ -14,7 +14,7 @@ namespace Messaging.Server.Tests.Jobs;
 public abstract class SweepJobTests(StorageProvider storage)
 {
     private static readonly string[] Sweeps =
-        [AttachmentExpiryJob.Id, ExpiredCredentialsJob.Id, EnrolmentCodeCleanupJob.Id, EnvelopeExpiryJob.Id];
+        [AttachmentExpiryJob.Id, ExpiredCredentialsJob.Id, EnrolmentCodeCleanupJob.Id, EnvelopeExpiryJob.Id, Features.Notices.OutcomeChaseSweep.Id];
 
     [Fact]
     public async Task EverySweep_IsRegisteredAtStart_AndAgainAfterARestart()

@@ -21,6 +21,7 @@ namespace Messaging.Server.Features.Envelopes;
 internal sealed partial class EnvelopeService(
     IDatabase database,
     IEnumerable<IEnvelopeGate> gates,
+    IEnumerable<IEnvelopeAcceptedHook> acceptedHooks,
     IDeviceSignals signals,
     IRateLimiter rateLimiter,
     TimeProvider time,
@@ -28,6 +29,7 @@ internal sealed partial class EnvelopeService(
     ILogger<EnvelopeService> logger)
 {
     private readonly IEnvelopeGate[] _gates = [.. gates.OrderBy(g => g.Order).ThenBy(g => g.GetType().FullName, StringComparer.Ordinal)];
+    private readonly IEnvelopeAcceptedHook[] _acceptedHooks = [.. acceptedHooks.OrderBy(h => h.GetType().FullName, StringComparer.Ordinal)];
 
     public async Task<SendEnvelopeResult> SendAsync(CallerDevice sender, SendEnvelopeRequest request, CancellationToken cancellationToken = default)
     {
@@ -42,7 +44,7 @@ internal sealed partial class EnvelopeService(
             if (await EnvelopeRepository.FindAsync(s, sender.DeviceId, request.EnvelopeId) is { } earlier)
             {
                 var repeatAcknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
-                return (Result: SendEnvelopeResult.Accepted(earlier.Sequence, earlier.CreatedAt, earlier.ExpiresAt, repeatAcknowledged), Delivery: (EnvelopeDelivery?)null);
+                return (Result: SendEnvelopeResult.Accepted(earlier.Sequence, earlier.CreatedAt, earlier.ExpiresAt, repeatAcknowledged), Delivery: (EnvelopeDelivery?)null, AfterCommit: (List<Func<Task>>?)null);
             }
 
             var conversation = await ConversationRepository.GetAsync(s, request.ConversationId);
@@ -53,21 +55,28 @@ internal sealed partial class EnvelopeService(
             }
 
             ApplyKindPolicy(sender, request.Kind, conversation.Collective, participants);
-            await RunGatesAsync(s, new EnvelopeGateContext(sender, request, conversation.Collective, participants, now));
+            var context = new EnvelopeGateContext(sender, request, conversation.Collective, participants, now);
+            await RunGatesAsync(s, context);
 
             var mismatch = CompareRecipients(sender.DeviceId, participants, request.Recipients, request.Unreachable ?? []);
             if (mismatch is not null)
             {
-                return (Result: mismatch, Delivery: null);
+                return (Result: mismatch, Delivery: null, AfterCommit: null);
             }
 
             var sequence = await EnvelopeRepository.InsertAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
                 request.ConversationId, request.Kind, now, expiresAt, request.Recipients);
             var acknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
+            var afterCommit = await RunAcceptedHooksAsync(s, context, sequence);
             var delivery = new EnvelopeDelivery(sequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId,
                 request.Kind, [], now, expiresAt);
-            return (Result: SendEnvelopeResult.Accepted(sequence, now, expiresAt, acknowledged), Delivery: (EnvelopeDelivery?)delivery);
+            return (Result: SendEnvelopeResult.Accepted(sequence, now, expiresAt, acknowledged), Delivery: (EnvelopeDelivery?)delivery, AfterCommit: afterCommit);
         }, cancellationToken);
+
+        foreach (var work in outcome.AfterCommit ?? [])
+        {
+            await work();
+        }
 
         if (outcome.Delivery is { } accepted)
         {
@@ -206,6 +215,20 @@ internal sealed partial class EnvelopeService(
                 await gate.CheckAsync(session, context);
             }
         }
+    }
+
+    private async Task<List<Func<Task>>> RunAcceptedHooksAsync(DbSession session, EnvelopeGateContext context, long sequence)
+    {
+        var afterCommit = new List<Func<Task>>();
+        foreach (var hook in _acceptedHooks)
+        {
+            if (hook.Applies(context.Request.Kind) && await hook.OnAcceptedAsync(session, context, sequence) is { } work)
+            {
+                afterCommit.Add(work);
+            }
+        }
+
+        return afterCommit;
     }
 
     private static void ApplyKindPolicy(CallerDevice sender, EnvelopeKind kind, bool collective, List<Participant> participants)

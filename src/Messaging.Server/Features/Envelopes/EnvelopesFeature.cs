@@ -23,4 +23,12 @@ internal static class EnvelopesFeature
         services.AddSingleton<IEnvelopeGate, TGate>();
         return services;
     }
+
+    /// <summary>Adds work done when an envelope is accepted; called by the feature that owns the envelope kinds.</summary>
+    public static IServiceCollection AddEnvelopeAcceptedHook<THook>(this IServiceCollection services)
+        where THook : class, IEnvelopeAcceptedHook
+    {
+        services.AddSingleton<IEnvelopeAcceptedHook, THook>();
+        return services;
+    }
 }

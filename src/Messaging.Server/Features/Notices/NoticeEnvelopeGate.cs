@@ -1,0 +1,81 @@
+using Messaging.Contracts;
+using Messaging.Server.Errors;
+using Messaging.Server.Features.Envelopes;
+using Messaging.Server.Features.Referrals;
+using Messaging.Server.Persistence;
+
+namespace Messaging.Server.Features.Notices;
+
+/// <summary>
+/// The notice channel's send rule (protocol 7.C), applied after the kind policy and before anything is written. An
+/// attendance-notice envelope carries its routing (notice id, kind, optionally the interview) and the case reference,
+/// and nothing else the server reads (no consent); an accepted mandate must link that case reference to the sender's
+/// service; the conversation holds the sender and the mandate's justice assistant only, and every recipient device is
+/// one of theirs (the assistant's, or the sender's own other devices, which multi-device delivery requires); a notice id
+/// is relayed once, and one interview gets at most one notice of each kind. Any other kind must not carry notice
+/// routing. That a justice assistant never receives a referral, identity-share or case-file envelope is the kind
+/// policy's rule (<see cref="EnvelopePolicy.MayReceive"/>), checked before this gate.
+/// </summary>
+internal sealed class NoticeEnvelopeGate : IEnvelopeGate
+{
+    public int Order => EnvelopeGateOrder.Notices;
+
+    // Every kind: the gate also refuses notice routing on envelopes that are not notices.
+    public bool Applies(EnvelopeKind kind) => true;
+
+    public async Task CheckAsync(DbSession session, EnvelopeGateContext context)
+    {
+        var (sender, request) = (context.Sender, context.Request);
+        if (request.Kind != EnvelopeKind.AttendanceNotice)
+        {
+            if (request.Notice is not null)
+            {
+                throw new MalformedRequestException("Only attendance-notice envelopes carry notice routing.", ErrorCodes.NoticeRoutingInvalid);
+            }
+
+            return;
+        }
+
+        if (request.Notice is not { } routing || routing.NoticeId == Guid.Empty || !NoticeKinds.IsDefined(routing.Kind)
+            || routing.InterviewId == Guid.Empty || string.IsNullOrEmpty(request.CaseReference))
+        {
+            throw new MalformedRequestException("An attendance notice names its notice id, a known kind and its case reference.", ErrorCodes.NoticeRoutingInvalid);
+        }
+
+        if (request.ConsentId is not null)
+        {
+            throw new MalformedRequestException("An attendance notice carries no consent.", ErrorCodes.NoticeFieldRefused);
+        }
+
+        var caseReference = ReferralService.RequireCaseReference(request.CaseReference);
+        if (sender.Role is not (Roles.Worker or Roles.OrganisationAdmin))
+        {
+            throw new ForbiddenException("Only a following service's workers issue notices.", ErrorCodes.NoticeWrongSender);
+        }
+
+        var mandate = await NoticeRepository.FindLiveMandateAsync(session, caseReference, sender.OrganisationId);
+        if (mandate is not { Status: MandateStatus.Accepted })
+        {
+            throw new ForbiddenException("No accepted mandate links this case to your service.", ErrorCodes.NoticeNoMandate);
+        }
+
+        var assistant = context.Participants.FirstOrDefault(p => p.MemberId == mandate.AssistantMemberId);
+        if (assistant is null || context.Participants.Any(p => p.MemberId != sender.MemberId && p.MemberId != mandate.AssistantMemberId))
+        {
+            throw new ForbiddenException("A notice goes to the mandate's justice assistant only.", ErrorCodes.NoticeWrongRecipient);
+        }
+
+        var own = context.Participants.First(p => p.MemberId == sender.MemberId).ActiveDeviceIds;
+        var addressed = request.Recipients.Select(r => r.DeviceId).Concat(request.Unreachable ?? []);
+        if (addressed.Any(d => !assistant.ActiveDeviceIds.Contains(d) && !own.Contains(d)))
+        {
+            throw new ForbiddenException("A notice goes to the devices of the mandate's justice assistant only.", ErrorCodes.NoticeWrongRecipient);
+        }
+
+        if (await NoticeRepository.GetNoticeAsync(session, routing.NoticeId) is not null
+            || (routing.InterviewId is { } interview && await NoticeRepository.InterviewHasNoticeOfKindAsync(session, interview, routing.Kind)))
+        {
+            throw new ConflictException(ErrorCodes.NoticeDuplicate, "This notice was already sent.");
+        }
+    }
+}

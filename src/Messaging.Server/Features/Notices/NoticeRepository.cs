@@ -1,0 +1,111 @@
+using System.Data.Common;
+using Messaging.Contracts;
+using Messaging.Server.Persistence;
+
+namespace Messaging.Server.Features.Notices;
+
+/// <summary>The SQL of mandates, notices and the intake outbox (migration 0022).</summary>
+/// <summary>A member's role and its organisation's type.</summary>
+internal sealed record MemberKind(string Role, Guid OrganisationId, string OrganisationType);
+
+internal static class NoticeRepository
+{
+    private const string MandateColumns = "id, case_reference, service_organisation_id, assistant_member_id, justice_house_id, status, proposed_by_member_id, proposed_at, status_changed_at";
+    private const string NoticeColumns = "id, mandate_id, kind, interview_id, issuer_member_id, issuer_device_id, relayed_at, email_sent_at";
+    private const string OutboxColumns = "notice_id, justice_house_id, body, state, attempts, next_attempt_at, last_status, created_at, finished_at";
+
+    // ---- Mandates ----
+
+    public static Task InsertMandateAsync(DbSession session, MandateRecord m) => session.ExecuteAsync(
+        $"INSERT INTO mandates ({MandateColumns}) VALUES (@id, @case, @service, @assistant, @house, @status, @by, @at, @at);",
+        ("@id", m.Id), ("@case", m.CaseReference), ("@service", m.ServiceOrganisationId), ("@assistant", m.AssistantMemberId),
+        ("@house", m.JusticeHouseId), ("@status", m.Status), ("@by", m.ProposedByMemberId), ("@at", m.ProposedAt));
+
+    public static Task<MandateRecord?> GetMandateAsync(DbSession session, Guid id) => session.QuerySingleOrDefaultAsync(
+        $"SELECT {MandateColumns} FROM mandates WHERE id = @id;", MapMandate, ("@id", id));
+
+    public static Task<MandateRecord?> FindLiveMandateAsync(DbSession session, string caseReference, Guid serviceOrganisationId) => session.QuerySingleOrDefaultAsync(
+        $"SELECT {MandateColumns} FROM mandates WHERE case_reference = @case AND service_organisation_id = @service AND status IN (1, 2);",
+        MapMandate, ("@case", caseReference), ("@service", serviceOrganisationId));
+
+    public static Task<List<MandateRecord>> ListMandatesAsync(DbSession session, Guid organisationId, Guid memberId) => session.QueryAsync(
+        $"SELECT {MandateColumns} FROM mandates WHERE service_organisation_id = @org OR assistant_member_id = @member ORDER BY proposed_at DESC, id;",
+        MapMandate, ("@org", organisationId), ("@member", memberId));
+
+    public static Task<int> UpdateMandateStatusAsync(DbSession session, Guid id, MandateStatus from, MandateStatus to, DateTimeOffset at) => session.ExecuteAsync(
+        "UPDATE mandates SET status = @to, status_changed_at = @at WHERE id = @id AND status = @from;",
+        ("@id", id), ("@from", from), ("@to", to), ("@at", at));
+
+    /// <summary>A member's role and organisation type (read-only: the members and organisations tables belong to their features).</summary>
+    public static Task<MemberKind?> MemberKindAsync(DbSession session, Guid memberId) => session.QuerySingleOrDefaultAsync(
+        "SELECT m.role, m.organisation_id, o.type FROM members m JOIN organisations o ON o.id = m.organisation_id WHERE m.id = @id;",
+        r => new MemberKind(r.GetString(0), r.GetGuidValue(1), r.GetString(2)), ("@id", memberId));
+
+    /// <summary>A device's identity key (read-only: the devices table belongs to its feature).</summary>
+    public static Task<byte[]?> DeviceIdentityAsync(DbSession session, Guid deviceId) => session.QuerySingleOrDefaultAsync(
+        "SELECT identity_key FROM devices WHERE id = @id AND status = 'active';", r => r.GetBlob(0), ("@id", deviceId));
+
+    /// <summary>A member's work address, for the content-free emails only.</summary>
+    public static Task<string?> WorkEmailAsync(DbSession session, Guid memberId) => session.QuerySingleOrDefaultAsync(
+        "SELECT work_email FROM members WHERE id = @id;", r => r.GetString(0), ("@id", memberId));
+
+    /// <summary>The work addresses of a service's organisation admins.</summary>
+    public static Task<List<string>> AdminEmailsAsync(DbSession session, Guid organisationId) => session.QueryAsync(
+        "SELECT work_email FROM members WHERE organisation_id = @org AND role = @role ORDER BY id;", r => r.GetString(0),
+        ("@org", organisationId), ("@role", Roles.OrganisationAdmin));
+
+    // ---- Notices ----
+
+    public static Task InsertNoticeAsync(DbSession session, NoticeRecord n) => session.ExecuteAsync(
+        $"INSERT INTO notices ({NoticeColumns}) VALUES (@id, @mandate, @kind, @interview, @member, @device, @at, NULL);",
+        ("@id", n.Id), ("@mandate", n.MandateId), ("@kind", n.Kind), ("@interview", n.InterviewId), ("@member", n.IssuerMemberId),
+        ("@device", n.IssuerDeviceId), ("@at", n.RelayedAt));
+
+    public static Task<NoticeRecord?> GetNoticeAsync(DbSession session, Guid id) => session.QuerySingleOrDefaultAsync(
+        $"SELECT {NoticeColumns} FROM notices WHERE id = @id;", MapNotice, ("@id", id));
+
+    public static async Task<bool> InterviewHasNoticeOfKindAsync(DbSession session, Guid interviewId, NoticeKind kind)
+        => await session.ScalarInt64Async("SELECT COUNT(*) FROM notices WHERE interview_id = @i AND kind = @k;", ("@i", interviewId), ("@k", kind)) > 0;
+
+    public static async Task<bool> InterviewHasAnyNoticeAsync(DbSession session, Guid interviewId)
+        => await session.ScalarInt64Async("SELECT COUNT(*) FROM notices WHERE interview_id = @i;", ("@i", interviewId)) > 0;
+
+    public static Task<List<Guid>> ListEmailPendingAsync(DbSession session) => session.QueryAsync(
+        "SELECT id FROM notices WHERE email_sent_at IS NULL ORDER BY relayed_at;", r => r.GetGuidValue(0));
+
+    public static Task<int> MarkEmailSentAsync(DbSession session, Guid id, DateTimeOffset at) => session.ExecuteAsync(
+        "UPDATE notices SET email_sent_at = @at WHERE id = @id AND email_sent_at IS NULL;", ("@id", id), ("@at", at));
+
+    // ---- Intake outbox ----
+
+    public static Task InsertOutboxAsync(DbSession session, Guid noticeId, Guid justiceHouseId, byte[] body, DateTimeOffset at) => session.ExecuteAsync(
+        $"INSERT INTO notice_intake_outbox ({OutboxColumns}) VALUES (@id, @house, @body, @state, 0, @at, NULL, @at, NULL);",
+        ("@id", noticeId), ("@house", justiceHouseId), ("@body", body), ("@state", IntakeStates.Pending), ("@at", at));
+
+    public static Task<IntakeDelivery?> GetOutboxAsync(DbSession session, Guid noticeId) => session.QuerySingleOrDefaultAsync(
+        $"SELECT {OutboxColumns} FROM notice_intake_outbox WHERE notice_id = @id;", MapOutbox, ("@id", noticeId));
+
+    public static Task<List<IntakeDelivery>> ListOutboxAsync(DbSession session, string state) => session.QueryAsync(
+        $"SELECT {OutboxColumns} FROM notice_intake_outbox WHERE state = @state ORDER BY created_at, notice_id;", MapOutbox, ("@state", state));
+
+    public static Task<int> RecordAttemptAsync(DbSession session, Guid noticeId, int attempts, int? status, DateTimeOffset? next) => session.ExecuteAsync(
+        "UPDATE notice_intake_outbox SET attempts = @n, last_status = @status, next_attempt_at = @next WHERE notice_id = @id AND state = @pending;",
+        ("@id", noticeId), ("@n", attempts), ("@status", status), ("@next", next), ("@pending", IntakeStates.Pending));
+
+    public static Task<int> FinishAsync(DbSession session, Guid noticeId, string state, int attempts, int? status, DateTimeOffset at, bool clearBody) => session.ExecuteAsync(
+        $"UPDATE notice_intake_outbox SET state = @state, attempts = @n, last_status = @status, next_attempt_at = NULL, finished_at = @at{(clearBody ? ", body = NULL" : string.Empty)} WHERE notice_id = @id AND state = @pending;",
+        ("@id", noticeId), ("@state", state), ("@n", attempts), ("@status", status), ("@at", at), ("@pending", IntakeStates.Pending));
+
+    public static Task<int> RequeueAsync(DbSession session, Guid noticeId, DateTimeOffset at) => session.ExecuteAsync(
+        "UPDATE notice_intake_outbox SET state = @pending, attempts = 0, next_attempt_at = @at, finished_at = NULL WHERE notice_id = @id AND state = @dead;",
+        ("@id", noticeId), ("@at", at), ("@pending", IntakeStates.Pending), ("@dead", IntakeStates.DeadLetter));
+
+    private static MandateRecord MapMandate(DbDataReader r) => new(r.GetGuidValue(0), r.GetString(1), r.GetGuidValue(2), r.GetGuidValue(3),
+        r.GetGuidValue(4), (MandateStatus)r.GetInt64(5), r.GetGuidValue(6), r.GetInstant(7), r.GetInstant(8));
+
+    private static NoticeRecord MapNotice(DbDataReader r) => new(r.GetGuidValue(0), r.GetGuidValue(1), (NoticeKind)r.GetInt64(2), r.GetNullableGuid(3),
+        r.GetGuidValue(4), r.GetGuidValue(5), r.GetInstant(6), r.GetNullableInstant(7));
+
+    private static IntakeDelivery MapOutbox(DbDataReader r) => new(r.GetGuidValue(0), r.GetGuidValue(1), r.IsDBNull(2) ? null : r.GetBlob(2),
+        r.GetString(3), (int)r.GetInt64(4), r.GetNullableInstant(5), r.IsDBNull(6) ? null : (int)r.GetInt64(6), r.GetInstant(7), r.GetNullableInstant(8));
+}

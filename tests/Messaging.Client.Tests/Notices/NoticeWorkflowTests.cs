@@ -1,0 +1,185 @@
+using System.Text;
+using Messaging.Client.Notices;
+using Messaging.Client.Tests.Infrastructure;
+using Messaging.Contracts;
+using Messaging.Contracts.Referrals;
+using Messaging.Crypto.Attestations;
+
+namespace Messaging.Client.Tests.Notices;
+
+/// <summary>Attendance notices (protocol 7.C) end to end against the real server process: from the worker's SDK call
+/// to the assistant's verified view, the certificate checked offline, and nothing of the case anywhere on the server.</summary>
+public sealed class NoticeWorkflowTests
+{
+    private sealed record World(Platform Platform, Guid Service, Guid JusticeHouse, MessagingClient ServiceAdmin, MessagingClient Aline,
+        MessagingClient Assistant, MessagingClient AssistantPhone, string CaseReference) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Platform.DisposeAsync();
+    }
+
+    private static async Task<World> SetUpAsync()
+    {
+        var platform = await Platform.StartAsync();
+        var (service, admin) = await platform.CreateOrganisationAsync("Service de prévention de Molenbeek");
+        var aline = await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Aline"));
+        var token = await platform.Operator.GetAccessTokenAsync();
+        var house = await platform.Operator.Api.CreateOrganisationAsync(token, new CreateOrganisationRequest("Maison de justice de Bruxelles", OrganisationTypes.JusticeHouse));
+        var houseAdmin = await platform.Operator.Api.CreateMemberAsync(token, new CreateMemberRequest(house.OrganisationId, "Admin MJ", Roles.OrganisationAdmin, $"admin@{Guid.NewGuid():N}.example"));
+        var houseAdminDevice = await platform.EnrolDeviceAsync(platform.Operator, houseAdmin.MemberId);
+        var assistantId = await platform.CreateMemberAsync(houseAdminDevice, "Assistante Justine", Roles.JusticeAssistant);
+        var assistant = await platform.EnrolDeviceAsync(houseAdminDevice, assistantId);
+        var assistantPhone = await platform.EnrolDeviceAsync(houseAdminDevice, assistantId);
+        var caseReference = CaseReference.New();
+        var mandate = await aline.ProposeMandateAsync(caseReference, assistantId);
+        Assert.Equal(MandateStatus.Accepted, (await assistant.AcceptMandateAsync(mandate.MandateId)).Status);
+        return new World(platform, service, house.OrganisationId, admin, aline, assistant, assistantPhone, caseReference);
+    }
+
+    private static async Task<IReadOnlyList<ReceivedNotice>> NoticesWhenAsync(MessagingClient device, int count)
+    {
+        await device.InboxWhenAsync(i => i.Count(m => m.Kind == EnvelopeKind.AttendanceNotice) >= count);
+        return await device.GetNoticesAsync();
+    }
+
+    [Fact]
+    public async Task EveryKind_IssuedFromTheWorkersSdk_ReachesEveryDeviceOfTheAssistant_VerifiedAndNamingItsIssuer()
+    {
+        await using var w = await SetUpAsync();
+        var interview = Guid.NewGuid();
+        var issued = new List<NoticeIssued>
+        {
+            await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.Present, interviewId: interview),
+            await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.JustifiedAbsence, AbsenceJustification.Transport, date: new DateOnly(2031, 3, 4)),
+            await w.Aline.RecordNoShowAsync(w.CaseReference, Guid.NewGuid()),
+            await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.UnilateralEnd, date: new DateOnly(2031, 3, 5)),
+            await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.RiskToPerson, interviewId: interview),
+            await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.RiskToThirdParties, date: new DateOnly(2031, 3, 6)),
+        };
+
+        foreach (var device in new[] { w.Assistant, w.AssistantPhone })
+        {
+            var received = await NoticesWhenAsync(device, issued.Count);
+            Assert.Equal(issued.Select(i => i.Notice).OrderBy(n => n.NoticeId), received.Select(r => r.Notice!).OrderBy(n => n.NoticeId));
+            Assert.All(received, r =>
+            {
+                Assert.Equal(NoticeVerification.Verified, r.Verification);
+                Assert.Equal("Aline", r.IssuerName);
+                Assert.Equal("Service de prévention de Molenbeek", r.ServiceName);
+                Assert.Equal(w.Aline.DeviceId, r.Notice!.IssuerDeviceId);
+            });
+        }
+
+        Assert.Equal(AbsenceJustification.Transport, issued[1].Notice.Justification);
+    }
+
+    [Fact]
+    public async Task ANoticeWithoutAnAcceptedMandate_IsNotSent()
+    {
+        await using var w = await SetUpAsync();
+
+        await Assert.ThrowsAsync<MandateNotFoundException>(() => w.Aline.IssueNoticeAsync(CaseReference.New(), AttendanceNoticeKind.Present, date: new DateOnly(2031, 3, 4)));
+        await Assert.ThrowsAsync<ArgumentException>(() => w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.JustifiedAbsence, date: new DateOnly(2031, 3, 4)));
+        var mandate = Assert.Single(await w.Aline.ListMandatesAsync());
+        await w.Assistant.EndMandateAsync(mandate.MandateId);
+        await Assert.ThrowsAsync<MandateNotFoundException>(() => w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.Present, date: new DateOnly(2031, 3, 4)));
+    }
+
+    [Fact]
+    public async Task ACertificate_VerifiesOffline_AndAnyOneByteChange_ARevokedSigner_OrAnUnknownSigner_IsReported()
+    {
+        await using var w = await SetUpAsync();
+        var issued = await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.NoShow, interviewId: Guid.NewGuid());
+        await NoticesWhenAsync(w.Assistant, 1);
+        var html = await w.Assistant.CreateAttendanceCertificateAsync(issued.Notice.NoticeId);
+
+        var check = AttendanceCertificate.Verify(html);
+        Assert.Equal(CertificateStatus.Valid, check.Status);
+        Assert.Equal(issued.Notice, check.Notice);
+        Assert.Contains(AttendanceCertificate.VerificationCode(issued.SignedNotice), html, StringComparison.Ordinal);
+        Assert.Contains("@media print", html, StringComparison.Ordinal);
+
+        // One byte changed anywhere: in the visible text, the style, the embedded notice or the key-log entry.
+        var bytes = Encoding.UTF8.GetBytes(html);
+        for (var i = 0; i < bytes.Length; i += 7)
+        {
+            var altered = (byte[])bytes.Clone();
+            altered[i] = altered[i] == (byte)'A' ? (byte)'B' : (byte)'A';
+            Assert.NotEqual(CertificateStatus.Valid, AttendanceCertificate.Verify(Encoding.UTF8.GetString(altered)).Status);
+        }
+
+        // A certificate whose embedded key log does not record the signer.
+        var unknown = AttendanceCertificate.Render(new CertificateData(issued.SignedNotice, [], "Aline", "Service"));
+        Assert.Equal(CertificateStatus.SignerUnknown, AttendanceCertificate.Verify(unknown).Status);
+
+        // Offline through the CLI, with no key store.
+        var file = Path.Combine(Path.GetTempPath(), $"certificate-{Guid.NewGuid():N}.html");
+        await File.WriteAllTextAsync(file, html);
+        var (exitCode, output, _) = await CliRunner.RunAsync(Path.Combine(Path.GetTempPath(), "no-store.mks"), "verify-certificate", file);
+        Assert.Equal(0, exitCode);
+        Assert.StartsWith("VALID", output, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(file, html.Replace("no-show", "present", StringComparison.Ordinal));
+        Assert.Equal(1, (await CliRunner.RunAsync(Path.Combine(Path.GetTempPath(), "no-store.mks"), "verify-certificate", file)).ExitCode);
+
+        // The signing device is revoked: the assistant's view and a new certificate say so.
+        await w.ServiceAdmin.Api.RevokeDeviceAsync(await w.ServiceAdmin.GetAccessTokenAsync(), w.Aline.DeviceId);
+        await w.Assistant.SyncKeyLogAsync();
+        Assert.Equal(NoticeVerification.SignerRevoked, Assert.Single(await w.Assistant.GetNoticesAsync()).Verification);
+        var revoked = await w.Assistant.CreateAttendanceCertificateAsync(issued.Notice.NoticeId);
+        Assert.Equal(CertificateStatus.SignerRevoked, AttendanceCertificate.Verify(revoked).Status);
+        await File.WriteAllTextAsync(file, revoked);
+        var revokedRun = await CliRunner.RunAsync(Path.Combine(Path.GetTempPath(), "no-store.mks"), "verify-certificate", file);
+        Assert.Equal(1, revokedRun.ExitCode);
+        Assert.StartsWith("SIGNER REVOKED", revokedRun.Output, StringComparison.Ordinal);
+        File.Delete(file);
+    }
+
+    [Fact]
+    public async Task PlantedCaseTextAndAPersonName_AppearInNoNoticeEmailLogOrDatabaseFile()
+    {
+        await using var w = await SetUpAsync();
+        var marker = Guid.NewGuid().ToString("N")[..10];
+        var person = $"Jean-Baptiste Canari{marker}";
+        var caseText = $"a manqué l'entretien car hospitalisé {marker}";
+        var conversation = await w.Aline.CreateConversationAsync([w.Assistant.MemberId]);
+        await w.Aline.SendTextAsync(conversation.ConversationId, $"{person}: {caseText}");
+        var issued = new List<NoticeIssued>();
+        foreach (var kind in Enum.GetValues<AttendanceNoticeKind>())
+        {
+            issued.Add(await w.Aline.IssueNoticeAsync(w.CaseReference, kind, kind == AttendanceNoticeKind.JustifiedAbsence ? AbsenceJustification.Illness : null,
+                date: new DateOnly(2031, 3, 4)));
+        }
+
+        var received = await NoticesWhenAsync(w.Assistant, issued.Count);
+        var pickup = Path.Combine(w.Platform.Server.DataDirectory, "notices", "pickup");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while ((!Directory.Exists(pickup) || Directory.GetFiles(pickup, "*.eml").Length < issued.Count) && started.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100);
+        }
+
+        var emails = Directory.GetFiles(pickup, "*.eml");
+        Assert.Equal(issued.Count, emails.Length);
+        var places = new List<(string Name, byte[] Bytes)>();
+        places.AddRange(received.Select(r => ("notice", r.SignedNotice)));
+        places.AddRange(emails.Select(f => (f, File.ReadAllBytes(f))));
+        places.Add(("server log", Encoding.UTF8.GetBytes(w.Platform.Server.Logs)));
+        foreach (var file in Directory.GetFiles(w.Platform.Server.DataDirectory, "*", SearchOption.AllDirectories))
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy);
+            places.Add((file, copy.ToArray()));
+        }
+
+        foreach (var (name, bytes) in places)
+        {
+            foreach (var planted in new[] { marker, person, caseText })
+            {
+                Assert.False(bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(planted)) >= 0, $"'{planted}' found in {name}");
+                Assert.False(bytes.AsSpan().IndexOf(Encoding.Unicode.GetBytes(planted)) >= 0, $"'{planted}' (UTF-16) found in {name}");
+            }
+        }
+
+        Assert.All(emails, f => Assert.DoesNotContain(w.CaseReference, File.ReadAllText(f), StringComparison.Ordinal));
+    }
+}
