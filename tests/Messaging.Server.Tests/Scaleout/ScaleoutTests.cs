@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Net;
+using Messaging.Contracts;
+using Messaging.Server.Persistence;
+using Messaging.Server.Tests.Infrastructure;
+
+namespace Messaging.Server.Tests.Scaleout;
+
+/// <summary>
+/// Two server instances on one PostgreSQL database and one Redis (the backplane), as a scaled-out deployment runs. The
+/// instances are two in-process hosts, each with its own container, connection registry, device cache and Redis
+/// connection; they share only the database and Redis. Everything is counted from the client side.
+/// </summary>
+public sealed class ScaleoutTests
+{
+    private static readonly TimeSpan AtOnce = TimeSpan.FromSeconds(3);
+
+    [Fact]
+    public async Task AnEnvelopeSentThroughOneInstance_ReachesItsRecipientConnectedToTheOther()
+    {
+        var prefix = TestRedis.NewPrefix();
+        await using var a = new MessagingApp(StorageProvider.Postgres, TestRedis.Settings(TestRedis.Address, prefix));
+        await using var b = await SiblingAsync(a, TestRedis.Settings(TestRedis.Address, prefix));
+        var (_, sender, recipient, conversation) = await PairAsync(a, b);
+
+        var sent = await MessagingApp.SendAsync(sender, conversation);
+        var back = await MessagingApp.SendAsync(recipient, conversation);
+
+        Assert.Equal(SendOutcome.Accepted, sent.Outcome);
+        Assert.Equal(sent.Sequence, (await recipient.ReceiveAsync(1))[0].Sequence);
+        Assert.Equal(back.Sequence, (await sender.ReceiveAsync(1))[0].Sequence);
+    }
+
+    [Fact]
+    public async Task ARevocationOnOneInstance_ClosesTheDeviceConnectedToTheOther_AtOnce()
+    {
+        var prefix = TestRedis.NewPrefix();
+        await using var a = new MessagingApp(StorageProvider.Postgres, TestRedis.Settings(TestRedis.Address, prefix));
+        await using var b = await SiblingAsync(a, TestRedis.Settings(TestRedis.Address, prefix));
+        var (organisation, _, recipient, _) = await PairAsync(a, b);
+        var admin = await a.ClientAsync(organisation.Admin);
+
+        (await admin.PostAsync(ApiRoutes.RevokeDeviceFor(recipient.Device.Id), null)).EnsureSuccessStatusCode();
+
+        // Closed by instance B itself, not by the client's goodwill and not at the next call: no call is made.
+        var closed = await Task.WhenAny(recipient.Closed, Task.Delay(AtOnce));
+        Assert.Same(recipient.Closed, closed);
+    }
+
+    [Fact]
+    public async Task ADeviceThatReconnectsToTheOtherInstance_GetsEverythingStillPending()
+    {
+        var prefix = TestRedis.NewPrefix();
+        await using var a = new MessagingApp(StorageProvider.Postgres, TestRedis.Settings(TestRedis.Address, prefix));
+        await using var b = await SiblingAsync(a, TestRedis.Settings(TestRedis.Address, prefix));
+        var (_, sender, recipient, conversation) = await PairAsync(a, b);
+        var first = await MessagingApp.SendAsync(sender, conversation);
+        var acknowledged = (await recipient.ReceiveAsync(1))[0].Sequence;
+        await recipient.AcknowledgeAsync(acknowledged);
+        await recipient.DisposeAsync();
+
+        var pending = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            pending.Add((await MessagingApp.SendAsync(sender, conversation)).Sequence);
+        }
+
+        await using var moved = await a.ConnectAsync(recipient.Device);
+        var received = await moved.ReceiveAsync(5);
+
+        Assert.Equal(first.Sequence, acknowledged);
+        Assert.Equal(pending, received.Select(e => e.Sequence));
+        Assert.True(await moved.NothingMoreAsync());
+    }
+
+    [Fact]
+    public async Task RedisKilledAndRestartedDuringTraffic_LosesNoAcknowledgedEnvelope_AndDeliveryResumes()
+    {
+        using var redis = new PrivateRedis();
+        var prefix = TestRedis.NewPrefix();
+        await using var a = new MessagingApp(StorageProvider.Postgres, TestRedis.Settings(redis.Address, prefix));
+        await using var b = await SiblingAsync(a, TestRedis.Settings(redis.Address, prefix));
+        var (_, sender, recipient, conversation) = await PairAsync(a, b);
+        using var probe = a.CreateClient();
+        var acknowledged = new HashSet<Guid>();
+
+        async Task SendSomeAsync(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var request = await MessagingApp.BuildSendAsync(sender, conversation);
+                if ((await sender.SendAsync(request)).Outcome == SendOutcome.Accepted)
+                {
+                    acknowledged.Add(request.EnvelopeId);
+                }
+            }
+        }
+
+        await SendSomeAsync(20);
+        redis.Kill();
+        await WaitForAsync(async () => (await probe.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode == HttpStatusCode.ServiceUnavailable,
+            "readiness turns unready while Redis is down");
+        await SendSomeAsync(20); // accepted: the database holds them; their pushes cannot pass
+        redis.Start();
+        await WaitForAsync(async () => (await probe.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode == HttpStatusCode.OK,
+            "readiness comes back with Redis");
+        await SendSomeAsync(20);
+
+        // The recipient (on the other instance, never reconnected) drops repeats by id, as clients do, and acknowledges.
+        var delivered = new HashSet<Guid>();
+        var clock = Stopwatch.StartNew();
+        while (!delivered.IsSupersetOf(acknowledged) && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            EnvelopeDelivery next;
+            try
+            {
+                next = (await recipient.ReceiveAsync(1))[0];
+            }
+            catch (OperationCanceledException)
+            {
+                break; // nothing more comes: the assertions below count what is missing
+            }
+
+            delivered.Add(next.EnvelopeId);
+            await recipient.AcknowledgeAsync(next.Sequence);
+        }
+
+        Assert.Equal(60, acknowledged.Count);
+        Assert.Empty(acknowledged.Except(delivered));
+        Assert.Empty(delivered.Except(acknowledged));
+    }
+
+    private static async Task<MessagingApp> SiblingAsync(MessagingApp a, Dictionary<string, string?> settings)
+    {
+        await a.OperatorAsync(); // shared by both instances: created once, in the one database
+        var b = a.SiblingInstance(settings);
+        _ = b.Server;
+        return b;
+    }
+
+    /// <summary>A sender connected to <paramref name="a"/> and a recipient to <paramref name="b"/>, in one conversation.</summary>
+    private static async Task<(TestOrganisation Organisation, ConnectedDevice Sender, ConnectedDevice Recipient, Guid Conversation)> PairAsync(MessagingApp a, MessagingApp b)
+    {
+        var organisation = await a.CreateOrganisationAsync();
+        var alice = await a.EnrolDeviceAsync(await a.CreateMemberAsync(organisation));
+        var bob = await a.EnrolDeviceAsync(await a.CreateMemberAsync(organisation));
+        var sender = await a.ConnectAsync(alice);
+        var recipient = await b.ConnectAsync(bob);
+        var conversation = await MessagingApp.CreateConversationAsync(sender, false, bob.Member);
+        return (organisation, sender, recipient, conversation.ConversationId);
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail(what + " (not within 30 s)");
+    }
+}
