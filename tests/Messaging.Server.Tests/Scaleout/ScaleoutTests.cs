@@ -18,9 +18,8 @@ public sealed class ScaleoutTests
     [Fact]
     public async Task AnEnvelopeSentThroughOneInstance_ReachesItsRecipientConnectedToTheOther()
     {
-        var prefix = TestRedis.NewPrefix();
-        await using var a = new MessagingApp(StorageProvider.Postgres, TestRedis.Settings(TestRedis.Address, prefix));
-        await using var b = await SiblingAsync(a, TestRedis.Settings(TestRedis.Address, prefix));
+        await using var instances = await TwoInstances.StartAsync(TestRedis.Address);
+        var (a, b) = (instances.A, instances.B);
         var (_, sender, recipient, conversation) = await PairAsync(a, b);
 
         var sent = await MessagingApp.SendAsync(sender, conversation);
@@ -34,9 +33,8 @@ public sealed class ScaleoutTests
     [Fact]
     public async Task ARevocationOnOneInstance_ClosesTheDeviceConnectedToTheOther_AtOnce()
     {
-        var prefix = TestRedis.NewPrefix();
-        await using var a = new MessagingApp(StorageProvider.Postgres, TestRedis.Settings(TestRedis.Address, prefix));
-        await using var b = await SiblingAsync(a, TestRedis.Settings(TestRedis.Address, prefix));
+        await using var instances = await TwoInstances.StartAsync(TestRedis.Address);
+        var (a, b) = (instances.A, instances.B);
         var (organisation, _, recipient, _) = await PairAsync(a, b);
         var admin = await a.ClientAsync(organisation.Admin);
 
@@ -50,9 +48,8 @@ public sealed class ScaleoutTests
     [Fact]
     public async Task ADeviceThatReconnectsToTheOtherInstance_GetsEverythingStillPending()
     {
-        var prefix = TestRedis.NewPrefix();
-        await using var a = new MessagingApp(StorageProvider.Postgres, TestRedis.Settings(TestRedis.Address, prefix));
-        await using var b = await SiblingAsync(a, TestRedis.Settings(TestRedis.Address, prefix));
+        await using var instances = await TwoInstances.StartAsync(TestRedis.Address);
+        var (a, b) = (instances.A, instances.B);
         var (_, sender, recipient, conversation) = await PairAsync(a, b);
         var first = await MessagingApp.SendAsync(sender, conversation);
         var acknowledged = (await recipient.ReceiveAsync(1))[0].Sequence;
@@ -77,9 +74,8 @@ public sealed class ScaleoutTests
     public async Task RedisKilledAndRestartedDuringTraffic_LosesNoAcknowledgedEnvelope_AndDeliveryResumes()
     {
         using var redis = new PrivateRedis();
-        var prefix = TestRedis.NewPrefix();
-        await using var a = new MessagingApp(StorageProvider.Postgres, TestRedis.Settings(redis.Address, prefix));
-        await using var b = await SiblingAsync(a, TestRedis.Settings(redis.Address, prefix));
+        await using var instances = await TwoInstances.StartAsync(redis.Address);
+        var (a, b) = (instances.A, instances.B);
         var (_, sender, recipient, conversation) = await PairAsync(a, b);
         using var probe = a.CreateClient();
         var acknowledged = new HashSet<Guid>();
@@ -130,14 +126,6 @@ public sealed class ScaleoutTests
         Assert.Empty(delivered.Except(acknowledged));
     }
 
-    private static async Task<MessagingApp> SiblingAsync(MessagingApp a, Dictionary<string, string?> settings)
-    {
-        await a.OperatorAsync(); // shared by both instances: created once, in the one database
-        var b = a.SiblingInstance(settings);
-        _ = b.Server;
-        return b;
-    }
-
     /// <summary>A sender connected to <paramref name="a"/> and a recipient to <paramref name="b"/>, in one conversation.</summary>
     private static async Task<(TestOrganisation Organisation, ConnectedDevice Sender, ConnectedDevice Recipient, Guid Conversation)> PairAsync(MessagingApp a, MessagingApp b)
     {
@@ -164,5 +152,59 @@ public sealed class ScaleoutTests
         }
 
         Assert.Fail(what + " (not within 30 s)");
+    }
+
+    /// <summary>Two instances of one deployment (same database, same Redis channel prefix).</summary>
+    private sealed class TwoInstances(MessagingApp a, MessagingApp b) : IAsyncDisposable
+    {
+        public MessagingApp A => a;
+
+        public MessagingApp B => b;
+
+        public static async Task<TwoInstances> StartAsync(string redis)
+        {
+            var settings = TestRedis.Settings(redis, TestRedis.NewPrefix());
+            var a = new MessagingApp(StorageProvider.Postgres, settings);
+            await a.OperatorAsync(); // shared by both instances: created once, in the one database
+            var b = a.SiblingInstance(settings);
+            _ = b.Server;
+            return new TwoInstances(a, b);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await b.DisposeAsync();
+            await a.DisposeAsync(); // drops the database
+        }
+    }
+}
+
+public sealed class StoppingHealthCheckTests
+{
+    [Fact]
+    public async Task AnInstanceThatStartsStopping_ReportsItselfUnready()
+    {
+        using var stopping = new CancellationTokenSource();
+        var check = new Messaging.Server.Features.Scaleout.StoppingHealthCheck(new Lifetime(stopping.Token));
+        var before = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+
+        await stopping.CancelAsync();
+        var after = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, before.Status);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, after.Status);
+    }
+
+    private sealed class Lifetime(CancellationToken stopping) : Microsoft.Extensions.Hosting.IHostApplicationLifetime
+    {
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => stopping;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication()
+        {
+        }
     }
 }

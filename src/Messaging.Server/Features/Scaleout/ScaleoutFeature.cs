@@ -27,7 +27,9 @@ internal static class ScaleoutFeature
         services.AddSingleton<HubLifetimeManager<MessagingHub>>(sp => sp.GetRequiredService<IOptions<ScaleoutOptions>>().Value.Enabled
             ? ActivatorUtilities.CreateInstance<RedisHubLifetimeManager<MessagingHub>>(sp)
             : ActivatorUtilities.CreateInstance<DefaultHubLifetimeManager<MessagingHub>>(sp));
-        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis", tags: [HealthFeature.ReadyTag]);
+        services.AddHealthChecks()
+            .AddCheck<RedisHealthCheck>("redis", tags: [HealthFeature.ReadyTag])
+            .AddCheck<StoppingHealthCheck>("stopping", tags: [HealthFeature.ReadyTag]);
         return services;
     }
 }
