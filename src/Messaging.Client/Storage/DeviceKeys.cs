@@ -91,13 +91,6 @@ internal sealed class DeviceKeys
             throw new MessagingClientException($"The device state version {keys.Version} is not supported.");
         }
 
-        // A key absent when the store was written comes back as an empty array: absent it stays.
-        keys.MemberSigningSeed = keys.MemberSigningSeed is { Length: > 0 } seed ? seed : null;
-        foreach (var (member, trust) in keys.MemberKeys.ToList())
-        {
-            keys.MemberKeys[member] = new MemberKeyTrust(trust.Logged is { Length: > 0 } ? trust.Logged : null, trust.Pinned is { Length: > 0 } ? trust.Pinned : null);
-        }
-
         return keys;
     }
 }
@@ -135,5 +128,10 @@ internal sealed record KeyLogDevice(Guid MemberId, byte[] IdentityKey, bool Acti
 /// (<paramref name="Pinned"/>).</summary>
 internal sealed record MemberKeyTrust(byte[]? Logged, byte[]? Pinned);
 
+/// <summary>The key store's metadata. Metadata mode only: the generator's fast serialization path writes a null
+/// <c>byte[]</c> as <c>""</c> (it converts the array to a span, where null and empty are one; dotnet/runtime#129833), so
+/// an absent member key read back as an empty array. The metadata path writes it through the byte-array converter, as
+/// <c>null</c>.</summary>
+[JsonSourceGenerationOptions(GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(DeviceKeys))]
 internal sealed partial class DeviceKeysJson : JsonSerializerContext;

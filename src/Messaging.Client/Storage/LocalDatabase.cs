@@ -109,10 +109,12 @@ internal sealed class LocalDatabase : IDisposable
     {
         const int perQuery = 100;
         var stored = new HashSet<(Guid, Guid)>();
-        var byLookup = new Dictionary<string, (Guid, Guid)>(messages.Count, StringComparer.Ordinal);
+        // A lookup is 16 bytes: a Guid holds it as a value, compared and hashed by content (a byte[] key would compare
+        // by reference).
+        var byLookup = new Dictionary<Guid, (Guid, Guid)>(messages.Count);
         foreach (var message in messages)
         {
-            byLookup[Convert.ToHexString(_sealer.Lookup(MessagesTable, message.SenderDeviceId, message.EnvelopeId))] = message;
+            byLookup[new Guid(_sealer.Lookup(MessagesTable, message.SenderDeviceId, message.EnvelopeId))] = message;
         }
 
         foreach (var chunk in byLookup.Keys.Chunk(perQuery))
@@ -120,13 +122,13 @@ internal sealed class LocalDatabase : IDisposable
             using var command = Command($"SELECT lookup FROM messages WHERE lookup IN ({string.Join(',', chunk.Select((_, i) => "$l" + i.ToString(CultureInfo.InvariantCulture)))})");
             for (var i = 0; i < chunk.Length; i++)
             {
-                command.Parameters.AddWithValue("$l" + i.ToString(CultureInfo.InvariantCulture), Convert.FromHexString(chunk[i]));
+                command.Parameters.AddWithValue("$l" + i.ToString(CultureInfo.InvariantCulture), chunk[i].ToByteArray());
             }
 
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                stored.Add(byLookup[Convert.ToHexString((byte[])reader[0])]);
+                stored.Add(byLookup[new Guid((byte[])reader[0])]);
             }
         }
 
@@ -392,6 +394,9 @@ internal sealed record KeyLogRow(Guid DeviceId, KeyLogDevice Device);
 
 internal sealed record KeyLogHeadRow(long NextIndex, byte[] Head);
 
+/// <summary>The sealed rows' metadata. Metadata mode only, like <see cref="DeviceKeysJson"/>: the fast path would write a
+/// key-log device's absent certificate as <c>""</c> and read it back as an empty array.</summary>
+[JsonSourceGenerationOptions(GenerationMode = JsonSourceGenerationMode.Metadata)]
 [JsonSerializable(typeof(SessionsRow))]
 [JsonSerializable(typeof(PinnedRow))]
 [JsonSerializable(typeof(KeyLogRow))]

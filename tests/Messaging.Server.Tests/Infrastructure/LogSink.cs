@@ -8,7 +8,17 @@ public sealed class LogSink : ILoggerProvider
 {
     private readonly ConcurrentQueue<string> _lines = new();
 
+    private readonly ConcurrentQueue<string> _aboveWarning = new();
+    private int _aboveWarningCount;
+
     public IReadOnlyCollection<string> Lines => _lines;
+
+    /// <summary>How many lines were logged at Error or Critical, read in constant time (a long fuzz run checks it after
+    /// every call; counting or skipping <see cref="Lines"/> would cost a walk over every line logged so far).</summary>
+    public int AboveWarningCount => Volatile.Read(ref _aboveWarningCount);
+
+    /// <summary>The lines logged at Error or Critical, in order.</summary>
+    public IReadOnlyCollection<string> AboveWarning => _aboveWarning;
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
@@ -28,7 +38,13 @@ public sealed class LogSink : ILoggerProvider
             var values = state is IEnumerable<KeyValuePair<string, object?>> pairs
                 ? string.Join(' ', pairs.Select(p => $"{p.Key}={p.Value}"))
                 : string.Empty;
-            sink._lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} | {values} | {exception}");
+            var line = $"{logLevel} {category}: {formatter(state, exception)} | {values} | {exception}";
+            sink._lines.Enqueue(line);
+            if (logLevel >= LogLevel.Error && logLevel != LogLevel.None)
+            {
+                sink._aboveWarning.Enqueue(line);
+                Interlocked.Increment(ref sink._aboveWarningCount);
+            }
         }
     }
 }

@@ -21,16 +21,15 @@ internal static class AuthenticationFeature
 
     public static IEndpointRouteBuilder MapDeviceAuthentication(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost(ApiRoutes.AuthChallenge, async Task<Ok<ChallengeResponse>> (
-                ChallengeRequest request, DeviceAuthService service, HttpContext http)
-                => TypedResults.Ok(await service.IssueChallengeAsync(request, http.RequestAborted)))
-            .AllowAnonymous()
-            .WithName("AuthChallenge");
-        endpoints.MapPost(ApiRoutes.AuthToken, async Task<Ok<TokenResponse>> (
-                TokenRequest request, DeviceAuthService service, HttpContext http)
-                => TypedResults.Ok(await service.IssueTokenAsync(request, http.RequestAborted)))
-            .AllowAnonymous()
-            .WithName("AuthToken");
+        var authentication = endpoints.MapGroup("").AllowAnonymous();
+        authentication.MapPost(ApiRoutes.AuthChallenge, IssueChallengeAsync).WithName("AuthChallenge");
+        authentication.MapPost(ApiRoutes.AuthToken, IssueTokenAsync).WithName("AuthToken");
         return endpoints;
     }
+
+    private static async Task<Ok<ChallengeResponse>> IssueChallengeAsync(ChallengeRequest request, DeviceAuthService service, CancellationToken cancellationToken)
+        => TypedResults.Ok(await service.IssueChallengeAsync(request, cancellationToken));
+
+    private static async Task<Ok<TokenResponse>> IssueTokenAsync(TokenRequest request, DeviceAuthService service, CancellationToken cancellationToken)
+        => TypedResults.Ok(await service.IssueTokenAsync(request, cancellationToken));
 }

@@ -31,6 +31,17 @@ internal static class ConversationRepository
         "SELECT id, collective, created_by_member_id, created_at FROM conversations WHERE id = @id;",
         r => new ConversationRecord(r.GetGuidValue(0), r.GetInt64(1) != 0, r.GetGuidValue(2), r.GetInstant(3)), ("@id", id));
 
+    /// <summary>Whether the two members belong to at least one conversation together.</summary>
+    public static async Task<bool> ShareAConversationAsync(DbSession session, Guid memberId, Guid otherMemberId)
+        => await session.ScalarInt64Async(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM conversation_members mine
+                JOIN conversation_members theirs ON theirs.conversation_id = mine.conversation_id
+                WHERE mine.member_id = @member AND theirs.member_id = @other);
+            """,
+            ("@member", memberId), ("@other", otherMemberId)) > 0;
+
     public static Task<List<Guid>> ListMemberIdsAsync(DbSession session, Guid conversationId) => session.QueryAsync(
         "SELECT member_id FROM conversation_members WHERE conversation_id = @c ORDER BY added_at, member_id;",
         r => r.GetGuidValue(0), ("@c", conversationId));

@@ -49,6 +49,15 @@ internal static class DeviceRepository
     public static Task<List<DeviceRecord>> ListActiveByMemberAsync(DbSession session, Guid memberId) => session.QueryAsync(
         $"SELECT {Columns} FROM devices WHERE member_id = @member AND status = 'active' ORDER BY created_at, id;", Map, ("@member", memberId));
 
+    /// <summary>Whether a member of the organisation with this role has an active device.</summary>
+    public static async Task<bool> AnyActiveInOrganisationWithRoleAsync(DbSession session, Guid organisationId, string role)
+        => await session.ScalarInt64Async(
+            """
+            SELECT COUNT(*) FROM devices d JOIN members m ON m.id = d.member_id
+            WHERE m.organisation_id = @org AND m.role = @role AND d.status = 'active';
+            """,
+            ("@org", organisationId), ("@role", role)) > 0;
+
     /// <summary>Active device ids per member, optionally for one organisation.</summary>
     public static async Task<Dictionary<Guid, List<Guid>>> ListActiveDeviceIdsAsync(DbSession session, Guid? organisationId)
     {

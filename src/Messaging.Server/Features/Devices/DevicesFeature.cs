@@ -6,6 +6,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Messaging.Server.Features.Devices;
 
+/// <summary>Devices' registration and HTTP surface: enrolment (anonymous: the code is the credential), revocation by an
+/// admin, and cross-signing (member keys, approvals, grants), each a named handler binding <see cref="CallerDevice"/>.
+/// Prekeys, bundles and the key log are hub calls; the enrolment-code sweep is a job (<see cref="EnrolmentCodeCleanupJob"/>).</summary>
 internal static class DevicesFeature
 {
     public static IServiceCollection AddDevices(this IServiceCollection services)
@@ -14,30 +17,43 @@ internal static class DevicesFeature
         services.AddSingleton<KeyLog>();
         services.AddSingleton<EnrolmentService>();
         services.AddSingleton<DeviceService>();
-        services.AddMemberKeys();
+        services.AddSingleton<MemberKeyService>();
         services.AddSweep<EnrolmentCodeCleanupJob>(EnrolmentCodeCleanupJob.Id, RetentionFeature.SweepInterval);
         return services;
     }
 
     public static IEndpointRouteBuilder MapDevices(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapPost(ApiRoutes.Enrolment, async Task<Created<EnrolDeviceResponse>> (
-                EnrolDeviceRequest request, EnrolmentService service, HttpContext http) =>
-            {
-                var enrolled = await service.EnrolAsync(request, http.RequestAborted);
-                return TypedResults.Created($"/api/devices/{enrolled.DeviceId:D}", enrolled);
-            })
-            .AllowAnonymous()
-            .WithName("EnrolDevice");
+        var enrolment = endpoints.MapGroup(ApiRoutes.Enrolment).AllowAnonymous();
+        enrolment.MapPost("", EnrolAsync).WithName("EnrolDevice");
 
-        endpoints.MapPost(ApiRoutes.RevokeDevice, async Task<NoContent> (Guid deviceId, DeviceService service, HttpContext http) =>
-            {
-                await service.RevokeAsync(CallerDevice.From(http.User), deviceId, http.RequestAborted);
-                return TypedResults.NoContent();
-            })
-            .RequireAuthorization()
-            .WithName("RevokeDevice");
-        endpoints.MapMemberKeys();
+        var devices = endpoints.MapGroup("").RequireAuthorization();
+        devices.MapPost(ApiRoutes.RevokeDevice, RevokeAsync).WithName("RevokeDevice");
+        devices.MapPost(TrustRoutes.MemberKey, PublishMemberKeyAsync).WithName("PublishMemberKey");
+        devices.MapPost(TrustRoutes.Approvals, ApproveDeviceAsync).WithName("ApproveDevice");
+        devices.MapGet(TrustRoutes.Grant, GetMemberKeyGrantAsync).WithName("GetMemberKeyGrant");
         return endpoints;
     }
+
+    private static async Task<Created<EnrolDeviceResponse>> EnrolAsync(EnrolDeviceRequest request, EnrolmentService service, CancellationToken cancellationToken)
+    {
+        var enrolled = await service.EnrolAsync(request, cancellationToken);
+        return TypedResults.Created($"/api/devices/{enrolled.DeviceId:D}", enrolled);
+    }
+
+    private static async Task<NoContent> RevokeAsync(Guid deviceId, CallerDevice caller, DeviceService service, CancellationToken cancellationToken)
+    {
+        await service.RevokeAsync(caller, deviceId, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<MemberKeyPublished>> PublishMemberKeyAsync(
+        PublishMemberKeyRequest request, CallerDevice caller, MemberKeyService service, CancellationToken cancellationToken)
+        => TypedResults.Ok(await service.PublishAsync(caller, request, cancellationToken));
+
+    private static async Task<Ok<DeviceApproved>> ApproveDeviceAsync(ApproveDeviceRequest request, CallerDevice caller, MemberKeyService service, CancellationToken cancellationToken)
+        => TypedResults.Ok(await service.ApproveAsync(caller, request, cancellationToken));
+
+    private static async Task<Ok<MemberKeyGrant>> GetMemberKeyGrantAsync(CallerDevice caller, MemberKeyService service, CancellationToken cancellationToken)
+        => TypedResults.Ok(await service.GetGrantAsync(caller, cancellationToken));
 }

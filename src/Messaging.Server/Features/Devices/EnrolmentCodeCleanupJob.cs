@@ -14,7 +14,6 @@ internal sealed class EnrolmentCodeCleanupJob(IDatabase database, TimeProvider t
     public Task<int> RunAsync(CancellationToken cancellationToken)
     {
         var before = DbValues.ToStoragePrecision(time.GetUtcNow()) - options.Value.EnrolmentCodeRetention;
-        return database.WriteAsync(s => s.ExecuteAsync(
-            "DELETE FROM enrolment_codes WHERE expires_at <= @before OR (used_at IS NOT NULL AND used_at <= @before);", ("@before", before)), cancellationToken);
+        return database.WriteAsync(s => EnrolmentCodeRepository.DeleteUsedOrExpiredAsync(s, before), cancellationToken);
     }
 }

@@ -1,12 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
-using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Devices;
 
 /// <summary>
 /// One-time enrolment codes: 160 random bits written as 32 base32 characters in groups of four. Only the SHA-256 of the
-/// normalised code (upper case, no separators) is stored; the code is shown once to whoever issued it.
+/// normalised code (upper case, no separators) is stored (<see cref="EnrolmentCodeRepository"/>); the code is shown once to
+/// whoever issued it.
 /// </summary>
 internal static class EnrolmentCodes
 {
@@ -55,12 +55,4 @@ internal static class EnrolmentCodes
 
         return SHA256.HashData(Encoding.UTF8.GetBytes(normalised.ToString()));
     }
-
-    public static Task InsertAsync(DbSession session, byte[] codeHash, Guid memberId, Guid? issuedBy, DateTimeOffset now, DateTimeOffset expiresAt)
-        => session.ExecuteAsync(
-            """
-            INSERT INTO enrolment_codes (code_hash, member_id, issued_by_member_id, created_at, expires_at, used_at, device_id)
-            VALUES (@hash, @member, @issuer, @now, @expires, NULL, NULL);
-            """,
-            ("@hash", codeHash), ("@member", memberId), ("@issuer", issuedBy), ("@now", now), ("@expires", expiresAt));
 }

@@ -38,22 +38,19 @@ internal sealed partial class EnrolmentService(
 
         var response = await database.WriteAsync(async s =>
         {
-            var code = await s.QuerySingleOrDefaultAsync(
-                "SELECT member_id, expires_at, used_at FROM enrolment_codes WHERE code_hash = @hash;",
-                r => new Tuple<Guid, DateTimeOffset, DateTimeOffset?>(r.GetGuidValue(0), r.GetInstant(1), r.GetNullableInstant(2)),
-                ("@hash", codeHash)) ?? throw new EnrolmentCodeRejectedException(ErrorCodes.EnrolmentCodeUnknown, "Unknown enrolment code.");
-            var (memberId, expiresAt, usedAt) = code;
-            if (usedAt is not null)
+            var code = await EnrolmentCodeRepository.GetAsync(s, codeHash)
+                ?? throw new EnrolmentCodeRejectedException(ErrorCodes.EnrolmentCodeUnknown, "Unknown enrolment code.");
+            if (code.UsedAt is not null)
             {
                 throw new EnrolmentCodeRejectedException(ErrorCodes.EnrolmentCodeUsed, "This enrolment code was already used.");
             }
 
-            if (expiresAt <= now)
+            if (code.ExpiresAt <= now)
             {
                 throw new EnrolmentCodeRejectedException(ErrorCodes.EnrolmentCodeExpired, "This enrolment code has expired.");
             }
 
-            var member = await MemberRepository.GetAsync(s, memberId)
+            var member = await MemberRepository.GetAsync(s, code.MemberId)
                 ?? throw new EnrolmentCodeRejectedException(ErrorCodes.EnrolmentCodeUnknown, "Unknown enrolment code.");
             if (await DeviceRepository.IdentityKeyExistsAsync(s, identityBytes))
             {
@@ -64,9 +61,7 @@ internal sealed partial class EnrolmentService(
                 signedPreKey.Signature, DeviceStatus.Active, now, null);
             await DeviceRepository.InsertAsync(s, device);
             await DeviceRepository.InsertOneTimePreKeysAsync(s, device.Id, oneTimePreKeys);
-            await s.ExecuteAsync(
-                "UPDATE enrolment_codes SET used_at = @now, device_id = @device WHERE code_hash = @hash AND used_at IS NULL;",
-                ("@now", now), ("@device", device.Id), ("@hash", codeHash));
+            await EnrolmentCodeRepository.MarkUsedAsync(s, codeHash, device.Id, now);
             var index = await keyLog.AppendAsync(s, KeyLogAction.Added, device.Id, member.Id, identityBytes);
             await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.DeviceEnrolled, member.Id, device.Id,
                 [AuditSubject.Device(device.Id), AuditSubject.Member(member.Id)]));

@@ -1,6 +1,7 @@
 using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Conversations;
 using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Devices;
@@ -22,15 +23,7 @@ internal static class PreKeyBundlePolicy
             return;
         }
 
-        var shared = await session.ScalarInt64Async(
-            """
-            SELECT EXISTS (
-                SELECT 1 FROM conversation_members mine
-                JOIN conversation_members theirs ON theirs.conversation_id = mine.conversation_id
-                WHERE mine.member_id = @caller AND theirs.member_id = @target);
-            """,
-            ("@caller", caller.MemberId), ("@target", targetMemberId));
-        if (shared is not > 0)
+        if (!await ConversationRepository.ShareAConversationAsync(session, caller.MemberId, targetMemberId))
         {
             throw new ForbiddenException("Prekey bundles are given for members of a conversation you belong to; create the conversation first.",
                 ErrorCodes.PreKeyBundleRefused);

@@ -3,9 +3,7 @@ using Messaging.Server.Errors;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Conversations;
 using Messaging.Server.Features.Devices;
-using Messaging.Server.Features.Jobs;
 using Messaging.Server.Features.RateLimiting;
-using Messaging.Server.Features.Retention;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
 
@@ -248,23 +246,4 @@ internal sealed partial class EnvelopeService(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Envelope from device {DeviceId} in conversation {ConversationId}: device mismatch ({Missing} missing, {Stale} stale)")]
     private static partial void LogMismatch(ILogger logger, Guid deviceId, Guid conversationId, int missing, int stale);
-}
-
-internal static class EnvelopesFeature
-{
-    public static IServiceCollection AddEnvelopes(this IServiceCollection services)
-    {
-        services.AddOptions<EnvelopesOptions>().BindConfiguration(EnvelopesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<EnvelopeService>();
-        services.AddSweep<EnvelopeExpiryJob>(EnvelopeExpiryJob.Id, RetentionFeature.SweepInterval);
-        return services;
-    }
-
-    /// <summary>Adds a send rule; called by the feature that owns the envelope kinds the gate checks.</summary>
-    public static IServiceCollection AddEnvelopeGate<TGate>(this IServiceCollection services)
-        where TGate : class, IEnvelopeGate
-    {
-        services.AddSingleton<IEnvelopeGate, TGate>();
-        return services;
-    }
 }

@@ -56,10 +56,10 @@ internal static class JobsFeature
     {
         SchemaName = "hangfire",
         PrepareSchemaIfNecessary = true,
-        // Enqueued jobs are looked for as often as due ones (the storage's default is 15 s); LISTEN/NOTIFY wakes the
-        // workers of every instance sooner when a job is enqueued.
+        // Enqueued jobs are looked for as often as due ones (the storage's default is 15 s): a cheap indexed query per
+        // worker. Long polling (LISTEN/NOTIFY) is left off: it held every host's shutdown for seconds.
         QueuePollInterval = options.PollingInterval,
-        EnableLongPolling = true,
+        EnableLongPolling = false,
     };
 
     /// <summary>Registers a recurring sweep under a stable id, run every <paramref name="interval"/>.</summary>

@@ -4,6 +4,7 @@ using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Directory;
 using Messaging.Server.Features.Jobs;
+using Messaging.Server.Features.Members;
 using Messaging.Server.Features.Organisations;
 using Messaging.Server.Features.Referrals;
 using Messaging.Server.Persistence;
@@ -93,7 +94,7 @@ internal sealed class WithdrawalJob(
             var organisationId = withdrawal.OrganisationId;
             await DirectoryRepository.SetPartnerStatusAsync(s, organisationId, PartnerStatuses.Withdrawn, now);
             var revokedDevices = new List<Guid>();
-            foreach (var member in await PartnerRepository.ListMemberIdsAsync(s, organisationId))
+            foreach (var member in await MemberRepository.ListIdsAsync(s, organisationId))
             {
                 foreach (var device in await DeviceRepository.ListActiveByMemberAsync(s, member))
                 {
@@ -104,7 +105,7 @@ internal sealed class WithdrawalJob(
                 }
             }
 
-            await PartnerRepository.DeleteUnusedEnrolmentCodesAsync(s, organisationId);
+            await EnrolmentCodeRepository.DeleteUnusedForOrganisationAsync(s, organisationId);
             foreach (var referral in await ReferralRepository.ListOpenForOrganisationAsync(s, organisationId))
             {
                 await referrals.ApplySystemActionAsync(s, referral, ReferralAction.Close, now);

@@ -80,12 +80,6 @@ internal static class PartnerRepository
     public static Task<int> CompleteWithdrawalAsync(DbSession session, Guid id, DateTimeOffset at) => session.ExecuteAsync(
         "UPDATE partner_withdrawals SET status = 'effective', completed_at = @at WHERE id = @id AND status = 'pending';", ("@id", id), ("@at", at));
 
-    public static Task<List<Guid>> ListMemberIdsAsync(DbSession session, Guid organisationId) => session.QueryAsync(
-        "SELECT id FROM members WHERE organisation_id = @org ORDER BY id;", r => r.GetGuidValue(0), ("@org", organisationId));
-
-    public static Task<int> DeleteUnusedEnrolmentCodesAsync(DbSession session, Guid organisationId) => session.ExecuteAsync(
-        "DELETE FROM enrolment_codes WHERE used_at IS NULL AND member_id IN (SELECT id FROM members WHERE organisation_id = @org);", ("@org", organisationId));
-
     private static JoinRequestRecord MapJoin(DbDataReader r) => new(
         r.GetGuidValue(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetNullableString(4),
         r.GetString(5).Split(',', StringSplitOptions.RemoveEmptyEntries), r.GetInt64(6) != 0, r.GetNullableGuid(7),

@@ -4,7 +4,6 @@ using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Directory;
-using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Jobs;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
@@ -203,17 +202,4 @@ internal sealed class ReferralService(IDatabase database, AuditLog audit, JobSch
         => audit.AppendAsync(session, new AuditEvent(AuditEventTypes.ReferralStatusChanged, actorMember, actorDevice,
             [AuditSubject.Referral(referral.Id), AuditSubject.Organisation(referral.ReferringOrganisationId), AuditSubject.Organisation(referral.ReceivingOrganisationId)],
             ReferralStateMachine.Name(referral.Status)));
-}
-
-internal static class ReferralsFeature
-{
-    public static IServiceCollection AddReferrals(this IServiceCollection services)
-    {
-        services.AddOptions<ReferralsOptions>().BindConfiguration(ReferralsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<ReferralService>();
-        services.AddEnvelopeGate<ReferralEnvelopeGate>();
-        services.AddSingleton<ReferralExpiryJob>();
-        services.AddPendingJobs<ReferralExpiryJob.Pending>();
-        return services;
-    }
 }

@@ -4,7 +4,6 @@ using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Persistence;
-using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Messaging.Server.Features.Devices;
 
@@ -15,39 +14,6 @@ internal static class TrustAuditEvents
     public const string MemberKeyReset = "member-key.reset";
     public const string DeviceCertified = "device.certified";
     public const string DeviceApproved = "device.approved";
-}
-
-internal static class MemberKeyRepository
-{
-    public static Task<byte[]?> GetPublicKeyAsync(DbSession session, Guid memberId) => session.QuerySingleOrDefaultAsync(
-        "SELECT public_key FROM member_keys WHERE member_id = @member;", r => r.GetBlob(0), ("@member", memberId));
-
-    public static async Task<bool> ExistsAsync(DbSession session, Guid memberId)
-        => await session.ScalarInt64Async("SELECT COUNT(*) FROM member_keys WHERE member_id = @member;", ("@member", memberId)) > 0;
-
-    public static async Task<bool> IsCertifiedAsync(DbSession session, Guid deviceId)
-        => await session.ScalarInt64Async("SELECT COUNT(*) FROM device_certificates WHERE device_id = @device;", ("@device", deviceId)) > 0;
-
-    public static Task UpsertAsync(DbSession session, Guid memberId, byte[] publicKey, byte[] announcement, DateTimeOffset at) => session.ExecuteAsync(
-        """
-        INSERT INTO member_keys (member_id, public_key, announcement, published_at) VALUES (@member, @pk, @ann, @at)
-        ON CONFLICT (member_id) DO UPDATE SET public_key = excluded.public_key, announcement = excluded.announcement, published_at = excluded.published_at;
-        """,
-        ("@member", memberId), ("@pk", publicKey), ("@ann", announcement), ("@at", at));
-
-    public static Task DeleteCertificatesAsync(DbSession session, Guid memberId)
-        => session.ExecuteAsync("DELETE FROM device_certificates WHERE member_id = @member;", ("@member", memberId));
-
-    public static Task InsertCertificateAsync(DbSession session, Guid deviceId, Guid memberId, byte[] certificate, byte[]? sealedMemberKey, DateTimeOffset at) => session.ExecuteAsync(
-        """
-        INSERT INTO device_certificates (device_id, member_id, certificate, sealed_member_key, certified_at)
-        VALUES (@device, @member, @cert, @sealed, @at);
-        """,
-        ("@device", deviceId), ("@member", memberId), ("@cert", certificate), ("@sealed", (object?)sealedMemberKey ?? DBNull.Value), ("@at", at));
-
-    public static Task<byte[]?> GetGrantAsync(DbSession session, Guid deviceId) => session.QuerySingleOrDefaultAsync(
-        "SELECT sealed_member_key FROM device_certificates WHERE device_id = @device AND sealed_member_key IS NOT NULL;",
-        r => r.GetBlob(0), ("@device", deviceId));
 }
 
 /// <summary>
@@ -224,26 +190,4 @@ internal sealed partial class MemberKeyService(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} approved by device {ApproverDeviceId}")]
     private static partial void LogApproved(ILogger logger, Guid deviceId, Guid approverDeviceId);
-}
-
-internal static class MemberKeysFeature
-{
-    public static IServiceCollection AddMemberKeys(this IServiceCollection services) => services.AddSingleton<MemberKeyService>();
-
-    public static IEndpointRouteBuilder MapMemberKeys(this IEndpointRouteBuilder endpoints)
-    {
-        endpoints.MapPost(TrustRoutes.MemberKey, async Task<Ok<MemberKeyPublished>> (PublishMemberKeyRequest request, HttpContext http, MemberKeyService service)
-                => TypedResults.Ok(await service.PublishAsync(CallerDevice.From(http.User), request, http.RequestAborted)))
-            .RequireAuthorization()
-            .WithName("PublishMemberKey");
-        endpoints.MapPost(TrustRoutes.Approvals, async Task<Ok<DeviceApproved>> (ApproveDeviceRequest request, HttpContext http, MemberKeyService service)
-                => TypedResults.Ok(await service.ApproveAsync(CallerDevice.From(http.User), request, http.RequestAborted)))
-            .RequireAuthorization()
-            .WithName("ApproveDevice");
-        endpoints.MapGet(TrustRoutes.Grant, async Task<Ok<MemberKeyGrant>> (HttpContext http, MemberKeyService service)
-                => TypedResults.Ok(await service.GetGrantAsync(CallerDevice.From(http.User), http.RequestAborted)))
-            .RequireAuthorization()
-            .WithName("GetMemberKeyGrant");
-        return endpoints;
-    }
 }

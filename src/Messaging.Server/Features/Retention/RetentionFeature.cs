@@ -1,25 +1,12 @@
-using System.ComponentModel.DataAnnotations;
-using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Jobs;
 using Microsoft.Extensions.Options;
 
 namespace Messaging.Server.Features.Retention;
 
-/// <summary>How often expired data is swept (section <c>Messaging:Retention</c>). What expires when is each feature's
-/// own option (for example <see cref="EnvelopesOptions.Retention"/>); each feature registers its own sweep job.</summary>
-public sealed class RetentionOptions
-{
-    public const string Section = "Messaging:Retention";
-
-    /// <summary>How often every sweep runs; divides a minute, an hour or a day evenly (it becomes a cron schedule).</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
-    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(5);
-
-    /// <summary>How long used or expired enrolment codes are kept (their hashes only) before deletion.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
-    public TimeSpan EnrolmentCodeRetention { get; set; } = TimeSpan.FromDays(7);
-}
-
+/// <summary>The sweep cadence's registration: the options, validated at start-up (the interval must map to a cron
+/// schedule). Retention has no table, service or job of its own: each feature registers its own sweep with
+/// <see cref="JobsFeature.AddSweep{TJob}"/> at <see cref="SweepInterval"/> (<c>EnvelopeExpiryJob</c>,
+/// <c>AttachmentExpiryJob</c>, <c>ExpiredCredentialsJob</c>, <c>EnrolmentCodeCleanupJob</c>).</summary>
 internal static class RetentionFeature
 {
     public static IServiceCollection AddRetention(this IServiceCollection services)

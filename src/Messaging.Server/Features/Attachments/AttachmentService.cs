@@ -1,60 +1,16 @@
 using System.Buffers;
 using System.Buffers.Text;
-using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Envelopes;
-using Messaging.Server.Features.Jobs;
 using Messaging.Server.Features.RateLimiting;
-using Messaging.Server.Features.Retention;
 using Messaging.Server.Persistence;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Messaging.Server.Features.Attachments;
-
-/// <summary>Attachment limits (section <c>Messaging:Attachments</c>). Blobs expire after
-/// <see cref="EnvelopesOptions.Retention"/>, like the envelopes that reference them.</summary>
-public sealed class AttachmentsOptions
-{
-    public const string Section = "Messaging:Attachments";
-
-    /// <summary>Largest blob accepted, in bytes (25 MiB).</summary>
-    [Range(1, 1024L * 1024 * 1024)]
-    public long MaxBytes { get; set; } = 25L * 1024 * 1024;
-
-    /// <summary>Most bytes of unexpired blobs one device may have stored at once.</summary>
-    [Range(1, 64L * 1024 * 1024 * 1024)]
-    public long MaxStoredBytesPerDevice { get; set; } = 250L * 1024 * 1024;
-
-    /// <summary>The folder of the blob files; empty means <c>attachments</c> inside the storage data folder.</summary>
-    public string Directory { get; set; } = string.Empty;
-}
-
-internal sealed record AttachmentRecord(string Id, Guid UploaderDeviceId, long Size, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
-
-internal static class AttachmentRepository
-{
-    public static Task InsertAsync(DbSession session, AttachmentRecord record) => session.ExecuteAsync(
-        "INSERT INTO attachments (id, uploader_device_id, size, created_at, expires_at) VALUES (@id, @device, @size, @created, @expires);",
-        ("@id", record.Id), ("@device", record.UploaderDeviceId), ("@size", record.Size), ("@created", record.CreatedAt), ("@expires", record.ExpiresAt));
-
-    public static Task<AttachmentRecord?> FindUnexpiredAsync(DbSession session, string id, DateTimeOffset now) => session.QuerySingleOrDefaultAsync(
-        "SELECT id, uploader_device_id, size, created_at, expires_at FROM attachments WHERE id = @id AND expires_at > @now;",
-        r => new AttachmentRecord(r.GetString(0), r.GetGuidValue(1), r.GetInt64(2), r.GetInstant(3), r.GetInstant(4)), ("@id", id), ("@now", now));
-
-    public static async Task<long> StoredBytesAsync(DbSession session, Guid deviceId, DateTimeOffset now)
-        => await session.ScalarInt64Async(
-            "SELECT COALESCE(SUM(size), 0) FROM attachments WHERE uploader_device_id = @device AND expires_at > @now;",
-            ("@device", deviceId), ("@now", now)) ?? 0;
-
-    /// <summary>Deletes the expired rows and returns their ids (whose files the caller deletes after the commit).</summary>
-    public static Task<List<string>> DeleteExpiredAsync(DbSession session, DateTimeOffset now) => session.QueryAsync(
-        "DELETE FROM attachments WHERE expires_at <= @now RETURNING id;", r => r.GetString(0), ("@now", now));
-}
 
 /// <summary>
 /// Stores and serves encrypted blobs. The bytes are streamed to a temporary file in the attachments folder (0600 in a
@@ -232,32 +188,4 @@ internal sealed partial class AttachmentService(
 internal sealed class AttachmentQuotaExceededException(string message) : MessagingException(ErrorCodes.AttachmentQuotaExceeded, message)
 {
     public override int StatusCode => StatusCodes.Status429TooManyRequests;
-}
-
-internal static class AttachmentsFeature
-{
-    public static IServiceCollection AddAttachments(this IServiceCollection services)
-    {
-        services.AddOptions<AttachmentsOptions>().BindConfiguration(AttachmentsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<AttachmentService>();
-        services.AddSweep<AttachmentExpiryJob>(AttachmentExpiryJob.Id, RetentionFeature.SweepInterval);
-        return services;
-    }
-
-    public static IEndpointRouteBuilder MapAttachments(this IEndpointRouteBuilder endpoints)
-    {
-        endpoints.MapPost(AttachmentRoutes.Upload, async Task<Created<AttachmentUploaded>> (HttpContext http, AttachmentService service) =>
-            {
-                var uploaded = await service.UploadAsync(CallerDevice.From(http.User), http.Request, http.RequestAborted);
-                return TypedResults.Created(AttachmentRoutes.For(uploaded.AttachmentId), uploaded);
-            })
-            .RequireAuthorization()
-            .WithName("UploadAttachment");
-
-        endpoints.MapGet(AttachmentRoutes.Download, async Task<FileStreamHttpResult> (string attachmentId, AttachmentService service, HttpContext http)
-                => TypedResults.Stream(await service.OpenAsync(attachmentId, http.RequestAborted), AttachmentRoutes.ContentType))
-            .RequireAuthorization()
-            .WithName("DownloadAttachment");
-        return endpoints;
-    }
 }
