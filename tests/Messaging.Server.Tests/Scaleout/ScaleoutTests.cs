@@ -3,6 +3,7 @@ using System.Net;
 using Messaging.Contracts;
 using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Messaging.Server.Tests.Scaleout;
 
@@ -43,6 +44,27 @@ public sealed class ScaleoutTests
         // Closed by instance B itself, not by the client's goodwill and not at the next call: no call is made.
         var closed = await Task.WhenAny(recipient.Closed, Task.Delay(AtOnce));
         Assert.Same(recipient.Closed, closed);
+    }
+
+    [Fact]
+    public async Task ARevocationForgedOnRedis_DoesNotLockOutAnActiveDevice()
+    {
+        await using var instances = await TwoInstances.StartAsync(TestRedis.Address);
+        var (_, sender, recipient, conversation) = await PairAsync(instances.A, instances.B);
+
+        // Anyone with access to Redis can publish on the channel; the instances ask the database before acting.
+        await using (var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestRedis.Address))
+        {
+            await redis.GetSubscriber().PublishAsync(
+                StackExchange.Redis.RedisChannel.Literal(instances.Prefix + ":revoked"), recipient.Device.Id.ToString("D"));
+        }
+
+        await Task.Delay(500);
+        var sent = await MessagingApp.SendAsync(sender, conversation);
+
+        Assert.Equal(sent.Sequence, (await recipient.ReceiveAsync(1))[0].Sequence);
+        Assert.False(recipient.Closed.IsCompleted);
+        Assert.Equal(recipient.Device.Id, (await recipient.Hub.InvokeAsync<WhoAmIResult>(nameof(IMessagingHub.WhoAmI))).DeviceId);
     }
 
     [Fact]
@@ -155,20 +177,23 @@ public sealed class ScaleoutTests
     }
 
     /// <summary>Two instances of one deployment (same database, same Redis channel prefix).</summary>
-    private sealed class TwoInstances(MessagingApp a, MessagingApp b) : IAsyncDisposable
+    private sealed class TwoInstances(MessagingApp a, MessagingApp b, string prefix) : IAsyncDisposable
     {
+        public string Prefix => prefix;
+
         public MessagingApp A => a;
 
         public MessagingApp B => b;
 
         public static async Task<TwoInstances> StartAsync(string redis)
         {
-            var settings = TestRedis.Settings(redis, TestRedis.NewPrefix());
+            var prefix = TestRedis.NewPrefix();
+            var settings = TestRedis.Settings(redis, prefix);
             var a = new MessagingApp(StorageProvider.Postgres, settings);
             await a.OperatorAsync(); // shared by both instances: created once, in the one database
             var b = a.SiblingInstance(settings);
             _ = b.Server;
-            return new TwoInstances(a, b);
+            return new TwoInstances(a, b, prefix);
         }
 
         public async ValueTask DisposeAsync()

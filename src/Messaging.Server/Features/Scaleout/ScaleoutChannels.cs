@@ -1,3 +1,4 @@
+using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Hubs;
 using Messaging.Contracts;
@@ -23,6 +24,7 @@ internal sealed partial class ScaleoutChannels(
     ConnectionRegistry registry,
     IDatabaseDeviceCheck deviceCheck,
     EnvelopeService envelopes,
+    Persistence.IDatabase database,
     IHubContext<MessagingHub, IMessagingClient> hub,
     IOptions<ScaleoutOptions> options,
     IHostApplicationLifetime lifetime,
@@ -44,7 +46,7 @@ internal sealed partial class ScaleoutChannels(
         // Registered even while Redis is down: the connection restores its subscriptions when Redis returns.
         try
         {
-            await subscriber.SubscribeAsync(Revoked, (_, message) => RevokeHere(message));
+            await subscriber.SubscribeAsync(Revoked, (_, message) => RevokeInBackground(message));
             await subscriber.SubscribeAsync(CatchUp, (_, _) => _ = SweepAsync());
         }
         catch (RedisException ex)
@@ -63,10 +65,28 @@ internal sealed partial class ScaleoutChannels(
 
     public void Dispose() => _sweeping.Dispose();
 
-    private void RevokeHere(RedisValue message)
+    private void RevokeInBackground(RedisValue message) => _ = RevokeHereAsync(message);
+
+    /// <summary>Redis is not trusted with the decision: a message anyone with access to Redis could publish must not
+    /// lock an active device out, so the database is asked first (the revoking instance committed before publishing).</summary>
+    private async Task RevokeHereAsync(RedisValue message)
     {
         if (!Guid.TryParseExact(message.ToString(), "D", out var deviceId))
         {
+            return;
+        }
+
+        try
+        {
+            if (await database.ReadAsync(s => DeviceRepository.IsActiveAsync(s, deviceId), lifetime.ApplicationStopping))
+            {
+                LogRevocationIgnored(logger, deviceId);
+                return;
+            }
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or InvalidOperationException or OperationCanceledException)
+        {
+            // Unknown: the per-call check refuses the device within DatabaseDeviceCheck.ActiveFor once the database answers.
             return;
         }
 
@@ -144,6 +164,9 @@ internal sealed partial class ScaleoutChannels(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} revoked on another instance: {Connections} live connections closed here")]
     private static partial void LogRevokedHere(ILogger logger, Guid deviceId, int connections);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A revocation of device {DeviceId} came through Redis but the database has it active: ignored")]
+    private static partial void LogRevocationIgnored(ILogger logger, Guid deviceId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Redis is back: pending envelopes pushed again to {Connections} connections")]
     private static partial void LogSwept(ILogger logger, int connections);
