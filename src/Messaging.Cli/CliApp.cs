@@ -96,6 +96,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
         {
             await output.WriteLineAsync(Usage);
             await output.WriteLineAsync(TrustUsage);
+            await output.WriteLineAsync(InterviewUsage);
             return args.Length == 0 ? 2 : 0;
         }
 
@@ -231,6 +232,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
                 return await CaseCommandAsync(args, options, client, cancellationToken)
                     ?? await PartnerCommandAsync(args, options, client, cancellationToken)
                     ?? await TrustCommandAsync(args, options, client, cancellationToken)
+                    ?? await InterviewCommandAsync(args, options, client, cancellationToken)
                     ?? throw new UsageException($"unknown command '{args[0]}'; run 'messaging help'");
         }
     }

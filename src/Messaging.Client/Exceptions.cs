@@ -41,10 +41,11 @@ public class ServerRefusedException(string code, string message) : MessagingClie
             ErrorCodes.Forbidden or ErrorCodes.KindRefused or ErrorCodes.ReferralWrongParty or ErrorCodes.ReferralParticipantsOutside
                 or ErrorCodes.ConsentRequired or ErrorCodes.ConsentRevoked or ErrorCodes.ConsentExpired or ErrorCodes.ConsentOtherService
                 or ErrorCodes.PartnerWithdrawn or ErrorCodes.ResetRequiresOrganisationAdmin or ErrorCodes.OrganisationHasAdmin
-                or ErrorCodes.ApproverNotVouched => new NotPermittedException(code, message),
+                or ErrorCodes.ApproverNotVouched or ErrorCodes.InterviewNotOrganiser or ErrorCodes.InterviewParticipantRefused
+                or ErrorCodes.InterviewEnvelopeOutside => new NotPermittedException(code, message),
             ErrorCodes.ConversationNotFound or ErrorCodes.MemberNotFound or ErrorCodes.OrganisationNotFound or ErrorCodes.DeviceNotFound
                 or ErrorCodes.ReferralNotFound or ErrorCodes.ConsentNotFound or ErrorCodes.CommuneNotFound or ErrorCodes.JoinRequestNotFound
-                or ErrorCodes.GrantNotFound => new TargetNotFoundException(code, message),
+                or ErrorCodes.GrantNotFound or ErrorCodes.InterviewNotFound => new TargetNotFoundException(code, message),
             ErrorCodes.Unauthenticated or ErrorCodes.ChallengeInvalid or ErrorCodes.SignatureInvalid or ErrorCodes.TokenExpired
                 => new AuthenticationFailedException(code, message),
             _ => new ServerRefusedException(code, message),

@@ -111,6 +111,7 @@ public sealed partial class MessagingClient : IAsyncDisposable
     private readonly Sender _sender;
     private readonly PreKeyUpkeep _preKeys;
     private readonly DeviceTrust _trust;
+    private Interviews.InterviewsClient? _interviewsClient;
     private ITimer? _upkeepTimer;
     private bool _disposed;
 
@@ -172,6 +173,10 @@ public sealed partial class MessagingClient : IAsyncDisposable
 
     /// <summary>Whether the hub connection is up.</summary>
     public bool IsConnected => _hub.IsConnected;
+
+    /// <summary>Tripartite interviews: availability, slots, invitations, answers, and the person's invitation made on
+    /// this device (issue 13).</summary>
+    public Interviews.InterviewsClient Interviews => _interviewsClient ??= new Interviews.InterviewsClient(_hub, _options.Time);
 
     /// <summary>The parts, for tests in this assembly's test project.</summary>
     internal DeviceStore Store => _store;

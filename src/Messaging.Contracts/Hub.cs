@@ -93,6 +93,37 @@ public interface IMessagingHub
 
     /// <summary>The consents under a case reference (both organisations of the referral).</summary>
     Task<IReadOnlyList<ConsentEntry>> ListConsents(ListConsentsRequest request);
+
+    // ---- Tripartite interviews (issue 13; records in Interviews.cs) ----
+
+    /// <summary>Sets the caller's working hours (Europe/Brussels), absences and optional external feed (a secret URL:
+    /// never logged, never returned).</summary>
+    Task<InterviewAvailabilityEntry> SetInterviewAvailability(SetInterviewAvailabilityRequest request);
+
+    /// <summary>The caller's availability (the feed only as set or not).</summary>
+    Task<InterviewAvailabilityEntry> GetInterviewAvailability();
+
+    /// <summary>The earliest slots common to the caller and the given members, with feed problems and, when nothing
+    /// fits, why.</summary>
+    Task<InterviewSlotsResult> FindInterviewSlots(FindInterviewSlotsRequest request);
+
+    /// <summary>A worker of a service on the case proposes an interview; invitations go out by email.</summary>
+    Task<InterviewEntry> ProposeInterview(ProposeInterviewRequest request);
+
+    /// <summary>A participant accepts, declines or proposes another time.</summary>
+    Task<InterviewEntry> AnswerInterview(AnswerInterviewRequest request);
+
+    /// <summary>The organiser moves the interview or changes its place; updates go out (same UID, SEQUENCE + 1).</summary>
+    Task<InterviewEntry> RescheduleInterview(RescheduleInterviewRequest request);
+
+    /// <summary>The organiser cancels; cancellations go out (METHOD:CANCEL).</summary>
+    Task<InterviewEntry> CancelInterview(CancelInterviewRequest request);
+
+    /// <summary>The organiser records the outcome once the start has passed.</summary>
+    Task<InterviewEntry> RecordInterviewOutcome(RecordInterviewOutcomeRequest request);
+
+    /// <summary>The interviews the caller organises or is invited to, soonest first.</summary>
+    Task<IReadOnlyList<InterviewEntry>> ListInterviews();
 }
 
 /// <summary>Callbacks the server invokes on a connected device.</summary>

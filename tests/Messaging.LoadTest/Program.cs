@@ -7,6 +7,7 @@ using Messaging.LoadTest;
 // messaging-load catchup [--sizes 1000,10000,50000] [--held 100000] [--live 300] [--output FILE]
 // messaging-load catchup-sender --store PATH --conversation ID --count N --pace-ms MS   (started by catchup)
 // messaging-load job-lag [--jobs 200] [--spread 20] [--output FILE]
+// messaging-load reminder-lag [--reminders 50] [--spread 20] [--output FILE]   (needs the loopback SMTP of ops/scripts/deps.sh)
 if (args.Length > 0 && args[0] == "echo-server")
 {
     return await EchoServer.RunAsync(args[2]);
@@ -26,6 +27,19 @@ if (args.Length > 0 && args[0] == "job-lag")
     if (Option("output", "") is { Length: > 0 } lagOutput)
     {
         await File.WriteAllTextAsync(lagOutput, lag + "\n");
+    }
+
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "reminder-lag")
+{
+    var reminders = await ReminderLagScenario.RunAsync(int.Parse(Option("reminders", "50"), CultureInfo.InvariantCulture),
+        TimeSpan.FromSeconds(int.Parse(Option("spread", "20"), CultureInfo.InvariantCulture)));
+    Console.WriteLine(reminders);
+    if (Option("output", "") is { Length: > 0 } remindersOutput)
+    {
+        await File.WriteAllTextAsync(remindersOutput, reminders + "\n");
     }
 
     return 0;

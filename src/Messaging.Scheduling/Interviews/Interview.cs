@@ -229,6 +229,24 @@ public sealed record Interview
         return new Interview(id, caseReference, organiser, list.AsReadOnly(), start, duration, place, InterviewStatus.Proposed, 0);
     }
 
+    /// <summary>
+    /// An interview as stored: the server's repository (and a client rebuilding the person's copy from the server's
+    /// entry) restores what <see cref="Propose"/> and the transitions made. The same checks as <see cref="Propose"/>
+    /// apply, so a stored row that no longer satisfies them is refused rather than sent.
+    /// </summary>
+    /// <exception cref="InterviewInvalidException">The data would not make a valid interview.</exception>
+    public static Interview Restore(Guid id, string caseReference, Organiser organiser, IEnumerable<Participant> participants,
+        Instant start, Duration duration, InterviewPlace place, InterviewStatus status, int sequence)
+    {
+        var proposed = Propose(id, caseReference, organiser, participants, start, duration, place);
+        if (!Enum.IsDefined(status) || sequence < 0)
+        {
+            throw new InterviewInvalidException(InterviewProblem.BadParticipant, "A stored interview has a known status and a non-negative sequence.");
+        }
+
+        return new Interview(id, proposed.CaseReference, organiser, proposed.Participants, start, duration, place, status, sequence);
+    }
+
     /// <summary>Every required participant accepted (system).</summary>
     /// <exception cref="InterviewTransitionRefusedException">Not allowed from the current status.</exception>
     public Interview Confirm(Instant now) => WithStatus(InterviewAction.Confirm, InterviewActor.System, now);

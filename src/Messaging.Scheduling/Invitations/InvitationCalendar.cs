@@ -46,8 +46,11 @@ public static class InvitationCalendar
         ArgumentException.ThrowIfNullOrWhiteSpace(schedulingMailbox);
         var calendar = new Calendar { ProductId = ProductId, Method = MethodName(method) };
 
-        // A VTIMEZONE with the rules in force from a year before the interview (not "since 1892"): STANDARD and DAYLIGHT.
-        var earliest = interview.Start.InZone(SlotSearch.Brussels).LocalDateTime.PlusYears(-1).ToDateTimeUnspecified();
+        // A VTIMEZONE with the rules in force (not "since 1892"): STANDARD and DAYLIGHT. Ical.Net derives them from the
+        // zone's transitions between this date and the machine's real clock (it reads DateTimeOffset.Now), so the date
+        // must not lie after the real now: a date derived from the interview threw for interviews planned on a clock
+        // running years ahead (the server tests' fake clock). Brussels has kept the EU rules since 1996.
+        var earliest = new DateTime(Math.Min(2000, interview.Start.InZone(SlotSearch.Brussels).Year - 1), 1, 1, 0, 0, 0, DateTimeKind.Unspecified);
         calendar.AddTimeZone(TimeZoneId, earliest, false);
 
         var evt = new CalendarEvent

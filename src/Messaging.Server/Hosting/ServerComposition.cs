@@ -10,6 +10,7 @@ using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Directory;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Health;
+using Messaging.Server.Features.Interviews;
 using Messaging.Server.Features.Jobs;
 using Messaging.Server.Features.Members;
 using Messaging.Server.Features.Organisations;
@@ -54,6 +55,7 @@ internal static class ServerComposition
         services.AddConsent();
         services.AddPartners();
         services.AddReports();
+        services.AddInterviews();
         services.AddRetention();
         services.AddHealth();
         services.AddConnectionLimits();

@@ -5,6 +5,7 @@ using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Conversations;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Directory;
+using Messaging.Server.Features.Interviews;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Members;
 using Messaging.Server.Features.Organisations;
@@ -30,6 +31,8 @@ internal sealed class MessagingHub(
     PartnerService partners,
     ReferralService referrals,
     ConsentService consents,
+    InterviewService interviews,
+    InterviewAvailabilityService availability,
     ConnectionRegistry registry,
     IDatabaseDeviceCheck deviceCheck) : Hub<IMessagingClient>, IMessagingHub
 {
@@ -112,4 +115,24 @@ internal sealed class MessagingHub(
     public Task<ConsentEntry> RevokeConsent(RevokeConsentRequest request) => consents.RevokeAsync(Caller, request, Context.ConnectionAborted);
 
     public Task<IReadOnlyList<ConsentEntry>> ListConsents(ListConsentsRequest request) => consents.ListAsync(Caller, request, Context.ConnectionAborted);
+
+    // ---- Tripartite interviews (Features/Interviews) ----
+
+    public Task<InterviewAvailabilityEntry> SetInterviewAvailability(SetInterviewAvailabilityRequest request) => availability.SetAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<InterviewAvailabilityEntry> GetInterviewAvailability() => availability.GetAsync(Caller, Context.ConnectionAborted);
+
+    public Task<InterviewSlotsResult> FindInterviewSlots(FindInterviewSlotsRequest request) => availability.FindSlotsAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<InterviewEntry> ProposeInterview(ProposeInterviewRequest request) => interviews.ProposeAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<InterviewEntry> AnswerInterview(AnswerInterviewRequest request) => interviews.AnswerAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<InterviewEntry> RescheduleInterview(RescheduleInterviewRequest request) => interviews.RescheduleAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<InterviewEntry> CancelInterview(CancelInterviewRequest request) => interviews.CancelAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<InterviewEntry> RecordInterviewOutcome(RecordInterviewOutcomeRequest request) => interviews.RecordOutcomeAsync(Caller, request, Context.ConnectionAborted);
+
+    public Task<IReadOnlyList<InterviewEntry>> ListInterviews() => interviews.ListAsync(Caller, Context.ConnectionAborted);
 }

@@ -14,7 +14,8 @@ public abstract class EnvelopeGateTests(StorageProvider storage)
     /// <summary>A feature of the test's own that refuses invitations in every conversation (as an interview feature might).</summary>
     private sealed class NoInvitationGate : IEnvelopeGate
     {
-        public int Order => 500;
+        // Before the interviews feature's own gate (EnvelopeGateOrder.Interviews), which would ask for a case first.
+        public int Order => 150;
 
         public bool Applies(EnvelopeKind kind) => kind == EnvelopeKind.Invitation;
 

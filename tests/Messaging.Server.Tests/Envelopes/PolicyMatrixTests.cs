@@ -16,7 +16,8 @@ public abstract class PolicyMatrixTests(PolicyWorld world)
 {
     private static readonly EnvelopeKind[] ChatOnly = [EnvelopeKind.Chat, EnvelopeKind.SessionControl];
 
-    private static readonly EnvelopeKind[] ReferralBound = [EnvelopeKind.Referral, EnvelopeKind.ReferralResponse, EnvelopeKind.IdentityShare, EnvelopeKind.CaseFile];
+    private static readonly EnvelopeKind[] ReferralBound = [EnvelopeKind.Referral, EnvelopeKind.ReferralResponse, EnvelopeKind.IdentityShare, EnvelopeKind.CaseFile,
+        EnvelopeKind.Invitation];
 
     private static readonly string[] Practitioners = [Roles.Worker, Roles.OrganisationAdmin];
 
@@ -127,7 +128,12 @@ public abstract class PolicyMatrixTests(PolicyWorld world)
         var practitionerOnly = method is nameof(IMessagingHub.OpenReferral) or nameof(IMessagingHub.RespondToReferral)
             or nameof(IMessagingHub.WithdrawReferral) or nameof(IMessagingHub.ListReferrals) or nameof(IMessagingHub.RecordConsent)
             or nameof(IMessagingHub.RevokeConsent) or nameof(IMessagingHub.ListConsents) or "CreateCollectiveConversation";
+        var interviewParticipantOnly = method is nameof(IMessagingHub.SetInterviewAvailability) or nameof(IMessagingHub.GetInterviewAvailability)
+            or nameof(IMessagingHub.AnswerInterview) or nameof(IMessagingHub.ListInterviews);
+        practitionerOnly |= method is nameof(IMessagingHub.FindInterviewSlots) or nameof(IMessagingHub.ProposeInterview)
+            or nameof(IMessagingHub.RescheduleInterview) or nameof(IMessagingHub.CancelInterview) or nameof(IMessagingHub.RecordInterviewOutcome);
         var refused = (practitionerOnly && !Practitioners.Contains(role))
+            || (interviewParticipantOnly && role == Roles.PlatformOperator)
             || (method == nameof(IMessagingHub.ListJoinRequests) && role is Roles.Worker or Roles.JusticeAssistant)
             || (method == nameof(IMessagingHub.ObjectToJoinRequest) && role != Roles.OrganisationAdmin);
         var refusedCode = refused ? ErrorCodes.Forbidden : null;
@@ -227,6 +233,48 @@ public abstract class PolicyMatrixTests(PolicyWorld world)
                 var referral = Practitioners.Contains(role) ? await MessagingApp.OpenReferralAsync(caller, b) : null;
                 Assert.Empty(await caller.InvokeAsync<IReadOnlyList<ConsentEntry>>(method, new ListConsentsRequest(referral?.CaseReference ?? CaseReference.New())));
             },
+            nameof(IMessagingHub.SetInterviewAvailability) => () => caller.InvokeAsync<InterviewAvailabilityEntry>(method, new SetInterviewAvailabilityRequest(
+                [new WorkingPeriodEntry(DayOfWeek.Monday, new TimeOnly(9, 0), new TimeOnly(12, 0))], [])),
+            nameof(IMessagingHub.GetInterviewAvailability) => () => caller.Hub.InvokeAsync<InterviewAvailabilityEntry>(method),
+            nameof(IMessagingHub.ListInterviews) => () => caller.Hub.InvokeAsync<IReadOnlyList<InterviewEntry>>(method),
+            nameof(IMessagingHub.FindInterviewSlots) => async () =>
+            {
+                var caseReference = await TripartiteCaseAsync(caller, role);
+                await caller.InvokeAsync<InterviewSlotsResult>(method, new FindInterviewSlotsRequest(caseReference, [world.WorkerB.Id], 60));
+            },
+            nameof(IMessagingHub.ProposeInterview) => () => ProposeAsync(caller, role),
+            nameof(IMessagingHub.RescheduleInterview) => async () =>
+            {
+                var id = Practitioners.Contains(role) ? (await ProposeAsync(caller, role)).InterviewId : Guid.NewGuid();
+                Assert.Equal(1, (await caller.InvokeAsync<InterviewEntry>(method, new RescheduleInterviewRequest(id, world.App.Clock.GetUtcNow().AddDays(9), 60, "Rue 2"))).Sequence);
+            },
+            nameof(IMessagingHub.CancelInterview) => async () =>
+            {
+                var id = Practitioners.Contains(role) ? (await ProposeAsync(caller, role)).InterviewId : Guid.NewGuid();
+                Assert.Equal(InterviewState.Cancelled, (await caller.InvokeAsync<InterviewEntry>(method, new CancelInterviewRequest(id))).State);
+            },
+            nameof(IMessagingHub.RecordInterviewOutcome) => async () =>
+            {
+                // Allowed to the organiser, and refused by the state machine before the start: the role check passed.
+                var id = Practitioners.Contains(role) ? (await ProposeAsync(caller, role)).InterviewId : Guid.NewGuid();
+                var call = () => caller.InvokeAsync<InterviewEntry>(method, new RecordInterviewOutcomeRequest(id, false));
+                await (Practitioners.Contains(role) ? Refusal.AssertHubAsync(ErrorCodes.InterviewTransitionRefused, call) : call());
+            },
+            nameof(IMessagingHub.AnswerInterview) => async () =>
+            {
+                // Worker B's service organises; the caller (and the justice assistant, or worker A) are invited.
+                Guid id = Guid.NewGuid();
+                if (role != Roles.PlatformOperator)
+                {
+                    var referral = await MessagingApp.OpenReferralAsync(world.WorkerBDevice, world.ServiceA.Id);
+                    await MessagingApp.RespondAsync(world.ByRole[Roles.Worker], referral.CaseReference, ReferralResponse.ProposeTripartite);
+                    Guid[] invited = role == Roles.JusticeAssistant ? [world.WorkerA.Id, world.JusticeAssistant.Id] : [caller.Device.Member.Id, world.JusticeAssistant.Id];
+                    id = (await world.WorkerBDevice.InvokeAsync<InterviewEntry>(nameof(IMessagingHub.ProposeInterview), new ProposeInterviewRequest(
+                        Guid.NewGuid(), referral.CaseReference, invited, false, world.App.Clock.GetUtcNow().AddDays(8), 60, "Rue 1"))).InterviewId;
+                }
+
+                await caller.InvokeAsync<InterviewEntry>(method, new AnswerInterviewRequest(id, InterviewAnswer.Accepted));
+            },
             _ => throw new InvalidOperationException($"No case for hub method {method}: add one."),
         };
 
@@ -239,6 +287,24 @@ public abstract class PolicyMatrixTests(PolicyWorld world)
             await Refusal.AssertHubAsync(refusedCode, call);
         }
     }
+
+    /// <summary>A referral from the caller's service to B answered "tripartite" (a fresh reference for refused roles).</summary>
+    private async Task<string> TripartiteCaseAsync(ConnectedDevice caller, string role)
+    {
+        if (!Practitioners.Contains(role))
+        {
+            return CaseReference.New();
+        }
+
+        var referral = await MessagingApp.OpenReferralAsync(caller, world.ServiceB.Id);
+        await MessagingApp.RespondAsync(world.WorkerBDevice, referral.CaseReference, ReferralResponse.ProposeTripartite);
+        return referral.CaseReference;
+    }
+
+    private async Task<InterviewEntry> ProposeAsync(ConnectedDevice caller, string role)
+        => await caller.InvokeAsync<InterviewEntry>(nameof(IMessagingHub.ProposeInterview), new ProposeInterviewRequest(
+            Guid.NewGuid(), await TripartiteCaseAsync(caller, role), [world.WorkerB.Id, world.JusticeAssistant.Id], true,
+            world.App.Clock.GetUtcNow().AddDays(7), 60, "Rue de la Loi 16"));
 
     [Fact]
     public async Task ANonMember_CannotSeeSendToOrChangeAConversation()
@@ -328,7 +394,8 @@ public abstract class PolicyMatrixTests(PolicyWorld world)
         var before = await world.App.EnvelopeRowsAsync();
         if (allowed && ReferralBound.Contains(kind))
         {
-            // The kind policy lets it through; the referral gate (ReferralEnvelopeTests) then asks which case it is for.
+            // The kind policy lets it through; the referral or interview gate (ReferralEnvelopeTests, InterviewMailboxAndGateTests)
+            // then asks which case it is for.
             await Refusal.AssertHubAsync(ErrorCodes.CaseReferenceRequired, () => sender.SendAsync(request));
             Assert.Equal(before, await world.App.EnvelopeRowsAsync());
         }

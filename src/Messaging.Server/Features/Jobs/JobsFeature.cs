@@ -37,10 +37,11 @@ internal static class JobsFeature
                 : new InMemoryStorage(new InMemoryStorageOptions());
         });
         services.AddSingleton<JobActivator>(sp => new AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
-        services.AddHangfire(configuration => configuration
+        services.AddHangfire((sp, configuration) => configuration
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings());
+            .UseRecommendedSerializerSettings()
+            .UseLogProvider(new HostLogProvider(sp.GetRequiredService<ILoggerFactory>())));
         services.AddHostedService<JobsStartup>();
         services.AddHangfireServer((sp, server) =>
         {
@@ -141,4 +142,34 @@ internal sealed partial class JobsStartup(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Jobs: {Sweeps} recurring sweeps registered, {Scheduled} pending deadlines scheduled from the database")]
     private static partial void LogStarted(ILogger logger, int sweeps, int scheduled);
+}
+
+/// <summary>
+/// Hangfire's log provider is process-wide (<c>LogProvider.SetCurrentLogProvider</c>): the last host to start sets it.
+/// One host per process (production) never notices; several hosts in one process (the tests) would leave it on a stopped
+/// host's disposed logger factory, and the next host's Hangfire would fail as it starts. This one logs through its host's
+/// factory while that lives, and is silent after.
+/// </summary>
+internal sealed class HostLogProvider(ILoggerFactory factory) : Hangfire.Logging.ILogProvider
+{
+    private readonly AspNetCoreLogProvider _inner = new(factory);
+
+    public Hangfire.Logging.ILog GetLogger(string name)
+    {
+        try
+        {
+            return _inner.GetLogger(name);
+        }
+        catch (ObjectDisposedException)
+        {
+            return SilentLog.Instance;
+        }
+    }
+
+    private sealed class SilentLog : Hangfire.Logging.ILog
+    {
+        public static readonly SilentLog Instance = new();
+
+        public bool Log(Hangfire.Logging.LogLevel logLevel, Func<string>? messageFunc, Exception? exception = null) => false;
+    }
 }

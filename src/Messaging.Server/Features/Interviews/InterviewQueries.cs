@@ -1,0 +1,64 @@
+using Messaging.Contracts;
+using Messaging.Server.Persistence;
+
+namespace Messaging.Server.Features.Interviews;
+
+/// <summary>The recorded outcome of an interview.</summary>
+internal sealed record InterviewOutcome(bool Held, PersonAttendance? Attendance, DateTimeOffset RecordedAt);
+
+/// <summary>What other features (attendance notices, issue 14) may read of an interview: ids, case reference, times,
+/// state and outcome — no addresses, no place.</summary>
+internal sealed record InterviewSummary(
+    Guid InterviewId,
+    string CaseReference,
+    Guid OrganiserMemberId,
+    Guid OrganiserOrganisationId,
+    Guid? JusticeAssistantMemberId,
+    bool IncludesPerson,
+    DateTimeOffset Start,
+    DateTimeOffset End,
+    InterviewState State,
+    InterviewOutcome? Outcome);
+
+/// <summary>
+/// Told when an organiser records an interview's outcome, inside the same write transaction (register implementations
+/// with <c>services.AddSingleton&lt;IInterviewOutcomeListener, X&gt;()</c> from the listening feature's own <c>AddX</c>).
+/// A listener writes its own tables through the session it is given; throwing a domain exception refuses the outcome
+/// (nothing is committed). It must not start another unit of work.
+/// </summary>
+internal interface IInterviewOutcomeListener
+{
+    Task OnOutcomeRecordedAsync(DbSession session, InterviewSummary interview);
+}
+
+/// <summary>The read API other features use (issue 14: notices chase outcomes not recorded in time).</summary>
+internal sealed class InterviewQueries(IDatabase database)
+{
+    /// <summary>The interview, or null when there is none with this id.</summary>
+    public Task<InterviewSummary?> FindAsync(Guid interviewId, CancellationToken cancellationToken = default)
+        => database.ReadAsync(async s => await InterviewRepository.GetAsync(s, interviewId) is { } r ? Summarise(r) : null, cancellationToken);
+
+    /// <summary>Live interviews (proposed, confirmed, rescheduled) that ended before <paramref name="endedBefore"/> and
+    /// have no outcome yet, earliest first.</summary>
+    public async Task<IReadOnlyList<InterviewSummary>> ListEndedWithoutOutcomeAsync(DateTimeOffset endedBefore, CancellationToken cancellationToken = default)
+    {
+        var rows = await database.ReadAsync(async s =>
+        {
+            var ended = await InterviewRepository.ListEndedWithoutOutcomeAsync(s, endedBefore);
+            var full = new List<InterviewRecord>(ended.Count);
+            foreach (var row in ended)
+            {
+                full.Add(await InterviewRepository.GetAsync(s, row.Id) ?? row);
+            }
+
+            return full;
+        }, cancellationToken);
+        return [.. rows.Select(Summarise)];
+    }
+
+    public static InterviewSummary Summarise(InterviewRecord r) => new(
+        r.Id, r.CaseReference, r.OrganiserMemberId, r.OrganiserOrganisationId,
+        r.Participants.FirstOrDefault(p => p.Role == InterviewParticipantRole.JusticeAssistant)?.MemberId,
+        r.IncludesPerson, r.Start, r.End, r.State,
+        r.Held is { } held && r.OutcomeRecordedAt is { } at ? new InterviewOutcome(held, r.Attendance, at) : null);
+}

@@ -1,0 +1,51 @@
+using Hangfire;
+using Messaging.Server.Features.Envelopes;
+using Messaging.Server.Features.Jobs;
+using Microsoft.Extensions.Options;
+
+namespace Messaging.Server.Features.Interviews;
+
+/// <summary>Tripartite interviews (issue 13): options, services, the invitation envelope gate, the email and reminder
+/// jobs (re-derived at start-up), and the scheduling mailbox poll. Hub-only: no HTTP endpoints.</summary>
+internal static class InterviewsFeature
+{
+    public static IServiceCollection AddInterviews(this IServiceCollection services)
+    {
+        services.AddOptions<InterviewsOptions>().BindConfiguration(InterviewsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<InterviewMailer>();
+        services.AddSingleton<InterviewFeeds>();
+        services.AddSingleton<InterviewService>();
+        services.AddSingleton<InterviewAvailabilityService>();
+        services.AddSingleton<InterviewQueries>();
+        services.AddEnvelopeGate<InterviewEnvelopeGate>();
+        services.AddSingleton<InterviewMailJob>();
+        services.AddSingleton<InterviewReminderJob>();
+        services.AddPendingJobs<InterviewMailJob.Pending>();
+        services.AddPendingJobs<InterviewReminderJob.Pending>();
+        services.AddSingleton<InterviewReplyPollJob>();
+        services.AddHostedService<InterviewReplyPollRegistration>();
+        return services;
+    }
+}
+
+/// <summary>At start-up: the reply poll becomes a recurring job when a scheduling mailbox is configured, and nothing
+/// otherwise (the in-memory storage starts empty; a persistent one loses the job once the mailbox is removed).</summary>
+internal sealed class InterviewReplyPollRegistration(IRecurringJobManager recurring, IOptions<InterviewsOptions> options) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.Value.Imap is null)
+        {
+            recurring.RemoveIfExists(InterviewReplyPollJob.Id);
+        }
+        else
+        {
+            recurring.AddOrUpdate<InterviewReplyPollJob>(InterviewReplyPollJob.Id, job => job.RunAsync(CancellationToken.None),
+                JobsFeature.CronFor(options.Value.ReplyPollInterval), new RecurringJobOptions { TimeZone = TimeZoneInfo.Utc });
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

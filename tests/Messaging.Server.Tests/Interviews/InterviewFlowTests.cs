@@ -1,0 +1,218 @@
+using Ical.Net;
+using Messaging.Contracts;
+using Messaging.Scheduling.Tests.Infrastructure;
+using Messaging.Server.Features.Interviews;
+using Messaging.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using MimeKit;
+
+namespace Messaging.Server.Tests.Interviews;
+
+/// <summary>Issue 13 end to end on the real server and the loopback aiosmtpd: invitations, updates and cancellations
+/// by email with the UID/SEQUENCE rules, answers from the client, authorisation, and exactly-once delivery.</summary>
+public sealed class InterviewFlowTests
+{
+    [Fact]
+    public async Task AnInvitation_ReachesEveryMemberByEmail_AsAnIcalRequestThatParsesBack()
+    {
+        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings());
+        var entry = await world.ProposeAsync(world.StartIn(3));
+
+        Assert.Equal(InterviewState.Proposed, entry.State);
+        Assert.Equal(0, entry.Sequence);
+        foreach (var address in world.Addresses)
+        {
+            await world.WaitAsync(() => TestServices.Received(address).Length == 1, $"the invitation to {address}");
+            var calendar = AssertCalendarPart(InterviewWorld.SmtpMessages(address).Single(), "REQUEST");
+            var evt = calendar.Events.Single();
+            Assert.Equal(entry.Uid, evt.Uid);
+            Assert.Equal(0, evt.Sequence);
+            Assert.Equal("mailto:" + entry.SchedulingMailbox, evt.Organizer!.Value!.ToString());
+            Assert.Equal(entry.Start.UtcDateTime, evt.Start!.AsUtc);
+        }
+
+        // The person has no address on the server: three emails, no fourth.
+        Assert.Equal(3, entry.Participants.Count);
+        Assert.Null(entry.Participants.Single(p => p.Role == InterviewParticipantRole.Person).WorkEmail);
+        await world.WaitAsync(() => world.ReadAsync(entry.InterviewId).Result.Participants.Where(p => p.MemberId is not null)
+            .All(p => p.Delivery == InterviewDeliveryState.Sent), "the deliveries recorded as sent");
+    }
+
+    [Fact]
+    public async Task ARescheduleResendsTheSameUidWithSequenceOne_AndACancelSendsCancelWithSequenceTwo()
+    {
+        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings());
+        var entry = await world.ProposeAsync(world.StartIn(3));
+        await world.WaitAsync(() => TestServices.Received(world.WorkerBEmail).Length == 1, "the first invitation");
+
+        var moved = await world.RescheduleAsync(entry.InterviewId, world.StartIn(4, 13));
+        Assert.Equal((InterviewState.Rescheduled, 1, entry.Uid), (moved.State, moved.Sequence, moved.Uid));
+        await world.WaitAsync(() => TestServices.Received(world.WorkerBEmail).Length == 2, "the update");
+
+        var cancelled = await world.CancelAsync(entry.InterviewId);
+        Assert.Equal((InterviewState.Cancelled, 2), (cancelled.State, cancelled.Sequence));
+        foreach (var address in world.Addresses)
+        {
+            await world.WaitAsync(() => TestServices.Received(address).Length == 3, $"the cancellation to {address}");
+            var messages = InterviewWorld.SmtpMessages(address);
+            var update = AssertCalendarPart(messages.Single(m => (m.Subject ?? string.Empty).StartsWith("Modifié", StringComparison.Ordinal)), "REQUEST").Events.Single();
+            Assert.Equal((entry.Uid, 1), (update.Uid, update.Sequence));
+            Assert.Equal(moved.Start.UtcDateTime, update.Start!.AsUtc);
+            var cancel = AssertCalendarPart(messages.Single(m => (m.Subject ?? string.Empty).StartsWith("Annulé", StringComparison.Ordinal)), "CANCEL").Events.Single();
+            Assert.Equal((entry.Uid, 2, "CANCELLED"), (cancel.Uid, cancel.Sequence, cancel.Status));
+        }
+
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewTransitionRefused, () => world.RescheduleAsync(entry.InterviewId, world.StartIn(5)));
+    }
+
+    [Fact]
+    public async Task AnswersFromTheClient_ConfirmTheInterview_OnceEveryInvitedMemberAccepted()
+    {
+        await using var world = await InterviewWorld.CreateAsync();
+        var entry = await world.ProposeAsync(world.StartIn(3));
+
+        var counter = world.StartIn(5, 14);
+        var answered = await InterviewWorld.AnswerAsync(world.WorkerB, entry.InterviewId, InterviewAnswer.ProposedAnotherTime, counter);
+        var b = answered.Participants.Single(p => p.MemberId == world.WorkerB.Device.Member.Id);
+        Assert.Equal((InterviewAnswer.ProposedAnotherTime, counter), (b.Answer, b.ProposedStart));
+        Assert.Equal(InterviewState.Proposed, answered.State);
+
+        await InterviewWorld.AnswerAsync(world.WorkerB, entry.InterviewId, InterviewAnswer.Accepted);
+        var confirmed = await InterviewWorld.AnswerAsync(world.JusticeAssistant, entry.InterviewId, InterviewAnswer.Accepted);
+        Assert.Equal(InterviewState.Confirmed, confirmed.State);
+        Assert.Equal(InterviewState.Confirmed, (await world.ReadAsync(entry.InterviewId, world.JusticeAssistant)).State);
+
+        // A reschedule asks everyone again.
+        var moved = await world.RescheduleAsync(entry.InterviewId, world.StartIn(6));
+        Assert.All(moved.Participants.Where(p => p.MemberId is not null), p => Assert.Equal(InterviewAnswer.NeedsAction, p.Answer));
+        Assert.Equal(1, await world.App.CountAsync("audit_log", "event_type = 'interview.confirmed'"));
+    }
+
+    [Fact]
+    public async Task Authorisation_IsRefusedWithTypedCodes_FromPlainHubCalls_AndChangesNothing()
+    {
+        await using var world = await InterviewWorld.CreateAsync();
+        var outsiderService = await world.App.CreateOrganisationAsync();
+        await using var outsider = await world.App.ConnectWorkerAsync(outsiderService);
+        var start = world.StartIn(3);
+
+        // A justice assistant never organises; a worker of a service not on the case cannot use its reference.
+        await Refusal.AssertHubAsync(ErrorCodes.Forbidden, () => world.ProposeAsync(start, by: world.JusticeAssistant));
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewCaseNotOpen, () => world.ProposeAsync(start, by: outsider));
+
+        // A participant must be on the case (or a justice assistant of a Maison de justice).
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewParticipantRefused, () => world.Organiser.InvokeAsync<InterviewEntry>(
+            nameof(IMessagingHub.ProposeInterview), new ProposeInterviewRequest(Guid.NewGuid(), world.CaseReference,
+                [world.WorkerB.Device.Member.Id, outsider.Device.Member.Id], false, start, 60, "Rue de la Loi 16")));
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewInvalid, () => world.Organiser.InvokeAsync<InterviewEntry>(
+            nameof(IMessagingHub.ProposeInterview), new ProposeInterviewRequest(Guid.NewGuid(), world.CaseReference,
+                [world.WorkerB.Device.Member.Id], false, start, 60, "Rue de la Loi 16")));
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewInvalid, () => world.Organiser.InvokeAsync<InterviewEntry>(
+            nameof(IMessagingHub.ProposeInterview), new ProposeInterviewRequest(Guid.NewGuid(), world.CaseReference,
+                [world.WorkerB.Device.Member.Id], true, start, 60, null, new Uri("http://video.example/room"))));
+        Assert.Equal(0, await world.App.CountAsync("interviews"));
+
+        var entry = await world.ProposeAsync(start);
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewNotOrganiser, () => world.WorkerB.InvokeAsync<InterviewEntry>(
+            nameof(IMessagingHub.CancelInterview), new CancelInterviewRequest(entry.InterviewId)));
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewNotFound, () => outsider.InvokeAsync<InterviewEntry>(
+            nameof(IMessagingHub.AnswerInterview), new AnswerInterviewRequest(entry.InterviewId, InterviewAnswer.Accepted)));
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewTransitionRefused, () => world.Organiser.InvokeAsync<InterviewEntry>(
+            nameof(IMessagingHub.RecordInterviewOutcome), new RecordInterviewOutcomeRequest(entry.InterviewId, true, PersonAttendance.Present)));
+        Assert.Empty(await outsider.Hub.InvokeAsync<IReadOnlyList<InterviewEntry>>(nameof(IMessagingHub.ListInterviews)));
+        Assert.Equal(InterviewState.Proposed, (await world.ReadAsync(entry.InterviewId)).State);
+    }
+
+    [Fact]
+    public async Task TheOutcome_IsRecordedOnceStarted_AndTellsTheListeningFeatures()
+    {
+        var listener = new RecordingListener();
+        await using var world = await InterviewWorld.CreateAsync(configureServices: s => s.AddSingleton<IInterviewOutcomeListener>(listener));
+        var entry = await world.ProposeAsync(world.StartIn(2));
+
+        var queries = world.App.Services.GetRequiredService<InterviewQueries>();
+        Assert.Empty(await queries.ListEndedWithoutOutcomeAsync(world.App.Clock.GetUtcNow()));
+        world.App.Clock.Advance(TimeSpan.FromDays(3));
+        await world.ReconnectAllAsync();
+        var ended = Assert.Single(await queries.ListEndedWithoutOutcomeAsync(world.App.Clock.GetUtcNow()));
+        Assert.Equal((entry.InterviewId, world.JusticeAssistant.Device.Member.Id, (InterviewOutcome?)null), (ended.InterviewId, ended.JusticeAssistantMemberId, ended.Outcome));
+
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewInvalid, () => world.Organiser.InvokeAsync<InterviewEntry>(
+            nameof(IMessagingHub.RecordInterviewOutcome), new RecordInterviewOutcomeRequest(entry.InterviewId, true)));
+        var held = await world.Organiser.InvokeAsync<InterviewEntry>(nameof(IMessagingHub.RecordInterviewOutcome),
+            new RecordInterviewOutcomeRequest(entry.InterviewId, true, PersonAttendance.NoShow));
+        Assert.Equal((InterviewState.Held, true, PersonAttendance.NoShow), (held.State, held.Held, held.Attendance));
+
+        var told = Assert.Single(listener.Seen);
+        Assert.Equal((entry.InterviewId, entry.CaseReference, world.ServiceA.Id), (told.InterviewId, told.CaseReference, told.OrganiserOrganisationId));
+        Assert.Equal(new InterviewOutcome(true, PersonAttendance.NoShow, told.Outcome!.RecordedAt), told.Outcome);
+        Assert.Empty(await queries.ListEndedWithoutOutcomeAsync(world.App.Clock.GetUtcNow()));
+        Assert.Equal(PersonAttendance.NoShow, (await queries.FindAsync(entry.InterviewId))!.Outcome!.Attendance);
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewTransitionRefused, () => world.Organiser.InvokeAsync<InterviewEntry>(
+            nameof(IMessagingHub.RecordInterviewOutcome), new RecordInterviewOutcomeRequest(entry.InterviewId, false)));
+        Assert.Equal(1, await world.App.CountAsync("audit_log", "event_type = 'interview.outcome-recorded' AND detail = 'held'"));
+    }
+
+    [Fact]
+    public async Task SmtpFailingThenRecovering_DeliversEachInvitationExactlyOnce()
+    {
+        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings(maxAttempts: 2));
+        TestServices.FailNext(world.WorkerBEmail, 3);
+        var entry = await world.ProposeAsync(world.StartIn(3));
+
+        // The sender's backoff between attempts waits on the server's clock: let the fake clock run.
+        using var pump = world.RunClock();
+
+        // The organiser's and the justice assistant's go at once; worker B's fails twice in the job (451, 451).
+        await world.WaitAsync(() => TestServices.Received(world.JusticeAssistantEmail).Length == 1, "the justice assistant's invitation");
+        await world.WaitAsync(() => world.App.Logs.Lines.Any(l => l.Contains("could not be delivered yet", StringComparison.Ordinal)
+            || l.Contains("gave up", StringComparison.OrdinalIgnoreCase)), "the failed attempt", 30);
+        Assert.Empty(TestServices.Received(world.WorkerBEmail));
+        Assert.Equal(InterviewDeliveryState.Pending, (await world.ReadAsync(entry.InterviewId)).Participants.Single(p => p.MemberId == world.WorkerB.Device.Member.Id).Delivery);
+
+        // A retry of the job (as Hangfire's automatic retry, or a restart's re-derivation, would run it): one 451 left.
+        var job = world.App.Services.GetRequiredService<InterviewMailJob>();
+        Assert.Equal(1, await job.SendAsync(entry.InterviewId, 0, false, CancellationToken.None));
+        Assert.Equal(0, await job.SendAsync(entry.InterviewId, 0, false, CancellationToken.None));
+        foreach (var address in world.Addresses)
+        {
+            Assert.Single(TestServices.Received(address));
+        }
+
+        Assert.All((await world.ReadAsync(entry.InterviewId)).Participants.Where(p => p.MemberId is not null), p => Assert.Equal(InterviewDeliveryState.Sent, p.Delivery));
+    }
+
+    [Fact]
+    public async Task APermanentRefusal_IsShownToTheOrganiser_OnTheParticipantsRow()
+    {
+        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings());
+        TestServices.Reject(world.JusticeAssistantEmail);
+        var entry = await world.ProposeAsync(world.StartIn(3));
+
+        await world.WaitAsync(() => world.ReadAsync(entry.InterviewId).Result.Participants
+            .Any(p => p.Delivery == InterviewDeliveryState.PermanentFailure), "the refusal recorded");
+        var ja = (await world.ReadAsync(entry.InterviewId)).Participants.Single(p => p.MemberId == world.JusticeAssistant.Device.Member.Id);
+        Assert.Equal((InterviewDeliveryState.PermanentFailure, 550), (ja.Delivery, ja.DeliveryReplyCode));
+    }
+
+    internal static Calendar AssertCalendarPart(MimeMessage message, string method)
+    {
+        var part = message.BodyParts.OfType<TextPart>().Single(p => p.ContentType.IsMimeType("text", "calendar"));
+        Assert.Equal(method, part.ContentType.Parameters["method"]);
+        var calendar = Calendar.Load(part.Text)!;
+        Assert.Equal(method, calendar.Method);
+        return calendar;
+    }
+
+    private sealed class RecordingListener : IInterviewOutcomeListener
+    {
+        public List<InterviewSummary> Seen { get; } = [];
+
+        public Task OnOutcomeRecordedAsync(Messaging.Server.Persistence.DbSession session, InterviewSummary interview)
+        {
+            Seen.Add(interview);
+            return Task.CompletedTask;
+        }
+    }
+}

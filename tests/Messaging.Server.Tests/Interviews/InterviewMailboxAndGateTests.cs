@@ -1,0 +1,237 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Security;
+using Messaging.Contracts;
+using Messaging.Scheduling.Tests.Infrastructure;
+using Messaging.Server.Features.Interviews;
+using Messaging.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using MimeKit;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+using WireMock.Settings;
+
+namespace Messaging.Server.Tests.Interviews;
+
+/// <summary>Replies read from the scheduling mailbox (the loopback dovecot), the invitation envelope gate, and the slot
+/// search over external feeds served over HTTPS (WireMock.Net).</summary>
+public sealed class InterviewMailboxAndGateTests
+{
+    private static Dictionary<string, string?> ImapSettings() => new(StringComparer.Ordinal)
+    {
+        ["Messaging:Interviews:SchedulingMailbox"] = "planning@messaging.example",
+        ["Messaging:Interviews:Imap:Host"] = "127.0.0.1",
+        ["Messaging:Interviews:Imap:Port"] = TestServices.ImapPort.ToString(CultureInfo.InvariantCulture),
+        ["Messaging:Interviews:Imap:Security"] = "None",
+        ["Messaging:Interviews:Imap:UserName"] = TestServices.ImapUser,
+        ["Messaging:Interviews:Imap:Password"] = TestServices.ImapPassword,
+        ["Messaging:Interviews:ReplyPollInterval"] = "00:01:00",
+    };
+
+    [Fact]
+    public async Task RepliesFromTheSchedulingMailbox_UpdateTheInvitee_AndStaleOrForeignRepliesChangeNothing()
+    {
+        await using var world = await InterviewWorld.CreateAsync(ImapSettings());
+        Assert.Contains(InterviewReplyPollJob.Id, world.App.RecurringJobIds());
+        var entry = await world.ProposeAsync(world.StartIn(3));
+        await world.RescheduleAsync(entry.InterviewId, world.StartIn(4));
+
+        await AppendAsync(Reply(entry.Uid, 1, world.WorkerBEmail, "ACCEPTED", from: "secretariat@b.example"));
+        await AppendAsync(Reply(entry.Uid, 0, world.JusticeAssistantEmail, "ACCEPTED"));          // stale SEQUENCE
+        await AppendAsync(Reply(entry.Uid, 1, "stranger@elsewhere.example", "DECLINED"));         // not an invitee
+        await AppendAsync(Reply("0123456789abcdef0123456789abcdef@interviews.messaging", 1, world.WorkerBEmail, "DECLINED")); // unknown UID
+
+        Assert.Equal(1, await world.App.Services.GetRequiredService<InterviewReplyPollJob>().RunAsync(CancellationToken.None));
+        var read = await world.ReadAsync(entry.InterviewId);
+        Assert.Equal(InterviewAnswer.Accepted, read.Participants.Single(p => p.MemberId == world.WorkerB.Device.Member.Id).Answer);
+        Assert.Equal(InterviewAnswer.NeedsAction, read.Participants.Single(p => p.MemberId == world.JusticeAssistant.Device.Member.Id).Answer);
+
+        // The justice assistant's current reply confirms; refusals were logged with their reason only.
+        await AppendAsync(Reply(entry.Uid, 1, world.JusticeAssistantEmail, "ACCEPTED"));
+        Assert.Equal(1, await world.App.Services.GetRequiredService<InterviewReplyPollJob>().RunAsync(CancellationToken.None));
+        Assert.Equal(InterviewState.Confirmed, (await world.ReadAsync(entry.InterviewId)).State);
+        Assert.Contains(world.App.Logs.Lines, l => l.Contains("refused (StaleSequence)", StringComparison.Ordinal));
+        Assert.Contains(world.App.Logs.Lines, l => l.Contains("refused (NotAnInvitee)", StringComparison.Ordinal));
+        Assert.DoesNotContain(world.App.Logs.Lines, l => l.Contains("stranger@elsewhere.example", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task WithoutAMailbox_NoReplyPollIsRegistered()
+    {
+        await using var world = await InterviewWorld.CreateAsync();
+        Assert.DoesNotContain(InterviewReplyPollJob.Id, world.App.RecurringJobIds());
+    }
+
+    [Fact]
+    public async Task InvitationEnvelopes_TravelOnlyBetweenParticipantsOfALiveInterview_AndNothingIsStoredOtherwise()
+    {
+        await using var world = await InterviewWorld.CreateAsync();
+        await using var colleague = await world.App.ConnectWorkerAsync(world.ServiceA);
+        var participants = await MessagingApp.CreateConversationAsync(world.Organiser, false, world.WorkerB.Device.Member, world.JusticeAssistant.Device.Member);
+        var withOutsider = await MessagingApp.CreateConversationAsync(world.Organiser, false, world.WorkerB.Device.Member, colleague.Device.Member);
+
+        // No interview yet.
+        var before = await world.App.EnvelopeRowsAsync();
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewEnvelopeOutside, async () => await world.Organiser.SendAsync(
+            await MessagingApp.BuildCaseSendAsync(world.Organiser, participants.ConversationId, EnvelopeKind.Invitation, world.CaseReference)));
+        await Refusal.AssertHubAsync(ErrorCodes.CaseReferenceRequired, async () => await world.Organiser.SendAsync(
+            await MessagingApp.BuildSendAsync(world.Organiser, participants.ConversationId, EnvelopeKind.Invitation)));
+
+        var entry = await world.ProposeAsync(world.StartIn(3));
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewEnvelopeOutside, async () => await world.Organiser.SendAsync(
+            await MessagingApp.BuildCaseSendAsync(world.Organiser, withOutsider.ConversationId, EnvelopeKind.Invitation, world.CaseReference)));
+        Assert.Equal(before, await world.App.EnvelopeRowsAsync());
+
+        var sent = await world.Organiser.SendAsync(await MessagingApp.BuildCaseSendAsync(world.Organiser, participants.ConversationId, EnvelopeKind.Invitation, world.CaseReference));
+        Assert.Equal(SendOutcome.Accepted, sent.Outcome);
+
+        // Once cancelled, the interview carries no more invitations.
+        await world.CancelAsync(entry.InterviewId);
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewEnvelopeOutside, async () => await world.WorkerB.SendAsync(
+            await MessagingApp.BuildCaseSendAsync(world.WorkerB, participants.ConversationId, EnvelopeKind.Invitation, world.CaseReference)));
+    }
+
+    [Fact]
+    public async Task TheSlotSearch_ReadsFeedsOverHttps_AvoidsTheirBusyTimes_AndReportsAFailingOrMalformedFeed()
+    {
+        using var certificate = SelfSignedCertificate();
+        using var feed = WireMockServer.Start(new WireMockServerSettings
+        {
+            UseSSL = true,
+            CertificateSettings = new WireMockCertificateSettings { X509Certificate = certificate },
+        });
+        var thumbprint = Convert.ToHexString(SHA256.HashData(certificate.RawData));
+        await using var world = await InterviewWorld.CreateAsync(new Dictionary<string, string?>
+        {
+            ["Messaging:Interviews:FeedTestCertificateThumbprint"] = thumbprint,
+            ["Messaging:Interviews:FeedTimeout"] = "00:00:01",
+        });
+        var monday = NextMonday(world.App.Clock.GetUtcNow().AddDays(2));
+        var nineToFive = Enum.GetValues<DayOfWeek>().Where(d => d is not (DayOfWeek.Saturday or DayOfWeek.Sunday))
+            .Select(d => new WorkingPeriodEntry(d, new TimeOnly(9, 0), new TimeOnly(17, 0))).ToList();
+        foreach (var device in new[] { world.Organiser, world.JusticeAssistant })
+        {
+            await device.InvokeAsync<InterviewAvailabilityEntry>(nameof(IMessagingHub.SetInterviewAvailability), new SetInterviewAvailabilityRequest(nineToFive, []));
+        }
+
+        // Worker B is busy every weekday morning (a weekly RRULE) according to its feed.
+        var feedUrl = new Uri(feed.Url + "/private/secret-token-4242/basic.ics");
+        var set = await world.WorkerB.InvokeAsync<InterviewAvailabilityEntry>(nameof(IMessagingHub.SetInterviewAvailability),
+            new SetInterviewAvailabilityRequest(nineToFive, [], feedUrl));
+        Assert.True(set.HasFeed);
+        feed.Given(Request.Create().WithPath("/private/secret-token-4242/basic.ics")).RespondWith(Response.Create().WithStatusCode(200)
+            .WithHeader("Content-Type", "text/calendar").WithBody(MorningsBusy(monday)));
+
+        var found = await FindAsync(world);
+        Assert.True(found.Complete);
+        Assert.NotEmpty(found.Slots);
+        Assert.All(found.Slots, s => Assert.True(Brussels(s.Start).Hour >= 12, $"slot at {Brussels(s.Start):O} falls in the busy mornings"));
+
+        // A failing feed: reported, the search goes on with what is known.
+        feed.Reset();
+        feed.Given(Request.Create().WithPath("/private/secret-token-4242/basic.ics")).RespondWith(Response.Create().WithStatusCode(503));
+        var degraded = await FindAsync(world);
+        Assert.False(degraded.Complete);
+        Assert.Equal((world.WorkerB.Device.Member.Id, "Unreachable"), (degraded.FeedProblems.Single().MemberId, degraded.FeedProblems.Single().Kind));
+        Assert.NotEmpty(degraded.Slots);
+
+        feed.Reset();
+        feed.Given(Request.Create().WithPath("/private/secret-token-4242/basic.ics")).RespondWith(Response.Create().WithStatusCode(200).WithBody("BEGIN:VCALENDAR\r\nthis is not"));
+        Assert.Equal("Malformed", (await FindAsync(world)).FeedProblems.Single().Kind);
+
+        feed.Reset();
+        feed.Given(Request.Create().WithPath("/private/secret-token-4242/basic.ics")).RespondWith(Response.Create().WithStatusCode(200)
+            .WithBody(MorningsBusy(monday)).WithDelay(TimeSpan.FromSeconds(3)));
+        using (world.RunClock())
+        {
+            // The fetch timeout runs on the server's clock: let the fake clock run while the stand-in stalls.
+            Assert.Equal("Timeout", (await FindAsync(world)).FeedProblems.Single().Kind);
+        }
+
+
+        // The feed URL is a secret: never logged, never returned.
+        Assert.DoesNotContain(world.App.Logs.Lines, l => l.Contains("secret-token-4242", StringComparison.Ordinal));
+        Assert.True((await world.WorkerB.Hub.InvokeAsync<InterviewAvailabilityEntry>(nameof(IMessagingHub.GetInterviewAvailability))).HasFeed);
+    }
+
+    [Fact]
+    public async Task WhenNothingFits_TheSearchSaysWhoIsNeverFree()
+    {
+        await using var world = await InterviewWorld.CreateAsync();
+        await world.Organiser.InvokeAsync<InterviewAvailabilityEntry>(nameof(IMessagingHub.SetInterviewAvailability), new SetInterviewAvailabilityRequest(
+            [new WorkingPeriodEntry(DayOfWeek.Tuesday, new TimeOnly(9, 0), new TimeOnly(12, 0))], []));
+        var result = await FindAsync(world);
+        Assert.Empty(result.Slots);
+        Assert.Equal(new[] { world.WorkerB.Device.Member.Id, world.JusticeAssistant.Device.Member.Id }.Order(), result.NeverFree.Select(n => n.MemberId).Order());
+        Assert.All(result.NeverFree, n => Assert.Equal("WorkingHours", n.Constraint));
+        await Refusal.AssertHubAsync(ErrorCodes.InterviewAvailabilityInvalid, () => world.Organiser.InvokeAsync<InterviewAvailabilityEntry>(
+            nameof(IMessagingHub.SetInterviewAvailability), new SetInterviewAvailabilityRequest([], [], new Uri("http://calendar.example/feed.ics"))));
+    }
+
+    private static Task<InterviewSlotsResult> FindAsync(InterviewWorld world) => world.Organiser.InvokeAsync<InterviewSlotsResult>(
+        nameof(IMessagingHub.FindInterviewSlots), new FindInterviewSlotsRequest(world.CaseReference,
+            [world.WorkerB.Device.Member.Id, world.JusticeAssistant.Device.Member.Id], 60, 5, 0, 24, 14));
+
+    private static DateTimeOffset Brussels(DateTimeOffset instant) => TimeZoneInfo.ConvertTime(instant, TimeZoneInfo.FindSystemTimeZoneById("Europe/Brussels"));
+
+    private static DateTimeOffset NextMonday(DateTimeOffset from)
+    {
+        var day = from.Date;
+        while (day.DayOfWeek != DayOfWeek.Monday)
+        {
+            day = day.AddDays(1);
+        }
+
+        return new DateTimeOffset(day, TimeSpan.Zero);
+    }
+
+    private static string MorningsBusy(DateTimeOffset monday) => string.Join("\r\n",
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Test//Feed//EN",
+        "BEGIN:VEVENT", "UID:mornings@test", "DTSTAMP:20300101T000000Z",
+        $"DTSTART;TZID=Europe/Brussels:{monday.AddDays(-14):yyyyMMdd}T080000",
+        $"DTEND;TZID=Europe/Brussels:{monday.AddDays(-14):yyyyMMdd}T120000",
+        "RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "SUMMARY:Busy", "END:VEVENT", "END:VCALENDAR", string.Empty);
+
+    /// <summary>The loopback stand-in's certificate: self-signed for localhost, pinned in the server's test settings.</summary>
+    private static X509Certificate2 SelfSignedCertificate()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        var now = TimeProvider.System.GetUtcNow(); // a real certificate validity: the TLS stack reads the real clock
+        using var created = request.CreateSelfSigned(now.AddYears(-1), now.AddYears(20));
+        return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pfx), null);
+    }
+
+    private static MimeMessage Reply(string uid, int sequence, string attendee, string partstat, string? from = null)
+    {
+        var ics = string.Join("\r\n",
+            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Test//Reply//EN", "METHOD:REPLY",
+            "BEGIN:VEVENT", $"UID:{uid}", string.Create(CultureInfo.InvariantCulture, $"SEQUENCE:{sequence}"), "DTSTAMP:20300101T000000Z",
+            "DTSTART:20300105T090000Z", "DTEND:20300105T100000Z",
+            $"ATTENDEE;PARTSTAT={partstat}:mailto:{attendee}", "END:VEVENT", "END:VCALENDAR", string.Empty);
+        var calendar = new TextPart("calendar") { Text = ics };
+        calendar.ContentType.Parameters.Add("method", "REPLY");
+        var message = new MimeMessage { Subject = "Accepted: interview", Body = new Multipart("alternative") { new TextPart("plain") { Text = "ok" }, calendar } };
+        message.From.Add(MailboxAddress.Parse(from ?? attendee));
+        message.To.Add(MailboxAddress.Parse("planning@messaging.example"));
+        return message;
+    }
+
+    private static async Task AppendAsync(MimeMessage message)
+    {
+        using var client = new ImapClient();
+        await client.ConnectAsync("127.0.0.1", TestServices.ImapPort, SecureSocketOptions.None);
+        await client.AuthenticateAsync(TestServices.ImapUser, TestServices.ImapPassword);
+        await client.Inbox.AppendAsync(message, MessageFlags.None);
+        await client.DisconnectAsync(true);
+    }
+}
