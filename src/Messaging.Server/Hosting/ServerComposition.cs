@@ -20,6 +20,7 @@ using Messaging.Server.Features.RateLimiting;
 using Messaging.Server.Features.Referrals;
 using Messaging.Server.Features.Reports;
 using Messaging.Server.Features.Retention;
+using Messaging.Server.Features.Scaleout;
 using Messaging.Server.Hubs;
 using Messaging.Server.Persistence;
 using Microsoft.AspNetCore.SignalR;
@@ -61,6 +62,7 @@ internal static class ServerComposition
         services.AddHealth();
         services.AddConnectionLimits();
         services.AddMessagingHub();
+        services.AddScaleout(); // after the hub: it chooses the backplane and wraps the device signals
         return services;
     }
 

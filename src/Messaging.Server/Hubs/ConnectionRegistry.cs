@@ -34,6 +34,10 @@ internal sealed partial class ConnectionRegistry(TimeProvider time, ILogger<Conn
 
     public int Count(Guid deviceId) => _byDevice.TryGetValue(deviceId, out var connections) ? connections.Count : 0;
 
+    /// <summary>The devices connected to this instance now, with their connection ids.</summary>
+    public IReadOnlyList<(Guid DeviceId, IReadOnlyList<string> ConnectionIds)> Snapshot()
+        => [.. _byDevice.Select(d => (d.Key, (IReadOnlyList<string>)[.. d.Value.Keys])).Where(d => d.Item2.Count > 0)];
+
     /// <summary>Aborts every connection of the device; returns how many.</summary>
     public int AbortAll(Guid deviceId)
     {

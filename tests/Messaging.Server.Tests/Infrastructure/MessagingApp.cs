@@ -113,6 +113,24 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
         return restarted;
     }
 
+    /// <summary>Another server instance on the same database and clock, with these settings over this one's (scale-out
+    /// tests): its own host and in-memory state. The database stays this instance's to drop.</summary>
+    public MessagingApp SiblingInstance(IDictionary<string, string?>? settings = null)
+    {
+        var merged = new Dictionary<string, string?>(_settings, StringComparer.Ordinal);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            merged[key] = value;
+        }
+
+        return new MessagingApp(_dataDirectory + "-sibling-" + Guid.NewGuid().ToString("N"), Clock, _storage, _postgresDatabase, merged, _configureServices)
+        {
+            _operator = _operator,
+            _counter = _counter + 10_000,
+            _keepData = _postgresDatabase is not null,
+        };
+    }
+
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
