@@ -38,7 +38,7 @@ public sealed class NoticeGateTests
         await world.Worker.SendAsync(request);
 
         await world.App.RunDueJobsAsync();
-        await WaitForAsync(() => Directory.GetFiles(pickup, "*.eml").Length == 1);
+        await WaitForAsync(() => Directory.Exists(pickup) && Directory.GetFiles(pickup, "*.eml").Length == 1);
         await WaitForAsync(async () => await world.App.CountAsync("notices", "email_sent_at IS NOT NULL") == 1);
 
         var email = await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(pickup, "*.eml")));
