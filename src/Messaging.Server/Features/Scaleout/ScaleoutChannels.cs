@@ -47,7 +47,7 @@ internal sealed partial class ScaleoutChannels(
         try
         {
             await subscriber.SubscribeAsync(Revoked, (_, message) => RevokeInBackground(message));
-            await subscriber.SubscribeAsync(CatchUp, (_, _) => _ = SweepAsync());
+            await subscriber.SubscribeAsync(CatchUp, (_, _) => _ = CatchUpAsync());
         }
         catch (RedisException ex)
         {
@@ -113,6 +113,29 @@ internal sealed partial class ScaleoutChannels(
             }
         });
     }
+
+    /// <summary>
+    /// Sweeps at once, then again once the SignalR backplane has had time to resubscribe: its Redis subscription is
+    /// restored on its own schedule, and a live push sent through it before that is lost — the second sweep pushes
+    /// whatever is still pending (clients drop repeats by envelope id).
+    /// </summary>
+    private async Task CatchUpAsync()
+    {
+        await SweepAsync();
+        var settle = options.Value.CatchUpDelay > SecondSweepAfter ? options.Value.CatchUpDelay : SecondSweepAfter;
+        try
+        {
+            await Task.Delay(settle, lifetime.ApplicationStopping);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        await SweepAsync();
+    }
+
+    private static readonly TimeSpan SecondSweepAfter = TimeSpan.FromSeconds(2);
 
     /// <summary>Pushes what is pending to every device connected here; closes those revoked meanwhile.</summary>
     private async Task SweepAsync()
