@@ -128,7 +128,17 @@ internal sealed partial class CliApp
                     "no-show" => PersonAttendance.NoShow,
                     _ => (PersonAttendance?)null,
                 };
-                await WriteInterviewAsync(await interviews.RecordOutcomeAsync(options.RequiredGuid("interview"), options.Flag("held"), attendance, cancellationToken));
+                var outcome = await client.RecordInterviewOutcomeAsync(options.RequiredGuid("interview"), options.Flag("held"), attendance, cancellationToken);
+                await WriteInterviewAsync(outcome.Interview);
+                if (outcome.Notice is { } notice)
+                {
+                    await output.WriteLineAsync($"  no-show notice {notice.Notice.NoticeId} signed and sent to {notice.Receipt.Recipients} device(s) of the justice assistant");
+                }
+                else if (outcome.NoticeAlreadySent)
+                {
+                    await output.WriteLineAsync("  the no-show notice for this interview was already sent");
+                }
+
                 return 0;
             case ("interview", "person-invitation"):
                 return await PersonInvitationAsync(client, options, cancellationToken);

@@ -16,7 +16,8 @@ internal sealed partial class CliApp
           notice issue --case REF --kind present|justified-absence|no-show|unilateral-end|risk-to-person|risk-to-third-parties
                 [--justification illness|work|family-emergency|transport|other-justified]
                 (--interview ID | --date yyyy-MM-dd)    signed here, sent to the mandate's assistant only
-          no-show --case REF --interview ID      record a no-show: the notice goes out at once
+          no-show --case REF --interview ID      the no-show notice at once, for any interview (for one organised here,
+                                                 'interview outcome --held --attendance no-show' also records the outcome)
           notices                                notices received, each verified against the key log
           notice certificate --notice ID --out FILE.html   a printable attendance certificate
           verify-certificate FILE                check a certificate offline (exit 0 only when valid)
@@ -73,7 +74,7 @@ internal sealed partial class CliApp
                 return 0;
             case ("no-show", _):
                 var noShow = await client.RecordNoShowAsync(options.Required("case"), options.RequiredGuid("interview"), cancellationToken);
-                await output.WriteLineAsync($"no-show recorded: notice {noShow.Notice.NoticeId} signed and sent to {noShow.Receipt.Recipients} device(s)");
+                await output.WriteLineAsync($"no-show notice {noShow.Notice.NoticeId} signed and sent to {noShow.Receipt.Recipients} device(s)");
                 return 0;
             case ("notices", _):
                 await client.SynchronizeAsync(cancellationToken);

@@ -42,10 +42,16 @@ public class ServerRefusedException(string code, string message) : MessagingClie
                 or ErrorCodes.ConsentRequired or ErrorCodes.ConsentRevoked or ErrorCodes.ConsentExpired or ErrorCodes.ConsentOtherService
                 or ErrorCodes.PartnerWithdrawn or ErrorCodes.ResetRequiresOrganisationAdmin or ErrorCodes.OrganisationHasAdmin
                 or ErrorCodes.ApproverNotVouched or ErrorCodes.InterviewNotOrganiser or ErrorCodes.InterviewParticipantRefused
-                or ErrorCodes.InterviewEnvelopeOutside => new NotPermittedException(code, message),
+                or ErrorCodes.InterviewEnvelopeOutside or ErrorCodes.InterviewCaseNotOpen or ErrorCodes.MandateNotJusticeAssistant
+                or ErrorCodes.NoticeNoMandate or ErrorCodes.NoticeWrongSender or ErrorCodes.NoticeWrongRecipient
+                or ErrorCodes.NoticeIntakeNotConfigured => new NotPermittedException(code, message),
             ErrorCodes.ConversationNotFound or ErrorCodes.MemberNotFound or ErrorCodes.OrganisationNotFound or ErrorCodes.DeviceNotFound
                 or ErrorCodes.ReferralNotFound or ErrorCodes.ConsentNotFound or ErrorCodes.CommuneNotFound or ErrorCodes.JoinRequestNotFound
-                or ErrorCodes.GrantNotFound or ErrorCodes.InterviewNotFound => new TargetNotFoundException(code, message),
+                or ErrorCodes.GrantNotFound or ErrorCodes.InterviewNotFound or ErrorCodes.MandateNotFound => new TargetNotFoundException(code, message),
+            ErrorCodes.ReferralTransitionRefused or ErrorCodes.ReferralClosed or ErrorCodes.ReferralNotAccepted or ErrorCodes.CaseReferenceInUse
+                or ErrorCodes.ObjectionWindowClosed or ErrorCodes.MemberKeyExists or ErrorCodes.DeviceNotPending
+                or ErrorCodes.InterviewTransitionRefused or ErrorCodes.MandateExists or ErrorCodes.MandateTransitionRefused
+                or ErrorCodes.NoticeDuplicate => new StateConflictException(code, message),
             ErrorCodes.Unauthenticated or ErrorCodes.ChallengeInvalid or ErrorCodes.SignatureInvalid or ErrorCodes.TokenExpired
                 => new AuthenticationFailedException(code, message),
             _ => new ServerRefusedException(code, message),
@@ -65,6 +71,11 @@ public sealed class EnrolmentCodeRejectedException(string code, string message) 
 /// <summary>The policy forbids this member (role, membership, message kind, referral party, missing or dead consent) to do
 /// this: retrying the same call will not help.</summary>
 public sealed class NotPermittedException(string code, string message) : ServerRefusedException(code, message);
+
+/// <summary>The target's current state does not admit this step: it was already done (a notice already sent, a mandate
+/// already live), or the target moved on (a referral closed or not yet accepted, an interview already final). Read its
+/// state again before deciding; retrying the same call will not help.</summary>
+public sealed class StateConflictException(string code, string message) : ServerRefusedException(code, message);
 
 /// <summary>The conversation, member, organisation or device named does not exist (or is not visible to this member).</summary>
 public sealed class TargetNotFoundException(string code, string message) : ServerRefusedException(code, message);

@@ -62,7 +62,7 @@ public sealed class ReferralWorkflowTests
         Assert.Empty(await w.Outsider.ListReferralsAsync());
 
         // The identity waits for the acceptance.
-        var early = await Assert.ThrowsAsync<ServerRefusedException>(() => w.Aline.ShareIdentityAsync(identity(record.CaseReference)));
+        var early = await Assert.ThrowsAsync<StateConflictException>(() => w.Aline.ShareIdentityAsync(identity(record.CaseReference)));
         Assert.Equal(ErrorCodes.ReferralNotAccepted, early.Code);
 
         // Accept: the status changes on the server, and the answer reaches the referring worker end to end.
@@ -163,7 +163,7 @@ public sealed class ReferralWorkflowTests
         await Assert.ThrowsAsync<NotPermittedException>(() => w.Bruno.WithdrawReferralAsync(record.CaseReference));
 
         Assert.Equal(ReferralStatus.Withdrawn, (await w.Aline.WithdrawReferralAsync(record.CaseReference)).Status);
-        var closed = await Assert.ThrowsAsync<ServerRefusedException>(() => w.Bruno.RespondToReferralAsync(record.CaseReference, ReferralResponse.Accept));
+        var closed = await Assert.ThrowsAsync<StateConflictException>(() => w.Bruno.RespondToReferralAsync(record.CaseReference, ReferralResponse.Accept));
         Assert.Equal(ErrorCodes.ReferralTransitionRefused, closed.Code);
     }
 }

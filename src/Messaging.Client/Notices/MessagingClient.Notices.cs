@@ -49,8 +49,7 @@ public sealed partial class MessagingClient
     public async Task<NoticeIssued> IssueNoticeAsync(string caseReference, AttendanceNoticeKind kind, AbsenceJustification? justification = null,
         Guid? interviewId = null, DateOnly? date = null, CancellationToken cancellationToken = default)
     {
-        var mandates = await ListMandatesAsync(cancellationToken).ConfigureAwait(false);
-        var mandate = mandates.FirstOrDefault(m => m.CaseReference == caseReference && m.ServiceOrganisationId == OrganisationId && m.Status == MandateStatus.Accepted)
+        var mandate = await AcceptedMandateAsync(caseReference, cancellationToken).ConfigureAwait(false)
             ?? throw new MandateNotFoundException(caseReference);
         var notice = AttendanceNotice.Create(Guid.NewGuid(), kind, justification, interviewId, date, caseReference, OrganisationId, MemberId, DeviceId,
             _options.Time.GetUtcNow(), mandate.AssistantMemberId);
@@ -76,8 +75,61 @@ public sealed partial class MessagingClient
         return InvokeAsync<object?>(nameof(IMessagingHub.ForwardNoticeToIntake), new ForwardNoticeRequest(issued.Notice.NoticeId, issued.SignedNotice), cancellationToken);
     }
 
-    /// <summary>The host records that the person did not come to an interview under mandate: the no-show notice goes
-    /// out at once, signed by this device (the server cannot sign one).</summary>
+    /// <summary>
+    /// The host records an interview's outcome. When the person did not come (held, <see cref="PersonAttendance.NoShow"/>)
+    /// to an interview whose case is under an accepted mandate of this member's service, the no-show notice goes out at
+    /// once, signed by this device (the server cannot sign one). A retry after a failure between the two steps completes
+    /// the operation: an outcome already recorded exactly as asked is taken as it is, and a no-show notice the server
+    /// already relayed for this interview is not sent twice.
+    /// </summary>
+    /// <param name="interviewId">An interview this member organises.</param>
+    /// <param name="held">Whether it took place.</param>
+    /// <param name="attendance">Whether the person came, for a held interview that invites the person; null otherwise.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The interview as recorded and, when one went out now, the no-show notice.</returns>
+    /// <exception cref="StateConflictException"><c>interview.transition-refused</c>: the interview has another outcome
+    /// already, is cancelled, or has not started.</exception>
+    /// <exception cref="ServerRefusedException">The interview or notice call was refused (<c>interview.*</c>, <c>notice.*</c>).</exception>
+    public async Task<InterviewOutcome> RecordInterviewOutcomeAsync(Guid interviewId, bool held, PersonAttendance? attendance,
+        CancellationToken cancellationToken = default)
+    {
+        InterviewEntry? interview;
+        try
+        {
+            interview = await Interviews.RecordOutcomeAsync(interviewId, held, attendance, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StateConflictException ex) when (ex.Code == ErrorCodes.InterviewTransitionRefused)
+        {
+            // A retry: the outcome went in before, exactly as asked; go on with the notice. Any other state: refused.
+            interview = (await Interviews.ListAsync(cancellationToken).ConfigureAwait(false))
+                .FirstOrDefault(i => i.InterviewId == interviewId && i.Held == held && i.Attendance == attendance);
+            if (interview is null)
+            {
+                throw;
+            }
+        }
+
+        if (!held || attendance != PersonAttendance.NoShow
+            || await AcceptedMandateAsync(interview.CaseReference, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return new InterviewOutcome(interview, null, NoticeAlreadySent: false);
+        }
+
+        try
+        {
+            var notice = await IssueNoticeAsync(interview.CaseReference, AttendanceNoticeKind.NoShow, interviewId: interviewId,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            return new InterviewOutcome(interview, notice, NoticeAlreadySent: false);
+        }
+        catch (StateConflictException ex) when (ex.Code == ErrorCodes.NoticeDuplicate)
+        {
+            return new InterviewOutcome(interview, null, NoticeAlreadySent: true);
+        }
+    }
+
+    /// <summary>Issues the no-show notice for an interview — one held outside this system too — without recording an
+    /// outcome on the server (for an interview organised here, <see cref="RecordInterviewOutcomeAsync"/> does both).
+    /// The notice goes out at once, signed by this device.</summary>
     /// <inheritdoc cref="IssueNoticeAsync" path="/exception"/>
     public Task<NoticeIssued> RecordNoShowAsync(string caseReference, Guid interviewId, CancellationToken cancellationToken = default)
         => IssueNoticeAsync(caseReference, AttendanceNoticeKind.NoShow, interviewId: interviewId, cancellationToken: cancellationToken);
@@ -199,6 +251,11 @@ public sealed partial class MessagingClient
 
         return [.. upToHead.Where(e => e.DeviceId == deviceId && e.Action is KeyLogAction.Added or KeyLogAction.Revoked)];
     }
+
+    /// <summary>The accepted mandate linking <paramref name="caseReference"/> to this member's service, if any.</summary>
+    private async Task<MandateEntry?> AcceptedMandateAsync(string caseReference, CancellationToken cancellationToken)
+        => (await ListMandatesAsync(cancellationToken).ConfigureAwait(false))
+            .FirstOrDefault(m => m.CaseReference == caseReference && m.ServiceOrganisationId == OrganisationId && m.Status == MandateStatus.Accepted);
 
     /// <summary>The conversation of this member and the assistant alone, created when there is none.</summary>
     private async Task<Guid> NoticeConversationAsync(Guid assistantMemberId, CancellationToken cancellationToken)

@@ -14,6 +14,13 @@ public sealed record NoticeIssued(AttendanceNotice Notice, byte[] SignedNotice, 
     public override string ToString() => Notice.ToString();
 }
 
+/// <summary>An interview outcome the host recorded, with the no-show notice it set off.</summary>
+/// <param name="Interview">The interview as the server now holds it.</param>
+/// <param name="Notice">The no-show notice sent now; null when none was due (no no-show, no accepted mandate) or one
+/// was already sent.</param>
+/// <param name="NoticeAlreadySent">The server had already relayed a no-show notice for this interview (a retry).</param>
+public sealed record InterviewOutcome(InterviewEntry Interview, NoticeIssued? Notice, bool NoticeAlreadySent);
+
 /// <summary>How a received notice verified.</summary>
 public enum NoticeVerification
 {

@@ -14,10 +14,11 @@ internal sealed class Platform : IAsyncDisposable
     private readonly List<MessagingClient> _clients = [];
     private readonly Dictionary<Guid, string> _storePaths = [];
 
-    private Platform(DirectoryInfo root, ServerProcess server)
+    private Platform(DirectoryInfo root, ServerProcess server, string? postgresDatabase)
     {
         _root = root;
         Server = server;
+        PostgresDatabase = postgresDatabase;
     }
 
     public ServerProcess Server { get; }
@@ -26,14 +27,21 @@ internal sealed class Platform : IAsyncDisposable
 
     public static MessagingClientOptions ClientOptions { get; } = new() { KeyStore = KeyStoreOptions.Interactive, MaxReconnectDelay = TimeSpan.FromMilliseconds(300) };
 
-    public static async Task<Platform> StartAsync()
+    /// <summary>The server's PostgreSQL database (its tables and Hangfire's job storage), when it runs on PostgreSQL.</summary>
+    public string? PostgresDatabase { get; }
+
+    /// <param name="postgres">Run the server on a fresh database of the test PostgreSQL server (production mode's
+    /// storage and job storage) instead of the embedded SQLite file.</param>
+    public static async Task<Platform> StartAsync(bool postgres = false)
     {
         var root = Directory.CreateTempSubdirectory("messaging-client-tests-");
         var data = Path.Combine(root.FullName, "data");
-        var bootstrap = await ServerProcess.RunCommandAsync(data, "bootstrap", "--organisation", "Plateforme", "--type", OrganisationTypes.Operator,
+        var database = postgres ? await TestPostgres.CreateDatabaseAsync() : null;
+        string[] settings = database is null ? [] : ["--Messaging:Storage:Provider", "Postgres", "--Messaging:Storage:ConnectionString", TestPostgres.ConnectionString(database)];
+        var bootstrap = await ServerProcess.RunCommandAsync(data, settings, "bootstrap", "--organisation", "Plateforme", "--type", OrganisationTypes.Operator,
             "--operator", "Opératrice", "--email", "operator@platform.example");
         var code = bootstrap.Split('\n').Single(l => l.StartsWith("enrolment code ", StringComparison.Ordinal)).Split(' ')[2].Trim();
-        var platform = new Platform(root, await ServerProcess.StartAsync(data));
+        var platform = new Platform(root, await ServerProcess.StartAsync(data, settings), database);
         platform.Operator = await platform.EnrolWithCodeAsync(code);
         return platform;
     }
@@ -133,6 +141,11 @@ internal sealed class Platform : IAsyncDisposable
         }
 
         await Server.DisposeAsync();
+        if (PostgresDatabase is not null)
+        {
+            await TestPostgres.DropDatabaseAsync(PostgresDatabase);
+        }
+
         try
         {
             _root.Delete(recursive: true);

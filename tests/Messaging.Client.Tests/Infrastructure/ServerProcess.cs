@@ -9,12 +9,14 @@ namespace Messaging.Client.Tests.Infrastructure;
 internal sealed class ServerProcess : IAsyncDisposable
 {
     private readonly System.Text.StringBuilder _logs = new();
+    private readonly IReadOnlyList<string> _settings;
     private Process? _process;
 
-    private ServerProcess(string dataDirectory, int port)
+    private ServerProcess(string dataDirectory, int port, IReadOnlyList<string> settings)
     {
         DataDirectory = dataDirectory;
         Port = port;
+        _settings = settings;
     }
 
     public string DataDirectory { get; }
@@ -48,17 +50,31 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(string dataDirectory)
+    /// <param name="dataDirectory">The server's data folder.</param>
+    /// <param name="settings">More configuration, as command-line pairs (<c>--Messaging:Storage:Provider</c>, <c>Postgres</c>…).</param>
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyList<string>? settings = null)
     {
-        var server = new ServerProcess(dataDirectory, FreePort());
-        await server.StartAsync();
+        var server = new ServerProcess(dataDirectory, FreePort(), settings ?? []);
+        try
+        {
+            await server.StartAsync();
+        }
+        catch
+        {
+            await server.KillAsync();
+            throw;
+        }
+
         return server;
     }
 
     /// <summary>Runs a host command (bootstrap, issue-code…) against the same data folder and returns its output.</summary>
-    public static async Task<string> RunCommandAsync(string dataDirectory, params string[] args)
+    public static Task<string> RunCommandAsync(string dataDirectory, params string[] args) => RunCommandAsync(dataDirectory, [], args);
+
+    /// <summary>As <see cref="RunCommandAsync(string, string[])"/>, with more configuration (see <see cref="StartAsync(string, IReadOnlyList{string})"/>).</summary>
+    public static async Task<string> RunCommandAsync(string dataDirectory, IReadOnlyList<string> settings, params string[] args)
     {
-        using var process = Process.Start(StartInfo([.. args, "--Messaging:Storage:DataDirectory", dataDirectory]))!;
+        using var process = Process.Start(StartInfo([.. args, "--Messaging:Storage:DataDirectory", dataDirectory, .. settings]))!;
         var output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
         Assert.True(process.ExitCode == 0, $"host command {args[0]} failed: {output}");
@@ -67,7 +83,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        _process = Process.Start(StartInfo(["--urls", Url.ToString().TrimEnd('/'), "--Messaging:Storage:DataDirectory", DataDirectory]))!;
+        _process = Process.Start(StartInfo(["--urls", Url.ToString().TrimEnd('/'), "--Messaging:Storage:DataDirectory", DataDirectory, .. _settings]))!;
         // Keep the logs (tests search them for what must never be logged); reading also keeps the pipes from filling.
         _process.OutputDataReceived += (_, e) => Log(e.Data);
         _process.ErrorDataReceived += (_, e) => Log(e.Data);
@@ -75,7 +91,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         _process.BeginErrorReadLine();
         using var http = new HttpClient { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
         {
             Assert.False(_process.HasExited, "the server process exited during start-up");
             try
@@ -97,7 +113,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        throw new TimeoutException("The server did not become ready within 30 s.");
+        throw new TimeoutException($"The server did not become ready within 60 s. Its last output:\n{string.Join('\n', Logs.Split('\n').TakeLast(30))}");
     }
 
     /// <summary>SIGKILL: no shutdown, no flush — what the server acknowledged must already be on disk.</summary>

@@ -1,4 +1,5 @@
 using System.Text;
+using Messaging.Client.Cases;
 using Messaging.Client.Notices;
 using Messaging.Client.Tests.Infrastructure;
 using Messaging.Contracts;
@@ -17,9 +18,9 @@ public sealed class NoticeWorkflowTests
         public ValueTask DisposeAsync() => Platform.DisposeAsync();
     }
 
-    private static async Task<World> SetUpAsync()
+    private static async Task<World> SetUpAsync(bool postgres = false)
     {
-        var platform = await Platform.StartAsync();
+        var platform = await Platform.StartAsync(postgres);
         var (service, admin) = await platform.CreateOrganisationAsync("Service de prévention de Molenbeek");
         var aline = await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Aline"));
         var token = await platform.Operator.GetAccessTokenAsync();
@@ -134,9 +135,65 @@ public sealed class NoticeWorkflowTests
     }
 
     [Fact]
-    public async Task PlantedCaseTextAndAPersonName_AppearInNoNoticeEmailLogOrDatabaseFile()
+    public async Task AHostRecordingANoShow_OnAnInterviewUnderMandate_SendsExactlyOneVerifiedNotice_EvenWhenRetried()
     {
         await using var w = await SetUpAsync();
+        var (serviceY, adminY) = await w.Platform.CreateOrganisationAsync("AMO Liège");
+        var bruno = await w.Platform.EnrolDeviceAsync(adminY, await w.Platform.CreateMemberAsync(adminY, "Bruno"));
+        var referrals = 0;
+        async Task<InterviewEntry> InterviewAsync(string caseReference)
+        {
+            await w.Aline.ReferAsync(serviceY, new ReferralRecord(caseReference, RequestNature.Individual, Requester.Family, "21012", false,
+                ReasonCategory.PsychosocialSupport, Urgency.Normal));
+            var expected = ++referrals;
+            await bruno.InboxWhenAsync(i => i.Count(m => m.Kind == EnvelopeKind.Referral) >= expected);
+            await bruno.RespondToReferralAsync(caseReference, ReferralResponse.Accept);
+            return await w.Aline.Interviews.InviteAsync(new ProposeInterviewRequest(Guid.NewGuid(), caseReference, [bruno.MemberId], IncludesPerson: true,
+                TimeProvider.System.GetUtcNow().AddSeconds(2), 30, Address: "Rue de la Loi 16, 1000 Bruxelles"));
+        }
+
+        var underMandate = await InterviewAsync(w.CaseReference);
+        var withoutMandate = await InterviewAsync(CaseReference.New());
+        while (TimeProvider.System.GetUtcNow() < underMandate.Start.AddMilliseconds(300) || TimeProvider.System.GetUtcNow() < withoutMandate.Start.AddMilliseconds(300))
+        {
+            await Task.Delay(100);
+        }
+
+        var outcome = await w.Aline.RecordInterviewOutcomeAsync(underMandate.InterviewId, held: true, PersonAttendance.NoShow);
+        Assert.Equal(InterviewState.Held, outcome.Interview.State);
+        Assert.Equal(PersonAttendance.NoShow, outcome.Interview.Attendance);
+        var notice = Assert.IsType<NoticeIssued>(outcome.Notice);
+        Assert.Equal((AttendanceNoticeKind.NoShow, underMandate.InterviewId, w.CaseReference), (notice.Notice.Kind, notice.Notice.InterviewId, notice.Notice.CaseReference));
+
+        // A retry (the first call's answer lost, say) completes nothing twice.
+        var retried = await w.Aline.RecordInterviewOutcomeAsync(underMandate.InterviewId, held: true, PersonAttendance.NoShow);
+        Assert.Null(retried.Notice);
+        Assert.True(retried.NoticeAlreadySent);
+        // Another outcome is refused as a state conflict, not retried into a second notice.
+        await Assert.ThrowsAsync<StateConflictException>(() => w.Aline.RecordInterviewOutcomeAsync(underMandate.InterviewId, held: true, PersonAttendance.Present));
+
+        // No mandate on the other case: the outcome is recorded, and no notice goes anywhere.
+        var unmandated = await w.Aline.RecordInterviewOutcomeAsync(withoutMandate.InterviewId, held: true, PersonAttendance.NoShow);
+        Assert.Equal((InterviewState.Held, (NoticeIssued?)null, false), (unmandated.Interview.State, unmandated.Notice, unmandated.NoticeAlreadySent));
+
+        // A later notice as a marker: once it arrived, the assistant holds exactly one no-show, verified, for that interview.
+        await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.Present, date: new DateOnly(2031, 3, 4));
+        var received = await NoticesWhenAsync(w.Assistant, 2);
+        var noShow = Assert.Single(received, r => r.Notice!.Kind == AttendanceNoticeKind.NoShow);
+        Assert.Equal(NoticeVerification.Verified, noShow.Verification);
+        Assert.Equal(notice.Notice, noShow.Notice);
+        Assert.Equal(2, received.Count);
+    }
+
+    /// <summary>On SQLite the job storage lives in the server process's memory (Hangfire in-memory; the server's own
+    /// canary tests read it there); on PostgreSQL it is the <c>hangfire</c> schema of the same database, dumped here with
+    /// every messaging table.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PlantedCaseTextAndAPersonName_AppearInNoNoticeEmailLogJobStorageOrDatabase(bool postgres)
+    {
+        await using var w = await SetUpAsync(postgres);
         var marker = Guid.NewGuid().ToString("N")[..10];
         var person = $"Jean-Baptiste Canari{marker}";
         var caseText = $"a manqué l'entretien car hospitalisé {marker}";
@@ -171,6 +228,15 @@ public sealed class NoticeWorkflowTests
             places.Add((file, copy.ToArray()));
         }
 
+        if (w.Platform.PostgresDatabase is { } database)
+        {
+            var dump = await TestPostgres.DumpAsync(database);
+            Assert.Contains("CREATE TABLE hangfire.job", dump, StringComparison.Ordinal);
+            Assert.Contains("COPY public.notices", dump, StringComparison.Ordinal);
+            Assert.Contains(NoticeEmailJobType, dump, StringComparison.Ordinal);
+            places.Add(("database and job storage dump", Encoding.UTF8.GetBytes(dump)));
+        }
+
         foreach (var (name, bytes) in places)
         {
             foreach (var planted in new[] { marker, person, caseText })
@@ -182,4 +248,7 @@ public sealed class NoticeWorkflowTests
 
         Assert.All(emails, f => Assert.DoesNotContain(w.CaseReference, File.ReadAllText(f), StringComparison.Ordinal));
     }
+
+    /// <summary>How Hangfire names the content-free email job in its storage (the dump must show the jobs were there).</summary>
+    private const string NoticeEmailJobType = "NoticeEmailJob";
 }
