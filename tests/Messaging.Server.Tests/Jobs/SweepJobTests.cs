@@ -14,7 +14,8 @@ namespace Messaging.Server.Tests.Jobs;
 public abstract class SweepJobTests(StorageProvider storage)
 {
     private static readonly string[] Sweeps =
-        [AttachmentExpiryJob.Id, ExpiredCredentialsJob.Id, EnrolmentCodeCleanupJob.Id, EnvelopeExpiryJob.Id, Features.Notices.OutcomeChaseSweep.Id];
+        [AttachmentExpiryJob.Id, ExpiredCredentialsJob.Id, EnrolmentCodeCleanupJob.Id, EnvelopeExpiryJob.Id, Features.Notices.OutcomeChaseSweep.Id,
+            Features.Notices.NoticeRetentionJob.Id, Features.Interviews.InterviewRetentionJob.Id];
 
     [Fact]
     public async Task EverySweep_IsRegisteredAtStart_AndAgainAfterARestart()

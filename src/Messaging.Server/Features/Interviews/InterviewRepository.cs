@@ -278,6 +278,16 @@ internal static class InterviewRepository
         }
     }
 
+    /// <summary>Deletes the interviews that started before <paramref name="before"/>, with their participants and
+    /// reminders; returns how many interviews went.</summary>
+    public static async Task<int> DeleteStartedBeforeAsync(DbSession session, DateTimeOffset before)
+    {
+        const string Old = "SELECT id FROM interviews WHERE start_at < @before";
+        await session.ExecuteAsync($"DELETE FROM interview_reminders WHERE interview_id IN ({Old});", ("@before", before));
+        await session.ExecuteAsync($"DELETE FROM interview_participants WHERE interview_id IN ({Old});", ("@before", before));
+        return await session.ExecuteAsync("DELETE FROM interviews WHERE start_at < @before;", ("@before", before));
+    }
+
     public static Task<int> DeleteRemindersAsync(DbSession session, Guid id)
         => session.ExecuteAsync("DELETE FROM interview_reminders WHERE interview_id = @id;", ("@id", id));
 

@@ -1,6 +1,7 @@
 using Hangfire;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Jobs;
+using Messaging.Server.Features.Retention;
 using Microsoft.Extensions.Options;
 
 namespace Messaging.Server.Features.Interviews;
@@ -25,6 +26,7 @@ internal static class InterviewsFeature
         services.AddSingleton<InterviewReminderJob>();
         services.AddPendingJobs<InterviewMailJob.Pending>();
         services.AddPendingJobs<InterviewReminderJob.Pending>();
+        services.AddSweep<InterviewRetentionJob>(InterviewRetentionJob.Id, RetentionFeature.SweepInterval);
         services.AddSingleton<InterviewReplyPollJob>();
         services.AddHostedService<InterviewReplyPollRegistration>();
         return services;

@@ -31,6 +31,11 @@ public sealed class InterviewsOptions : IValidatableObject
     [Range(typeof(TimeSpan), "1.00:00:00", "366.00:00:00")]
     public TimeSpan Horizon { get; set; } = TimeSpan.FromDays(90);
 
+    /// <summary>How long an interview is kept after its start, whatever its state (sweep <c>interviews.retention</c>, at
+    /// the <c>Messaging:Retention:Interval</c>).</summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(365);
+
     /// <summary>How often the scheduling mailbox is polled (must divide a minute, an hour or a day).</summary>
     [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
     public TimeSpan ReplyPollInterval { get; set; } = TimeSpan.FromMinutes(1);

@@ -4,10 +4,10 @@ using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Notices;
 
-/// <summary>The SQL of mandates, notices and the intake outbox (migration 0022).</summary>
 /// <summary>A member's role and its organisation's type.</summary>
 internal sealed record MemberKind(string Role, Guid OrganisationId, string OrganisationType);
 
+/// <summary>The SQL of mandates, notices and the intake outbox (migration 0022).</summary>
 internal static class NoticeRepository
 {
     private const string MandateColumns = "id, case_reference, service_organisation_id, assistant_member_id, justice_house_id, status, proposed_by_member_id, proposed_at, status_changed_at";
@@ -53,6 +53,24 @@ internal static class NoticeRepository
     public static Task<List<string>> AdminEmailsAsync(DbSession session, Guid organisationId) => session.QueryAsync(
         "SELECT work_email FROM members WHERE organisation_id = @org AND role = @role ORDER BY id;", r => r.GetString(0),
         ("@org", organisationId), ("@role", Roles.OrganisationAdmin));
+
+    /// <summary>The retention sweep (see <see cref="NoticeRetentionJob"/>): everything finished before
+    /// <paramref name="before"/>, in the order the foreign keys need; returns how many rows went.</summary>
+    public static async Task<int> DeleteExpiredAsync(DbSession session, DateTimeOffset before)
+    {
+        var deleted = await session.ExecuteAsync("DELETE FROM notice_outcome_chases WHERE ended_at < @before;", ("@before", before));
+        deleted += await session.ExecuteAsync(
+            "DELETE FROM notice_intake_outbox WHERE state <> 'pending' AND finished_at < @before;", ("@before", before));
+        deleted += await session.ExecuteAsync(
+            "DELETE FROM notices WHERE relayed_at < @before AND id NOT IN (SELECT notice_id FROM notice_intake_outbox);", ("@before", before));
+        deleted += await session.ExecuteAsync(
+            """
+            DELETE FROM mandates WHERE status IN (@proposed, @ended) AND status_changed_at < @before
+              AND id NOT IN (SELECT mandate_id FROM notices) AND id NOT IN (SELECT mandate_id FROM notice_outcome_chases);
+            """,
+            ("@before", before), ("@proposed", MandateStatus.Proposed), ("@ended", MandateStatus.Ended));
+        return deleted;
+    }
 
     // ---- Notices ----
 

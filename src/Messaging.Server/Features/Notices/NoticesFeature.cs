@@ -3,6 +3,7 @@ using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Features.Interviews;
 using Messaging.Server.Features.Jobs;
+using Messaging.Server.Features.Retention;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -32,6 +33,7 @@ internal static class NoticesFeature
         services.AddSingleton<IInterviewOutcomeListener>(sp => sp.GetRequiredService<InterviewMandateSource>());
         services.AddSingleton<OutcomeChaseJob>();
         services.AddPendingJobs<OutcomeChaseJob.Pending>();
+        services.AddSweep<NoticeRetentionJob>(NoticeRetentionJob.Id, RetentionFeature.SweepInterval);
         services.AddSweep<OutcomeChaseSweep>(OutcomeChaseSweep.Id, sp => sp.GetRequiredService<IOptions<NoticesOptions>>().Value.OutcomeChaseInterval);
         return services;
     }

@@ -37,6 +37,11 @@ public sealed class NoticesOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
     public TimeSpan OutcomeChaseInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How long notices, finished intake deliveries, outcome chases and ended mandates are kept (sweep
+    /// <c>notices.retention</c>, at the <c>Messaging:Retention:Interval</c>).</summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(365);
+
     /// <summary>Deliveries to a Maison de justice's own system: one entry per Maison de justice (organisation id in D
     /// form) that asked for it, set by the operator.</summary>
     public IDictionary<string, IntakeEndpointSettings> Intakes { get; } = new Dictionary<string, IntakeEndpointSettings>(StringComparer.OrdinalIgnoreCase);
