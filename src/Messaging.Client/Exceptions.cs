@@ -36,6 +36,7 @@ public class ServerRefusedException(string code, string message) : MessagingClie
         return code switch
         {
             ErrorCodes.RateLimited => new RateLimitedException(code, message),
+            ErrorCodes.ServerStopping => new ServerStoppingException(code, message),
             ErrorCodes.DeviceRevoked or ErrorCodes.DeviceUnknown => new DeviceNoLongerEnrolledException(code, message),
             ErrorCodes.EnrolmentCodeUnknown or ErrorCodes.EnrolmentCodeExpired or ErrorCodes.EnrolmentCodeUsed => new EnrolmentCodeRejectedException(code, message),
             ErrorCodes.Forbidden or ErrorCodes.KindRefused or ErrorCodes.ReferralWrongParty or ErrorCodes.ReferralParticipantsOutside
@@ -61,6 +62,11 @@ public class ServerRefusedException(string code, string message) : MessagingClie
 
 /// <summary>Too many calls: wait a little and retry the same call (sends are idempotent by envelope id).</summary>
 public sealed class RateLimitedException(string code, string message) : ServerRefusedException(code, message);
+
+/// <summary>The server instance was shutting down and refused the call before doing anything (nothing was stored). The
+/// connection then closes and the client reconnects by itself, to another instance: retry the same call after it has
+/// (a send keeps its envelope id, so the retry cannot store it twice).</summary>
+public sealed class ServerStoppingException(string code, string message) : ServerRefusedException(code, message);
 
 /// <summary>This device was revoked (or is unknown to the server): it cannot be used any more; enrol again with a new code.</summary>
 public sealed class DeviceNoLongerEnrolledException(string code, string message) : ServerRefusedException(code, message);

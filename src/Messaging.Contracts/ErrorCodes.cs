@@ -31,6 +31,11 @@ public static partial class ErrorCodes
     /// <summary>The server is at its connection ceiling; retry with back-off (HTTP 503).</summary>
     public const string ServerBusy = "server.busy";
 
+    /// <summary>This server instance is shutting down: the call was refused before doing anything (nothing stored), and the
+    /// connection is about to close. Reconnect (the load balancer sends you to another instance) and retry the same call; a
+    /// send keeps its envelope id, so retrying it is safe.</summary>
+    public const string ServerStopping = "server.stopping";
+
     /// <summary>Too many calls of this kind in the current window; retry later.</summary>
     public const string RateLimited = "rate-limited";
 

@@ -73,6 +73,7 @@ public sealed class MembershipAndRefusalTests
 
     [Theory]
     [InlineData(ErrorCodes.RateLimited, typeof(RateLimitedException))]
+    [InlineData(ErrorCodes.ServerStopping, typeof(ServerStoppingException))]
     [InlineData(ErrorCodes.DeviceRevoked, typeof(DeviceNoLongerEnrolledException))]
     [InlineData(ErrorCodes.EnrolmentCodeExpired, typeof(EnrolmentCodeRejectedException))]
     [InlineData(ErrorCodes.EnrolmentCodeUsed, typeof(EnrolmentCodeRejectedException))]

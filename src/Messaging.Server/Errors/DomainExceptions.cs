@@ -70,6 +70,12 @@ internal sealed class ConflictException(string code, string message) : Messaging
     public override int StatusCode => StatusCodes.Status409Conflict;
 }
 
+/// <summary>The instance is shutting down: reconnect (to another instance) and retry the same call.</summary>
+internal sealed class ServerStoppingException(string message) : MessagingException(ErrorCodes.ServerStopping, message)
+{
+    public override int StatusCode => StatusCodes.Status503ServiceUnavailable;
+}
+
 /// <summary>Too many calls: retry after the window.</summary>
 internal sealed class RateLimitedException(string message) : MessagingException(ErrorCodes.RateLimited, message)
 {

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Messaging.Contracts;
 using Microsoft.AspNetCore.Diagnostics;
+using Messaging.Server.Features.Telemetry;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Messaging.Server.Errors;
@@ -8,7 +9,7 @@ namespace Messaging.Server.Errors;
 /// <summary>The one mapping of domain exceptions to HTTP: ProblemDetails with the stable code as the <c>code</c> extension
 /// (a body that does not bind is <c>request.malformed</c>). Anything else becomes a bare 500 whose details are logged,
 /// never returned.</summary>
-internal sealed class ProblemDetailsExceptionHandler(IProblemDetailsService problemDetails) : IExceptionHandler
+internal sealed class ProblemDetailsExceptionHandler(IProblemDetailsService problemDetails, MessagingMetrics? metrics = null) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -25,6 +26,7 @@ internal sealed class ProblemDetailsExceptionHandler(IProblemDetailsService prob
             return false;
         }
 
+        metrics?.Refused(code);
         httpContext.Response.StatusCode = status;
         var problem = new ProblemDetails
         {

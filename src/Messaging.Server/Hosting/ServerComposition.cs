@@ -21,6 +21,8 @@ using Messaging.Server.Features.Referrals;
 using Messaging.Server.Features.Reports;
 using Messaging.Server.Features.Retention;
 using Messaging.Server.Features.Scaleout;
+using Messaging.Server.Features.Shutdown;
+using Messaging.Server.Features.Telemetry;
 using Messaging.Server.Hubs;
 using Messaging.Server.Persistence;
 using Microsoft.AspNetCore.SignalR;
@@ -35,6 +37,7 @@ internal static class ServerComposition
     {
         services.AddPersistence(); // first: its hosted service migrates before the others start
         services.AddJobs(); // next: its start-up work re-derives pending jobs from the migrated tables
+        services.AddTelemetry(); // after the jobs: its job filter provider replaces Hangfire's
         services.AddLogging(logging =>
         {
             // "Request starting … ?access_token=…": the hosting diagnostics log full URLs, and WebSocket clients carry
@@ -63,6 +66,7 @@ internal static class ServerComposition
         services.AddConnectionLimits();
         services.AddMessagingHub();
         services.AddScaleout(); // after the hub: it chooses the backplane and wraps the device signals
+        services.AddShutdownDrain(); // after the hub: its filter runs inside the error filter
         return services;
     }
 
@@ -70,6 +74,7 @@ internal static class ServerComposition
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseTelemetry(); // before authentication: the scrape is allowed by where it comes from, not by a token
         app.UseConnectionCeiling();
         app.UseWebSockets();
         app.UseAuthentication();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Telemetry;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Messaging.Server.Hubs;
@@ -12,7 +13,7 @@ namespace Messaging.Server.Hubs;
 /// the token's expiry, so pushes stop with the token (calls are refused already by <see cref="HubErrorFilter"/>). The
 /// client reconnects with a fresh token.
 /// </summary>
-internal sealed partial class ConnectionRegistry(TimeProvider time, ILogger<ConnectionRegistry> logger)
+internal sealed partial class ConnectionRegistry(TimeProvider time, MessagingMetrics metrics, ILogger<ConnectionRegistry> logger)
 {
     private readonly ConcurrentDictionary<Guid, ConcurrentDictionary<string, Entry>> _byDevice = new();
 
@@ -21,7 +22,10 @@ internal sealed partial class ConnectionRegistry(TimeProvider time, ILogger<Conn
         var remaining = CallerDevice.Of(context).TokenExpiresAt - time.GetUtcNow();
         var timer = time.CreateTimer(_ => Expire(deviceId, context), null,
             remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
-        _byDevice.GetOrAdd(deviceId, _ => new ConcurrentDictionary<string, Entry>())[context.ConnectionId] = new Entry(context, timer);
+        if (_byDevice.GetOrAdd(deviceId, _ => new ConcurrentDictionary<string, Entry>()).TryAdd(context.ConnectionId, new Entry(context, timer)))
+        {
+            metrics.ConnectionOpened();
+        }
     }
 
     public void Remove(Guid deviceId, HubCallerContext context)
@@ -29,6 +33,7 @@ internal sealed partial class ConnectionRegistry(TimeProvider time, ILogger<Conn
         if (_byDevice.TryGetValue(deviceId, out var connections) && connections.TryRemove(context.ConnectionId, out var entry))
         {
             entry.ExpiryTimer.Dispose();
+            metrics.ConnectionsClosed(1);
         }
     }
 
@@ -52,8 +57,12 @@ internal sealed partial class ConnectionRegistry(TimeProvider time, ILogger<Conn
             entry.Context.Abort();
         }
 
+        metrics.ConnectionsClosed(connections.Count);
         return connections.Count;
     }
+
+    /// <summary>Aborts every connection on this instance (the end of a shutdown drain); returns how many.</summary>
+    public int AbortEverything() => _byDevice.Keys.Sum(AbortAll);
 
     private void Expire(Guid deviceId, HubCallerContext context)
     {

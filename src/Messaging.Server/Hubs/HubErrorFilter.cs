@@ -1,6 +1,7 @@
 using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Telemetry;
 using Microsoft.AspNetCore.SignalR;
 
 namespace Messaging.Server.Hubs;
@@ -14,7 +15,7 @@ namespace Messaging.Server.Hubs;
 /// is a server defect, logged once at Error with its stack trace. SignalR's dispatcher would log both at Error with a
 /// stack (one probe: 1,142 lines), so its category is raised to Critical where the hub is registered.</para>
 /// </summary>
-internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, TimeProvider time, ILogger<HubErrorFilter> logger) : IHubFilter
+internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, TimeProvider time, MessagingMetrics metrics, ILogger<HubErrorFilter> logger) : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
@@ -42,6 +43,7 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
         catch (MessagingException ex)
         {
             LogRefused(logger, invocationContext.HubMethodName, ex.Code);
+            metrics.Refused(ex.Code);
             throw new HubException($"{ex.Code}: {ex.Message}");
         }
         catch (OperationCanceledException) when (invocationContext.Context.ConnectionAborted.IsCancellationRequested)

@@ -4,12 +4,13 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using Messaging.Contracts;
 using Messaging.Server.Features.Attachments;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Messaging.Server.Tests;
 
-public sealed class AttachmentTests
+public abstract class AttachmentTests(StorageProvider storage)
 {
     private const int MiB = 1024 * 1024;
 
@@ -36,7 +37,7 @@ public sealed class AttachmentTests
     [Fact]
     public async Task A5MBBlob_RoundTrips_ToAnotherAuthenticatedDevice_UnderAnUnguessableId()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         var uploader = await app.ClientAsync(await app.EnrolDeviceAsync(await app.CreateMemberAsync(organisation)));
         var downloader = await app.ClientAsync(await app.EnrolDeviceAsync(await app.CreateMemberAsync(await app.CreateOrganisationAsync())));
@@ -58,7 +59,7 @@ public sealed class AttachmentTests
     [Fact]
     public async Task ABlobOfExactly25MiB_IsAccepted_AndOneBytePast_IsRefusedAsTooLarge_StoringNothing()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var http = await app.ClientAsync(await app.EnrolDeviceAsync(await app.CreateMemberAsync(await app.CreateOrganisationAsync())));
 
         var atLimit = await UploadAsync(http, RandomNumberGenerator.GetBytes(25 * MiB));
@@ -75,7 +76,7 @@ public sealed class AttachmentTests
     [Fact]
     public async Task WithoutAToken_UploadAndDownloadAreRefused_AndNothingIsStored()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var http = await app.ClientAsync(await app.EnrolDeviceAsync(await app.CreateMemberAsync(await app.CreateOrganisationAsync())));
         var uploaded = await UploadAsync(http, RandomNumberGenerator.GetBytes(1000));
         var anonymous = app.CreateClient();
@@ -92,7 +93,7 @@ public sealed class AttachmentTests
     [Fact]
     public async Task AnUnknownOrMalformedId_IsATypedNotFound()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var http = await app.ClientAsync(await app.EnrolDeviceAsync(await app.CreateMemberAsync(await app.CreateOrganisationAsync())));
 
         foreach (var id in new[] { System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32)), "not-an-id", "..%2F..%2Fmessaging.db" })
@@ -104,7 +105,7 @@ public sealed class AttachmentTests
     [Fact]
     public async Task ABlobExpiresWithTheEnvelopeRetention_AndTheRetentionSweepDeletesItsFile()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var device = await app.EnrolDeviceAsync(await app.CreateMemberAsync(await app.CreateOrganisationAsync()));
         var uploaded = await UploadAsync(await app.ClientAsync(device), RandomNumberGenerator.GetBytes(1000));
 
@@ -121,7 +122,7 @@ public sealed class AttachmentTests
     [Fact]
     public async Task ADevice_IsHeldToItsStoredBytesQuota_AndItsUploadRate()
     {
-        await using var app = new MessagingApp(new Dictionary<string, string?>
+        await using var app = new MessagingApp(storage, new Dictionary<string, string?>
         {
             ["Messaging:Attachments:MaxStoredBytesPerDevice"] = "2500",
             ["Messaging:RateLimits:AttachmentUploadsPerWindow"] = "3",
@@ -142,7 +143,7 @@ public sealed class AttachmentTests
     [Fact]
     public async Task AnUploadWithAnotherContentType_IsMalformed()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var http = await app.ClientAsync(await app.EnrolDeviceAsync(await app.CreateMemberAsync(await app.CreateOrganisationAsync())));
 
         var response = await http.PostAsync(new Uri(AttachmentRoutes.Upload, UriKind.Relative), new StringContent("hello"));
@@ -150,4 +151,8 @@ public sealed class AttachmentTests
         await Refusal.AssertHttpAsync(ErrorCodes.Malformed, 400, response);
         Assert.Equal(0, await app.CountAsync("attachments"));
     }
+
+    public sealed class OnSqlite() : AttachmentTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : AttachmentTests(StorageProvider.Postgres);
 }

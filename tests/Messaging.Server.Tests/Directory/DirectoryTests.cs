@@ -1,12 +1,13 @@
 using System.Net;
 using System.Net.Http.Json;
 using Messaging.Contracts;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 
 namespace Messaging.Server.Tests;
 
 /// <summary>The seeded partner directory, orientation by commune, and the operator's administration of it.</summary>
-public sealed class DirectoryTests
+public abstract class DirectoryTests(StorageProvider storage)
 {
     private static readonly string[] BrusselsCommunes =
     [
@@ -17,7 +18,7 @@ public sealed class DirectoryTests
     [Fact]
     public async Task TheSeed_HoldsTheSignatories_AndTheCommunesOfBrusselsAndTheWalloonCities()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var http = await app.ClientAsync(await app.OperatorAsync());
 
         var communes = (await http.GetFromJsonAsync<List<CommuneEntry>>(ApiRoutes.DirectoryCommunes))!;
@@ -49,7 +50,7 @@ public sealed class DirectoryTests
     [Fact]
     public async Task Orientation_ListsLocalThenRegionalThenCommunityServices_AcceptingReferrals()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         await using var worker = await app.ConnectWorkerAsync(await app.CreateOrganisationAsync());
 
         var brussels = await worker.InvokeAsync<OrientationResult>(nameof(IMessagingHub.Orient), new OrientRequest("21004"));
@@ -77,7 +78,7 @@ public sealed class DirectoryTests
     [Fact]
     public async Task TheOperator_ChangesCommunesLevelAndAcceptance_AndOrientationFollows()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var http = await app.ClientAsync(await app.OperatorAsync());
         var added = await http.PostAsJsonAsync(ApiRoutes.DirectoryCommunesAdmin, new AddCommunesRequest(
             [new CommuneEntry("53053", "Mons", Regions.Wallonia), new CommuneEntry("21004", "Ignored duplicate", Regions.Brussels)]));
@@ -117,7 +118,7 @@ public sealed class DirectoryTests
     [InlineData(Roles.JusticeAssistant)]
     public async Task OnlyTheOperator_AdministersTheDirectory(string role)
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync(role == Roles.JusticeAssistant ? OrganisationTypes.JusticeHouse : OrganisationTypes.PreventionService);
         var device = role == Roles.OrganisationAdmin ? organisation.Admin : await app.EnrolDeviceAsync(await app.CreateMemberAsync(organisation, role));
         var http = await app.ClientAsync(device);
@@ -139,7 +140,7 @@ public sealed class DirectoryTests
     [Fact]
     public async Task DirectoryEntries_ExposeNoPersonalData()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var organisation = await app.CreateOrganisationAsync();
         await app.CreateMemberAsync(organisation, displayName: "Zoé Directory-Leak", email: "zoe.leak@service.example");
         var http = await app.ClientAsync(await app.OperatorAsync());
@@ -152,4 +153,8 @@ public sealed class DirectoryTests
             Assert.DoesNotContain("memberId", body, StringComparison.OrdinalIgnoreCase);
         }
     }
+
+    public sealed class OnSqlite() : DirectoryTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : DirectoryTests(StorageProvider.Postgres);
 }

@@ -17,6 +17,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
@@ -36,6 +37,7 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly Action<IServiceCollection>? _configureServices;
     private TestDevice? _operator;
+    private IHost? _host;
     private int _counter;
     private bool _keepData;
 
@@ -101,6 +103,16 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
             _configureServices?.Invoke(services);
         });
     }
+
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        _host = base.CreateHost(builder);
+        return _host;
+    }
+
+    /// <summary>Stops the host as SIGTERM does (readiness, the drain, the web server) without disposing it: the database
+    /// stays to inspect until the app is disposed.</summary>
+    public Task StopHostAsync() => (_host ?? throw new InvalidOperationException("The server has not started.")).StopAsync();
 
     /// <summary>Stops this server and starts a new one on the same database file and clock, as a process restart would:
     /// everything in memory (Hangfire's jobs among it) is gone, the database stays. Use the returned app from then on.</summary>

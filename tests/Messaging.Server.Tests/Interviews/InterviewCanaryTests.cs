@@ -4,6 +4,7 @@ using Messaging.Contracts;
 using Messaging.Scheduling.Interviews;
 using Messaging.Scheduling.Invitations;
 using Messaging.Scheduling.Tests.Infrastructure;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,10 +16,10 @@ namespace Messaging.Server.Tests.Interviews;
 /// DESIGN §2: a database dump, a log, an email or a calendar invite never contains a person's identity or case content.
 /// A case sentence and the person's name are planted where a worker really uses them — the person's invitation made on
 /// the organiser's device, and an end-to-end encrypted invitation envelope — and then searched for everywhere the
-/// server writes: the SQLite files, the emails the SMTP server received, the .ics attachments, the logs and Hangfire's
-/// job storage.
+/// server writes: the database files (SQLite's, or PostgreSQL's database folder and WAL), the emails the SMTP server
+/// received, the .ics attachments, the logs, Hangfire's job storage and the metrics an operator scrapes.
 /// </summary>
-public sealed class InterviewCanaryTests
+public abstract class InterviewCanaryTests(StorageProvider storage)
 {
     private const string CaseSentence = "CANARY-SENTENCE-4471 craint des represailles de son frere";
     private const string PersonName = "Canaryperson Zelinskaya";
@@ -26,7 +27,9 @@ public sealed class InterviewCanaryTests
     [Fact]
     public async Task APlantedCaseSentenceAndPersonName_AppearInNoEmailIcsLogJobOrDatabaseFile()
     {
-        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings(), configureServices: null);
+        var settings = InterviewWorld.SmtpSettings();
+        settings["Messaging:Telemetry:MetricsEnabled"] = "true";
+        await using var world = await InterviewWorld.CreateAsync(settings, configureServices: null, storage: storage);
         var entry = await world.ProposeAsync(world.StartIn(3));
 
         // On the organiser's device: the person's own invitation, with their name in the ready-to-send text.
@@ -64,6 +67,7 @@ public sealed class InterviewCanaryTests
                         .Select(p => { using var s = new MemoryStream(); p.Content?.DecodeTo(s); return Encoding.UTF8.GetString(s.ToArray()); })),
                 ["logs"] = string.Join("\n", world.App.Logs.Lines),
                 ["job storage"] = JobStorageText(world.App),
+                ["metrics"] = (await Telemetry.MetricsTests.GetMetricsAsync(world.App, System.Net.IPAddress.Loopback)).Body,
             };
             foreach (var (place, text) in places)
             {
@@ -72,6 +76,12 @@ public sealed class InterviewCanaryTests
                 Assert.DoesNotContain("Canaryperson", text, StringComparison.OrdinalIgnoreCase);
                 Assert.DoesNotContain("CANARY-SENTENCE-4471", text, StringComparison.OrdinalIgnoreCase);
                 Assert.DoesNotContain("represailles", text, StringComparison.OrdinalIgnoreCase);
+            }
+
+            // On PostgreSQL the database is not in the data folder: its own files and the server's WAL, read as bytes.
+            foreach (var canary in storage == StorageProvider.Postgres ? new[] { PersonName, "CANARY-SENTENCE-4471", "represailles" } : [])
+            {
+                Assert.False(await world.App.StoredBytesContainAsync(Encoding.UTF8.GetBytes(canary)), $"{canary} in the PostgreSQL files");
             }
 
             // The case reference, time and place are what the server may know, and the emails do carry them.
@@ -121,4 +131,8 @@ public sealed class InterviewCanaryTests
             .Where(j => j is not null);
         return string.Join("\n", jobs.Select(j => $"{j.Type.Name}.{j.Method.Name}({string.Join(", ", j.Args)})"));
     }
+
+    public sealed class OnSqlite() : InterviewCanaryTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : InterviewCanaryTests(StorageProvider.Postgres);
 }

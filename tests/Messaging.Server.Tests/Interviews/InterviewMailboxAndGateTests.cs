@@ -7,6 +7,7 @@ using MailKit.Security;
 using Messaging.Contracts;
 using Messaging.Scheduling.Tests.Infrastructure;
 using Messaging.Server.Features.Interviews;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Configuration;
@@ -21,7 +22,7 @@ namespace Messaging.Server.Tests.Interviews;
 
 /// <summary>Replies read from the scheduling mailbox (the loopback dovecot), the invitation envelope gate, and the slot
 /// search over external feeds served over HTTPS (WireMock.Net).</summary>
-public sealed class InterviewMailboxAndGateTests
+public abstract class InterviewMailboxAndGateTests(StorageProvider storage)
 {
     private static Dictionary<string, string?> ImapSettings() => new(StringComparer.Ordinal)
     {
@@ -37,7 +38,7 @@ public sealed class InterviewMailboxAndGateTests
     [Fact]
     public async Task RepliesFromTheSchedulingMailbox_UpdateTheInvitee_AndStaleOrForeignRepliesChangeNothing()
     {
-        await using var world = await InterviewWorld.CreateAsync(ImapSettings());
+        await using var world = await InterviewWorld.CreateAsync(ImapSettings(), storage: storage);
         Assert.Contains(InterviewReplyPollJob.Id, world.App.RecurringJobIds());
         var entry = await world.ProposeAsync(world.StartIn(3));
         await world.RescheduleAsync(entry.InterviewId, world.StartIn(4));
@@ -64,14 +65,14 @@ public sealed class InterviewMailboxAndGateTests
     [Fact]
     public async Task WithoutAMailbox_NoReplyPollIsRegistered()
     {
-        await using var world = await InterviewWorld.CreateAsync();
+        await using var world = await InterviewWorld.CreateAsync(storage: storage);
         Assert.DoesNotContain(InterviewReplyPollJob.Id, world.App.RecurringJobIds());
     }
 
     [Fact]
     public async Task InvitationEnvelopes_TravelOnlyBetweenParticipantsOfALiveInterview_AndNothingIsStoredOtherwise()
     {
-        await using var world = await InterviewWorld.CreateAsync();
+        await using var world = await InterviewWorld.CreateAsync(storage: storage);
         await using var colleague = await world.App.ConnectWorkerAsync(world.ServiceA);
         var participants = await MessagingApp.CreateConversationAsync(world.Organiser, false, world.WorkerB.Device.Member, world.JusticeAssistant.Device.Member);
         var withOutsider = await MessagingApp.CreateConversationAsync(world.Organiser, false, world.WorkerB.Device.Member, colleague.Device.Member);
@@ -111,7 +112,7 @@ public sealed class InterviewMailboxAndGateTests
         {
             ["Messaging:Interviews:FeedTestCertificateThumbprint"] = thumbprint,
             ["Messaging:Interviews:FeedTimeout"] = "00:00:01",
-        });
+        }, storage: storage);
         var monday = NextMonday(world.App.Clock.GetUtcNow().AddDays(2));
         var nineToFive = Enum.GetValues<DayOfWeek>().Where(d => d is not (DayOfWeek.Saturday or DayOfWeek.Sunday))
             .Select(d => new WorkingPeriodEntry(d, new TimeOnly(9, 0), new TimeOnly(17, 0))).ToList();
@@ -186,7 +187,7 @@ public sealed class InterviewMailboxAndGateTests
     [Fact]
     public async Task WhenNothingFits_TheSearchSaysWhoIsNeverFree()
     {
-        await using var world = await InterviewWorld.CreateAsync();
+        await using var world = await InterviewWorld.CreateAsync(storage: storage);
         await world.Organiser.InvokeAsync<InterviewAvailabilityEntry>(nameof(IMessagingHub.SetInterviewAvailability), new SetInterviewAvailabilityRequest(
             [new WorkingPeriodEntry(DayOfWeek.Tuesday, new TimeOnly(9, 0), new TimeOnly(12, 0))], []));
         var result = await FindAsync(world);
@@ -258,4 +259,8 @@ public sealed class InterviewMailboxAndGateTests
         await client.Inbox.AppendAsync(message, MessageFlags.None);
         await client.DisconnectAsync(true);
     }
+
+    public sealed class OnSqlite() : InterviewMailboxAndGateTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : InterviewMailboxAndGateTests(StorageProvider.Postgres);
 }

@@ -1,10 +1,11 @@
 using Messaging.Contracts;
 
+using Messaging.Server.Persistence;
 namespace Messaging.Server.Tests.Interviews;
 
 /// <summary>Reminders are jobs: due a configured lead before the start, sent once (also across a restart of the embedded
 /// mode, where Hangfire's jobs live in memory and are re-derived from the database), moved with the interview.</summary>
-public sealed class InterviewReminderTests
+public abstract class InterviewReminderTests(StorageProvider storage)
 {
     private static readonly Dictionary<string, string?> OneHourBefore = new(StringComparer.Ordinal)
     {
@@ -14,7 +15,7 @@ public sealed class InterviewReminderTests
     [Fact]
     public async Task AReminder_FiresOnce_AcrossARestartOfTheServer()
     {
-        await using var world = await InterviewWorld.CreateAsync(OneHourBefore);
+        await using var world = await InterviewWorld.CreateAsync(OneHourBefore, storage: storage);
         var start = world.App.Clock.GetUtcNow().AddHours(3);
         var entry = await world.ProposeAsync(start);
         await world.WaitAsync(() => Invitations(world) == 3, "the invitations in the pickup folder");
@@ -41,7 +42,7 @@ public sealed class InterviewReminderTests
     [Fact]
     public async Task AReminder_MovesWithARescheduledInterview_AndIsDroppedWithACancelledOne()
     {
-        await using var world = await InterviewWorld.CreateAsync(OneHourBefore);
+        await using var world = await InterviewWorld.CreateAsync(OneHourBefore, storage: storage);
         var clock = world.App.Clock;
         var entry = await world.ProposeAsync(clock.GetUtcNow().AddHours(3));
         var newStart = clock.GetUtcNow().AddHours(5);
@@ -76,4 +77,8 @@ public sealed class InterviewReminderTests
     private static int Reminders(InterviewWorld world) => world.PickupMessages().Count(IsReminder);
 
     private static int Invitations(InterviewWorld world) => world.PickupMessages().Count(m => !IsReminder(m));
+
+    public sealed class OnSqlite() : InterviewReminderTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : InterviewReminderTests(StorageProvider.Postgres);
 }

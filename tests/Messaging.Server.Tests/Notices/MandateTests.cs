@@ -1,15 +1,16 @@
 using Messaging.Contracts;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Messaging.Server.Tests.Notices;
 
-public sealed class MandateTests
+public abstract class MandateTests(StorageProvider storage)
 {
     [Fact]
     public async Task AMandate_IsProposedByTheService_AcceptedByTheAssistant_EndedByEitherSide_AndEachStepAudited()
     {
-        await using var world = await NoticeWorld.CreateAsync(acceptMandate: false);
+        await using var world = await NoticeWorld.CreateAsync(acceptMandate: false, storage: storage);
         Assert.Equal(MandateStatus.Proposed, world.Mandate.Status);
         Assert.Equal(world.JusticeHouse.Id, world.Mandate.JusticeHouseId);
 
@@ -30,7 +31,7 @@ public sealed class MandateTests
     [Fact]
     public async Task TheAssistant_CanEndAMandate_AndAnEndedMandateCannotBeAcceptedAgain()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
 
         Assert.Equal(MandateStatus.Ended, (await NoticeWorld.EndAsync(world.Assistant, world.Mandate.MandateId)).Status);
         await Refusal.AssertHubAsync(ErrorCodes.MandateTransitionRefused, () => NoticeWorld.AcceptAsync(world.Assistant, world.Mandate.MandateId));
@@ -39,7 +40,7 @@ public sealed class MandateTests
     [Fact]
     public async Task OnlyTheAssistant_AcceptsAMandate()
     {
-        await using var world = await NoticeWorld.CreateAsync(acceptMandate: false);
+        await using var world = await NoticeWorld.CreateAsync(acceptMandate: false, storage: storage);
 
         await Refusal.AssertHubAsync(ErrorCodes.MandateTransitionRefused, () => NoticeWorld.AcceptAsync(world.Worker, world.Mandate.MandateId));
         await Refusal.AssertHubAsync(ErrorCodes.MandateNotFound, () => NoticeWorld.AcceptAsync(world.OtherAssistant, world.Mandate.MandateId));
@@ -49,7 +50,7 @@ public sealed class MandateTests
     [Fact]
     public async Task AMandate_IsInvisibleToAnotherServiceAndAnotherAssistant()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
 
         await Refusal.AssertHubAsync(ErrorCodes.MandateNotFound, () => NoticeWorld.EndAsync(world.OtherWorker, world.Mandate.MandateId));
         Assert.Empty(await world.OtherWorker.Hub.InvokeAsync<IReadOnlyList<MandateEntry>>(nameof(IMessagingHub.ListMandates)));
@@ -61,7 +62,7 @@ public sealed class MandateTests
     [Fact]
     public async Task AMandate_LinksOnlyAJusticeAssistantOfAMaisonDeJustice()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
 
         await Refusal.AssertHubAsync(ErrorCodes.MandateNotJusticeAssistant,
             () => NoticeWorld.ProposeAsync(world.Worker, Contracts.Referrals.CaseReference.New(), world.OtherWorker.Device.Member.Id));
@@ -73,4 +74,8 @@ public sealed class MandateTests
             () => NoticeWorld.ProposeAsync(world.Worker, world.CaseReference, world.OtherAssistant.Device.Member.Id));
         Assert.Equal(1, await world.App.CountAsync("mandates"));
     }
+
+    public sealed class OnSqlite() : MandateTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : MandateTests(StorageProvider.Postgres);
 }

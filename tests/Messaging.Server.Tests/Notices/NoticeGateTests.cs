@@ -1,12 +1,13 @@
 using System.Text.Json;
 using Messaging.Contracts;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 
 namespace Messaging.Server.Tests.Notices;
 
 /// <summary>The notice channel's send rule, from the hub: what passes reaches every device of the assistant; everything
 /// else is refused with its code and stores nothing.</summary>
-public sealed class NoticeGateTests
+public abstract class NoticeGateTests(StorageProvider storage)
 {
     public static TheoryData<NoticeKind> Kinds() => [.. Enum.GetValues<NoticeKind>()];
 
@@ -14,7 +15,7 @@ public sealed class NoticeGateTests
     [MemberData(nameof(Kinds))]
     public async Task ANoticeUnderAnAcceptedMandate_ReachesEveryDeviceOfTheAssistant_AndIsRecordedByKindOnly(NoticeKind kind)
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var request = await world.BuildNoticeAsync(kind);
 
         var result = await world.Worker.SendAsync(request);
@@ -33,7 +34,7 @@ public sealed class NoticeGateTests
     public async Task ARelayedNotice_SendsOneContentFreeEmailToTheAssistantsWorkAddress()
     {
         var pickup = Path.Combine(Path.GetTempPath(), "messaging-notice-pickup", Guid.NewGuid().ToString("N"));
-        await using var world = await NoticeWorld.CreateAsync(new Dictionary<string, string?> { ["Messaging:Notices:PickupDirectory"] = pickup });
+        await using var world = await NoticeWorld.CreateAsync(new Dictionary<string, string?> { ["Messaging:Notices:PickupDirectory"] = pickup }, storage: storage);
         var request = await world.BuildNoticeAsync(NoticeKind.RiskToThirdParties);
         await world.Worker.SendAsync(request);
 
@@ -53,7 +54,7 @@ public sealed class NoticeGateTests
     [Fact]
     public async Task ANoticeWithoutRouting_IsRefused_AndNothingIsStored()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var request = await world.BuildNoticeAsync(NoticeKind.Present);
 
         await AssertRefusedAsync(world, ErrorCodes.NoticeRoutingInvalid, request with { Notice = null });
@@ -66,7 +67,7 @@ public sealed class NoticeGateTests
     [Fact]
     public async Task ANoticeCarryingAConsent_IsRefused_AndNothingIsStored()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var request = await world.BuildNoticeAsync(NoticeKind.Present);
 
         await AssertRefusedAsync(world, ErrorCodes.NoticeFieldRefused, request with { ConsentId = Guid.NewGuid() });
@@ -77,7 +78,7 @@ public sealed class NoticeGateTests
     [InlineData(EnvelopeKind.SessionControl)]
     public async Task AnotherKindCarryingNoticeRouting_IsRefused_AndNothingIsStored(EnvelopeKind kind)
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var request = await world.BuildNoticeAsync(NoticeKind.NoShow);
 
         await AssertRefusedAsync(world, ErrorCodes.NoticeRoutingInvalid, request with { Kind = kind });
@@ -86,7 +87,7 @@ public sealed class NoticeGateTests
     [Fact]
     public async Task ANoticeForACaseNotUnderAnAcceptedMandate_IsRefused_AndNothingIsStored()
     {
-        await using var world = await NoticeWorld.CreateAsync(acceptMandate: false);
+        await using var world = await NoticeWorld.CreateAsync(acceptMandate: false, storage: storage);
         var request = await world.BuildNoticeAsync(NoticeKind.Present);
         await AssertRefusedAsync(world, ErrorCodes.NoticeNoMandate, request);
 
@@ -100,7 +101,7 @@ public sealed class NoticeGateTests
     [Fact]
     public async Task ANoticeFromAServiceNotFollowingTheCase_IsRefused_AndNothingIsStored()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var conversation = await MessagingApp.CreateConversationAsync(world.OtherWorker, false, world.Assistant.Device.Member);
         var request = await NoticeWorld.BuildNoticeAsync(world.OtherWorker, conversation.ConversationId, world.CaseReference, NoticeKind.NoShow);
 
@@ -110,7 +111,7 @@ public sealed class NoticeGateTests
     [Fact]
     public async Task ANoticeFromTheAssistant_IsRefusedByTheKindPolicy()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var request = await NoticeWorld.BuildNoticeAsync(world.Assistant, world.ConversationId, world.CaseReference, NoticeKind.Present);
 
         await AssertRefusedAsync(world, ErrorCodes.KindRefused, request, world.Assistant);
@@ -119,7 +120,7 @@ public sealed class NoticeGateTests
     [Fact]
     public async Task ANoticeToAnotherAssistant_IsRefused_AndNothingIsStored()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var conversation = await MessagingApp.CreateConversationAsync(world.Worker, false, world.OtherAssistant.Device.Member);
         var request = await NoticeWorld.BuildNoticeAsync(world.Worker, conversation.ConversationId, world.CaseReference, NoticeKind.NoShow);
 
@@ -129,7 +130,7 @@ public sealed class NoticeGateTests
     [Fact]
     public async Task ANoticeInAConversationWithAThirdMember_IsRefused_AndNothingIsStored()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var conversation = await MessagingApp.CreateConversationAsync(world.Worker, false, world.Assistant.Device.Member, world.ServiceAdmin.Device.Member);
         var request = await NoticeWorld.BuildNoticeAsync(world.Worker, conversation.ConversationId, world.CaseReference, NoticeKind.NoShow);
 
@@ -139,7 +140,7 @@ public sealed class NoticeGateTests
     [Fact]
     public async Task ANoticeAddressedToADeviceOutsideTheConversation_IsRefused_AndNothingIsStored()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var request = await world.BuildNoticeAsync(NoticeKind.Present);
 
         await AssertRefusedAsync(world, ErrorCodes.NoticeWrongRecipient,
@@ -150,7 +151,7 @@ public sealed class NoticeGateTests
     [Fact]
     public async Task TheSameNoticeTwice_OrTwoNoticesOfOneKindForOneInterview_AreRefused()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var interview = Guid.NewGuid();
         var first = await world.BuildNoticeAsync(NoticeKind.NoShow, interview);
         Assert.Equal(SendOutcome.Accepted, (await world.Worker.SendAsync(first)).Outcome);
@@ -171,7 +172,7 @@ public sealed class NoticeGateTests
     [InlineData(EnvelopeKind.CaseFile)]
     public async Task AJusticeAssistantUnderMandate_NeverReceivesAReferralIdentityOrCaseFileEnvelope(EnvelopeKind kind)
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var request = await MessagingApp.BuildCaseSendAsync(world.Worker, world.ConversationId, kind, world.CaseReference);
 
         await AssertRefusedAsync(world, ErrorCodes.KindRefused, request);
@@ -180,7 +181,7 @@ public sealed class NoticeGateTests
     [Fact]
     public async Task ARawNoticeWithAFreeTextField_IsRefusedByTheHub_AndNothingIsStored()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var request = await world.BuildNoticeAsync(NoticeKind.JustifiedAbsence);
         var before = await world.RowsAsync();
         await using var raw = await RawHubConnection.ConnectAsync(world.App, world.Worker.Device);
@@ -196,7 +197,7 @@ public sealed class NoticeGateTests
     [Fact]
     public async Task ARawNoticeWithAnUnknownKindNumber_IsRefusedByTheHub_AndNothingIsStored()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var request = await world.BuildNoticeAsync(NoticeKind.Present);
         var before = await world.RowsAsync();
         await using var raw = await RawHubConnection.ConnectAsync(world.App, world.Worker.Device);
@@ -227,4 +228,8 @@ public sealed class NoticeGateTests
             await Task.Delay(20);
         }
     }
+
+    public sealed class OnSqlite() : NoticeGateTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : NoticeGateTests(StorageProvider.Postgres);
 }

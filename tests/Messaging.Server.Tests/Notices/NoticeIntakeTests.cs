@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using Messaging.Contracts;
 using Messaging.Crypto.Attestations;
 using Messaging.Server.Features.Notices;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -19,7 +20,7 @@ namespace Messaging.Server.Tests.Notices;
 /// <summary>Delivery to a Maison de justice's own system, against a WireMock HTTPS intake that is slow, fails, then
 /// recovers: each notice is accepted exactly once by its idempotency key, every POST carries a valid signature, and a
 /// delivery that exhausts its budget is dead-lettered for the operator, who can retry it.</summary>
-public sealed class NoticeIntakeTests : IDisposable
+public abstract class NoticeIntakeTests : IDisposable
 {
     private const string Secret = "intake-shared-secret-0123456789-abcdefghij";
     private readonly X509Certificate2 _certificate = SelfSignedCertificate();
@@ -29,8 +30,11 @@ public sealed class NoticeIntakeTests : IDisposable
     private Func<int, (int Status, TimeSpan Delay)> _behaviour = _ => (200, TimeSpan.Zero);
     private int _requests;
 
-    public NoticeIntakeTests()
+    private readonly StorageProvider _storage;
+
+    protected NoticeIntakeTests(StorageProvider storage)
     {
+        _storage = storage;
         _intake = WireMockServer.Start(new WireMockServerSettings
         {
             UseSSL = true,
@@ -60,6 +64,7 @@ public sealed class NoticeIntakeTests : IDisposable
         _intake.Stop();
         _intake.Dispose();
         _certificate.Dispose();
+        GC.SuppressFinalize(this);
     }
 
     [Fact]
@@ -136,7 +141,7 @@ public sealed class NoticeIntakeTests : IDisposable
         await Refusal.AssertHubAsync(ErrorCodes.NoticeInvalid, () => Forward(world.WorkerSecondDevice, notice.NoticeId, notice.Signed));
         Assert.Equal(0, await world.App.CountAsync("notice_intake_outbox"));
 
-        await using var plain = await NoticeWorld.CreateAsync();
+        await using var plain = await NoticeWorld.CreateAsync(storage: _storage);
         var relayed = await IssueAsync(plain, NoticeKind.Present);
         await Refusal.AssertHubAsync(ErrorCodes.NoticeIntakeNotConfigured, () => Forward(plain.Worker, relayed.NoticeId, relayed.Signed));
         Assert.Equal(0, await plain.App.CountAsync("notice_intake_outbox"));
@@ -159,7 +164,7 @@ public sealed class NoticeIntakeTests : IDisposable
             ["Messaging:Notices:IntakeFirstBackoff"] = "00:00:00.050",
             ["Messaging:Notices:IntakeMaxBackoff"] = "00:00:00.200",
             ["Messaging:Notices:IntakeMaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        }, storage: _storage);
 
         // The Maison de justice's id exists only now: configure its intake as the operator would (the options object is
         // the one the services hold).
@@ -207,4 +212,8 @@ public sealed class NoticeIntakeTests : IDisposable
         using var created = request.CreateSelfSigned(now.AddYears(-1), now.AddYears(20));
         return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pfx), null);
     }
+
+    public sealed class OnSqlite() : NoticeIntakeTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : NoticeIntakeTests(StorageProvider.Postgres);
 }

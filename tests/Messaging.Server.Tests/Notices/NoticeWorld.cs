@@ -40,9 +40,10 @@ internal sealed class NoticeWorld : IAsyncDisposable
 
     public Guid ConversationId { get; private set; }
 
-    public static async Task<NoticeWorld> CreateAsync(IDictionary<string, string?>? settings = null, bool acceptMandate = true)
+    public static async Task<NoticeWorld> CreateAsync(IDictionary<string, string?>? settings = null, bool acceptMandate = true,
+        Messaging.Server.Persistence.StorageProvider storage = Messaging.Server.Persistence.StorageProvider.Sqlite)
     {
-        var world = new NoticeWorld(new MessagingApp(settings));
+        var world = new NoticeWorld(new MessagingApp(storage, settings));
         await world.InitializeAsync(acceptMandate);
         return world;
     }

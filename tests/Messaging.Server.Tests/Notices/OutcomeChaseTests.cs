@@ -1,5 +1,6 @@
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -8,13 +9,13 @@ namespace Messaging.Server.Tests.Notices;
 /// <summary>Outcomes of interviews under mandate chased by jobs, with the real Interviews feature: a reminder to the host
 /// after the grace period, an escalation to the service's admins at the next working day's deadline, and a no-show
 /// recorded by the host producing exactly one notice across a server restart in between.</summary>
-public sealed class OutcomeChaseTests
+public abstract class OutcomeChaseTests(StorageProvider storage)
 {
     [Fact]
     public async Task AnInterviewUnderMandateWithoutOutcome_IsRemindedThenEscalated_AndANoShowAcrossARestartGivesExactlyOneNotice()
     {
         var pickup = Path.Combine(Path.GetTempPath(), "messaging-chase-pickup", Guid.NewGuid().ToString("N"));
-        await using var world = await NoticeWorld.CreateAsync(new Dictionary<string, string?> { ["Messaging:Notices:PickupDirectory"] = pickup });
+        await using var world = await NoticeWorld.CreateAsync(new Dictionary<string, string?> { ["Messaging:Notices:PickupDirectory"] = pickup }, storage: storage);
 
         // A tripartite case between the following service and another one, under an accepted mandate.
         var referral = await MessagingApp.OpenReferralAsync(world.Worker, world.OtherService.Id);
@@ -61,4 +62,8 @@ public sealed class OutcomeChaseTests
     private static async Task<Guid> ProposeInterviewAsync(NoticeWorld world, string caseReference, DateTimeOffset start)
         => (await world.Worker.InvokeAsync<InterviewEntry>(nameof(IMessagingHub.ProposeInterview), new ProposeInterviewRequest(Guid.NewGuid(), caseReference,
             [world.OtherWorker.Device.Member.Id, world.Assistant.Device.Member.Id], false, start, 60, "Rue de la Loi 16"))).InterviewId;
+
+    public sealed class OnSqlite() : OutcomeChaseTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : OutcomeChaseTests(StorageProvider.Postgres);
 }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
 using Messaging.Server.Features.Audit;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -10,7 +11,7 @@ namespace Messaging.Server.Tests;
 
 /// <summary>Protocol section 9 on the fake clock: join requests with and without objection, withdrawal after exactly
 /// the notice period.</summary>
-public sealed class PartnerLifecycleTests
+public abstract class PartnerLifecycleTests(StorageProvider storage)
 {
     private static async Task<JoinRequestEntry> FileJoinRequestAsync(MessagingApp app, string name = "Ville de Mons")
     {
@@ -24,7 +25,7 @@ public sealed class PartnerLifecycleTests
     [Fact]
     public async Task AJoinRequest_IsAnnouncedToPartners_AndAdmittedWhenNobodyObjectsBeforeTheDeadline()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var a = await app.CreateOrganisationAsync();
         await using var adminA = await app.ConnectAsync(a.Admin);
         await using var workerA = await app.ConnectWorkerAsync(a);
@@ -69,7 +70,7 @@ public sealed class PartnerLifecycleTests
     [Fact]
     public async Task AJoinRequest_WithAnObjectionBeforeTheDeadline_IsRejected()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var a = await app.CreateOrganisationAsync();
         var b = await app.CreateOrganisationAsync();
         await using var adminA = await app.ConnectAsync(a.Admin);
@@ -106,7 +107,7 @@ public sealed class PartnerLifecycleTests
     [Fact]
     public async Task OnlyTheOperator_FilesJoinRequests()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var a = await app.CreateOrganisationAsync();
         var http = await app.ClientAsync(a.Admin);
         await Refusal.AssertHttpAsync(ErrorCodes.Forbidden, 403, await http.PostAsJsonAsync(ApiRoutes.JoinRequests,
@@ -123,7 +124,7 @@ public sealed class PartnerLifecycleTests
     public async Task AWithdrawal_TakesEffectAfterExactlyOneCalendarMonth_RevokingDevicesAndClosingReferrals()
     {
         // Referrals wait longer than the notice here, so that only the withdrawal closes them.
-        await using var app = new MessagingApp(new Dictionary<string, string?> { ["Messaging:Referrals:ResponseWindow"] = "90.00:00:00" });
+        await using var app = new MessagingApp(storage, new Dictionary<string, string?> { ["Messaging:Referrals:ResponseWindow"] = "90.00:00:00" });
         var a = await app.CreateOrganisationAsync();
         var b = await app.CreateOrganisationAsync();
         var c = await app.CreateOrganisationAsync();
@@ -202,4 +203,8 @@ public sealed class PartnerLifecycleTests
         await Refusal.AssertHttpAsync(ErrorCodes.PartnerWithdrawn, 403, await op.PostAsJsonAsync(ApiRoutes.Members,
             new CreateMemberRequest(b.Id, "New admin", Roles.OrganisationAdmin, "new.admin@b.example")));
     }
+
+    public sealed class OnSqlite() : PartnerLifecycleTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : PartnerLifecycleTests(StorageProvider.Postgres);
 }

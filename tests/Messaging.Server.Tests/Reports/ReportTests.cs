@@ -4,21 +4,22 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 
 namespace Messaging.Server.Tests;
 
 /// <summary>The follow-up committee report: counts per period and partner type, small cells suppressed, CSV and JSON,
 /// nothing that identifies a case, a service or a person.</summary>
-public sealed class ReportTests
+public abstract class ReportTests(StorageProvider storage)
 {
     private sealed record Scenario(MessagingApp App, HttpClient Operator, List<string> CaseReferences, string Year);
 
     /// <summary>A prevention service sends 5 referrals and a coordination body 4, all to another prevention service,
     /// which accepts 4, declines 5 and proposes no tripartite interview.</summary>
-    private static async Task<Scenario> SetUpAsync(Dictionary<string, string?>? settings = null)
+    private async Task<Scenario> SetUpAsync(Dictionary<string, string?>? settings = null)
     {
-        var app = new MessagingApp(settings);
+        var app = new MessagingApp(storage, settings);
         var a = await app.CreateOrganisationAsync(name: "Service Alpha-Secret");
         var coordination = await app.CreateServiceAsync(OrganisationTypes.Coordination, ServiceLevels.Community, acceptsReferrals: false, name: "Coordination Beta-Secret");
         var b = await app.CreateOrganisationAsync(name: "Service Gamma-Secret");
@@ -97,7 +98,7 @@ public sealed class ReportTests
     [Fact]
     public async Task OnlyTheOperator_GetsTheReport_WithAValidYearGranularityAndFormat()
     {
-        await using var app = new MessagingApp();
+        await using var app = new MessagingApp(storage);
         var a = await app.CreateOrganisationAsync();
         var year = app.Clock.GetUtcNow().Year;
         await Refusal.AssertHttpAsync(ErrorCodes.Forbidden, 403, await (await app.ClientAsync(a.Admin)).GetAsync(new Uri($"{ApiRoutes.ReferralReport}?year={year}", UriKind.Relative)));
@@ -129,4 +130,8 @@ public sealed class ReportTests
         Assert.DoesNotContain("organisationId", body, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("caseReference", body, StringComparison.OrdinalIgnoreCase);
     }
+
+    public sealed class OnSqlite() : ReportTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : ReportTests(StorageProvider.Postgres);
 }

@@ -4,6 +4,7 @@ using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Conversations;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.RateLimiting;
+using Messaging.Server.Features.Telemetry;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
 
@@ -24,6 +25,7 @@ internal sealed partial class EnvelopeService(
     IEnumerable<IEnvelopeAcceptedHook> acceptedHooks,
     IDeviceSignals signals,
     IRateLimiter rateLimiter,
+    MessagingMetrics metrics,
     TimeProvider time,
     IOptions<EnvelopesOptions> options,
     ILogger<EnvelopeService> logger)
@@ -73,6 +75,7 @@ internal sealed partial class EnvelopeService(
             return (Result: SendEnvelopeResult.Accepted(sequence, now, expiresAt, acknowledged), Delivery: (EnvelopeDelivery?)delivery, AfterCommit: afterCommit);
         }, cancellationToken);
 
+        metrics.CopiesDelivered(outcome.Result.Acknowledged);
         foreach (var work in outcome.AfterCommit ?? [])
         {
             await work();
@@ -80,6 +83,7 @@ internal sealed partial class EnvelopeService(
 
         if (outcome.Delivery is { } accepted)
         {
+            metrics.EnvelopeStored();
             LogAccepted(logger, accepted.Sequence, sender.DeviceId, request.ConversationId, request.Recipients.Count);
             foreach (var recipient in request.Recipients)
             {
@@ -98,6 +102,7 @@ internal sealed partial class EnvelopeService(
     {
         var sequences = ValidSequences(request?.Sequences);
         var count = await database.WriteAsync(s => EnvelopeRepository.AcknowledgeAsync(s, device.DeviceId, sequences), cancellationToken);
+        metrics.CopiesDelivered(count);
         return new AcknowledgeResult(count);
     }
 
