@@ -1,5 +1,6 @@
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
+using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
 
 namespace Messaging.Server.Tests.Notices;
@@ -7,14 +8,14 @@ namespace Messaging.Server.Tests.Notices;
 /// <summary>The retention sweeps of interviews (<c>interviews.retention</c>) and of mandates and notices
 /// (<c>notices.retention</c>), run by the job runner at the retention interval: what is finished goes after the
 /// retention period, what is live or still waiting stays.</summary>
-public sealed class RetentionTests
+public abstract class RetentionTests(StorageProvider storage)
 {
     private static readonly TimeSpan Retention = TimeSpan.FromDays(365);
 
     [Fact]
     public async Task AfterTheRetentionPeriod_InterviewsChasesNoticesFinishedDeliveriesAndEndedMandatesGo_WhileLiveAndWaitingOnesStay()
     {
-        await using var world = await NoticeWorld.CreateAsync();
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
         var app = world.App;
 
         // A tripartite case under mandate, an interview that ends without outcome (chased), then its no-show notice.
@@ -69,4 +70,8 @@ public sealed class RetentionTests
     private static async Task<Rows> RowsAsync(MessagingApp app) => new(
         await app.CountAsync("interviews"), await app.CountAsync("interview_participants"), await app.CountAsync("notice_outcome_chases"),
         await app.CountAsync("notice_intake_outbox"), await app.CountAsync("notices"), await app.CountAsync("mandates"));
+
+    public sealed class OnSqlite() : RetentionTests(StorageProvider.Sqlite);
+
+    public sealed class OnPostgres() : RetentionTests(StorageProvider.Postgres);
 }

@@ -215,7 +215,8 @@ internal sealed partial class OutcomeChaseSweep(IDatabase database, IEnumerable<
         var now = DbValues.ToStoragePrecision(time.GetUtcNow());
         var ended = await source.ListEndedWithoutOutcomeAsync(now, cancellationToken);
         var created = 0;
-        foreach (var interview in ended)
+        // An interview older than the retention period is past chasing (its chase and notices may already be swept).
+        foreach (var interview in ended.Where(i => i.End >= now - options.Value.Retention))
         {
             var remindAt = DbValues.ToStoragePrecision(interview.End + options.Value.OutcomeGracePeriod);
             var escalateAt = DbValues.ToStoragePrecision(OutcomeDeadline.After(interview.End, options.Value.EscalationTimeOfDay));
