@@ -132,9 +132,16 @@ public sealed partial class SmtpInvitationSender : IInvitationSender
             claim = null;
             return new DeliveryResult(id, DeliveryStatus.TemporaryFailure, null, "The connection to the SMTP relay broke.");
         }
+        catch (OperationCanceledException) when (claim is { Status: DeliveryClaimStatus.Claimed })
+        {
+            // Stopped mid-send (the host shutting down): given back at once, so that the job run again after the restart
+            // need not wait for the lease; whether the server took the message is unknown.
+            await ReleaseAsync(claim, outcomeUnknown: true).ConfigureAwait(false);
+            throw;
+        }
         finally
         {
-            // Anything else (cancelled, the ledger unreachable after the hand-over): the claim lapses after its lease.
+            // Anything else (a crash, the ledger unreachable after the hand-over): the claim lapses after its lease.
             await _pool.ReturnAsync(pooled, healthy).ConfigureAwait(false);
         }
     }

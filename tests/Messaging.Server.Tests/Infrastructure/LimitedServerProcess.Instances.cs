@@ -47,8 +47,8 @@ public sealed partial class LimitedServerProcess
         server._process.BeginErrorReadLine();
         try
         {
-            // Several instances start at once on two shared cores: give them longer than one alone.
-            await server.WaitReadyAsync(90);
+            // Several instances start at once on two shared cores, with other test runs: give them longer than one alone.
+            await server.WaitReadyAsync(180);
         }
         catch (TimeoutException ex)
         {

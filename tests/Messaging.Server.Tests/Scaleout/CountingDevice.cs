@@ -17,13 +17,15 @@ public sealed class CountingDevice : IAsyncDisposable
     private readonly ProcessDeployment _deployment;
     private readonly object _gate = new();
     private readonly Dictionary<Guid, int> _pushes = [];
-    private readonly HashSet<Guid> _acknowledgedByMe = [];
+    private readonly Dictionary<Guid, int> _acknowledgedByMe = []; // envelope id → the connection that acknowledged it
     private readonly List<(long Sequence, Guid EnvelopeId)> _toAcknowledge = [];
     private readonly HashSet<Guid> _accepted = [];
     private readonly Dictionary<string, int> _refusals = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _connecting = new(1, 1);
     private HubConnection? _hub;
+    private int _hubNumber;
+    private int _connections;
     private Task? _acknowledging;
     private int _redeliveredAfterAcknowledgement;
     private volatile bool _offline;
@@ -64,8 +66,9 @@ public sealed class CountingDevice : IAsyncDisposable
         }
     }
 
-    /// <summary>Pushes of an id already pushed before the device's acknowledgement of it went through (allowed by the
-    /// protocol — a live push and the catch-up at connect may cross — and dropped by the client's id check).</summary>
+    /// <summary>Pushes of an id pushed before (allowed by the protocol — a live push and the catch-up at connect may
+    /// cross, and a push already on its way when the acknowledgement was confirmed still arrives on that connection — and
+    /// dropped by the client's id check, as the client SDK does).</summary>
     public int Repeats
     {
         get
@@ -77,7 +80,8 @@ public sealed class CountingDevice : IAsyncDisposable
         }
     }
 
-    /// <summary>Pushes of an id the server had already confirmed acknowledged: the server delivered it twice.</summary>
+    /// <summary>Pushes, on a later connection, of an id whose acknowledgement the server had confirmed on an earlier one:
+    /// the server kept an acknowledged envelope pending and delivered it twice.</summary>
     public int RedeliveredAfterAcknowledgement => Volatile.Read(ref _redeliveredAfterAcknowledgement);
 
     /// <summary>Send attempts refused or broken (then retried with the same id), by what the client saw.</summary>
@@ -183,7 +187,7 @@ public sealed class CountingDevice : IAsyncDisposable
         {
             lock (_gate)
             {
-                if (_acknowledgedByMe.IsSupersetOf(expected))
+                if (expected.All(_acknowledgedByMe.ContainsKey))
                 {
                     return;
                 }
@@ -234,13 +238,14 @@ public sealed class CountingDevice : IAsyncDisposable
                 var instance = preferred is { HasExited: false } ? preferred : (_deployment.Running is { Count: > 0 } running ? running[0] : null)
                     ?? throw new InvalidOperationException("No instance is running.");
                 var hub = instance.Hub(Device.Token!);
-                hub.On<EnvelopeDelivery>(nameof(IMessagingClient.ReceiveEnvelope), Received);
+                var number = Interlocked.Increment(ref _connections);
+                hub.On<EnvelopeDelivery>(nameof(IMessagingClient.ReceiveEnvelope), d => Received(d, number));
                 try
                 {
                     await hub.StartAsync(_stopping.Token);
                     // The connection's catch-up (what is pending) is pushed before its first call is answered.
                     await hub.InvokeAsync<WhoAmIResult>(nameof(IMessagingHub.WhoAmI), _stopping.Token);
-                    _hub = hub;
+                    (_hub, _hubNumber) = (hub, number);
                     Instance = instance;
                     return hub;
                 }
@@ -258,12 +263,12 @@ public sealed class CountingDevice : IAsyncDisposable
         }
     }
 
-    private void Received(EnvelopeDelivery delivery)
+    private void Received(EnvelopeDelivery delivery, int connection)
     {
         lock (_gate)
         {
             _pushes[delivery.EnvelopeId] = _pushes.GetValueOrDefault(delivery.EnvelopeId) + 1;
-            if (_acknowledgedByMe.Contains(delivery.EnvelopeId))
+            if (_acknowledgedByMe.TryGetValue(delivery.EnvelopeId, out var acknowledgedOn) && acknowledgedOn < connection)
             {
                 _redeliveredAfterAcknowledgement++;
             }
@@ -309,11 +314,15 @@ public sealed class CountingDevice : IAsyncDisposable
                 try
                 {
                     var hub = await EnsureConnectedAsync(null);
+                    var connection = Volatile.Read(ref _hubNumber);
                     await hub.InvokeAsync<AcknowledgeResult>(nameof(IMessagingHub.AcknowledgeEnvelopes),
                         new AcknowledgeRequest([.. batch.Select(b => b.Sequence)]), _stopping.Token);
                     lock (_gate)
                     {
-                        _acknowledgedByMe.UnionWith(batch.Select(b => b.EnvelopeId));
+                        foreach (var (_, envelopeId) in batch)
+                        {
+                            _acknowledgedByMe.TryAdd(envelopeId, connection);
+                        }
                     }
 
                     continue;

@@ -27,7 +27,7 @@ public sealed class JobsAcrossAStopTests(ITestOutputHelper output)
             ["Messaging:Interviews:Smtp:Security"] = "None",
             ["Messaging:Interviews:Smtp:UserName"] = TestServices.SmtpUser,
             ["Messaging:Interviews:Smtp:Password"] = TestServices.SmtpPassword,
-            ["Messaging:Interviews:ReminderLeads:0"] = "00:01:00",
+            ["Messaging:Interviews:ReminderLeads:0"] = "00:05:00",
         });
         var (a, b) = (deployment.Instances[0], deployment.Instances[1]);
         var serviceA = await deployment.CreateOrganisationAsync(a);
@@ -44,9 +44,9 @@ public sealed class JobsAcrossAStopTests(ITestOutputHelper output)
         await workerB.InvokeAsync<ReferralEntry>(nameof(IMessagingHub.RespondToReferral),
             new RespondToReferralRequest(caseReference, ReferralResponse.ProposeTripartite, null));
 
-        // The reminder (one minute before the start) falls due a few seconds from now: while every instance is down, or
-        // as they come back.
-        var start = DateTimeOffset.FromUnixTimeSeconds(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds() + 70);
+        // The reminder (five minutes before the start) falls due a few seconds from now, while every instance is down;
+        // the start stays far enough ahead for a slow restart (a reminder that comes back after the start is not sent).
+        var start = DateTimeOffset.FromUnixTimeSeconds(TimeProvider.System.GetUtcNow().ToUnixTimeSeconds() + 305);
         await organiser.InvokeAsync<InterviewEntry>(nameof(IMessagingHub.ProposeInterview), new ProposeInterviewRequest(
             Guid.NewGuid(), caseReference, [workerB.Device.Member.Id, assistant.Member.Id], false, start, 60, "Rue de la Loi 16, 1000 Bruxelles"));
         await organiser.DisconnectAsync();
@@ -69,6 +69,24 @@ public sealed class JobsAcrossAStopTests(ITestOutputHelper output)
                 $"{address.Split('-')[0]}: {messages.Count} email(s), {Reminders(address).Count} reminder(s), {messages.Select(m => m.MessageId).Distinct(StringComparer.Ordinal).Count()} distinct Message-IDs"));
         }
 
+        // The jobs behind that one reminder: the one scheduled before the stop and one re-derived by each instance started.
+        await using var database = new Npgsql.NpgsqlConnection(deployment.ConnectionString);
+        await database.OpenAsync();
+        await using var query = database.CreateCommand();
+        query.CommandText = "SELECT statename, COUNT(*) FROM hangfire.job WHERE invocationdata::text LIKE '%InterviewReminderJob%' GROUP BY statename ORDER BY 1;";
+        var jobs = new List<string>();
+        var reminderJobs = 0L;
+        await using (var reader = await query.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                jobs.Add(string.Create(CultureInfo.InvariantCulture, $"{(reader.IsDBNull(0) ? "none" : reader.GetString(0))} ×{reader.GetInt64(1)}"));
+                reminderJobs += reader.GetInt64(1);
+            }
+        }
+
+        output.WriteLine($"reminder jobs in Hangfire.PostgreSql after the restart: {string.Join(", ", jobs)}");
+        Assert.True(reminderJobs >= 3, "the stop and restart did not leave several jobs for the one reminder");
         Assert.All(addresses, r => Assert.Single(Reminders(r)));
         Assert.All(received.Values, messages => Assert.Equal(messages.Count, messages.Select(m => m.MessageId).Distinct(StringComparer.Ordinal).Count()));
         Assert.All(received.Values.Skip(1), messages => Assert.Single(messages, m => !(m.Subject ?? string.Empty).StartsWith("Rappel", StringComparison.Ordinal))); // one invitation each

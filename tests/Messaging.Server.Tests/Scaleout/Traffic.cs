@@ -69,8 +69,9 @@ public sealed class Pair : IAsyncDisposable
 public sealed record TrafficFigures(int Acknowledged, int Delivered, int Lost, int Duplicated, int Repeats, int Refused, int Reconnections, string RefusedBy)
 {
     /// <summary>Waits until each recipient has everything its sender got acknowledged (or 30 s), then counts: lost =
-    /// acknowledged but never delivered; duplicated = delivered again after the recipient's acknowledgement went through
-    /// (the application would see it twice); repeats = pushed twice before that (dropped by the client's id check).</summary>
+    /// acknowledged but never delivered; duplicated = delivered again, on a later connection, after the server had
+    /// confirmed the recipient's acknowledgement (it kept an acknowledged envelope pending); repeats = every other second
+    /// push of an id (crossings the protocol allows, dropped by the client's id check as the client SDK does).</summary>
     public static async Task<TrafficFigures> CountAsync(IReadOnlyList<Pair> pairs, ITestOutputHelper output, string test, ProcessDeployment? deployment = null)
     {
         if (deployment is not null)
