@@ -28,7 +28,8 @@ public static partial class ErrorCodes
     /// <summary>The device's stored attachments would exceed its quota; retry when older ones have expired (HTTP 429).</summary>
     public const string AttachmentQuotaExceeded = "attachment.quota-exceeded";
 
-    /// <summary>The server is at its connection ceiling; retry with back-off (HTTP 503).</summary>
+    /// <summary>The server is at its connection ceiling, or its database cannot be reached for the moment (nothing of the
+    /// call was stored); retry with back-off (HTTP 503).</summary>
     public const string ServerBusy = "server.busy";
 
     /// <summary>This server instance is shutting down: the call was refused before doing anything (nothing stored), and the

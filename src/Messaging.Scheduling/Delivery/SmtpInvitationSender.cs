@@ -10,8 +10,9 @@ namespace Messaging.Scheduling.Delivery;
 /// <summary>
 /// Sends invitations through an SMTP relay over pooled connections, exactly once per delivery id:
 /// <list type="bullet">
-/// <item>the ledger is checked first: an id the server already accepted is not sent again (a job retried after the
-/// end of DATA, a crash before the job recorded success);</item>
+/// <item>the delivery id is claimed in the ledger first: an id the server already accepted is not sent again (a job
+/// retried after the end of DATA, a crash before the job recorded success), and of two attempts at once (two instances
+/// running the same job) only one sends — the other gets a temporary failure and finds it sent when retried;</item>
 /// <item>a temporary failure (4xx reply, refused or broken connection) is retried with exponential backoff, on a fresh
 /// connection when the old one broke; a 4xx reply to DATA means the server did not take the message;</item>
 /// <item>a permanent failure (5xx) is returned at once for the organiser to see.</item>
@@ -42,12 +43,6 @@ public sealed partial class SmtpInvitationSender : IInvitationSender
     {
         ArgumentNullException.ThrowIfNull(invitation);
         var id = invitation.DeliveryId;
-        if (_ledger.WasSent(id))
-        {
-            LogAlreadySent(id);
-            return new DeliveryResult(id, DeliveryStatus.AlreadySent);
-        }
-
         DeliveryResult? last = null;
         for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
         {
@@ -58,6 +53,11 @@ public sealed partial class SmtpInvitationSender : IInvitationSender
             }
 
             last = await AttemptAsync(invitation, attempt, cancellationToken).ConfigureAwait(false);
+            if (last.Status == DeliveryStatus.AlreadySent)
+            {
+                LogAlreadySent(id);
+            }
+
             if (last.Status != DeliveryStatus.TemporaryFailure)
             {
                 return last;
@@ -92,33 +92,65 @@ public sealed partial class SmtpInvitationSender : IInvitationSender
         }
 
         var healthy = false;
+        DeliveryClaim? claim = null;
         try
         {
-            if (_ledger.BeginAttempt(id))
+            healthy = true;
+            claim = await _ledger.ClaimAsync(id, cancellationToken).ConfigureAwait(false);
+            switch (claim.Status)
             {
-                LogUncertainResend(id);
+                case DeliveryClaimStatus.AlreadySent:
+                    return new DeliveryResult(id, DeliveryStatus.AlreadySent);
+                case DeliveryClaimStatus.HeldElsewhere:
+                    LogFailure(id, attempt, null, "another attempt is sending it");
+                    return new DeliveryResult(id, DeliveryStatus.TemporaryFailure, null, "Another attempt is sending this message.");
+                case DeliveryClaimStatus.Claimed when claim.EarlierOutcomeUnknown:
+                    LogUncertainResend(id);
+                    break;
             }
 
+            healthy = false;
             await pooled.Client.SendAsync(invitation.Message, cancellationToken).ConfigureAwait(false);
-            _ledger.RecordSent(id);
-            pooled.Sent++;
             healthy = true;
+            await _ledger.RecordSentAsync(claim, CancellationToken.None).ConfigureAwait(false);
+            claim = null;
+            pooled.Sent++;
             return new DeliveryResult(id, DeliveryStatus.Sent);
         }
         catch (SmtpCommandException e)
         {
             // The server answered: the connection is still usable, the message was not taken.
             healthy = true;
+            await ReleaseAsync(claim, outcomeUnknown: false).ConfigureAwait(false);
+            claim = null;
             return Refused(id, attempt, e);
         }
         catch (Exception e) when (IsConnectionFailure(e))
         {
             LogFailure(id, attempt, null, "connection broke");
+            await ReleaseAsync(claim, outcomeUnknown: true).ConfigureAwait(false);
+            claim = null;
             return new DeliveryResult(id, DeliveryStatus.TemporaryFailure, null, "The connection to the SMTP relay broke.");
+        }
+        catch (OperationCanceledException) when (claim is { Status: DeliveryClaimStatus.Claimed })
+        {
+            // Stopped mid-send (the host shutting down): given back at once, so that the job run again after the restart
+            // need not wait for the lease; whether the server took the message is unknown.
+            await ReleaseAsync(claim, outcomeUnknown: true).ConfigureAwait(false);
+            throw;
         }
         finally
         {
+            // Anything else (a crash, the ledger unreachable after the hand-over): the claim lapses after its lease.
             await _pool.ReturnAsync(pooled, healthy).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReleaseAsync(DeliveryClaim? claim, bool outcomeUnknown)
+    {
+        if (claim is { Status: DeliveryClaimStatus.Claimed })
+        {
+            await _ledger.ReleaseAsync(claim, outcomeUnknown, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

@@ -51,12 +51,22 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
             // The connection went away mid-call: nobody is waiting for an answer, and nothing failed.
             throw;
         }
+        catch (System.Data.Common.DbException ex) when (ex.IsTransient)
+        {
+            // The database is unreachable for the moment (restarting, failing over): the unit of work was rolled back,
+            // nothing was stored. A typed refusal lets the client retry the same call (a send keeps its envelope id).
+            LogDatabaseUnavailable(logger, invocationContext.HubMethodName, ex.GetType().Name);
+            throw new HubException($"{ErrorCodes.ServerBusy}: The database cannot be reached for the moment; retry.");
+        }
         catch (Exception ex) when (ex is not HubException)
         {
             LogFailed(logger, invocationContext.HubMethodName, ex);
             throw;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Hub call {Method} refused: the database cannot be reached ({Exception})")]
+    private static partial void LogDatabaseUnavailable(ILogger logger, string method, string exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Hub call {Method} refused: {Code}")]
     private static partial void LogRefused(ILogger logger, string method, string code);

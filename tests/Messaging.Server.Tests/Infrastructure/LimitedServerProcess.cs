@@ -16,7 +16,7 @@ namespace Messaging.Server.Tests.Infrastructure;
 /// file-descriptor limit (<c>prlimit --nofile</c>), with its own data folder: for what only a real process shows
 /// (descriptor exhaustion, crashes). Kills the process and deletes the folder on dispose.
 /// </summary>
-public sealed class LimitedServerProcess : IAsyncDisposable
+public sealed partial class LimitedServerProcess : IAsyncDisposable
 {
     private readonly StringBuilder _logs = new();
     private readonly Process _process;
@@ -140,12 +140,12 @@ public sealed class LimitedServerProcess : IAsyncDisposable
         }
     }
 
-    private async Task WaitReadyAsync()
+    private async Task WaitReadyAsync(int seconds = 30)
     {
         using var http = Client();
         http.Timeout = TimeSpan.FromSeconds(2);
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(30))
+        while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
         {
             Assert.False(_process.HasExited, "the server exited during start-up: " + Logs);
             try
@@ -163,7 +163,7 @@ public sealed class LimitedServerProcess : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        throw new TimeoutException("The server did not become ready within 30 s.");
+        throw new TimeoutException($"The server did not become ready within {seconds} s.");
     }
 
     private static ProcessStartInfo StartInfo(int? descriptorLimit, IEnumerable<string> args)

@@ -10,14 +10,14 @@ using NodaTime;
 namespace Messaging.Server.Features.Interviews;
 
 /// <summary>
-/// The one sender of interview emails: the library's SMTP pool with its exactly-once ledger when a relay is configured,
+/// The one sender of interview emails: the library's SMTP pool with its exactly-once ledger (in the database) when a relay is configured,
 /// otherwise the pickup folder (the embedded default). Built once per host; disposes the pool with it.
 /// </summary>
 internal sealed class InterviewMailer : IAsyncDisposable
 {
     private readonly SmtpConnectionPool? _pool;
 
-    public InterviewMailer(IOptions<InterviewsOptions> options, IOptions<StorageOptions> storage, TimeProvider time, ILoggerFactory loggers)
+    public InterviewMailer(IOptions<InterviewsOptions> options, IOptions<StorageOptions> storage, IDatabase database, TimeProvider time, ILoggerFactory loggers)
     {
         var o = options.Value;
         var root = Path.Combine(Path.GetFullPath(storage.Value.DataDirectory), "interviews");
@@ -37,8 +37,8 @@ internal sealed class InterviewMailer : IAsyncDisposable
             };
             library.Validate();
             _pool = new SmtpConnectionPool(library);
-            var ledger = new FileDeliveryLedger(o.LedgerDirectory ?? Path.Combine(root, "ledger"));
-            Sender = new SmtpInvitationSender(_pool, ledger, library, time, loggers.CreateLogger<SmtpInvitationSender>());
+            // In the database: every instance of a scaled-out deployment sees the same claims.
+            Sender = new SmtpInvitationSender(_pool, new DatabaseDeliveryLedger(database, time), library, time, loggers.CreateLogger<SmtpInvitationSender>());
         }
         else
         {

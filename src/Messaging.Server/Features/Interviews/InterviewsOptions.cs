@@ -18,9 +18,6 @@ public sealed class InterviewsOptions : IValidatableObject
     /// <summary>Where <c>.eml</c> files go when no SMTP relay is configured; default <c>&lt;DataDirectory&gt;/interviews/pickup</c>.</summary>
     public string? PickupDirectory { get; set; }
 
-    /// <summary>The delivery ledger (exactly-once sends over SMTP); default <c>&lt;DataDirectory&gt;/interviews/ledger</c>.</summary>
-    public string? LedgerDirectory { get; set; }
-
     /// <summary>Reminder leads before the start (default the day before and one hour before).</summary>
     public IList<TimeSpan> ReminderLeads { get; } = [];
 

@@ -9,14 +9,14 @@ namespace Messaging.Server.Features.Notices;
 /// <summary>
 /// The feature's content-free emails ("a notice is waiting", "record the outcome", "an outcome is overdue"): a fixed
 /// subject and a fixed text, never a case reference, a name or a kind. Sent through the scheduling library's exactly-once
-/// senders: the SMTP pool with its delivery ledger when <see cref="NoticesOptions.Smtp"/> is set, else the pickup folder.
+/// senders: the SMTP pool with its delivery ledger (in the database) when <see cref="NoticesOptions.Smtp"/> is set, else the pickup folder.
 /// </summary>
 internal sealed class NoticeMailer : IAsyncDisposable
 {
     private readonly Lazy<(IInvitationSender Sender, SmtpConnectionPool? Pool)> _sender;
     private readonly NoticesOptions _options;
 
-    public NoticeMailer(IOptions<NoticesOptions> options, IOptions<StorageOptions> storage, TimeProvider time, ILoggerFactory loggers)
+    public NoticeMailer(IOptions<NoticesOptions> options, IOptions<StorageOptions> storage, IDatabase database, TimeProvider time, ILoggerFactory loggers)
     {
         _options = options.Value;
         var root = Path.Combine(storage.Value.DataDirectory, "notices");
@@ -37,8 +37,8 @@ internal sealed class NoticeMailer : IAsyncDisposable
                 PoolSize = smtp.PoolSize,
             };
             var pool = new SmtpConnectionPool(settings);
-            var ledger = new FileDeliveryLedger(_options.LedgerDirectory ?? Path.Combine(root, "ledger"));
-            return (new SmtpInvitationSender(pool, ledger, settings, time, loggers.CreateLogger<SmtpInvitationSender>()), pool);
+            // In the database: every instance of a scaled-out deployment sees the same claims.
+            return (new SmtpInvitationSender(pool, new DatabaseDeliveryLedger(database, time), settings, time, loggers.CreateLogger<SmtpInvitationSender>()), pool);
         });
     }
 

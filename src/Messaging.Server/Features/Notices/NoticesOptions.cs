@@ -17,9 +17,6 @@ public sealed class NoticesOptions : IValidatableObject
     /// <summary>Where <c>.eml</c> files go when no SMTP relay is configured; default <c>&lt;DataDirectory&gt;/notices/pickup</c>.</summary>
     public string? PickupDirectory { get; set; }
 
-    /// <summary>The delivery ledger (exactly-once sends over SMTP); default <c>&lt;DataDirectory&gt;/notices/ledger</c>.</summary>
-    public string? LedgerDirectory { get; set; }
-
     /// <summary>The SMTP relay; none means the pickup folder.</summary>
     public NoticeSmtpSettings? Smtp { get; set; }
 
