@@ -220,7 +220,20 @@ internal static class RelayScenario
             (left[i].Partner, right[i].Partner) = (right[i], left[i]);
         }
 
-        await Task.WhenAll(left.Select(x => Gated(() => StartSessionAsync(x, payloadBytes))));
+        // Fewer at once than the connections: on PostgreSQL a burst of concurrent first sends meets serialization failures.
+        using var sessions = new SemaphoreSlim(16);
+        await Task.WhenAll(left.Select(async x =>
+        {
+            await sessions.WaitAsync();
+            try
+            {
+                await StartSessionAsync(x, payloadBytes);
+            }
+            finally
+            {
+                sessions.Release();
+            }
+        }));
         Console.Error.WriteLine($"sessions started at {clock.Elapsed.TotalSeconds:F1} s");
         return [.. left, .. right];
     }
@@ -254,7 +267,7 @@ internal static class RelayScenario
                 await SendAsync(device, new byte[payloadBytes], measurement: null);
                 return;
             }
-            catch (Microsoft.AspNetCore.SignalR.HubException) when (attempt < 10)
+            catch (Microsoft.AspNetCore.SignalR.HubException) when (attempt < 30)
             {
                 await Task.Delay(Random.Shared.Next(10, 100));
             }
