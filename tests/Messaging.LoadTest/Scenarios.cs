@@ -98,10 +98,12 @@ internal static class PacedLoop
                 measurement.OpenWindow();
             }
 
-            var due = TimeSpan.FromSeconds(sent / perSecond);
-            if (due > clock.Elapsed)
+            // One reading of the clock: read twice, the difference could come out as -1 ms, which Task.Delay takes as "forever".
+            var wait = TimeSpan.FromSeconds(sent / perSecond) - clock.Elapsed;
+            if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(due - clock.Elapsed);
+                // At least a millisecond: Task.Delay rounds a shorter wait down to none, and the loop would spin.
+                await Task.Delay(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait);
                 continue;
             }
 
