@@ -16,7 +16,7 @@ Needs the cluster of services.sh (PGHOST, PGPORT, PGUSER, PGPASSWORD and MESSAGI
 
 Variants: serializable (as the server) or read-committed; clients: concurrent connections (default serializable:1,
 serializable:8, read-committed:8). Prints per variant: messages/s, wall time per message on one client, PostgreSQL's CPU
-per message (the postmaster and all its children, from /proc), pgbench's own CPU per message, and the transactions
+per message (the postmaster and all its children, from /proc, sampled while pgbench runs and scaled to the run), pgbench's own CPU per message, and the transactions
 pgbench had to retry after a serialization failure (--max-tries 10, as the server's PostgresDatabase.MaxAttempts) or
 that failed all ten attempts.
 """
@@ -109,9 +109,19 @@ def run(isolation, clients, seconds, root):
         command = ["pgbench", "-n", "-M", "prepared", "-f", script.name, "-c", str(clients), "-j", str(min(clients, 2)),
                    "-T", str(seconds), "--max-tries", "10", "-D", "prev=0", "-D", "prevdev=0", "-D", f"cipher={cipher}", database]
         before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        before_cluster, started = cluster_cpu(root), time.perf_counter()
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        elapsed, cluster = time.perf_counter() - started, cluster_cpu(root) - before_cluster
+        started = time.perf_counter()
+        bench = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The backends exit with pgbench's connections and take their CPU time with them: sample the cluster while
+        # they run (from 1 s in to 1 s before the end) and scale to the whole run.
+        time.sleep(1)
+        sample_start, cluster_start = time.perf_counter(), cluster_cpu(root)
+        time.sleep(max(1, seconds - 2))
+        sampled, cluster_sampled = time.perf_counter() - sample_start, cluster_cpu(root) - cluster_start
+        output, errors = bench.communicate()
+        if bench.returncode != 0:
+            raise RuntimeError(errors)
+        elapsed = time.perf_counter() - started
+        cluster = cluster_sampled / sampled * elapsed
         after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
         pgbench_cpu = (after_children.ru_utime - before_children.ru_utime) + (after_children.ru_stime - before_children.ru_stime)
         os.unlink(script.name)
