@@ -13,6 +13,8 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -20,17 +22,39 @@ internal sealed class ChildProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static async Task<ChildProcess> StartAsync(string workingDirectory, IEnumerable<string> args, Uri ready)
+    /// <summary>Starts <c>dotnet</c> with <paramref name="args"/>; under <c>prlimit --nofile</c> when
+    /// <paramref name="descriptorLimit"/> is set (prlimit execs the command, so the PID is dotnet's).</summary>
+    public static async Task<ChildProcess> StartAsync(string workingDirectory, IEnumerable<string> args, Uri ready, int? descriptorLimit = null)
     {
-        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(descriptorLimit is null ? "dotnet" : "prlimit") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (descriptorLimit is { } limit)
+        {
+            info.ArgumentList.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--nofile={limit}:{limit}"));
+            info.ArgumentList.Add("dotnet");
+        }
+
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start a child process");
-        _ = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
+        // MESSAGING_LOAD_LOGS names a folder that keeps each child's output (the server logs at warning); otherwise it is dropped.
+        if (Environment.GetEnvironmentVariable("MESSAGING_LOAD_LOGS") is { Length: > 0 } logs)
+        {
+            Directory.CreateDirectory(logs);
+            var log = TextWriter.Synchronized(new StreamWriter(Path.Combine(logs, $"child-{process.Id}.log")) { AutoFlush = true });
+            process.OutputDataReceived += (_, e) => log.WriteLine(e.Data);
+            process.ErrorDataReceived += (_, e) => log.WriteLine(e.Data);
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+        else
+        {
+            _ = process.StandardOutput.ReadToEndAsync();
+            _ = process.StandardError.ReadToEndAsync();
+        }
+
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var waited = Stopwatch.StartNew();
         while (waited.Elapsed < TimeSpan.FromSeconds(30))

@@ -31,24 +31,32 @@ internal sealed class Measurement
 
     public void CloseWindow() => Volatile.Write(ref _windowEnd, Stopwatch.GetTimestamp());
 
-    public Result Summarise(TimeSpan window, double serverCpuSeconds, double loadCpuSeconds, (double OnCpu, double Waiting) writerSeconds)
+    public Result Summarise(TimeSpan window, CpuUse cpu)
     {
         var sorted = _latenciesMs.Order().ToArray();
         double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
         var seconds = window.TotalSeconds;
-        return new Result(Interlocked.Read(ref _delivered) / seconds, Percentile(0.50), Percentile(0.99), sorted.Length, serverCpuSeconds / seconds, loadCpuSeconds / seconds,
-            writerSeconds.OnCpu / seconds, writerSeconds.Waiting / seconds);
+        return new Result(Interlocked.Read(ref _delivered) / seconds, Percentile(0.50), Percentile(0.99), sorted.Length, cpu.Server / seconds, cpu.Load / seconds,
+            cpu.WriterOnCpu / seconds, cpu.WriterWaiting / seconds, cpu.Database / seconds, cpu.Backplane / seconds);
     }
 }
 
 /// <summary>One scenario's figures. CPU is in cores (CPU seconds per second of the window); the writer's figures are
-/// NaN for a server without a database writer thread.</summary>
-internal sealed record Result(double PerSecond, double P50Ms, double P99Ms, int Samples, double ServerCores, double LoadCores, double WriterCores, double WriterWaitingCores)
+/// NaN for a server without a database writer thread, the database's and the backplane's when the run has none (or their
+/// PIDs are unknown). <see cref="Failed"/> counts sends that failed or were refused.</summary>
+internal sealed record Result(double PerSecond, double P50Ms, double P99Ms, int Samples, double ServerCores, double LoadCores, double WriterCores, double WriterWaitingCores,
+    double DatabaseCores = double.NaN, double BackplaneCores = double.NaN, long Failed = 0)
 {
     public string Row(string name) => string.Create(CultureInfo.InvariantCulture,
         $"| {name} | {PerSecond:F0} | {P50Ms:F2} | {P99Ms:F2} | {Samples} | {ServerCores:F2} | {LoadCores:F2} | {Cell(WriterCores)} | {Cell(WriterWaitingCores)} |");
 
-    private static string Cell(double cores) => double.IsNaN(cores) ? "–" : cores.ToString("F2", CultureInfo.InvariantCulture);
+    /// <summary>A row with the database's and the backplane's CPU as well (the production-mode tables).</summary>
+    public string FullRow(string name) => string.Create(CultureInfo.InvariantCulture,
+        $"| {name} | {PerSecond:F0} | {P50Ms:F2} | {P99Ms:F2} | {Samples} | {Failed} | {ServerCores:F2} | {Cell(WriterCores)} | {Cell(DatabaseCores)} | {Cell(BackplaneCores)} | {LoadCores:F2} |");
+
+    public const string FullHeader = "| scenario | delivered/s | p50 ms | p99 ms | samples | failed sends | server CPU (cores, all instances) | SQLite writer on CPU | PostgreSQL CPU (all its processes) | Redis CPU | load tool CPU |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
+
+    internal static string Cell(double cores) => double.IsNaN(cores) ? "–" : cores.ToString("F2", CultureInfo.InvariantCulture);
 }
 
 /// <summary>The server's database writer thread (named <c>db-writer</c>), from <c>/proc/PID/task/*/schedstat</c>
@@ -86,10 +94,76 @@ internal static class Cpu
 {
     public static double Seconds(int pid)
     {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var fields = StatFields(pid);
         // After the command: field 14 (utime) and 15 (stime) of stat(5) are at offsets 11 and 12 here.
         var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
         return ticks / 100.0;
+    }
+
+    /// <summary>A process and its children (PostgreSQL: the postmaster and its backends), in seconds. A child that ended
+    /// between two readings takes its time with it: read around windows in which connections stay open.</summary>
+    public static double TreeSeconds(int pid)
+    {
+        var total = Seconds(pid);
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var child) || child == pid)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (int.Parse(StatFields(child)[1], CultureInfo.InvariantCulture) == pid)
+                {
+                    total += Seconds(child);
+                }
+            }
+            catch (IOException)
+            {
+                // The process ended while being read.
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>Resident memory of a process in bytes (<c>VmRSS</c>).</summary>
+    public static long ResidentBytes(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+    }
+
+    private static string[] StatFields(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    }
+}
+
+/// <summary>CPU seconds used between <see cref="CpuProbe.Start"/> and <see cref="CpuProbe.Stop"/>: the server
+/// instances together, this tool, the SQLite writer thread(s), the PostgreSQL cluster, the Redis server.</summary>
+internal sealed record CpuUse(double Server, double Load, double WriterOnCpu, double WriterWaiting, double Database, double Backplane);
+
+internal sealed class CpuProbe(IReadOnlyList<int> serverPids, int? databasePid = null, int? backplanePid = null)
+{
+    private CpuUse? _start;
+
+    public void Start() => _start = Read();
+
+    public CpuUse Stop()
+    {
+        var start = _start ?? throw new InvalidOperationException("not started");
+        var end = Read();
+        return new CpuUse(end.Server - start.Server, end.Load - start.Load, end.WriterOnCpu - start.WriterOnCpu, end.WriterWaiting - start.WriterWaiting,
+            end.Database - start.Database, end.Backplane - start.Backplane);
+    }
+
+    private CpuUse Read()
+    {
+        var writers = serverPids.Select(WriterThread.Seconds).ToList();
+        return new CpuUse(serverPids.Sum(Cpu.Seconds), Cpu.Seconds(Environment.ProcessId), writers.Sum(w => w.OnCpu), writers.Sum(w => w.Waiting),
+            databasePid is { } database ? Cpu.TreeSeconds(database) : double.NaN, backplanePid is { } backplane ? Cpu.Seconds(backplane) : double.NaN);
     }
 }

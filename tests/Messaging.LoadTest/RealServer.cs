@@ -1,56 +1,173 @@
+using System.Globalization;
+using Npgsql;
+
 namespace Messaging.LoadTest;
 
-/// <summary>The real server process on a free loopback port with its own data folder, bootstrapped with a platform
-/// operator, per-device rate limits lifted (the load is the point) and logging at warning.</summary>
+/// <summary>The storage engine a run uses.</summary>
+internal enum LoadStorage
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// How the real server is deployed for a run: its storage, how many instances (two or more share one PostgreSQL database
+/// and a Redis backplane), the descriptor limit each runs under (<c>prlimit</c>; null keeps the tool's), how many loopback
+/// addresses each listens on (one address offers about 28,000 client ports), and settings added to every instance.
+/// </summary>
+internal sealed record ServerSetup(LoadStorage Storage = LoadStorage.Sqlite, int Instances = 1, int? DescriptorLimit = null, int ListenAddresses = 1,
+    IReadOnlyList<string>? Settings = null)
+{
+    /// <summary>The superuser connection string of the PostgreSQL cluster (<c>ops/scripts/deps.sh</c>).</summary>
+    public const string PostgresVariable = "MESSAGING_TEST_POSTGRES";
+
+    /// <summary>The Redis backplane's address (<c>ops/scripts/deps.sh</c>).</summary>
+    public const string RedisVariable = "MESSAGING_TEST_REDIS";
+
+    /// <summary>PIDs of the PostgreSQL postmaster and of the Redis server, when known (the tool then reports their CPU).</summary>
+    public const string PostgresPidVariable = "MESSAGING_LOAD_POSTGRES_PID";
+
+    public const string RedisPidVariable = "MESSAGING_LOAD_REDIS_PID";
+
+    public string Describe() => string.Create(CultureInfo.InvariantCulture,
+        $"{(Storage == LoadStorage.Sqlite ? "SQLite" : "PostgreSQL")}, {Instances} instance{(Instances > 1 ? "s" : "")}{(Instances > 1 ? " + Redis" : "")}");
+
+    public static LoadStorage ParseStorage(string value) => value switch
+    {
+        "sqlite" => LoadStorage.Sqlite,
+        "postgres" => LoadStorage.Postgres,
+        _ => throw new ArgumentException($"--storage is sqlite or postgres, not '{value}'"),
+    };
+
+    public static int? ProcessIdFrom(string variable)
+        => int.TryParse(Environment.GetEnvironmentVariable(variable), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+
+    internal static string Required(string variable) => Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value
+        ? value
+        : throw new InvalidOperationException($"{variable} is not set: start PostgreSQL and Redis first (`source tests/Messaging.LoadTest/storage/services.sh`).");
+}
+
+/// <summary>The real server process(es) on free loopback ports, bootstrapped with a platform operator, per-device rate
+/// limits lifted (the load is the point) and logging at warning. On PostgreSQL each run gets a database of its own,
+/// dropped at the end; with several instances they share it and a Redis backplane (a channel prefix of their own).</summary>
 internal sealed class RealServer : IAsyncDisposable
 {
     private readonly DirectoryInfo _data;
+    private readonly string? _database;
 
-    private RealServer(DirectoryInfo data, ChildProcess process, Uri url, string operatorCode)
+    private RealServer(DirectoryInfo data, string? database, IReadOnlyList<ChildProcess> processes, IReadOnlyList<IReadOnlyList<Uri>> urls, string operatorCode)
     {
         _data = data;
-        Process = process;
-        Url = url;
+        _database = database;
+        Processes = processes;
+        InstanceUrls = urls;
         OperatorCode = operatorCode;
     }
 
-    public ChildProcess Process { get; }
+    /// <summary>The first instance.</summary>
+    public ChildProcess Process => Processes[0];
 
-    public Uri Url { get; }
+    /// <summary>The first instance's first address.</summary>
+    public Uri Url => InstanceUrls[0][0];
+
+    public IReadOnlyList<ChildProcess> Processes { get; }
+
+    /// <summary>Each instance's addresses (one per loopback address it listens on).</summary>
+    public IReadOnlyList<IReadOnlyList<Uri>> InstanceUrls { get; }
 
     /// <summary>The platform operator's one-time enrolment code.</summary>
     public string OperatorCode { get; }
 
-    public static async Task<RealServer> StartAsync(string serverDirectory)
+    public static Task<RealServer> StartAsync(string serverDirectory) => StartAsync(serverDirectory, new ServerSetup());
+
+    public static async Task<RealServer> StartAsync(string serverDirectory, ServerSetup setup)
     {
         var data = Directory.CreateTempSubdirectory("messaging-load-");
+        string? database = null;
+        var started = new List<ChildProcess>();
         try
         {
-            var bootstrap = await ChildProcess.RunAsync(serverDirectory, "Messaging.Server.dll", "bootstrap", "--organisation", "Plateforme", "--type", Messaging.Contracts.OrganisationTypes.Operator,
-                "--operator", "Load operator", "--email", "operator@load.example", "--Messaging:Storage:DataDirectory", data.FullName);
+            var storage = new List<string> { "--Messaging:Storage:DataDirectory", data.FullName };
+            if (setup.Storage == LoadStorage.Postgres)
+            {
+                database = await CreateDatabaseAsync();
+                storage.AddRange(["--Messaging:Storage:Provider", "Postgres", "--Messaging:Storage:ConnectionString", ConnectionString(database)]);
+            }
+
+            var bootstrap = await ChildProcess.RunAsync(serverDirectory, ["Messaging.Server.dll", "bootstrap", "--organisation", "Plateforme", "--type", Messaging.Contracts.OrganisationTypes.Operator,
+                "--operator", "Load operator", "--email", "operator@load.example", .. storage]);
             var operatorCode = bootstrap.Split('\n').Single(l => l.StartsWith("enrolment code ", StringComparison.Ordinal)).Split(' ')[2].Trim();
-            var url = new Uri($"http://127.0.0.1:{ChildProcess.FreePort()}/");
-            var process = await ChildProcess.StartAsync(serverDirectory,
-            [
-                "Messaging.Server.dll", "--urls", url.ToString().TrimEnd('/'), "--Messaging:Storage:DataDirectory", data.FullName,
-                "--Messaging:RateLimits:SendsPerWindow", "1000000",
-                "--Messaging:RateLimits:PreKeyBundleFetchesPerWindow", "1000000",
-                "--Messaging:RateLimits:AuthenticationAttemptsPerWindow", "1000000",
-                "--Messaging:RateLimits:ConversationChangesPerWindow", "1000000",
-                "--Logging:LogLevel:Default", "Warning",
-            ], new Uri(url, "health/ready"));
-            return new RealServer(data, process, url, operatorCode);
+            var scaleout = setup.Instances > 1
+                ? new[] { "--Messaging:Scaleout:Redis", ServerSetup.Required(ServerSetup.RedisVariable), "--Messaging:Scaleout:ChannelPrefix", $"load-{Guid.NewGuid():N}" }
+                : [];
+            var urls = new List<IReadOnlyList<Uri>>();
+            for (var instance = 0; instance < setup.Instances; instance++)
+            {
+                var port = ChildProcess.FreePort();
+                var addresses = Enumerable.Range(1, setup.ListenAddresses).Select(a => new Uri($"http://127.0.0.{a}:{port}/")).ToList();
+                started.Add(await ChildProcess.StartAsync(serverDirectory,
+                [
+                    "Messaging.Server.dll", "--urls", string.Join(';', addresses.Select(a => a.ToString().TrimEnd('/'))), .. storage, .. scaleout,
+                    "--Messaging:RateLimits:SendsPerWindow", "1000000",
+                    "--Messaging:RateLimits:PreKeyBundleFetchesPerWindow", "1000000",
+                    "--Messaging:RateLimits:AuthenticationAttemptsPerWindow", "1000000",
+                    "--Messaging:RateLimits:ConversationChangesPerWindow", "1000000",
+                    "--Logging:LogLevel:Default", "Warning",
+                    .. setup.Settings ?? [],
+                ], new Uri(addresses[0], "health/ready"), setup.DescriptorLimit));
+                urls.Add(addresses);
+            }
+
+            return new RealServer(data, database, started, urls, operatorCode);
         }
         catch
         {
-            data.Delete(recursive: true);
+            foreach (var process in started)
+            {
+                await process.DisposeAsync();
+            }
+
+            await DropAsync(data, database);
             throw;
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await Process.DisposeAsync();
-        _data.Delete(recursive: true);
+        foreach (var process in Processes)
+        {
+            await process.DisposeAsync();
+        }
+
+        await DropAsync(_data, _database);
+    }
+
+    private static string ConnectionString(string database)
+        => new NpgsqlConnectionStringBuilder(ServerSetup.Required(ServerSetup.PostgresVariable)) { Database = database }.ConnectionString;
+
+    private static async Task<string> CreateDatabaseAsync()
+    {
+        var name = "messaging_load_" + Guid.NewGuid().ToString("N");
+        await using var connection = new NpgsqlConnection(ServerSetup.Required(ServerSetup.PostgresVariable));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"CREATE DATABASE {name};";
+        await command.ExecuteNonQueryAsync();
+        return name;
+    }
+
+    private static async Task DropAsync(DirectoryInfo data, string? database)
+    {
+        data.Delete(recursive: true);
+        if (database is null)
+        {
+            return;
+        }
+
+        await using var connection = new NpgsqlConnection(ServerSetup.Required(ServerSetup.PostgresVariable));
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"DROP DATABASE IF EXISTS {database} WITH (FORCE);";
+        await command.ExecuteNonQueryAsync();
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Messaging.Client;
 using Messaging.Contracts;
@@ -15,45 +16,119 @@ internal sealed record LoadSettings(int Pairs, int PayloadBytes, TimeSpan WarmUp
 /// </summary>
 internal static class ClosedLoop
 {
-    public static async Task<Result> RunAsync(IReadOnlyList<Func<CancellationToken, Task>> senders, Measurement measurement, LoadSettings settings, int serverPid)
+    public static async Task<Result> RunAsync(IReadOnlyList<Func<CancellationToken, Task>> senders, Measurement measurement, LoadSettings settings, CpuProbe cpu)
     {
         using var stop = new CancellationTokenSource();
+        long failed = 0;
         var loops = senders.Select(send => Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
-                await send(stop.Token);
+                try
+                {
+                    await send(stop.Token);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or Microsoft.AspNetCore.SignalR.HubException && !stop.IsCancellationRequested)
+                {
+                    // A refused or failed send is counted (the table's "failed sends") and the device goes on.
+                    Interlocked.Increment(ref failed);
+                }
             }
         })).ToArray();
 
         await Task.Delay(settings.WarmUp);
-        var serverCpu = Cpu.Seconds(serverPid);
-        var loadCpu = Cpu.Seconds(Environment.ProcessId);
-        var writer = WriterThread.Seconds(serverPid);
+        cpu.Start();
+        var failedAtOpen = Interlocked.Read(ref failed);
         measurement.OpenWindow();
         await Task.Delay(settings.Window);
         measurement.CloseWindow();
-        var serverUsed = Cpu.Seconds(serverPid) - serverCpu;
-        var loadUsed = Cpu.Seconds(Environment.ProcessId) - loadCpu;
-        var writerAfter = WriterThread.Seconds(serverPid);
+        var used = cpu.Stop();
+        var failedInWindow = Interlocked.Read(ref failed) - failedAtOpen;
         await stop.CancelAsync();
         try
         {
             await Task.WhenAll(loops).WaitAsync(TimeSpan.FromSeconds(20));
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or Microsoft.AspNetCore.SignalR.HubException)
         {
             // Stopping.
         }
 
-        return measurement.Summarise(settings.Window, serverUsed, loadUsed, (writerAfter.OnCpu - writer.OnCpu, writerAfter.Waiting - writer.Waiting));
+        return measurement.Summarise(settings.Window, used) with { Failed = failedInWindow };
+    }
+}
+
+/// <summary>
+/// An open loop at a fixed aggregate rate: the k-th send is due at start + k / rate and comes from device k mod N, whether
+/// or not earlier sends have been answered (a slow server shows as latency, not as a lower offered rate).
+/// </summary>
+internal static class PacedLoop
+{
+    public static async Task<Result> RunAsync(IReadOnlyList<Func<Task>> senders, double perSecond, Measurement measurement, LoadSettings settings, CpuProbe cpu)
+    {
+        long failed = 0, inFlight = 0, sent = 0;
+        async Task SendOneAsync(Func<Task> send)
+        {
+            try
+            {
+                await send();
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException or Microsoft.AspNetCore.SignalR.HubException or IOException)
+            {
+                Interlocked.Increment(ref failed);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref inFlight);
+            }
+        }
+
+        var clock = Stopwatch.StartNew();
+        var windowOpen = settings.WarmUp;
+        var windowClose = settings.WarmUp + settings.Window;
+        var opened = false;
+        long failedAtOpen = 0;
+        while (clock.Elapsed < windowClose)
+        {
+            if (!opened && clock.Elapsed >= windowOpen)
+            {
+                opened = true;
+                failedAtOpen = Interlocked.Read(ref failed);
+                cpu.Start();
+                measurement.OpenWindow();
+            }
+
+            // One reading of the clock: read twice, the difference could come out as -1 ms, which Task.Delay takes as "forever".
+            var wait = TimeSpan.FromSeconds(sent / perSecond) - clock.Elapsed;
+            if (wait > TimeSpan.Zero)
+            {
+                // At least a millisecond: Task.Delay rounds a shorter wait down to none, and the loop would spin.
+                await Task.Delay(wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait);
+                continue;
+            }
+
+            Interlocked.Increment(ref inFlight);
+            _ = SendOneAsync(senders[(int)(sent % senders.Count)]);
+            sent++;
+        }
+
+        measurement.CloseWindow();
+        var used = cpu.Stop();
+        var failedInWindow = Interlocked.Read(ref failed) - failedAtOpen;
+        var drain = Stopwatch.StartNew();
+        while (Interlocked.Read(ref inFlight) > 0 && drain.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(50);
+        }
+
+        return measurement.Summarise(settings.Window, used) with { Failed = failedInWindow };
     }
 }
 
 /// <summary>(A) The durable relay: the real server process with SQLite, real devices with real E2E sessions, acknowledgements.</summary>
 internal static class RelayScenario
 {
-    private sealed class Device
+    internal sealed class Device
     {
         public required Guid DeviceId { get; init; }
 
@@ -84,86 +159,167 @@ internal static class RelayScenario
         public bool AckFlushScheduled { get; set; }
     }
 
+    private static int _enrolmentRetries;
+
+    /// <summary>Worker enrolments started over after an internal server error (see <see cref="EnrolWorkersAsync"/>).</summary>
+    internal static int EnrolmentRetries => Volatile.Read(ref _enrolmentRetries);
+
     /// <summary>The SDK's delay before a separate acknowledgement call, when no send carried the acknowledgements.</summary>
     private static readonly TimeSpan AcknowledgementDelay = TimeSpan.FromMilliseconds(100);
 
-    public static async Task<Result> RunAsync(string serverDirectory, LoadSettings settings)
+    /// <summary>Runs the relay on <paramref name="setup"/>: a closed loop (every device keeps one send in flight), or an
+    /// open loop at <paramref name="perSecond"/> sends per second in aggregate.</summary>
+    public static async Task<Result> RunAsync(string serverDirectory, LoadSettings settings, ServerSetup setup, double? perSecond = null)
     {
-        await using var real = await RealServer.StartAsync(serverDirectory);
-        var (server, url, operatorCode) = (real.Process, real.Url, real.OperatorCode);
+        await using var real = await RealServer.StartAsync(serverDirectory, setup);
+        var measurement = new Measurement();
+        var devices = await PrepareAsync(real, settings.Pairs, settings.PayloadBytes, measurement);
+        var cpu = new CpuProbe([.. real.Processes.Select(p => p.Pid)],
+            setup.Storage == LoadStorage.Postgres ? ServerSetup.ProcessIdFrom(ServerSetup.PostgresPidVariable) : null,
+            setup.Instances > 1 ? ServerSetup.ProcessIdFrom(ServerSetup.RedisPidVariable) : null);
+        var payload = RandomNumberGenerator.GetBytes(settings.PayloadBytes);
+        Console.Error.WriteLine($"{TimeProvider.System.GetUtcNow().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)} measuring…");
+        var result = perSecond is { } rate
+            ? await PacedLoop.RunAsync([.. devices.Select(d => (Func<Task>)(() => SendAsync(d, payload, measurement)))], rate, measurement, settings, cpu)
+            : await ClosedLoop.RunAsync([.. devices.Select(d => (Func<CancellationToken, Task>)(_ => SendAsync(d, payload, measurement)))], measurement, settings, cpu);
+        await Task.WhenAll(devices.Select(d => d.Hub.DisposeAsync().AsTask()));
+        return result;
+    }
+
+    /// <summary>Enrols 2 × <paramref name="pairs"/> workers in two services, connects them (the first of each pair to the
+    /// first instance, its partner to the last), creates one conversation per pair and starts its E2E session with one
+    /// exchange each way (not measured).</summary>
+    private static async Task<List<Device>> PrepareAsync(RealServer real, int pairs, int payloadBytes, Measurement measurement)
+    {
+        var clock = Stopwatch.StartNew();
+        using var api = new ServerApi(real.Url);
+        var op = await EnrolAsync(api, real.OperatorCode);
+        var sides = new List<Device[]>();
+        foreach (var name in new[] { "Service X", "Service Y" })
         {
-            using var api = new ServerApi(url);
-            var op = await EnrolAsync(api, operatorCode);
-            var admins = new List<Device>();
-            foreach (var name in new[] { "Service X", "Service Y" })
+            var organisation = await api.CreateOrganisationAsync(op.Token, new CreateOrganisationRequest(name, OrganisationTypes.PreventionService));
+            var admin = await api.CreateMemberAsync(op.Token, new CreateMemberRequest(organisation.OrganisationId, $"Admin {name}", Roles.OrganisationAdmin, $"admin@{Guid.NewGuid():N}.example"));
+            var adminDevice = await EnrolAsync(api, (await api.IssueEnrolmentCodeAsync(op.Token, admin.MemberId)).Code);
+            sides.Add(await EnrolWorkersAsync(api, adminDevice.Token, organisation.OrganisationId, pairs, oneTimePreKeys: 5));
+        }
+
+        var (left, right) = (sides[0], sides[1]);
+        Console.Error.WriteLine($"enrolled {2 * pairs} devices in {clock.Elapsed.TotalSeconds:F1} s ({EnrolmentRetries} started over after an internal server error)");
+        using var gate = new SemaphoreSlim(64);
+        async Task Gated(Func<Task> work)
+        {
+            await gate.WaitAsync();
+            try
             {
-                var organisation = await api.CreateOrganisationAsync(op.Token, new CreateOrganisationRequest(name, OrganisationTypes.PreventionService));
-                var admin = await api.CreateMemberAsync(op.Token, new CreateMemberRequest(organisation.OrganisationId, $"Admin {name}", Roles.OrganisationAdmin, $"admin@{Guid.NewGuid():N}.example"));
-                admins.Add(await EnrolAsync(api, (await api.IssueEnrolmentCodeAsync(op.Token, admin.MemberId)).Code));
+                await work();
             }
-
-            using var gate = new SemaphoreSlim(8);
-            async Task<Device> WorkerAsync(Device admin, int i)
+            finally
             {
-                await gate.WaitAsync();
-                try
-                {
-                    var whoami = await api.CreateMemberAsync(admin.Token, new CreateMemberRequest(await OrganisationOfAsync(admin, url), $"Worker {i}", Roles.Worker, $"w{i}-{Guid.NewGuid():N}@load.example"));
-                    return await EnrolAsync(api, (await api.IssueEnrolmentCodeAsync(admin.Token, whoami.MemberId)).Code);
-                }
-                finally
-                {
-                    gate.Release();
-                }
+                gate.Release();
             }
+        }
 
-            var left = await Task.WhenAll(Enumerable.Range(0, settings.Pairs).Select(i => WorkerAsync(admins[0], i)));
-            var right = await Task.WhenAll(Enumerable.Range(0, settings.Pairs).Select(i => WorkerAsync(admins[1], i)));
-            var devices = left.Concat(right).ToList();
-            var measurement = new Measurement();
-            await Task.WhenAll(devices.Select(d => ConnectAsync(d, url, measurement)));
+        await Task.WhenAll(left.Select(d => Gated(() => ConnectAsync(d, real.InstanceUrls[0][0], measurement)))
+            .Concat(right.Select(d => Gated(() => ConnectAsync(d, real.InstanceUrls[^1][0], measurement)))));
+        Console.Error.WriteLine($"connected at {clock.Elapsed.TotalSeconds:F1} s");
+        for (var i = 0; i < pairs; i++)
+        {
+            (left[i].Partner, right[i].Partner) = (right[i], left[i]);
+        }
 
-            // Pair up, create the conversations, and start the E2E sessions with one exchange each way (not measured).
-            for (var i = 0; i < settings.Pairs; i++)
+        // Fewer at once than the connections: on PostgreSQL a burst of concurrent first sends meets serialization failures.
+        using var sessions = new SemaphoreSlim(16);
+        await Task.WhenAll(left.Select(async x =>
+        {
+            await sessions.WaitAsync();
+            try
             {
-                (left[i].Partner, right[i].Partner) = (right[i], left[i]);
+                await StartSessionAsync(x, payloadBytes);
             }
-
-            await Task.WhenAll(left.Select(async x =>
+            finally
             {
-                var conversation = await x.Hub.InvokeAsync<ConversationSummary>(nameof(IMessagingHub.CreateConversation), new CreateConversationRequest([x.Partner.MemberId], false));
-                x.ConversationId = x.Partner.ConversationId = conversation.ConversationId;
-                var bundles = await x.Hub.InvokeAsync<PreKeyBundles>(nameof(IMessagingHub.GetPreKeyBundles), new GetPreKeyBundlesRequest(x.Partner.MemberId));
-                var bundle = bundles.Bundles.Single();
-                var identity = IdentityPublicKey.Parse(bundle.IdentityKey);
-                x.Session = Session.Initiate(x.Identity, new PreKeyBundle(
-                    identity,
-                    SignedPreKeyPublic.Create(bundle.SignedPreKey.Id, bundle.SignedPreKey.PublicKey, bundle.SignedPreKey.Signature, identity),
-                    bundle.OneTimePreKey is { } o ? OneTimePreKeyPublic.Create(o.Id, o.PublicKey) : null));
-                await SendAsync(x, new byte[settings.PayloadBytes], measurement: null);
-                await x.Partner.FirstMessage.Task.WaitAsync(TimeSpan.FromSeconds(30));
-                await SendAsync(x.Partner, new byte[settings.PayloadBytes], measurement: null);
-                await x.FirstMessage.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            }));
+                sessions.Release();
+            }
+        }));
+        Console.Error.WriteLine($"sessions started at {clock.Elapsed.TotalSeconds:F1} s");
+        return [.. left, .. right];
+    }
 
-            var payload = RandomNumberGenerator.GetBytes(settings.PayloadBytes);
-            var result = await ClosedLoop.RunAsync([.. devices.Select(d => (Func<CancellationToken, Task>)(_ => SendAsync(d, payload, measurement)))], measurement, settings, server.Pid);
-            await Task.WhenAll(devices.Select(d => d.Hub.DisposeAsync().AsTask()));
-            return result;
+    /// <summary>Creates the pair's conversation and starts its E2E session with one exchange each way.</summary>
+    internal static async Task StartSessionAsync(Device x, int payloadBytes)
+    {
+        var conversation = await x.Hub.InvokeAsync<ConversationSummary>(nameof(IMessagingHub.CreateConversation), new CreateConversationRequest([x.Partner.MemberId], false));
+        x.ConversationId = x.Partner.ConversationId = conversation.ConversationId;
+        var bundles = await x.Hub.InvokeAsync<PreKeyBundles>(nameof(IMessagingHub.GetPreKeyBundles), new GetPreKeyBundlesRequest(x.Partner.MemberId));
+        var bundle = bundles.Bundles.Single();
+        var identity = IdentityPublicKey.Parse(bundle.IdentityKey);
+        x.Session = Session.Initiate(x.Identity, new PreKeyBundle(
+            identity,
+            SignedPreKeyPublic.Create(bundle.SignedPreKey.Id, bundle.SignedPreKey.PublicKey, bundle.SignedPreKey.Signature, identity),
+            bundle.OneTimePreKey is { } o ? OneTimePreKeyPublic.Create(o.Id, o.PublicKey) : null));
+        await SendRetryingAsync(x, payloadBytes);
+        await x.Partner.FirstMessage.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await SendRetryingAsync(x.Partner, payloadBytes);
+        await x.FirstMessage.Task.WaitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Set-up sends are retried: on PostgreSQL a burst of concurrent sends can exhaust the server's retries of
+    /// serialization failures (the hub then answers an unexpected error), and the set-up is not what is measured.</summary>
+    private static async Task SendRetryingAsync(Device device, int payloadBytes)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await SendAsync(device, new byte[payloadBytes], measurement: null);
+                return;
+            }
+            catch (Microsoft.AspNetCore.SignalR.HubException) when (attempt < 30)
+            {
+                await Task.Delay(Random.Shared.Next(10, 100));
+            }
         }
     }
 
-    private static async Task<Guid> OrganisationOfAsync(Device admin, Uri url)
+    /// <summary>Creates and enrols <paramref name="count"/> workers of one organisation, <paramref name="parallel"/> at a
+    /// time (a member, an enrolment code, the enrolment, a challenge and a token each: five requests).</summary>
+    internal static async Task<Device[]> EnrolWorkersAsync(ServerApi api, string adminToken, Guid organisationId, int count, int oneTimePreKeys, int parallel = 16)
     {
-        await using var hub = Connect(admin, url);
-        await hub.StartAsync();
-        return (await hub.InvokeAsync<WhoAmIResult>(nameof(IMessagingHub.WhoAmI))).OrganisationId;
+        using var gate = new SemaphoreSlim(parallel);
+        async Task<Device> WorkerAsync(int i)
+        {
+            await gate.WaitAsync();
+            try
+            {
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        var member = await api.CreateMemberAsync(adminToken, new CreateMemberRequest(organisationId, $"Worker {i}", Roles.Worker, $"w{i}-{Guid.NewGuid():N}@load.example"));
+                        return await EnrolAsync(api, (await api.IssueEnrolmentCodeAsync(adminToken, member.MemberId)).Code, oneTimePreKeys);
+                    }
+                    catch (ServerRefusedException ex) when (ex.Message.StartsWith("http.500", StringComparison.Ordinal) && attempt < 20)
+                    {
+                        // On PostgreSQL concurrent enrolments can exhaust the server's retries of serialization failures
+                        // (an internal error, 500); set-up is not what is measured, so the worker starts over, and it is counted.
+                        Interlocked.Increment(ref _enrolmentRetries);
+                        await Task.Delay(Random.Shared.Next(10, 100));
+                    }
+                }
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        return await Task.WhenAll(Enumerable.Range(0, count).Select(WorkerAsync));
     }
 
-    private static HubConnection Connect(Device device, Uri url)
+    internal static HubConnection Connect(Device device, Uri url)
         => new HubConnectionBuilder().WithUrl(new Uri(url, HubRoutes.Messaging), o => o.AccessTokenProvider = () => Task.FromResult<string?>(device.Token)).Build();
 
-    private static async Task ConnectAsync(Device device, Uri url, Measurement measurement)
+    internal static async Task ConnectAsync(Device device, Uri url, Measurement measurement)
     {
         device.Hub = Connect(device, url);
         // Decrypting is a few microseconds on this in-memory session, so the handler does it in place; the
@@ -252,7 +408,7 @@ internal static class RelayScenario
         }
     }
 
-    private static async Task SendAsync(Device device, byte[] payload, Measurement? measurement)
+    internal static async Task SendAsync(Device device, byte[] payload, Measurement? measurement)
     {
         var id = Guid.NewGuid();
         measurement?.Started(id);
@@ -282,11 +438,11 @@ internal static class RelayScenario
         }
     }
 
-    private static async Task<Device> EnrolAsync(ServerApi api, string code)
+    internal static async Task<Device> EnrolAsync(ServerApi api, string code, int oneTimePreKeyCount = 5)
     {
         var identity = IdentityKeyPair.Generate();
         var signedPreKey = SignedPreKeyPair.Generate(identity, 1);
-        var oneTimePreKeys = OneTimePreKeyPair.GenerateBatch(1, 5).ToDictionary(k => k.Id);
+        var oneTimePreKeys = OneTimePreKeyPair.GenerateBatch(1, oneTimePreKeyCount).ToDictionary(k => k.Id);
         var enrolled = await api.EnrolAsync(new EnrolDeviceRequest(code, identity.PublicKey.ToBytes(),
             new SignedPreKeyData(1, signedPreKey.PublicKey.PublicKey, signedPreKey.PublicKey.Signature),
             [.. oneTimePreKeys.Values.Select(k => new OneTimePreKeyData(k.Id, k.PublicKey.PublicKey))]));
@@ -334,7 +490,7 @@ internal static class EchoScenario
             // A send in flight is never cancelled: the loop stops between sends, as in the relay scenario.
             await c.Hub.InvokeAsync("Send", c.Partner, payload, CancellationToken.None);
         })).ToList();
-        var result = await ClosedLoop.RunAsync(senders, measurement, settings, server.Pid);
+        var result = await ClosedLoop.RunAsync(senders, measurement, settings, new CpuProbe([server.Pid]));
         await Task.WhenAll(connections.Select(c => c.Hub.DisposeAsync().AsTask()));
         return result;
     }
