@@ -15,6 +15,11 @@ internal sealed class DatabaseDeliveryLedger(IDatabase database, TimeProvider ti
     private const long Claimed = 1;
     private const long Sent = 2;
 
+    /// <summary>The retention sweep's part: deliveries sent before <paramref name="before"/> cannot be retried any more;
+    /// their rows go.</summary>
+    public static Task<int> DeleteSentBeforeAsync(DbSession session, DateTimeOffset before)
+        => session.ExecuteAsync("DELETE FROM delivery_ledger WHERE state = @sent AND sent_at < @before;", ("@sent", Sent), ("@before", before));
+
     public async Task<DeliveryClaim> ClaimAsync(string deliveryId, CancellationToken cancellationToken)
     {
         DeliveryIds.Check(deliveryId);

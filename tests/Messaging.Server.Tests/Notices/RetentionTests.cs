@@ -43,8 +43,9 @@ public abstract class RetentionTests(StorageProvider storage)
             """);
         var ended = await NoticeWorld.EndAsync(worker, (await NoticeWorld.ProposeAsync(worker, CaseReference.New(), world.Assistant.Device.Member.Id)).MandateId);
         Assert.Equal(MandateStatus.Ended, ended.Status);
+        await app.ExecuteSqlAsync($"INSERT INTO delivery_ledger (delivery_id, state, holder, claimed_at, outcome_unknown, sent_at) VALUES ('{new string('a', 32)}', 2, NULL, {now}, 0, {now});");
         var before = await RowsAsync(app);
-        Assert.Equal(new Rows(Interviews: 1, Participants: 2, Chases: 1, Outbox: 2, Notices: 2, Mandates: 3), before);
+        Assert.Equal(new Rows(Interviews: 1, Participants: 2, Chases: 1, Outbox: 2, Notices: 2, Mandates: 3, Ledger: 1), before);
 
         // A day short of the retention period: nothing goes.
         app.Clock.Advance(Retention - TimeSpan.FromDays(2));
@@ -55,7 +56,7 @@ public abstract class RetentionTests(StorageProvider storage)
         // mandate. The waiting delivery keeps its notice; both accepted mandates stay, and still carry notices.
         app.Clock.Advance(TimeSpan.FromDays(3));
         await app.RunSweepsAsync();
-        Assert.Equal(new Rows(Interviews: 0, Participants: 0, Chases: 0, Outbox: 1, Notices: 1, Mandates: 2), await RowsAsync(app));
+        Assert.Equal(new Rows(Interviews: 0, Participants: 0, Chases: 0, Outbox: 1, Notices: 1, Mandates: 2, Ledger: 0), await RowsAsync(app));
         Assert.Equal(1, await app.CountAsync("notices", $"id = '{dated.Notice.NoticeId:D}'"));
         Assert.Equal(0, await app.CountAsync("mandates", $"id = '{ended.MandateId:D}'"));
         Assert.Equal(2, await app.CountAsync("mandates", $"id IN ('{mandate.MandateId:D}', '{world.Mandate.MandateId:D}') AND status = {(int)MandateStatus.Accepted}"));
@@ -65,11 +66,12 @@ public abstract class RetentionTests(StorageProvider storage)
             (await later.SendAsync(await NoticeWorld.BuildNoticeAsync(later, world.ConversationId, world.CaseReference, NoticeKind.UnilateralEnd))).Outcome);
     }
 
-    private sealed record Rows(long Interviews, long Participants, long Chases, long Outbox, long Notices, long Mandates);
+    private sealed record Rows(long Interviews, long Participants, long Chases, long Outbox, long Notices, long Mandates, long Ledger);
 
     private static async Task<Rows> RowsAsync(MessagingApp app) => new(
         await app.CountAsync("interviews"), await app.CountAsync("interview_participants"), await app.CountAsync("notice_outcome_chases"),
-        await app.CountAsync("notice_intake_outbox"), await app.CountAsync("notices"), await app.CountAsync("mandates"));
+        await app.CountAsync("notice_intake_outbox"), await app.CountAsync("notices"), await app.CountAsync("mandates"),
+        await app.CountAsync("delivery_ledger"));
 
     public sealed class OnSqlite() : RetentionTests(StorageProvider.Sqlite);
 
