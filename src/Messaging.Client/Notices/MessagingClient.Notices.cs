@@ -51,6 +51,14 @@ public sealed partial class MessagingClient
     {
         var mandate = await AcceptedMandateAsync(caseReference, cancellationToken).ConfigureAwait(false)
             ?? throw new MandateNotFoundException(caseReference);
+        return await IssueUnderMandateAsync(mandate, kind, justification, interviewId, date, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Builds, signs and sends a notice under <paramref name="mandate"/> (already found accepted).</summary>
+    private async Task<NoticeIssued> IssueUnderMandateAsync(MandateEntry mandate, AttendanceNoticeKind kind, AbsenceJustification? justification,
+        Guid? interviewId, DateOnly? date, CancellationToken cancellationToken)
+    {
+        var caseReference = mandate.CaseReference;
         var notice = AttendanceNotice.Create(Guid.NewGuid(), kind, justification, interviewId, date, caseReference, OrganisationId, MemberId, DeviceId,
             _options.Time.GetUtcNow(), mandate.AssistantMemberId);
         var signed = notice.Sign(_store.Identity).ToBytes();
@@ -110,15 +118,14 @@ public sealed partial class MessagingClient
         }
 
         if (!held || attendance != PersonAttendance.NoShow
-            || await AcceptedMandateAsync(interview.CaseReference, cancellationToken).ConfigureAwait(false) is null)
+            || await AcceptedMandateAsync(interview.CaseReference, cancellationToken).ConfigureAwait(false) is not { } mandate)
         {
             return new InterviewOutcome(interview, null, NoticeAlreadySent: false);
         }
 
         try
         {
-            var notice = await IssueNoticeAsync(interview.CaseReference, AttendanceNoticeKind.NoShow, interviewId: interviewId,
-                cancellationToken: cancellationToken).ConfigureAwait(false);
+            var notice = await IssueUnderMandateAsync(mandate, AttendanceNoticeKind.NoShow, null, interviewId, null, cancellationToken).ConfigureAwait(false);
             return new InterviewOutcome(interview, notice, NoticeAlreadySent: false);
         }
         catch (StateConflictException ex) when (ex.Code == ErrorCodes.NoticeDuplicate)
