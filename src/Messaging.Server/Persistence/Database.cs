@@ -18,8 +18,31 @@ internal interface IDatabase
     /// <summary>Runs read-only work without a transaction.</summary>
     Task<T> ReadAsync<T>(Func<DbSession, Task<T>> work, CancellationToken cancellationToken = default);
 
-    /// <summary>Runs work in a write transaction and commits it before returning; any exception rolls it back.</summary>
-    Task<T> WriteAsync<T>(Func<DbSession, Task<T>> work, CancellationToken cancellationToken = default);
+    /// <summary>Runs work in a write transaction and commits it before returning; any exception rolls it back. The
+    /// outcome is that of some serial order of all units (<see cref="WriteIsolation.Serializable"/>).</summary>
+    Task<T> WriteAsync<T>(Func<DbSession, Task<T>> work, CancellationToken cancellationToken = default)
+        => WriteAsync(work, WriteIsolation.Serializable, cancellationToken);
+
+    /// <summary>Runs work in a write transaction at <paramref name="isolation"/> and commits it before returning; any
+    /// exception rolls it back.</summary>
+    Task<T> WriteAsync<T>(Func<DbSession, Task<T>> work, WriteIsolation isolation, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// How much a unit of work is isolated from the units running beside it. SQLite runs every unit alone (one writer), so
+/// both levels are serial there; the difference is PostgreSQL's, which runs units in parallel.
+/// </summary>
+internal enum WriteIsolation
+{
+    /// <summary>The outcome is that of some serial order of the units: any read-then-write check holds at commit. The
+    /// default; a unit whose decision depends on rows another unit may change concurrently needs it.</summary>
+    Serializable,
+
+    /// <summary>Every statement sees what was committed when it began, and row locks taken by the unit order it against
+    /// the units that take the same locks. For the hot, append-and-delete units (a plain send, an acknowledgement) whose
+    /// races are settled by constraints and explicit locks (<see cref="DbSession.LocksRows"/>) rather than by aborting
+    /// and retrying: under <see cref="Serializable"/> their inserts into the same index pages abort each other.</summary>
+    ReadCommitted,
 }
 
 /// <summary>
@@ -127,7 +150,11 @@ internal sealed partial class SqliteDatabase : IDbConnectionFactory, IDatabase, 
         return await work(new DbSession(connection, null));
     }
 
-    public async Task<T> WriteAsync<T>(Func<DbSession, Task<T>> work, CancellationToken cancellationToken = default)
+    public Task<T> WriteAsync<T>(Func<DbSession, Task<T>> work, CancellationToken cancellationToken = default)
+        => WriteAsync(work, WriteIsolation.Serializable, cancellationToken);
+
+    /// <summary>The single writer runs units one after another: every isolation level is serial here.</summary>
+    public async Task<T> WriteAsync<T>(Func<DbSession, Task<T>> work, WriteIsolation isolation, CancellationToken cancellationToken = default)
     {
         if (InsideWriter.Value)
         {

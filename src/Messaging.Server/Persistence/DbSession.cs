@@ -14,6 +14,12 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
     public DbTransaction? Transaction { get; } = transaction;
 
     /// <summary>
+    /// Whether units run in parallel and order themselves with row locks (<c>SELECT … FOR NO KEY UPDATE</c>): PostgreSQL.
+    /// SQLite's single writer runs one unit at a time, and its SQL has no row locks.
+    /// </summary>
+    public bool LocksRows => Connection is not Microsoft.Data.Sqlite.SqliteConnection;
+
+    /// <summary>
     /// Called by an append to a hash chain before it reads the chain's head: the head read and the insert of the next
     /// link must not interleave with another append. SQLite's single writer already runs units one at a time (nothing to
     /// do); on PostgreSQL the chain must have been locked when this transaction began (see <see cref="DbChainLocks"/>).

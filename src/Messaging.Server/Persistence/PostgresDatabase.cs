@@ -9,7 +9,8 @@ namespace Messaging.Server.Persistence;
 
 /// <summary>
 /// PostgreSQL: a pooled <see cref="NpgsqlDataSource"/>, many writers at once (no writer queue), each unit of work in its
-/// own <c>SERIALIZABLE</c> transaction, committed before <see cref="WriteAsync{T}"/> returns.
+/// own transaction — <c>SERIALIZABLE</c> unless the unit asks for <c>READ COMMITTED</c> (<see cref="WriteIsolation"/>) —
+/// committed before <c>WriteAsync</c> returns.
 /// <para><b>Why serializable.</b> The units of work were written against SQLite's single writer, where a read-then-write
 /// check — a conversation's members and active devices before a send, an enrolment code's single use, a referral's state
 /// before its transition, a quota sum before an upload — never races another unit. <c>SERIALIZABLE</c> keeps that
@@ -17,6 +18,12 @@ namespace Messaging.Server.Persistence;
 /// serialization failure (<c>40001</c>) or a deadlock (<c>40P01</c>): the unit is rolled back and run again, at most
 /// <see cref="MaxAttempts"/> times, after a short random back-off. A unit must therefore act on the database only (pushes
 /// and logs come after <c>WriteAsync</c> returns), which is already the rule.</para>
+/// <para><b>Why not for everything.</b> Serializable isolation tracks reads with predicate locks on index pages. Plain sends
+/// all insert at the right edge of the same indexes (the envelope sequence) and acknowledgements delete from them, so under
+/// load nearly every send aborted another and sends failed after ten attempts. Those units ask for <c>READ COMMITTED</c>
+/// and settle their races themselves: the idempotency of a send by the unique constraint (<c>ON CONFLICT DO NOTHING</c>),
+/// the last acknowledgement of an envelope by a row lock on it (<see cref="DbSession.LocksRows"/>). A <c>READ COMMITTED</c>
+/// unit can still append to a chain: the table lock serialises appends at any isolation.</para>
 /// <para><b>Hash chains.</b> The key log and the audit log append a link computed from the chain's head; two appends at
 /// once would read the same head, and under load one of them would fail again and again. Their tables are locked instead
 /// (<c>SHARE ROW EXCLUSIVE</c>: one append at a time, readers never blocked), as the transaction's first statement, before
@@ -65,7 +72,10 @@ internal sealed partial class PostgresDatabase : IDbConnectionFactory, IDatabase
         return await work(new DbSession(connection, null));
     }
 
-    public async Task<T> WriteAsync<T>(Func<DbSession, Task<T>> work, CancellationToken cancellationToken = default)
+    public Task<T> WriteAsync<T>(Func<DbSession, Task<T>> work, CancellationToken cancellationToken = default)
+        => WriteAsync(work, WriteIsolation.Serializable, cancellationToken);
+
+    public async Task<T> WriteAsync<T>(Func<DbSession, Task<T>> work, WriteIsolation isolation, CancellationToken cancellationToken = default)
     {
         if (InsideWrite.Value)
         {
@@ -79,7 +89,7 @@ internal sealed partial class PostgresDatabase : IDbConnectionFactory, IDatabase
         {
             try
             {
-                return await RunOnceAsync(work, chains, cancellationToken);
+                return await RunOnceAsync(work, chains, isolation, cancellationToken);
             }
             catch (DbChainLockRequiredException needed)
             {
@@ -101,10 +111,11 @@ internal sealed partial class PostgresDatabase : IDbConnectionFactory, IDatabase
         }
     }
 
-    private async Task<T> RunOnceAsync<T>(Func<DbSession, Task<T>> work, DbChain chains, CancellationToken cancellationToken)
+    private async Task<T> RunOnceAsync<T>(Func<DbSession, Task<T>> work, DbChain chains, WriteIsolation isolation, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(
+            isolation == WriteIsolation.ReadCommitted ? IsolationLevel.ReadCommitted : IsolationLevel.Serializable, cancellationToken);
         var session = new DbSession(connection, transaction, chains: new DbChainLocks(chains));
         if (chains != DbChain.None)
         {

@@ -57,6 +57,9 @@ public sealed class ConnectedDevice : IAsyncDisposable
         return result;
     }
 
+    /// <summary>Takes the next pushed envelope if one has arrived, without waiting.</summary>
+    public bool TryTake(out EnvelopeDelivery envelope) => _envelopes.Reader.TryRead(out envelope!);
+
     /// <summary>True when nothing more arrives within a short grace period.</summary>
     public async Task<bool> NothingMoreAsync(int milliseconds = 200)
     {

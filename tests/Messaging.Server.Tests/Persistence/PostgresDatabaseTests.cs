@@ -107,7 +107,7 @@ public sealed class PostgresDatabaseTests
             await auditLog.AppendAsync(s, new AuditEvent(AuditEventTypes.DeviceEnrolled, member, device, [AuditSubject.Device(device)]));
             var now = DbValues.ToStoragePrecision(DateTimeOffset.FromUnixTimeMilliseconds(1_900_000_000_000 + i));
             return await EnvelopeRepository.InsertAsync(s, device, member, Guid.NewGuid(), Guid.NewGuid(), EnvelopeKind.Chat, now, now.AddDays(1),
-                [new RecipientCiphertext(Guid.NewGuid(), [1, 2, 3])]);
+                [new RecipientCiphertext(Guid.NewGuid(), [1, 2, 3])]) ?? throw new InvalidOperationException("A fresh envelope id conflicted.");
         });
 
         var sequences = await Task.WhenAll(Enumerable.Range(0, UnitsPerProcess)

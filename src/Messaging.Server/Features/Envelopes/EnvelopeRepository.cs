@@ -12,16 +12,24 @@ internal static class EnvelopeRepository
         "SELECT seq, created_at, expires_at FROM envelopes WHERE sender_device_id = @sender AND envelope_id = @id;",
         r => new StoredAcceptance(r.GetInt64(0), r.GetInstant(1), r.GetInstant(2)), ("@sender", senderDeviceId), ("@id", envelopeId));
 
-    public static async Task<long> InsertAsync(DbSession session, Guid senderDeviceId, Guid senderMemberId, Guid envelopeId,
+    /// <summary>Stores the envelope and its copies; returns its sequence, or null when the same sender's envelope with the
+    /// same id was committed by a unit running beside this one (a retry racing its original, possible at
+    /// <see cref="WriteIsolation.ReadCommitted"/>): nothing is written then, and the caller answers with that one.</summary>
+    public static async Task<long?> InsertAsync(DbSession session, Guid senderDeviceId, Guid senderMemberId, Guid envelopeId,
         Guid conversationId, EnvelopeKind kind, DateTimeOffset createdAt, DateTimeOffset expiresAt, IReadOnlyList<RecipientCiphertext> recipients)
     {
         var sequence = await session.ScalarInt64Async(
             """
             INSERT INTO envelopes (sender_device_id, sender_member_id, envelope_id, conversation_id, kind, created_at, expires_at)
-            VALUES (@sender, @member, @id, @conversation, @kind, @created, @expires) RETURNING seq;
+            VALUES (@sender, @member, @id, @conversation, @kind, @created, @expires)
+            ON CONFLICT (sender_device_id, envelope_id) DO NOTHING RETURNING seq;
             """,
             ("@sender", senderDeviceId), ("@member", senderMemberId), ("@id", envelopeId), ("@conversation", conversationId),
-            ("@kind", kind), ("@created", createdAt), ("@expires", expiresAt)) ?? throw new InvalidOperationException("No sequence returned.");
+            ("@kind", kind), ("@created", createdAt), ("@expires", expiresAt));
+        if (sequence is null)
+        {
+            return null;
+        }
         foreach (var recipient in recipients)
         {
             await session.ExecuteAsync(
@@ -44,11 +52,16 @@ internal static class EnvelopeRepository
 
     /// <summary>Deletes this device's copies, then the envelopes no device still waits for. One fixed statement pair per
     /// sequence rather than an IN list: fixed text is prepared once and re-bound (the writer caches it), which costs less
-    /// than compiling a new statement for every batch.</summary>
+    /// than compiling a new statement for every batch.
+    /// <para>Where units run in parallel (<see cref="DbSession.LocksRows"/>), the envelope's row is locked between the two:
+    /// two devices acknowledging an envelope's last two copies at once would otherwise each still see the other's copy and
+    /// neither delete the envelope. The lock makes the second wait for the first's commit, and its check, a statement
+    /// begun after the wait, sees it. Sequences are taken in ascending order, so two acknowledgements never wait on each
+    /// other crosswise.</para></summary>
     public static async Task<int> AcknowledgeAsync(DbSession session, Guid recipientDeviceId, IReadOnlyCollection<long> sequences)
     {
         var deleted = 0;
-        foreach (var sequence in sequences)
+        foreach (var sequence in sequences.Order())
         {
             if (await session.ExecuteAsync(
                     "DELETE FROM envelope_recipients WHERE recipient_device_id = @device AND envelope_seq = @seq;",
@@ -58,6 +71,11 @@ internal static class EnvelopeRepository
             }
 
             deleted++;
+            if (session.LocksRows)
+            {
+                await session.ExecuteAsync("SELECT 1 FROM envelopes WHERE seq = @seq FOR NO KEY UPDATE;", ("@seq", sequence));
+            }
+
             await session.ExecuteAsync(
                 """
                 DELETE FROM envelopes WHERE seq = @seq
@@ -83,6 +101,36 @@ internal static class EnvelopeRepository
         await session.ExecuteAsync(
             "DELETE FROM envelope_recipients WHERE envelope_seq IN (SELECT seq FROM envelopes WHERE expires_at <= @now);", ("@now", now));
         return await session.ExecuteAsync("DELETE FROM envelopes WHERE expires_at <= @now;", ("@now", now));
+    }
+
+    /// <summary>
+    /// The backstop for races a <see cref="WriteIsolation.ReadCommitted"/> send or acknowledgement can lose against a
+    /// serializable unit: copies still waiting for a device that is no longer active (a send that read the device as active
+    /// while its revocation was deleting the device's copies), and envelopes left without any copy for longer than
+    /// <paramref name="grace"/> (acknowledgements that each saw the other's copy). Nobody can fetch either — a revoked
+    /// device cannot authenticate — and both would otherwise stay until expiry. Returns how many rows went.
+    /// </summary>
+    public static async Task<int> PurgeStrandedAsync(DbSession session, DateTimeOffset now, TimeSpan grace)
+    {
+        var stranded = await session.QueryAsync(
+            """
+            SELECT r.recipient_device_id, r.envelope_seq FROM envelope_recipients r
+            JOIN devices d ON d.id = r.recipient_device_id
+            WHERE d.status <> 'active';
+            """,
+            r => (Device: r.GetGuidValue(0), Sequence: r.GetInt64(1)));
+        var purged = 0;
+        foreach (var copies in stranded.GroupBy(c => c.Device))
+        {
+            purged += await AcknowledgeAsync(session, copies.Key, [.. copies.Select(c => c.Sequence)]);
+        }
+
+        return purged + await session.ExecuteAsync(
+            """
+            DELETE FROM envelopes WHERE created_at <= @before
+              AND NOT EXISTS (SELECT 1 FROM envelope_recipients r WHERE r.envelope_seq = envelopes.seq);
+            """,
+            ("@before", now - grace));
     }
 
     private static EnvelopeDelivery MapDelivery(DbDataReader r) => new(

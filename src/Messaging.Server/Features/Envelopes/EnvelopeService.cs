@@ -66,14 +66,22 @@ internal sealed partial class EnvelopeService(
                 return (Result: mismatch, Delivery: null, AfterCommit: null);
             }
 
-            var sequence = await EnvelopeRepository.InsertAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
-                request.ConversationId, request.Kind, now, expiresAt, request.Recipients);
+            if (await EnvelopeRepository.InsertAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
+                    request.ConversationId, request.Kind, now, expiresAt, request.Recipients) is not { } sequence)
+            {
+                // A retry of this very send committed beside it: answer as for any repeat.
+                var original = await EnvelopeRepository.FindAsync(s, sender.DeviceId, request.EnvelopeId)
+                    ?? throw new InvalidOperationException("A conflicting envelope is not visible after its commit.");
+                var repeatAcknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
+                return (Result: SendEnvelopeResult.Accepted(original.Sequence, original.CreatedAt, original.ExpiresAt, repeatAcknowledged), Delivery: null, AfterCommit: null);
+            }
+
             var acknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
             var afterCommit = await RunAcceptedHooksAsync(s, context, sequence);
             var delivery = new EnvelopeDelivery(sequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId,
                 request.Kind, [], now, expiresAt);
             return (Result: SendEnvelopeResult.Accepted(sequence, now, expiresAt, acknowledged), Delivery: (EnvelopeDelivery?)delivery, AfterCommit: afterCommit);
-        }, cancellationToken);
+        }, IsolationFor(request.Kind), cancellationToken);
 
         metrics.CopiesDelivered(outcome.Result.Acknowledged);
         foreach (var work in outcome.AfterCommit ?? [])
@@ -101,10 +109,21 @@ internal sealed partial class EnvelopeService(
     public async Task<AcknowledgeResult> AcknowledgeAsync(CallerDevice device, AcknowledgeRequest request, CancellationToken cancellationToken = default)
     {
         var sequences = ValidSequences(request?.Sequences);
-        var count = await database.WriteAsync(s => EnvelopeRepository.AcknowledgeAsync(s, device.DeviceId, sequences), cancellationToken);
+        var count = await database.WriteAsync(s => EnvelopeRepository.AcknowledgeAsync(s, device.DeviceId, sequences), WriteIsolation.ReadCommitted, cancellationToken);
         metrics.CopiesDelivered(count);
         return new AcknowledgeResult(count);
     }
+
+    /// <summary>
+    /// A send that a gate checks or a hook completes decides on case state (a referral's status, a consent, a mandate) that
+    /// other units change: it runs serializable. Any other send — chat and session control, nearly all the traffic —
+    /// checks only the conversation's membership and devices, and runs at <see cref="WriteIsolation.ReadCommitted"/>: its
+    /// outcome is that of the send committed just before whatever change it raced (a member leaving, a device enrolled or
+    /// revoked a moment later), its idempotency rests on the unique constraint, and a copy it leaves for a device revoked
+    /// meanwhile is swept (<see cref="EnvelopeRepository.PurgeStrandedAsync"/>).
+    /// </summary>
+    private WriteIsolation IsolationFor(EnvelopeKind kind)
+        => _gates.Any(g => g.ReadsState(kind)) || _acceptedHooks.Any(h => h.Applies(kind)) ? WriteIsolation.Serializable : WriteIsolation.ReadCommitted;
 
     /// <summary>The sequences of an acknowledgement (its own call, or carried by a send), without repeats.</summary>
     private List<long> ValidSequences(IReadOnlyList<long>? sequences)

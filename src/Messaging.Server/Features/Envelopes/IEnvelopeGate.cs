@@ -22,6 +22,12 @@ internal interface IEnvelopeGate
     /// <summary>Whether the gate has anything to say about <paramref name="kind"/>; cheap and pure.</summary>
     bool Applies(EnvelopeKind kind);
 
+    /// <summary>Whether the check for <paramref name="kind"/> reads rows that other units change (a referral's status, a
+    /// consent, a mandate): such a send must run serializable so the check still holds at commit (see
+    /// <see cref="WriteIsolation"/>). By default, every kind the gate applies to; a gate that only checks the request's
+    /// shape for some kinds says so.</summary>
+    bool ReadsState(EnvelopeKind kind) => Applies(kind);
+
     /// <summary>Refuses the send by throwing; returns when the send may go on.</summary>
     Task CheckAsync(DbSession session, EnvelopeGateContext context);
 }

@@ -23,6 +23,9 @@ internal sealed class NoticeEnvelopeGate : IEnvelopeGate
     // Every kind: the gate also refuses notice routing on envelopes that are not notices.
     public bool Applies(EnvelopeKind kind) => true;
 
+    // For other kinds the check reads the request only.
+    public bool ReadsState(EnvelopeKind kind) => kind == EnvelopeKind.AttendanceNotice;
+
     public async Task CheckAsync(DbSession session, EnvelopeGateContext context)
     {
         var (sender, request) = (context.Sender, context.Request);
