@@ -105,8 +105,10 @@ internal sealed partial class PostgresDatabase : IDbConnectionFactory, IDatabase
                     LogRetry(_logger, ex.SqlState, attempt);
                 }
 
-                // Real time, not the injected clock: this spaces out contending transactions, it is not a deadline.
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * attempt)), cancellationToken);
+                // Real time, not the injected clock: this spaces out contending transactions, it is not a deadline. Full
+                // jitter over an exponentially growing window (2, 4, 8 … 256 ms): transactions that aborted each other
+                // once spread apart instead of meeting again, as they did with a window of a few milliseconds.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 1 + (1 << Math.Min(attempt, 8)))), cancellationToken);
             }
         }
     }
