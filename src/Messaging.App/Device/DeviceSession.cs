@@ -37,6 +37,7 @@ public sealed partial class DeviceSession(AppOptions options, TimeProvider time,
     private readonly ConcurrentDictionary<Guid, byte> _changedMemberKeys = new();
     private readonly List<SentMessage> _sent = [];
     private MessagingClient? _client;
+    private Contracts.EnrolmentCodeIssued? _issuedCode;
     private Task? _pump;
     private bool _locked;
     private long _lastActivityTicks;
@@ -165,6 +166,11 @@ public sealed partial class DeviceSession(AppOptions options, TimeProvider time,
             return [.. _sent.Where(m => m.ConversationId == conversationId)];
         }
     }
+
+    /// <summary>An enrolment code just issued, for the next administration page to show once.</summary>
+    public void KeepIssuedCode(Contracts.EnrolmentCodeIssued code) => Interlocked.Exchange(ref _issuedCode, code);
+
+    public Contracts.EnrolmentCodeIssued? TakeIssuedCode() => Interlocked.Exchange(ref _issuedCode, null);
 
     public void KeyConfirmed(Guid memberId)
     {

@@ -48,6 +48,8 @@ public sealed partial class Texts(IHttpContextAccessor accessor)
 
     public string Closed(ReferralDeclineReason value) => this[$"decline.{Kebab(value.ToString())}"];
 
+    public string Role(string role) => Strings.ContainsKey($"role.{role}") ? this[$"role.{role}"] : role;
+
     public string Kind(EnvelopeKind kind) => this[kind switch
     {
         EnvelopeKind.Referral => "kind.referral",
