@@ -48,4 +48,28 @@ public sealed class AdminTests(BrowserWorld world)
         Assert.DoesNotContain(code, string.Join("\n", admin.Urls), StringComparison.Ordinal);
         Assert.DoesNotContain(code, admin.App.Logs, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task TheOperator_SeesTheCommitteeReport_AsATableAndAChart_WithSmallCountsSuppressed()
+    {
+        // Its own platform: the operator's only device goes to the app (a member with a device gets no second code
+        // from the operator, and the shared platform's operator keeps building the other tests' populations).
+        await using var platform = await Platform.StartAsync();
+        var marker = Guid.NewGuid().ToString("N")[..8];
+        var (_, adminX) = await platform.CreateOrganisationAsync($"Service X {marker}");
+        var (serviceY, _) = await platform.CreateOrganisationAsync($"Service Y {marker}");
+        var aline = await platform.EnrolDeviceAsync(adminX, await platform.CreateMemberAsync(adminX, $"Aline {marker}"));
+        await aline.ReferAsync(serviceY, new Client.Cases.ReferralRecord(Contracts.Referrals.CaseReference.New(), Client.Cases.RequestNature.Individual,
+            Client.Cases.Requester.Family, "21012", false, Client.Cases.ReasonCategory.PsychosocialSupport, Client.Cases.Urgency.Normal));
+        await using var op = await AppWorker.StartAsync(world, "operator", await platform.ReleaseAsync(platform.Operator));
+        await op.Page.Locator("#passphrase").FillAsync(Platform.Passphrase);
+        await op.Page.Locator("#unlock").ClickAsync();
+        await op.Page.GetByRole(Microsoft.Playwright.AriaRole.Link, new() { Name = "Rapport du comité" }).ClickAsync();
+        await Expect(op.Page.Locator("#report-table")).ToContainTextAsync("service de prévention");
+        await Expect(op.Page.Locator("#report-chart")).ToBeVisibleAsync();
+        await Expect(op.Page.Locator("#report-table")).ToContainTextAsync("<");
+        Assert.DoesNotContain(marker, await op.Page.ContentAsync(), StringComparison.Ordinal);
+        await op.ScanAsync("committee report");
+        await op.ScreenshotAsync("report");
+    }
 }

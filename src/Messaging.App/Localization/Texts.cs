@@ -50,6 +50,8 @@ public sealed partial class Texts(IHttpContextAccessor accessor)
 
     public string Role(string role) => Strings.ContainsKey($"role.{role}") ? this[$"role.{role}"] : role;
 
+    public string OrganisationType(string type) => Strings.ContainsKey($"type.{type}") ? this[$"type.{type}"] : type;
+
     public string Kind(EnvelopeKind kind) => this[kind switch
     {
         EnvelopeKind.Referral => "kind.referral",
