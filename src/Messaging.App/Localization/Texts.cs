@@ -4,6 +4,7 @@ using Messaging.Client.Cases;
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
 using Messaging.Crypto;
+using Messaging.Crypto.Attestations;
 using Messaging.Crypto.KeyStore;
 using NodaTime;
 
@@ -52,12 +53,21 @@ public sealed partial class Texts(IHttpContextAccessor accessor)
 
     public string OrganisationType(string type) => Strings.ContainsKey($"type.{type}") ? this[$"type.{type}"] : type;
 
+    public string NoticeKind(AttendanceNoticeKind kind) => this[$"notice.{Kebab(kind.ToString())}"];
+
+    public string Justification(AbsenceJustification justification) => this[$"justification.{Kebab(justification.ToString())}"];
+
+    public string Verification(NoticeVerification verification) => this[$"verification.{Kebab(verification.ToString())}"];
+
+    public string MandateStatus(Contracts.MandateStatus status) => this[$"mandate.{Kebab(status.ToString())}"];
+
     public string Kind(EnvelopeKind kind) => this[kind switch
     {
         EnvelopeKind.Referral => "kind.referral",
         EnvelopeKind.ReferralResponse => "kind.answer",
         EnvelopeKind.IdentityShare => "kind.identity",
         EnvelopeKind.CaseFile => "kind.note",
+        EnvelopeKind.AttendanceNotice => "kind.notice",
         _ => "kind.other",
     }];
 
@@ -83,6 +93,7 @@ public sealed partial class Texts(IHttpContextAccessor accessor)
         MemberKeyChangedException or IdentityKeyChangedException => this["failure.key-changed"],
         FollowUpOngoingException => this["failure.follow-up"],
         CaseNotFoundException => this["failure.case-unknown"],
+        MandateNotFoundException => this["failure.no-mandate"],
         CaseRecordException or ArgumentException => this["failure.record"],
         HttpRequestException => this["failure.unreachable"],
         _ => this["failure.client"],

@@ -2,6 +2,8 @@ using Messaging.App.Device;
 using Messaging.App.Localization;
 using Messaging.Client;
 using Messaging.Client.Cases;
+using Messaging.Contracts;
+using Messaging.Crypto.Attestations;
 using Messaging.Contracts.Referrals;
 using Microsoft.AspNetCore.Mvc;
 using NodaTime;
@@ -38,6 +40,16 @@ public sealed class DetailModel(DeviceSession device, Texts texts, TimeProvider 
 
     public IReadOnlyList<ConsentEntry> Consents { get; private set; } = [];
 
+    public IReadOnlyList<MandateEntry> Mandates { get; private set; } = [];
+
+    public IReadOnlyList<MemberEntry> Assistants { get; private set; } = [];
+
+    public string Today => BrusselsTime.Today(time).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    private People? _people;
+
+    public string MemberName(Guid memberId) => _people?.Member(memberId, T["unknown.member"]) ?? T["unknown.member"];
+
     public IReadOnlyList<ConsentEntry> LiveConsents => [.. Consents.Where(c => c.IsLive(time.GetUtcNow()))];
 
     public string DefaultConsentEnd => BrusselsTime.Today(time).PlusDays(30).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
@@ -55,6 +67,7 @@ public sealed class DetailModel(DeviceSession device, Texts texts, TimeProvider 
         Entry = entry;
         IsReferrer = entry.ReferringOrganisationId == client.OrganisationId;
         var people = await People.LoadAsync(client, cancellationToken);
+        _people = people;
         From = people.Organisation(entry.ReferringOrganisationId, T["unknown.organisation"]);
         To = people.Organisation(entry.ReceivingOrganisationId, T["unknown.organisation"]);
         try
@@ -71,8 +84,29 @@ public sealed class DetailModel(DeviceSession device, Texts texts, TimeProvider 
             Consents = await client.ListConsentsAsync(Reference, cancellationToken);
         }
 
+        if (entry.Status == ReferralStatus.Accepted)
+        {
+            Mandates = [.. (await client.ListMandatesAsync(cancellationToken)).Where(m => m.CaseReference == Reference)];
+            Assistants = [.. people.Members.Where(m => m.Role == Roles.JusticeAssistant)];
+        }
+
         return Page();
     }
+
+    public Task<IActionResult> OnPostProposeMandateAsync(Guid assistant) => ChangeAsync(async () =>
+    {
+        await Device.Client.ProposeMandateAsync(Reference, assistant, HttpContext.RequestAborted);
+        Notify("case.mandate-proposed");
+        return Back();
+    }, Back);
+
+    public Task<IActionResult> OnPostNoticeAsync(AttendanceNoticeKind kind, DateOnly date, AbsenceJustification? justification) => ChangeAsync(async () =>
+    {
+        await Device.Client.IssueNoticeAsync(Reference, kind, kind == AttendanceNoticeKind.JustifiedAbsence ? justification : null,
+            date: date, cancellationToken: HttpContext.RequestAborted);
+        Notify("case.notice-sent");
+        return Back();
+    }, Back);
 
     public Task<IActionResult> OnPostRespondAsync(ReferralResponse response, ReferralDeclineReason? declineReason) => ChangeAsync(async () =>
     {
