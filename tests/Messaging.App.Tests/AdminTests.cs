@@ -1,5 +1,6 @@
 using Messaging.App.Tests.Infrastructure;
 using Messaging.Client.Tests.Infrastructure;
+using Messaging.Contracts;
 using static Microsoft.Playwright.Assertions;
 
 namespace Messaging.App.Tests;
@@ -71,5 +72,30 @@ public sealed class AdminTests(BrowserWorld world)
         Assert.DoesNotContain(marker, await op.Page.ContentAsync(), StringComparison.Ordinal);
         await op.ScanAsync("committee report");
         await op.ScreenshotAsync("report");
+    }
+
+    [Fact]
+    public async Task AnOrganisationAdmin_ObjectsToAJoinRequest_BeforeItsDeadline()
+    {
+        var platform = world.Platform;
+        var marker = Guid.NewGuid().ToString("N")[..8];
+        var (_, adminDevice) = await platform.CreateOrganisationAsync($"Service {marker}");
+        var filed = await platform.Operator.Api.FileJoinRequestAsync(await platform.Operator.GetAccessTokenAsync(),
+            new FileJoinRequest($"Entité candidate {marker}", OrganisationTypes.PreventionService, "community"));
+        await using var admin = await AppWorker.StartAsync(world, "admin", await platform.ReleaseAsync(adminDevice));
+        await admin.Page.Locator("#passphrase").FillAsync(Platform.Passphrase);
+        await admin.Page.Locator("#unlock").ClickAsync();
+        await admin.Page.GetByRole(Microsoft.Playwright.AriaRole.Link, new() { Name = "Partenaires" }).ClickAsync();
+        var row = admin.Page.Locator(".join-request", new() { HasText = $"Entité candidate {marker}" });
+        await Expect(row.Locator(".request-status")).ToHaveTextAsync("en attente");
+        await admin.ScanAsync("partner directory");
+        await admin.ScreenshotAsync("partners");
+        await row.Locator(".objection-reason").SelectOptionAsync(ObjectionReasons.OutsideScope);
+        await row.Locator(".object").ClickAsync();
+        await Expect(admin.Page.Locator("#notice")).ToContainTextAsync("Objection enregistrée");
+        await Expect(row.Locator(".objections")).ToContainTextAsync("1");
+        await Expect(row.Locator(".object")).ToHaveCountAsync(0);
+        var after = (await platform.Operator.ListJoinRequestsAsync()).Single(r => r.JoinRequestId == filed.JoinRequestId);
+        Assert.Equal(1, after.Objections);
     }
 }

@@ -61,6 +61,8 @@ public sealed partial class Texts(IHttpContextAccessor accessor)
 
     public string MandateStatus(Contracts.MandateStatus status) => this[$"mandate.{Kebab(status.ToString())}"];
 
+    public string JoinStatus(string status) => Strings.ContainsKey($"join.{status}") ? this[$"join.{status}"] : status;
+
     public string Kind(EnvelopeKind kind) => this[kind switch
     {
         EnvelopeKind.Referral => "kind.referral",

@@ -41,7 +41,7 @@ public sealed class ReportModel(DeviceSession device, Texts texts, TimeProvider 
         var client = Device.Client;
         if (client.Role != Roles.PlatformOperator)
         {
-            return Forbid();
+            return StatusCode(StatusCodes.Status403Forbidden);
         }
 
         Year ??= BrusselsTime.Today(time).Year;

@@ -27,7 +27,7 @@ public sealed class IndexModel(DeviceSession device, Texts texts) : AppPageModel
         var client = Device.Client;
         if (!IsAdministrator(client.Role))
         {
-            return Forbid();
+            return StatusCode(StatusCodes.Status403Forbidden);
         }
 
         CanCreateMembers = client.Role == Contracts.Roles.OrganisationAdmin;
