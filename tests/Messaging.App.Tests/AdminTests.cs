@@ -17,8 +17,7 @@ public sealed class AdminTests(BrowserWorld world)
         var marker = Guid.NewGuid().ToString("N")[..8];
         var (_, adminDevice) = await platform.CreateOrganisationAsync($"Service {marker}");
         await using var admin = await AppWorker.StartAsync(world, "admin", await platform.ReleaseAsync(adminDevice));
-        await admin.Page.Locator("#passphrase").FillAsync(Platform.Passphrase);
-        await admin.Page.Locator("#unlock").ClickAsync();
+        await admin.UnlockAsync(Platform.Passphrase);
         await admin.Page.GetByRole(Microsoft.Playwright.AriaRole.Link, new() { Name = "Administration" }).ClickAsync();
         await admin.ScanAsync("administration");
 
@@ -63,8 +62,7 @@ public sealed class AdminTests(BrowserWorld world)
         await aline.ReferAsync(serviceY, new Client.Cases.ReferralRecord(Contracts.Referrals.CaseReference.New(), Client.Cases.RequestNature.Individual,
             Client.Cases.Requester.Family, "21012", false, Client.Cases.ReasonCategory.PsychosocialSupport, Client.Cases.Urgency.Normal));
         await using var op = await AppWorker.StartAsync(world, "operator", await platform.ReleaseAsync(platform.Operator));
-        await op.Page.Locator("#passphrase").FillAsync(Platform.Passphrase);
-        await op.Page.Locator("#unlock").ClickAsync();
+        await op.UnlockAsync(Platform.Passphrase);
         await op.Page.GetByRole(Microsoft.Playwright.AriaRole.Link, new() { Name = "Rapport du comité" }).ClickAsync();
         await Expect(op.Page.Locator("#report-table")).ToContainTextAsync("service de prévention");
         await Expect(op.Page.Locator("#report-chart")).ToBeVisibleAsync();
@@ -83,8 +81,7 @@ public sealed class AdminTests(BrowserWorld world)
         var filed = await platform.Operator.Api.FileJoinRequestAsync(await platform.Operator.GetAccessTokenAsync(),
             new FileJoinRequest($"Entité candidate {marker}", OrganisationTypes.PreventionService, "community"));
         await using var admin = await AppWorker.StartAsync(world, "admin", await platform.ReleaseAsync(adminDevice));
-        await admin.Page.Locator("#passphrase").FillAsync(Platform.Passphrase);
-        await admin.Page.Locator("#unlock").ClickAsync();
+        await admin.UnlockAsync(Platform.Passphrase);
         await admin.Page.GetByRole(Microsoft.Playwright.AriaRole.Link, new() { Name = "Partenaires" }).ClickAsync();
         var row = admin.Page.Locator(".join-request", new() { HasText = $"Entité candidate {marker}" });
         await Expect(row.Locator(".request-status")).ToHaveTextAsync("en attente");

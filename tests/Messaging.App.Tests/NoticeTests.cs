@@ -1,5 +1,4 @@
 using Messaging.App.Tests.Infrastructure;
-using Messaging.Client.Cases;
 using Messaging.Client.Notices;
 using Messaging.Client.Tests.Infrastructure;
 using Messaging.Contracts;
@@ -19,28 +18,17 @@ public sealed class NoticeTests(BrowserWorld world)
     {
         var platform = world.Platform;
         var marker = Guid.NewGuid().ToString("N")[..8];
-        var (_, adminX) = await platform.CreateOrganisationAsync($"Service X {marker}");
-        var (serviceY, adminY) = await platform.CreateOrganisationAsync($"Service Y {marker}");
-        var aline = await platform.EnrolDeviceAsync(adminX, await platform.CreateMemberAsync(adminX, $"Aline {marker}"));
-        var bruno = await platform.EnrolDeviceAsync(adminY, await platform.CreateMemberAsync(adminY, $"Bruno {marker}"));
         var token = await platform.Operator.GetAccessTokenAsync();
         var house = await platform.Operator.Api.CreateOrganisationAsync(token, new CreateOrganisationRequest($"Maison de justice {marker}", OrganisationTypes.JusticeHouse));
         var houseAdmin = await platform.Operator.Api.CreateMemberAsync(token, new CreateMemberRequest(house.OrganisationId, $"Admin MJ {marker}", Roles.OrganisationAdmin, $"mj.{marker}@example.be"));
         var houseAdminDevice = await platform.EnrolDeviceAsync(platform.Operator, houseAdmin.MemberId);
         var assistantDevice = await platform.EnrolDeviceAsync(houseAdminDevice, await platform.CreateMemberAsync(houseAdminDevice, $"Justine {marker}", Roles.JusticeAssistant));
-        var record = new ReferralRecord(CaseReference.New(), RequestNature.Individual, Requester.Authority, "21012", false, ReasonCategory.JudicialMandate, Urgency.Normal);
-        await aline.ReferAsync(serviceY, record);
-        await bruno.InboxWhenAsync(i => i.Any(m => m.Kind == EnvelopeKind.Referral));
-        await bruno.RespondToReferralAsync(record.CaseReference, ReferralResponse.Accept);
+        var (_, bruno, _, _, record) = await ReferredCase.CreateAsync(platform, marker, ReferralResponse.Accept);
 
         await using var worker = await AppWorker.StartAsync(world, "Bruno", await platform.ReleaseAsync(bruno));
         await using var assistant = await AppWorker.StartAsync(world, "Justine", await platform.ReleaseAsync(assistantDevice));
-        foreach (var app in new[] { worker, assistant })
-        {
-            await app.Page.Locator("#passphrase").FillAsync(Platform.Passphrase);
-            await app.Page.Locator("#unlock").ClickAsync();
-            await Expect(app.Page.Locator("h1")).ToHaveTextAsync("Conversations");
-        }
+        await worker.UnlockAsync(Platform.Passphrase);
+        await assistant.UnlockAsync(Platform.Passphrase);
 
         // The worker proposes the mandate from the case; the assistant accepts it.
         await worker.GoAsync($"/cases/{record.CaseReference}");

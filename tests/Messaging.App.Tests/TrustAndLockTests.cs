@@ -25,7 +25,7 @@ public sealed class TrustAndLockTests(BrowserWorld world)
         var alineStore = await platform.ReleaseAsync(alineDevice);
 
         await using var aline = await AppWorker.StartAsync(world, "Aline", alineStore);
-        await UnlockAsync(aline, Platform.Passphrase);
+        await aline.UnlockAsync(Platform.Passphrase);
         await aline.GoAsync($"/conversations/{conversation.ConversationId}");
         await Expect(aline.Page.Locator(".message.theirs")).ToContainTextAsync($"Bonjour {marker}");
         await Expect(aline.Page.Locator("#send-form")).ToBeVisibleAsync();
@@ -78,13 +78,13 @@ public sealed class TrustAndLockTests(BrowserWorld world)
         await worker.Page.Locator("#passphrase").FillAsync("not the passphrase");
         await worker.Page.Locator("#unlock").ClickAsync();
         await Expect(worker.Page.Locator("#error")).ToContainTextAsync("Phrase secrète incorrecte");
-        await UnlockAsync(worker, Platform.Passphrase);
+        await worker.UnlockAsync(Platform.Passphrase);
 
         // The open page's live script finds the app locked and goes to the unlock page by itself.
         await Expect(worker.Page).ToHaveURLAsync(new Uri(worker.App.BaseUrl, "unlock").ToString(), new() { Timeout = 20_000 });
         await worker.GoAsync("/cases");
         await Expect(worker.Page).ToHaveURLAsync(new Uri(worker.App.BaseUrl, "unlock").ToString());
-        await UnlockAsync(worker, Platform.Passphrase);
+        await worker.UnlockAsync(Platform.Passphrase);
 
         // The lock button does the same at once.
         await worker.Page.Locator("#lock-now").ClickAsync();
@@ -98,18 +98,10 @@ public sealed class TrustAndLockTests(BrowserWorld world)
         var (_, admin) = await platform.CreateOrganisationAsync($"Service {Guid.NewGuid():N}");
         var store = await platform.ReleaseAsync(await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Denis")));
         await using var first = await AppWorker.StartAsync(world, "first", store);
-        await UnlockAsync(first, Platform.Passphrase);
+        await first.UnlockAsync(Platform.Passphrase);
         await using var second = await AppWorker.StartAsync(world, "second", store);
         await second.Page.Locator("#passphrase").FillAsync(Platform.Passphrase);
         await second.Page.Locator("#unlock").ClickAsync();
         await Expect(second.Page.Locator("#error")).ToContainTextAsync("déjà utilisé par un autre programme");
-    }
-
-    private static async Task UnlockAsync(AppWorker worker, string passphrase)
-    {
-        await Expect(worker.Page).ToHaveURLAsync(new Uri(worker.App.BaseUrl, "unlock").ToString());
-        await worker.Page.Locator("#passphrase").FillAsync(passphrase);
-        await worker.Page.Locator("#unlock").ClickAsync();
-        await Expect(worker.Page).ToHaveURLAsync(new Uri(worker.App.BaseUrl, "conversations").ToString());
     }
 }

@@ -63,6 +63,10 @@ public sealed partial class Texts(IHttpContextAccessor accessor)
 
     public string JoinStatus(string status) => Strings.ContainsKey($"join.{status}") ? this[$"join.{status}"] : status;
 
+    public string InterviewState(InterviewState state) => this[$"interview-state.{Kebab(state.ToString())}"];
+
+    public string InterviewAnswer(InterviewAnswer answer) => this[$"interview-answer.{Kebab(answer.ToString())}"];
+
     public string Kind(EnvelopeKind kind) => this[kind switch
     {
         EnvelopeKind.Referral => "kind.referral",
@@ -70,6 +74,7 @@ public sealed partial class Texts(IHttpContextAccessor accessor)
         EnvelopeKind.IdentityShare => "kind.identity",
         EnvelopeKind.CaseFile => "kind.note",
         EnvelopeKind.AttendanceNotice => "kind.notice",
+        EnvelopeKind.Invitation => "kind.invitation",
         _ => "kind.other",
     }];
 

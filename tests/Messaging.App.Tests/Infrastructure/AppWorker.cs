@@ -107,6 +107,15 @@ internal sealed class AppWorker : IAsyncDisposable
         await Assertions.Expect(Page).ToHaveURLAsync(new Uri(App.BaseUrl, "conversations").ToString());
     }
 
+    /// <summary>The unlock page, as on any day after enrolment: the passphrase, then the conversations.</summary>
+    public async Task UnlockAsync(string passphrase)
+    {
+        await Assertions.Expect(Page).ToHaveURLAsync(new Uri(App.BaseUrl, "unlock").ToString());
+        await Page.Locator("#passphrase").FillAsync(passphrase);
+        await Page.Locator("#unlock").ClickAsync();
+        await Assertions.Expect(Page).ToHaveURLAsync(new Uri(App.BaseUrl, "conversations").ToString());
+    }
+
     /// <summary>An axe scan of the page as it is: no serious or critical violation.</summary>
     public async Task ScanAsync(string what)
     {
