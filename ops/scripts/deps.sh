@@ -6,9 +6,11 @@
 # The services are listed in MESSAGING_TEST_SERVICES; a feature that needs a new one adds it here.
 # Storage runs on embedded SQLite and on PostgreSQL (a private cluster, postgresql); the SignalR backplane on Redis
 # (a private instance, redis-server). Scheduling (issue 13) needs an SMTP server (python3-aiosmtpd), an IMAP
-# server (dovecot-imapd) and ical.js under node (an independent iCalendar parser).
+# server (dovecot-imapd) and ical.js under node (an independent iCalendar parser). The worker web app's browser tests
+# (issue 16) drive Debian's Chromium (chromium, at /usr/lib/chromium/chromium) through Playwright: never Playwright's own
+# browser download.
 
-MESSAGING_TEST_SERVICES=(python3-aiosmtpd dovecot-imapd postgresql redis-server)
+MESSAGING_TEST_SERVICES=(python3-aiosmtpd dovecot-imapd postgresql redis-server chromium)
 MESSAGING_DEPS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 MESSAGING_DEPS_RUN="$MESSAGING_DEPS_ROOT/.test-run/services"
 

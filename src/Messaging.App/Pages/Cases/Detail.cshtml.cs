@@ -1,0 +1,159 @@
+using Messaging.App.Device;
+using Messaging.App.Localization;
+using Messaging.Client;
+using Messaging.Client.Cases;
+using Messaging.Contracts;
+using Messaging.Crypto.Attestations;
+using Messaging.Contracts.Referrals;
+using Microsoft.AspNetCore.Mvc;
+using NodaTime;
+
+namespace Messaging.App.Pages.Cases;
+
+/// <summary>
+/// One case, as far as this device holds it: the status the server knows, the referral record and what arrived end to
+/// end (answers, the identity, notes). The actions follow the protocol's order and the worker's side: the receiving
+/// service answers; the referring service withdraws, shares the identity once accepted (to the accepting service only),
+/// records and revokes the person's consent, and sends case notes under a live consent. Identity and notes are POSTed,
+/// never put in a URL; the page title names nothing.
+/// </summary>
+public sealed class DetailModel(DeviceSession device, Texts texts, TimeProvider time) : AppPageModel(device, texts)
+{
+    [BindProperty(SupportsGet = true)]
+    public string Reference { get; set; } = "";
+
+    public ReferralEntry Entry { get; private set; } = null!;
+
+    public CaseView? View { get; private set; }
+
+    public string From { get; private set; } = "";
+
+    public string To { get; private set; } = "";
+
+    public bool IsReferrer { get; private set; }
+
+    public bool CanAnswer => !IsReferrer && Entry.Status is ReferralStatus.Proposed or ReferralStatus.TripartiteProposed;
+
+    public bool CanWithdraw => IsReferrer && Entry.Status is ReferralStatus.Proposed or ReferralStatus.TripartiteProposed;
+
+    public bool CanShareIdentity => IsReferrer && Entry.Status == ReferralStatus.Accepted;
+
+    public IReadOnlyList<ConsentEntry> Consents { get; private set; } = [];
+
+    public IReadOnlyList<MandateEntry> Mandates { get; private set; } = [];
+
+    public IReadOnlyList<MemberEntry> Assistants { get; private set; } = [];
+
+    public string Today => BrusselsTime.Today(time).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    private People? _people;
+
+    public string MemberName(Guid memberId) => _people?.Member(memberId, T["unknown.member"]) ?? T["unknown.member"];
+
+    public IReadOnlyList<ConsentEntry> LiveConsents => [.. Consents.Where(c => c.IsLive(time.GetUtcNow()))];
+
+    public string DefaultConsentEnd => BrusselsTime.Today(time).PlusDays(30).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+    public async Task<IActionResult> OnGetAsync()
+    {
+        var client = Device.Client;
+        var cancellationToken = HttpContext.RequestAborted;
+        var entry = (await client.ListReferralsAsync(cancellationToken)).FirstOrDefault(r => r.CaseReference == Reference);
+        if (entry is null)
+        {
+            return NotFound();
+        }
+
+        Entry = entry;
+        IsReferrer = entry.ReferringOrganisationId == client.OrganisationId;
+        var people = await People.LoadAsync(client, cancellationToken);
+        _people = people;
+        From = people.Organisation(entry.ReferringOrganisationId, T["unknown.organisation"]);
+        To = people.Organisation(entry.ReceivingOrganisationId, T["unknown.organisation"]);
+        try
+        {
+            View = await client.GetCaseAsync(Reference, cancellationToken);
+        }
+        catch (CaseNotFoundException)
+        {
+            // The record has not reached this device (yet): the status alone is shown.
+        }
+
+        if (IsReferrer && entry.Status == ReferralStatus.Accepted)
+        {
+            Consents = await client.ListConsentsAsync(Reference, cancellationToken);
+        }
+
+        if (entry.Status == ReferralStatus.Accepted)
+        {
+            Mandates = [.. (await client.ListMandatesAsync(cancellationToken)).Where(m => m.CaseReference == Reference)];
+            Assistants = [.. people.Members.Where(m => m.Role == Roles.JusticeAssistant)];
+        }
+
+        return Page();
+    }
+
+    public Task<IActionResult> OnPostProposeMandateAsync(Guid assistant) => ChangeAsync(async () =>
+    {
+        await Device.Client.ProposeMandateAsync(Reference, assistant, HttpContext.RequestAborted);
+        Notify("case.mandate-proposed");
+        return Back();
+    }, Back);
+
+    public Task<IActionResult> OnPostNoticeAsync(AttendanceNoticeKind kind, DateOnly date, AbsenceJustification? justification) => ChangeAsync(async () =>
+    {
+        await Device.Client.IssueNoticeAsync(Reference, kind, kind == AttendanceNoticeKind.JustifiedAbsence ? justification : null,
+            date: date, cancellationToken: HttpContext.RequestAborted);
+        Notify("case.notice-sent");
+        return Back();
+    }, Back);
+
+    public Task<IActionResult> OnPostRespondAsync(ReferralResponse response, ReferralDeclineReason? declineReason) => ChangeAsync(async () =>
+    {
+        await Device.Client.RespondToReferralAsync(Reference, response, response == ReferralResponse.Decline ? declineReason : null, HttpContext.RequestAborted);
+        Notify("case.answered");
+        return Back();
+    }, Back);
+
+    public Task<IActionResult> OnPostWithdrawAsync() => ChangeAsync(async () =>
+    {
+        await Device.Client.WithdrawReferralAsync(Reference, HttpContext.RequestAborted);
+        return Back();
+    }, Back);
+
+    public Task<IActionResult> OnPostShareIdentityAsync(string? familyName, string? givenNames, DateOnly? birthDate, string? phone, string? email, string? address)
+        => ChangeAsync(async () =>
+        {
+            var identity = new PersonIdentity(Reference, familyName?.Trim() ?? "", givenNames?.Trim() ?? "", birthDate, Blank(phone), Blank(email), Blank(address));
+            await Device.Client.ShareIdentityAsync(identity, HttpContext.RequestAborted);
+            Notify("case.identity-shared");
+            return Back();
+        }, Back);
+
+    public Task<IActionResult> OnPostRecordConsentAsync(DateOnly until) => ChangeAsync(async () =>
+    {
+        var client = Device.Client;
+        var entry = (await client.ListReferralsAsync(HttpContext.RequestAborted)).First(r => r.CaseReference == Reference);
+        await client.RecordConsentAsync(Reference, entry.ReceivingOrganisationId, BrusselsTime.EndOfDay(LocalDate.FromDateOnly(until)), HttpContext.RequestAborted);
+        Notify("consent.recorded");
+        return Back();
+    }, Back);
+
+    public Task<IActionResult> OnPostRevokeConsentAsync(Guid consentId) => ChangeAsync(async () =>
+    {
+        await Device.Client.RevokeConsentAsync(consentId, HttpContext.RequestAborted);
+        Notify("consent.revoked-notice");
+        return Back();
+    }, Back);
+
+    public Task<IActionResult> OnPostNoteAsync(Guid consentId, string? note) => ChangeAsync(async () =>
+    {
+        await Device.Client.SendCaseNoteAsync(Reference, consentId, note ?? "", [], HttpContext.RequestAborted);
+        Notify("note.sent");
+        return Back();
+    }, Back);
+
+    private RedirectResult Back() => Redirect($"/cases/{Reference}");
+
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}

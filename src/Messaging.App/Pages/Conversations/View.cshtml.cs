@@ -1,0 +1,111 @@
+using System.Globalization;
+using Messaging.App.Device;
+using Messaging.App.Localization;
+using Messaging.Contracts;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Messaging.App.Pages.Conversations;
+
+/// <summary>One conversation: its members (each with a link to compare safety numbers), its messages (received, kept on
+/// this device, and those sent from here in this run, with their delivery), and the send form — replaced by a blocking
+/// warning while a member's signing key changed and was not confirmed (the SDK refuses to send to them meanwhile).</summary>
+public sealed class ViewModel(DeviceSession device, Texts texts) : AppPageModel(device, texts)
+{
+    public const int MaximumTextLength = 10_000;
+
+    public sealed record MemberRow(Guid MemberId, string Name, string Organisation);
+
+    public sealed record Line(DateTimeOffset At, string Author, string When, string Text, bool Mine, string? Delivery);
+
+    [BindProperty(SupportsGet = true)]
+    public Guid Id { get; set; }
+
+    public IReadOnlyList<MemberRow> Members { get; private set; } = [];
+
+    public IReadOnlyList<MemberRow> Changed { get; private set; } = [];
+
+    public IReadOnlyList<Line> Lines { get; private set; } = [];
+
+    public long Version { get; private set; }
+
+    public int Undecryptable { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync()
+    {
+        if (!await LoadAsync(markRead: true))
+        {
+            return NotFound();
+        }
+
+        return Page();
+    }
+
+    public async Task<IActionResult> OnGetLiveAsync(long since)
+    {
+        if (Device.Version == since)
+        {
+            return new NoContentResult();
+        }
+
+        // A live refresh shows the new messages on the open page: they count as read.
+        if (!await LoadAsync(markRead: true))
+        {
+            return NotFound();
+        }
+
+        Response.Headers["X-Live-Version"] = Version.ToString(CultureInfo.InvariantCulture);
+        return Partial("_Messages", this);
+    }
+
+    public Task<IActionResult> OnPostSendAsync(string? text) => ChangeAsync(async () =>
+    {
+        if (string.IsNullOrWhiteSpace(text) || text.Length > MaximumTextLength)
+        {
+            TempData["error"] = T["conversation.bad-text"];
+            return Redirect($"/conversations/{Id}");
+        }
+
+        var receipt = await Device.Client.SendTextAsync(Id, text, HttpContext.RequestAborted);
+        Device.RecordSent(new SentMessage(Id, text, receipt.AcceptedAt, receipt.Recipients, receipt.Unreachable.Count));
+        return Redirect($"/conversations/{Id}");
+    }, () => Redirect($"/conversations/{Id}"));
+
+    private async Task<bool> LoadAsync(bool markRead)
+    {
+        Version = Device.Version;
+        Undecryptable = Device.Undecryptable;
+        var client = Device.Client;
+        var cancellationToken = HttpContext.RequestAborted;
+        var conversation = (await client.ListConversationsAsync(cancellationToken)).FirstOrDefault(c => c.ConversationId == Id);
+        if (conversation is null)
+        {
+            return false;
+        }
+
+        var people = await People.LoadAsync(client, cancellationToken);
+        Members = [.. conversation.MemberIds.Where(m => m != client.MemberId)
+            .Select(m => new MemberRow(m, people.Member(m, T["unknown.member"]), people.OrganisationOfMember(m, T["unknown.organisation"])))];
+        var changed = new List<MemberRow>();
+        foreach (var member in Members)
+        {
+            if (await client.IsMemberKeyUnconfirmedAsync(member.MemberId, cancellationToken))
+            {
+                changed.Add(member);
+            }
+        }
+
+        Changed = changed;
+        var inbox = (await client.GetInboxAsync(cancellationToken)).Where(m => m.ConversationId == Id).ToList();
+        var received = inbox.Select(m => new Line(m.SentAt, m.SenderMemberId == client.MemberId ? T["conversation.me"] : people.Member(m.SenderMemberId, T["unknown.member"]),
+            T.DateTime(m.SentAt), m.Kind == EnvelopeKind.Chat ? m.Text : T.Kind(m.Kind), m.SenderMemberId == client.MemberId, null));
+        var sent = Device.Sent(Id).Select(s => new Line(s.AcceptedAt, T["conversation.me"], T.DateTime(s.AcceptedAt), s.Text, true,
+            s.Unreachable == 0 ? T.Format("delivery.sent", s.Recipients) : T.Format("delivery.partly", s.Recipients, s.Unreachable)));
+        Lines = [.. received.Concat(sent).OrderBy(l => l.At)];
+        if (markRead)
+        {
+            Device.MarkRead(Id, inbox);
+        }
+
+        return true;
+    }
+}

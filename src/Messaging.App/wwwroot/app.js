@@ -1,0 +1,50 @@
+// Live views: an element with data-live-src is refreshed from that address (server-rendered HTML) when the device's
+// version changed. Served by the app itself (CSP script-src 'self'); no inline script anywhere.
+(function () {
+  'use strict';
+  var POLL_MS = 2000;
+
+  function poll(element) {
+    var version = element.getAttribute('data-version') || '0';
+    var url = element.getAttribute('data-live-src') + '&since=' + encodeURIComponent(version);
+    fetch(url, { credentials: 'same-origin', headers: { 'X-Live': '1' }, cache: 'no-store' })
+      .then(function (response) {
+        if (response.status === 401 || response.status === 403) {
+          // Locked (idle) or the session is gone: the unlock page decides what comes next.
+          window.location.assign('/unlock');
+          return null;
+        }
+        if (response.status !== 200) {
+          return null;
+        }
+        var next = response.headers.get('X-Live-Version');
+        return response.text().then(function (html) {
+          element.innerHTML = html;
+          if (next) {
+            element.setAttribute('data-version', next);
+          }
+        });
+      })
+      .catch(function () { /* the app stopped or the network blinked: try again at the next tick */ })
+      .then(function () { window.setTimeout(function () { poll(element); }, POLL_MS); });
+  }
+
+  // Long operations: the button says so and cannot be pressed twice.
+  function busy(form) {
+    form.addEventListener('submit', function () {
+      var button = form.querySelector('button[data-busy]');
+      if (button) {
+        button.setAttribute('aria-disabled', 'true');
+        button.textContent = button.getAttribute('data-busy');
+        form.setAttribute('aria-busy', 'true');
+      }
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    document.querySelectorAll('[data-live-src]').forEach(function (element) {
+      window.setTimeout(function () { poll(element); }, POLL_MS);
+    });
+    document.querySelectorAll('form').forEach(busy);
+  });
+})();

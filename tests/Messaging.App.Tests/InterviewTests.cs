@@ -1,0 +1,54 @@
+using Messaging.App.Tests.Infrastructure;
+using Messaging.Client.Tests.Infrastructure;
+using Messaging.Contracts;
+using Messaging.Contracts.Referrals;
+using static Microsoft.Playwright.Assertions;
+
+namespace Messaging.App.Tests;
+
+/// <summary>The receiving worker, in the app, sets their hours, finds the common slots with the referring worker (shown
+/// by day), invites; the referring worker answers in their app.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class InterviewTests(BrowserWorld world)
+{
+    [Fact]
+    public async Task AWorker_FindsCommonSlots_AndInvites_TheOtherAnswersInTheirApp()
+    {
+        var platform = world.Platform;
+        var marker = Guid.NewGuid().ToString("N")[..8];
+        var (aline, bruno, _, _, record) = await ReferredCase.CreateAsync(platform, marker, ReferralResponse.ProposeTripartite, followUpOngoing: true);
+        var weekdays = new[] { DayOfWeek.Monday, DayOfWeek.Tuesday, DayOfWeek.Wednesday, DayOfWeek.Thursday, DayOfWeek.Friday };
+        await aline.Interviews.SetAvailabilityAsync([.. weekdays.Select(d => new WorkingPeriodEntry(d, new TimeOnly(9, 0), new TimeOnly(17, 0)))], []);
+
+        await using var organiser = await AppWorker.StartAsync(world, "Bruno", await platform.ReleaseAsync(bruno));
+        await using var guest = await AppWorker.StartAsync(world, "Aline", await platform.ReleaseAsync(aline));
+        await organiser.UnlockAsync(Platform.Passphrase);
+        await guest.UnlockAsync(Platform.Passphrase);
+
+        await organiser.Page.GetByRole(Microsoft.Playwright.AriaRole.Link, new() { Name = "Entretiens" }).ClickAsync();
+        await organiser.Page.Locator("#save-availability").ClickAsync();
+        await Expect(organiser.Page.Locator("#notice")).ToContainTextAsync("Disponibilités enregistrées");
+        await organiser.Page.GetByLabel("Dossier").SelectOptionAsync(record.CaseReference);
+        await organiser.Page.Locator("#find-slots").ClickAsync();
+        await organiser.Page.GetByLabel($"Aline {marker}").CheckAsync();
+        await organiser.Page.Locator("#find-slots").ClickAsync();
+        await Expect(organiser.Page.Locator("#slots .slot").First).ToBeVisibleAsync();
+        await organiser.ScanAsync("interview slots");
+        await organiser.ScreenshotAsync("interview-slots");
+        Assert.DoesNotContain(marker, organiser.Page.Url, StringComparison.Ordinal);
+        await organiser.Page.Locator("#slots .slot input").First.CheckAsync();
+        await organiser.Page.GetByLabel("Lieu").FillAsync("Rue de la Loi 16, 1000 Bruxelles");
+        await organiser.Page.Locator("#invite").ClickAsync();
+        await Expect(organiser.Page.Locator("#notice")).ToContainTextAsync("Invitation envoyée");
+        await Expect(organiser.Page.Locator(".interview .interview-state")).ToHaveTextAsync("proposé");
+
+        await guest.Page.GetByRole(Microsoft.Playwright.AriaRole.Link, new() { Name = "Entretiens" }).ClickAsync();
+        await Expect(guest.Page.Locator(".interview")).ToContainTextAsync(record.CaseReference);
+        await guest.ScanAsync("interviews, invited side");
+        await guest.Page.Locator(".send-answer").ClickAsync();
+        await Expect(guest.Page.Locator("#notice")).ToContainTextAsync("Réponse envoyée");
+        await Expect(guest.Page.Locator(".interview .participant", new() { HasText = $"Aline {marker}" })).ToContainTextAsync("accepté");
+        await organiser.Page.ReloadAsync();
+        await Expect(organiser.Page.Locator(".interview .participant", new() { HasText = $"Aline {marker}" })).ToContainTextAsync("accepté");
+    }
+}
