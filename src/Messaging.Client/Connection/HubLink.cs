@@ -1,5 +1,7 @@
 using Messaging.Client.Storage;
 using Messaging.Contracts;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Http.Connections.Client;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -79,7 +81,7 @@ internal sealed class HubLink : IAsyncDisposable
     public async Task StartAsync(Action<HubConnection> register, Action resumed, CancellationToken cancellationToken)
     {
         var connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(_store.Keys.Server, HubRoutes.Messaging), o => o.AccessTokenProvider = async () => await GetAccessTokenAsync(_stopping).ConfigureAwait(false))
+            .WithUrl(new Uri(_store.Keys.Server, HubRoutes.Messaging), o => WebSocketsOnly(o, async () => await GetAccessTokenAsync(_stopping).ConfigureAwait(false)))
             .WithAutomaticReconnect(new ForeverRetryPolicy(_options.MaxReconnectDelay))
             .Build();
         register(connection);
@@ -108,6 +110,20 @@ internal sealed class HubLink : IAsyncDisposable
 
         _connection = connection;
         await connection.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// How every hub connection of the SDK (and the load tool, which connects as the SDK does) reaches the server:
+    /// WebSockets straight away, without the negotiate request. Negotiating costs a second HTTP connection that stays
+    /// open beside the WebSocket until the server's keep-alive timeout (two descriptors per connecting device on the
+    /// server: half the devices an instance can hold while they connect), and ties two requests to one instance behind a
+    /// proxy (sticky sessions). The token travels in the upgrade request's <c>Authorization</c> header.
+    /// </summary>
+    internal static void WebSocketsOnly(HttpConnectionOptions options, Func<Task<string?>> accessToken)
+    {
+        options.Transports = HttpTransportType.WebSockets;
+        options.SkipNegotiation = true;
+        options.AccessTokenProvider = accessToken;
     }
 
     public async Task<T> InvokeAsync<T>(string method, CancellationToken cancellationToken)
