@@ -149,9 +149,17 @@ internal sealed class HubLink : IAsyncDisposable
         var retrySafe = RetrySafeCalls.Contains(method);
         // Read before the state: a connection that comes up after the check below completes this signal.
         var next = Volatile.Read(ref _nextConnection).Task;
-        if (retrySafe && connection.State != HubConnectionState.Connected && await ConnectedWithinAsync(next, cancellationToken).ConfigureAwait(false))
+        var waitedInVain = false;
+        if (retrySafe && connection.State != HubConnectionState.Connected)
         {
-            next = Volatile.Read(ref _nextConnection).Task;
+            if (await ConnectedWithinAsync(next, cancellationToken).ConfigureAwait(false))
+            {
+                next = Volatile.Read(ref _nextConnection).Task;
+            }
+            else
+            {
+                waitedInVain = true;
+            }
         }
 
         try
@@ -166,7 +174,7 @@ internal sealed class HubLink : IAsyncDisposable
                 throw refusal;
             }
         }
-        catch (InvalidOperationException) when (retrySafe && connection.State != HubConnectionState.Connected)
+        catch (InvalidOperationException) when (retrySafe && !waitedInVain && connection.State != HubConnectionState.Connected)
         {
             // The connection went down between the check and the call: nothing was sent.
             if (!await ConnectedWithinAsync(next, cancellationToken).ConfigureAwait(false))
