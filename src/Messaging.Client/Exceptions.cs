@@ -64,8 +64,10 @@ public class ServerRefusedException(string code, string message) : MessagingClie
 public sealed class RateLimitedException(string code, string message) : ServerRefusedException(code, message);
 
 /// <summary>The server instance was shutting down and refused the call before doing anything (nothing was stored). The
-/// connection then closes and the client reconnects by itself, to another instance: retry the same call after it has
-/// (a send keeps its envelope id, so the retry cannot store it twice).</summary>
+/// connection then closes and the client reconnects by itself, to another instance. Sends, acknowledgements and reads are
+/// retried once by the SDK after it reconnected (a send keeps its envelope id, so the retry cannot store it twice): this
+/// reaches the application for them only when no reconnection came within
+/// <see cref="MessagingClientOptions.StoppingRetryWait"/>. For other calls, retry the same call once reconnected.</summary>
 public sealed class ServerStoppingException(string code, string message) : ServerRefusedException(code, message);
 
 /// <summary>This device was revoked (or is unknown to the server): it cannot be used any more; enrol again with a new code.</summary>

@@ -29,6 +29,12 @@ public sealed record MessagingClientOptions
     /// <summary>The longest wait between two reconnection attempts.</summary>
     public TimeSpan MaxReconnectDelay { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a send (or another call safe to repeat: acknowledgements, reads) waits for the client to
+    /// reconnect when it is made while the connection is down, or after the server refused it with
+    /// <see cref="ServerStoppingException"/> (the instance is shutting down), before it is sent (once more); past it the
+    /// error surfaces. Default 30 s.</summary>
+    public TimeSpan StoppingRetryWait { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long a processed delivery's acknowledgement waits for a send to carry it before it is sent on its
     /// own. A device that talks as much as it listens then never makes a separate acknowledgement call.</summary>
     public TimeSpan AcknowledgementDelay { get; init; } = TimeSpan.FromMilliseconds(100);
@@ -373,6 +379,9 @@ public sealed partial class MessagingClient : IAsyncDisposable
     /// prekey bundle is unusable is skipped and reported (<see cref="DeviceUnreachable"/>, <see cref="SendReceipt.Unreachable"/>).
     /// </summary>
     /// <exception cref="ServerRefusedException">The server's policy refused the send (nothing was stored).</exception>
+    /// <exception cref="ServerStoppingException">The server instance was shutting down and the client did not reconnect
+    /// within <see cref="MessagingClientOptions.StoppingRetryWait"/> (a refusal during a shutdown is otherwise retried once,
+    /// after reconnecting, with the same envelope id).</exception>
     /// <exception cref="IdentityKeyChangedException">A recipient device's identity changed.</exception>
     /// <exception cref="SendNotCompletedException">The device set kept changing.</exception>
     public Task<SendReceipt> SendAsync(Guid conversationId, EnvelopeKind kind, ReadOnlyMemory<byte> body, string? caseReference = null, Guid? consentId = null, Guid? envelopeId = null, CancellationToken cancellationToken = default)

@@ -71,4 +71,56 @@ public sealed class ReliabilityTests
         Assert.Equal(PerSender, inboxB.Count);
         Assert.Equal(PerSender, inboxA.Count);
     }
+
+    /// <summary>
+    /// The server is stopped gracefully (SIGTERM) while a device sends: the drain refuses new calls with
+    /// <c>server.stopping</c>, then closes the connections. The SDK reconnects (to the same URL: here the server started
+    /// again on it; behind a proxy, the other instance) and sends each refused envelope once more with the same id, so the
+    /// application never sees the refusal, and the recipient gets every message once. A call that is not safe to repeat
+    /// still surfaces the refusal (see <c>HubLink.RetrySafeCalls</c>).
+    /// </summary>
+    [Fact]
+    public async Task SendsRefusedWhileTheServerStops_AreSentAgainAfterTheReconnection_WithTheSameId_AndTheApplicationSeesNoError()
+    {
+        await using var platform = await Platform.StartAsync(serverSettings: ["--Messaging:Shutdown:CloseDelay", "00:00:01"]);
+        var (_, admin) = await platform.CreateOrganisationAsync("Ville de Liège");
+        var a = await platform.CreateMemberAsync(admin, "Anne");
+        var b = await platform.CreateMemberAsync(admin, "Benoît");
+        var patient = Platform.ClientOptions with { StoppingRetryWait = TimeSpan.FromMinutes(2) };
+        var a1 = await platform.EnrolDeviceAsync(admin, a, options: patient);
+        var b1 = await platform.EnrolDeviceAsync(admin, b, options: patient);
+        var conversation = (await a1.CreateConversationAsync([b])).ConversationId;
+
+        const int Count = 40;
+        var acknowledged = new ConcurrentBag<Guid>();
+        var stopNow = new TaskCompletionSource();
+        async Task SendAllAsync()
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                // No catch: a refusal reaching the application fails the test.
+                var receipt = await a1.SendTextAsync(conversation, $"#{i}");
+                acknowledged.Add(receipt.EnvelopeId);
+                if (i == 10)
+                {
+                    stopNow.TrySetResult();
+                }
+
+                await Task.Delay(20);
+            }
+        }
+
+        var sending = SendAllAsync();
+        await stopNow.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await platform.Server.StopGracefullyAsync();
+        await platform.Server.StartAsync();
+        await sending.WaitAsync(TimeSpan.FromSeconds(180));
+
+        Assert.Contains("refused: server.stopping", platform.Server.Logs, StringComparison.Ordinal); // the stop met a send
+        Assert.Equal(Count, acknowledged.Distinct().Count());
+        var ids = acknowledged.ToHashSet();
+        var inbox = await b1.InboxWhenAsync(messages => ids.IsSubsetOf(messages.Select(m => m.EnvelopeId)), seconds: 60);
+        Assert.Equal(Count, inbox.Count);
+        Assert.Equal(Count, inbox.Select(m => m.EnvelopeId).Distinct().Count());
+    }
 }

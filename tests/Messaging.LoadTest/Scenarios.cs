@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Messaging.Client;
+using Messaging.Client.Connection;
 using Messaging.Contracts;
 using Messaging.Crypto.Keys;
 using Messaging.Crypto.Ratchet;
@@ -317,7 +318,7 @@ internal static class RelayScenario
     }
 
     internal static HubConnection Connect(Device device, Uri url)
-        => new HubConnectionBuilder().WithUrl(new Uri(url, HubRoutes.Messaging), o => o.AccessTokenProvider = () => Task.FromResult<string?>(device.Token)).Build();
+        => new HubConnectionBuilder().WithUrl(new Uri(url, HubRoutes.Messaging), o => HubLink.WebSocketsOnly(o, () => Task.FromResult<string?>(device.Token))).Build();
 
     internal static async Task ConnectAsync(Device device, Uri url, Measurement measurement)
     {

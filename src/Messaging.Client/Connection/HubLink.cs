@@ -1,5 +1,8 @@
+using System.Collections.Frozen;
 using Messaging.Client.Storage;
 using Messaging.Contracts;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Http.Connections.Client;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -17,6 +20,7 @@ internal sealed class HubLink : IAsyncDisposable
     private readonly MessagingClientOptions _options;
     private readonly CancellationToken _stopping;
     private HubConnection? _connection;
+    private TaskCompletionSource _nextConnection = NewConnectionSignal();
     private string? _token;
     private DateTimeOffset _tokenExpiresAt;
 
@@ -79,12 +83,13 @@ internal sealed class HubLink : IAsyncDisposable
     public async Task StartAsync(Action<HubConnection> register, Action resumed, CancellationToken cancellationToken)
     {
         var connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(_store.Keys.Server, HubRoutes.Messaging), o => o.AccessTokenProvider = async () => await GetAccessTokenAsync(_stopping).ConfigureAwait(false))
+            .WithUrl(new Uri(_store.Keys.Server, HubRoutes.Messaging), o => WebSocketsOnly(o, async () => await GetAccessTokenAsync(_stopping).ConfigureAwait(false)))
             .WithAutomaticReconnect(new ForeverRetryPolicy(_options.MaxReconnectDelay))
             .Build();
         register(connection);
         connection.Reconnected += _ =>
         {
+            Connected();
             resumed();
             return Task.CompletedTask;
         };
@@ -97,6 +102,7 @@ internal sealed class HubLink : IAsyncDisposable
                 {
                     await Task.Delay(_options.MaxReconnectDelay, _stopping).ConfigureAwait(false);
                     await connection.StartAsync(_stopping).ConfigureAwait(false);
+                    Connected();
                     resumed();
                 }
                 catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or OperationCanceledException or ServerRefusedException or System.Net.WebSockets.WebSocketException)
@@ -110,12 +116,76 @@ internal sealed class HubLink : IAsyncDisposable
         await connection.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<T> InvokeAsync<T>(string method, CancellationToken cancellationToken)
+    /// <summary>
+    /// How every hub connection of the SDK (and the load tool, which connects as the SDK does) reaches the server:
+    /// WebSockets straight away, without the negotiate request. Negotiating costs a second HTTP connection that stays
+    /// open beside the WebSocket until the server's keep-alive timeout (two descriptors per connecting device on the
+    /// server: half the devices an instance can hold while they connect), and ties two requests to one instance behind a
+    /// proxy (sticky sessions). The token travels in the upgrade request's <c>Authorization</c> header.
+    /// </summary>
+    internal static void WebSocketsOnly(HttpConnectionOptions options, Func<Task<string?>> accessToken)
+    {
+        options.Transports = HttpTransportType.WebSockets;
+        options.SkipNegotiation = true;
+        options.AccessTokenProvider = accessToken;
+    }
+
+    /// <summary>Invokes a hub method. A retry-safe call (<see cref="RetrySafeCalls"/>) made while the client is
+    /// reconnecting waits for the connection first; one refused with <c>server.stopping</c> — the instance is draining
+    /// and refused it before doing anything — waits for the connection to come back (the server closes it; the client
+    /// reconnects to the same URL, which behind a proxy is another instance) and is sent once more, identical (a send
+    /// keeps its envelope id and its ciphertexts). Both waits last at most
+    /// <see cref="MessagingClientOptions.StoppingRetryWait"/>. Any other call surfaces the refusal.</summary>
+    public Task<T> InvokeAsync<T>(string method, CancellationToken cancellationToken)
+        => InvokeAsync<T>(method, (connection, token) => connection.InvokeAsync<T>(method, token), cancellationToken);
+
+    /// <inheritdoc cref="InvokeAsync{T}(string, CancellationToken)"/>
+    public Task<T> InvokeAsync<T>(string method, object argument, CancellationToken cancellationToken)
+        => InvokeAsync<T>(method, (connection, token) => connection.InvokeAsync<T>(method, argument, token), cancellationToken);
+
+    private async Task<T> InvokeAsync<T>(string method, Func<HubConnection, CancellationToken, Task<T>> invoke, CancellationToken cancellationToken)
     {
         var connection = _connection ?? throw new InvalidOperationException("Connect first.");
+        var retrySafe = RetrySafeCalls.Contains(method);
+        // Read before the state: a connection that comes up after the check below completes this signal.
+        var next = Volatile.Read(ref _nextConnection).Task;
+        var waitedInVain = false;
+        if (retrySafe && connection.State != HubConnectionState.Connected)
+        {
+            if (await ConnectedWithinAsync(next, cancellationToken).ConfigureAwait(false))
+            {
+                next = Volatile.Read(ref _nextConnection).Task;
+            }
+            else
+            {
+                waitedInVain = true;
+            }
+        }
+
         try
         {
-            return await connection.InvokeAsync<T>(method, cancellationToken).ConfigureAwait(false);
+            return await invoke(connection, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HubException ex)
+        {
+            var refusal = Refusal(ex);
+            if (refusal is not ServerStoppingException || !retrySafe || !await ConnectedWithinAsync(next, cancellationToken).ConfigureAwait(false))
+            {
+                throw refusal;
+            }
+        }
+        catch (InvalidOperationException) when (retrySafe && !waitedInVain && connection.State != HubConnectionState.Connected)
+        {
+            // The connection went down between the check and the call: nothing was sent.
+            if (!await ConnectedWithinAsync(next, cancellationToken).ConfigureAwait(false))
+            {
+                throw;
+            }
+        }
+
+        try
+        {
+            return await invoke(connection, cancellationToken).ConfigureAwait(false);
         }
         catch (HubException ex)
         {
@@ -123,18 +193,40 @@ internal sealed class HubLink : IAsyncDisposable
         }
     }
 
-    public async Task<T> InvokeAsync<T>(string method, object argument, CancellationToken cancellationToken)
+    private async Task<bool> ConnectedWithinAsync(Task connected, CancellationToken cancellationToken)
     {
-        var connection = _connection ?? throw new InvalidOperationException("Connect first.");
         try
         {
-            return await connection.InvokeAsync<T>(method, argument, cancellationToken).ConfigureAwait(false);
+            await connected.WaitAsync(_options.StoppingRetryWait, cancellationToken).ConfigureAwait(false);
+            return true;
         }
-        catch (HubException ex)
+        catch (TimeoutException)
         {
-            throw Refusal(ex);
+            return false;
         }
     }
+
+    /// <summary>
+    /// The calls the SDK sends again by itself after a <c>server.stopping</c> refusal: those whose second run cannot do
+    /// anything the first did not — a send (idempotent by envelope id: the server answers a repeated id with the first
+    /// outcome), an acknowledgement (deleting what is already deleted) and reads. The others (creating a conversation,
+    /// a referral, a mandate; uploading prekeys; fetching prekey bundles, which consumes one-time prekeys) surface the
+    /// refusal: the application decides.
+    /// </summary>
+    internal static readonly FrozenSet<string> RetrySafeCalls = new[]
+    {
+        nameof(IMessagingHub.SendEnvelope), nameof(IMessagingHub.AcknowledgeEnvelopes), nameof(IMessagingHub.FetchPending),
+        nameof(IMessagingHub.GetConversationDevices), nameof(IMessagingHub.GetKeyLog), nameof(IMessagingHub.WhoAmI),
+        nameof(IMessagingHub.ListOrganisations), nameof(IMessagingHub.ListMembers), nameof(IMessagingHub.ListConversations),
+        nameof(IMessagingHub.ListReferrals), nameof(IMessagingHub.ListConsents), nameof(IMessagingHub.ListMandates),
+        nameof(IMessagingHub.ListJoinRequests), nameof(IMessagingHub.ListInterviews), nameof(IMessagingHub.GetInterviewAvailability),
+        nameof(IMessagingHub.FindInterviewSlots), nameof(IMessagingHub.Orient),
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>A (re)connection is up: wakes the calls waiting for one, and arms the signal for the next.</summary>
+    private void Connected() => Interlocked.Exchange(ref _nextConnection, NewConnectionSignal()).TrySetResult();
+
+    private static TaskCompletionSource NewConnectionSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public async ValueTask DisposeAsync()
     {

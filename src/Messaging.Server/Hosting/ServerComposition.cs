@@ -76,6 +76,7 @@ internal static class ServerComposition
         app.UseStatusCodePages();
         app.UseTelemetry(); // before authentication: the scrape is allowed by where it comes from, not by a token
         app.UseConnectionCeiling();
+        app.UseShutdownDrain();
         app.UseWebSockets();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -51,7 +51,7 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
             // The connection went away mid-call: nobody is waiting for an answer, and nothing failed.
             throw;
         }
-        catch (System.Data.Common.DbException ex) when (ex.IsTransient)
+        catch (Exception ex) when (DatabaseUnavailable.Is(ex))
         {
             // The database is unreachable for the moment (restarting, failing over): the unit of work was rolled back,
             // nothing was stored. A typed refusal lets the client retry the same call (a send keeps its envelope id).

@@ -32,7 +32,8 @@ internal sealed class Platform : IAsyncDisposable
 
     /// <param name="postgres">Run the server on a fresh database of the test PostgreSQL server (production mode's
     /// storage and job storage) instead of the embedded SQLite file.</param>
-    public static async Task<Platform> StartAsync(bool postgres = false)
+    /// <param name="serverSettings">More configuration for the server process (not the bootstrap), as command-line pairs.</param>
+    public static async Task<Platform> StartAsync(bool postgres = false, IReadOnlyList<string>? serverSettings = null)
     {
         var root = Directory.CreateTempSubdirectory("messaging-client-tests-");
         var data = Path.Combine(root.FullName, "data");
@@ -41,7 +42,7 @@ internal sealed class Platform : IAsyncDisposable
         var bootstrap = await ServerProcess.RunCommandAsync(data, settings, "bootstrap", "--organisation", "Plateforme", "--type", OrganisationTypes.Operator,
             "--operator", "Opératrice", "--email", "operator@platform.example");
         var code = bootstrap.Split('\n').Single(l => l.StartsWith("enrolment code ", StringComparison.Ordinal)).Split(' ')[2].Trim();
-        var platform = new Platform(root, await ServerProcess.StartAsync(data, settings), database);
+        var platform = new Platform(root, await ServerProcess.StartAsync(data, [.. settings, .. serverSettings ?? []]), database);
         platform.Operator = await platform.EnrolWithCodeAsync(code);
         return platform;
     }

@@ -129,6 +129,33 @@ internal sealed class ServerProcess : IAsyncDisposable
         _process = null;
     }
 
+    /// <summary>SIGTERM, as systemd or an orchestrator stops a service: the server drains (refusing new calls with
+    /// <c>server.stopping</c>), closes its connections and exits; waits for the exit (SIGKILL after 60 s).</summary>
+    public async Task StopGracefullyAsync()
+    {
+        if (_process is not { HasExited: false } process)
+        {
+            return;
+        }
+
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Did not stop in time: as a service manager would, end it.
+        }
+
+        await KillAsync();
+    }
+
     public async ValueTask DisposeAsync() => await KillAsync();
 
     private static ProcessStartInfo StartInfo(IEnumerable<string> args)

@@ -147,10 +147,64 @@ public sealed class ConnectionFloodTests(ITestOutputHelper output)
         Assert.False(server.HasExited, server.Logs);
     }
 
-    /// <summary>True when the server closes (or resets) the socket within 20 s without a byte sent.</summary>
-    private static async Task<bool> ClosedByServerAsync(Socket socket)
+    /// <summary>
+    /// Kestrel's <c>MaxConcurrentConnections</c> counts per listening endpoint: a server on two addresses (public and
+    /// management) held twice its plain-HTTP budget and crashed at the descriptor limit. Flooded with idle sockets on both
+    /// addresses, the server holds no more than its one ceiling in all, closes the rest at once, stays up, and its
+    /// connected device keeps calling; once the flood ends both addresses serve again.
+    /// </summary>
+    [Fact]
+    public async Task OnTwoListeningAddresses_ThePlainHttpCeilingHoldsForBothTogether_AndTheServerKeepsServing()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        const int Limit = 1024;
+        const int MaxHttp = 150;
+        var (server, operatorCode) = await LimitedServerProcess.StartAsync(Limit, 2,
+            "--Messaging:Connections:MaxHttpConnections", MaxHttp.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--Messaging:Connections:RequestHeadersTimeout", "00:01:00");
+        await using var _ = server;
+        var op = await server.EnrolAsync(operatorCode, new TestMember(Guid.Empty, Guid.Empty, Roles.PlatformOperator));
+        await using var hub = server.Hub(op.Token!);
+        await hub.StartAsync();
+        await hub.InvokeAsync<WhoAmIResult>(nameof(IMessagingHub.WhoAmI));
+        await Task.Delay(500); // the enrolment's HTTP connections, closed by the client, leave the count
+
+        var sockets = new List<Socket>();
+        for (var i = 0; i < 2 * MaxHttp + 100; i++)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, server.Urls[i % 2].Port));
+            sockets.Add(socket);
+        }
+
+        var closed = await Task.WhenAll(sockets.Select(s => ClosedByServerAsync(s, TimeSpan.FromSeconds(3))));
+        var held = closed.Count(c => !c);
+        var descriptors = server.OpenDescriptors;
+        output.WriteLine($"{sockets.Count} idle sockets on two addresses: {held} held, {closed.Count(c => c)} closed at once; ceiling {MaxHttp}; {descriptors} descriptors");
+        Assert.False(server.HasExited, server.Logs);
+        Assert.InRange(held, MaxHttp - 10, MaxHttp);
+        Assert.Equal(op.Id, (await hub.InvokeAsync<WhoAmIResult>(nameof(IMessagingHub.WhoAmI))).DeviceId);
+
+        sockets.ForEach(s => s.Dispose());
+        await Task.Delay(500);
+        foreach (var url in server.Urls)
+        {
+            using var http = new HttpClient { BaseAddress = url };
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("health/ready", UriKind.Relative))).StatusCode);
+        }
+
+        await using var later = server.Hub(op.Token!);
+        await later.StartAsync();
+        await later.InvokeAsync<WhoAmIResult>(nameof(IMessagingHub.WhoAmI));
+        Assert.Single(Regex.Matches(server.Logs, "HTTP connection ceiling of [0-9]+ reached"));
+        Assert.False(server.HasExited, server.Logs);
+    }
+
+    /// <summary>True when the server closes (or resets) the socket within 20 s without a byte sent.</summary>
+    private static Task<bool> ClosedByServerAsync(Socket socket) => ClosedByServerAsync(socket, TimeSpan.FromSeconds(20));
+
+    private static async Task<bool> ClosedByServerAsync(Socket socket, TimeSpan within)
+    {
+        using var timeout = new CancellationTokenSource(within);
         var buffer = new byte[1];
         try
         {

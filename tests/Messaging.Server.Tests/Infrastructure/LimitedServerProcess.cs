@@ -21,16 +21,20 @@ public sealed partial class LimitedServerProcess : IAsyncDisposable
     private readonly StringBuilder _logs = new();
     private readonly Process _process;
 
-    private LimitedServerProcess(Process process, string dataDirectory, int port)
+    private LimitedServerProcess(Process process, string dataDirectory, params int[] ports)
     {
         _process = process;
         DataDirectory = dataDirectory;
-        Url = new Uri($"http://127.0.0.1:{port}/");
+        Urls = [.. ports.Select(port => new Uri($"http://127.0.0.1:{port}/"))];
     }
 
     public string DataDirectory { get; }
 
-    public Uri Url { get; }
+    /// <summary>The first address it listens on.</summary>
+    public Uri Url => Urls[0];
+
+    /// <summary>Every address it listens on.</summary>
+    public IReadOnlyList<Uri> Urls { get; }
 
     public int Pid => _process.Id;
 
@@ -52,7 +56,12 @@ public sealed partial class LimitedServerProcess : IAsyncDisposable
 
     /// <summary>Bootstraps an operator with a host command, then starts the server under the descriptor limit and waits
     /// until it is ready. Returns the server and the operator's enrolment code.</summary>
-    public static async Task<(LimitedServerProcess Server, string OperatorCode)> StartAsync(int descriptorLimit, params string[] settings)
+    public static Task<(LimitedServerProcess Server, string OperatorCode)> StartAsync(int descriptorLimit, params string[] settings)
+        => StartAsync(descriptorLimit, 1, settings);
+
+    /// <summary>As <see cref="StartAsync(int, string[])"/>, listening on <paramref name="addresses"/> loopback ports (a
+    /// public and a management address, say).</summary>
+    public static async Task<(LimitedServerProcess Server, string OperatorCode)> StartAsync(int descriptorLimit, int addresses, params string[] settings)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "messaging-server-process-tests", Guid.NewGuid().ToString("N"));
         var configuration = new List<string> { "--Messaging:Storage:DataDirectory", dataDirectory };
@@ -63,9 +72,10 @@ public sealed partial class LimitedServerProcess : IAsyncDisposable
             await bootstrap.WaitForExitAsync();
             Assert.True(bootstrap.ExitCode == 0, output);
             var code = output.Split('\n').Single(l => l.StartsWith("enrolment code ", StringComparison.Ordinal)).Split(' ')[2];
-            var port = FreePort();
-            var process = Process.Start(StartInfo(descriptorLimit, ["--urls", $"http://127.0.0.1:{port}", .. configuration]))!;
-            var server = new LimitedServerProcess(process, dataDirectory, port);
+            var ports = Enumerable.Range(0, addresses).Select(_ => FreePort()).ToArray();
+            var urls = string.Join(';', ports.Select(port => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")));
+            var process = Process.Start(StartInfo(descriptorLimit, ["--urls", urls, .. configuration]))!;
+            var server = new LimitedServerProcess(process, dataDirectory, ports);
             process.OutputDataReceived += (_, e) => server.Log(e.Data);
             process.ErrorDataReceived += (_, e) => server.Log(e.Data);
             process.BeginOutputReadLine();

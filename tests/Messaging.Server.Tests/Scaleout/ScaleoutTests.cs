@@ -210,10 +210,24 @@ public sealed class StoppingHealthCheckTests
     public async Task AnInstanceThatStartsStopping_ReportsItselfUnready()
     {
         using var stopping = new CancellationTokenSource();
-        var check = new Messaging.Server.Features.Scaleout.StoppingHealthCheck(new Lifetime(stopping.Token));
+        var check = new Messaging.Server.Features.Scaleout.StoppingHealthCheck(new Lifetime(stopping.Token), new Messaging.Server.Features.Shutdown.DrainGate());
         var before = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
 
         await stopping.CancelAsync();
+        var after = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, before.Status);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, after.Status);
+    }
+
+    [Fact]
+    public async Task AnInstanceThatStartsDraining_ReportsItselfUnready_BeforeTheHostStops()
+    {
+        var drain = new Messaging.Server.Features.Shutdown.DrainGate();
+        var check = new Messaging.Server.Features.Scaleout.StoppingHealthCheck(new Lifetime(CancellationToken.None), drain);
+        var before = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
+
+        await drain.BeginAsync();
         var after = await check.CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext());
 
         Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, before.Status);

@@ -2,7 +2,9 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using Messaging.Contracts;
 using Messaging.Server.Errors;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Options;
 
 namespace Messaging.Server.Features.Connections;
@@ -24,8 +26,8 @@ public sealed class ConnectionLimitsOptions
     [Range(0, 10_000_000)]
     public int MaxHubConnections { get; set; }
 
-    /// <summary>Most plain HTTP connections at once (Kestrel's <c>MaxConcurrentConnections</c>; an upgraded connection
-    /// leaves this count for the hub's). Past it Kestrel closes new connections at once. 0 derives it: the other 20 %.</summary>
+    /// <summary>Most plain HTTP connections at once, all listening addresses together (an upgraded connection leaves this
+    /// count for the hub's). Past it new connections are closed at once. 0 derives it: the other 20 %.</summary>
     [Range(0, 10_000_000)]
     public int MaxHttpConnections { get; set; }
 
@@ -184,6 +186,75 @@ internal sealed partial class HubConnectionGate(ConnectionCeiling ceiling, IProb
     private static partial void LogSaturated(ILogger logger, int ceiling);
 }
 
+/// <summary>
+/// The plain-HTTP connection ceiling (<see cref="ConnectionCeiling.MaxHttpConnections"/>) for the whole process, across
+/// every address it listens on. Kestrel's own <c>MaxConcurrentConnections</c> keeps a counter per listening endpoint, so
+/// a server on a public and a management address held twice the budget and ran out of descriptors ("Out of memory" at
+/// 2,373 hub connections under a 4,096 limit). Runs first on every accepted connection, on every endpoint: past the
+/// ceiling the connection is closed at once, before any byte is read; an upgraded (WebSocket) connection leaves the count
+/// the way it leaves Kestrel's (through <see cref="IDecrementConcurrentConnectionCountFeature"/>), the hub's own ceiling
+/// and Kestrel's upgraded-connection limit — both process-wide — counting it from then on. One warning when the ceiling is
+/// reached, again only after the count fell below 90 % of it.
+/// </summary>
+internal sealed partial class HttpConnectionGate(ConnectionCeiling ceiling, ILogger<HttpConnectionGate> logger)
+{
+    private int _open;
+    private int _saturated;
+
+    public int Open => Volatile.Read(ref _open);
+
+    public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        if (Interlocked.Increment(ref _open) > ceiling.MaxHttpConnections)
+        {
+            Interlocked.Decrement(ref _open);
+            if (Interlocked.Exchange(ref _saturated, 1) == 0)
+            {
+                LogSaturated(logger, ceiling.MaxHttpConnections);
+            }
+
+            return; // Kestrel closes the connection when its delegate returns.
+        }
+
+        var counted = new Counted(this);
+        connection.Features.Set<IDecrementConcurrentConnectionCountFeature>(counted);
+        try
+        {
+            await next(connection);
+        }
+        finally
+        {
+            counted.ReleaseConnection();
+        }
+    }
+
+    private void Release()
+    {
+        if (Interlocked.Decrement(ref _open) < ceiling.MaxHttpConnections * 9 / 10 && Volatile.Read(ref _saturated) == 1)
+        {
+            Interlocked.Exchange(ref _saturated, 0);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "HTTP connection ceiling of {Ceiling} reached (all listening addresses together): new connections are closed until some close")]
+    private static partial void LogSaturated(ILogger logger, int ceiling);
+
+    /// <summary>Leaves the count once: when the connection is upgraded, or when it ends.</summary>
+    private sealed class Counted(HttpConnectionGate gate) : IDecrementConcurrentConnectionCountFeature
+    {
+        private int _released;
+
+        public void ReleaseConnection()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                gate.Release();
+            }
+        }
+    }
+}
+
 /// <summary>The server is at its connection ceiling: retry with back-off.</summary>
 internal sealed class ServerBusyException(string message) : MessagingException(ErrorCodes.ServerBusy, message)
 {
@@ -197,9 +268,13 @@ internal static class ConnectionLimitsFeature
         services.AddOptions<ConnectionLimitsOptions>().BindConfiguration(ConnectionLimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ConnectionCeiling>();
         services.AddSingleton<HubConnectionGate>();
-        services.AddOptions<KestrelServerOptions>().Configure<ConnectionCeiling, IOptions<ConnectionLimitsOptions>>((kestrel, ceiling, options) =>
+        services.AddSingleton<HttpConnectionGate>();
+        services.AddOptions<KestrelServerOptions>().Configure<ConnectionCeiling, HttpConnectionGate, IOptions<ConnectionLimitsOptions>>((kestrel, ceiling, gate, options) =>
         {
-            kestrel.Limits.MaxConcurrentConnections = ceiling.MaxHttpConnections;
+            // Not Kestrel's MaxConcurrentConnections: it counts per listening endpoint. The gate counts for the process,
+            // on every endpoint (those of --urls and configuration alike get the endpoint defaults).
+            kestrel.Limits.MaxConcurrentConnections = null;
+            kestrel.ConfigureEndpointDefaults(listen => listen.Use(next => connection => gate.OnConnectionAsync(connection, next)));
             kestrel.Limits.MaxConcurrentUpgradedConnections = ceiling.MaxHubConnections;
             kestrel.Limits.RequestHeadersTimeout = options.Value.RequestHeadersTimeout;
             kestrel.Limits.KeepAliveTimeout = options.Value.KeepAliveTimeout;

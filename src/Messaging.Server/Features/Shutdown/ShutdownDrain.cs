@@ -90,17 +90,33 @@ internal sealed class DrainHubFilter(DrainGate gate) : IHubFilter
 }
 
 /// <summary>
-/// The drain, run when the host starts stopping — after readiness turned unready (<c>ApplicationStopping</c>) and before
-/// the web server stops: new hub calls are refused with <c>server.stopping</c>, the running ones (a send that was
-/// accepted commits and gets its answer) are waited for up to <see cref="ShutdownOptions.DrainTimeout"/>, then after
-/// <see cref="ShutdownOptions.CloseDelay"/> every hub connection on this instance is closed. Closing is what tells the
-/// clients to reconnect: the SDK's automatic reconnection takes them to another instance, which pushes what is pending.
+/// The drain, run when the process is told to stop (SIGTERM, by <see cref="DrainFirstLifetime"/>) and before anything
+/// else stops — before <c>ApplicationStopping</c>, on which SignalR closes every connection at once — or, when the host
+/// is stopped directly (in-process hosts), as the first stopping step: readiness turns unready, new hub calls are refused
+/// with <c>server.stopping</c>, the running ones (a send that was accepted commits and gets its answer) are waited for up
+/// to <see cref="ShutdownOptions.DrainTimeout"/>, then after <see cref="ShutdownOptions.CloseDelay"/> every hub connection
+/// on this instance is closed. Closing is what tells the clients to reconnect: the SDK's automatic reconnection takes
+/// them to another instance, which pushes what is pending, and sends again what was refused. Runs once, whoever starts it.
 /// The waits are real elapsed time (not the injected clock): they bound a process stop, not a business deadline.
 /// </summary>
 internal sealed partial class ShutdownDrain(DrainGate gate, ConnectionRegistry registry, IOptions<ShutdownOptions> options, ILogger<ShutdownDrain> logger)
     : IHostedLifecycleService
 {
-    public async Task StoppingAsync(CancellationToken cancellationToken)
+    private readonly Lock _gate = new();
+    private Task? _drain;
+
+    /// <summary>Starts the drain (once) and returns its completion.</summary>
+    public Task DrainAsync()
+    {
+        lock (_gate)
+        {
+            return _drain ??= RunAsync();
+        }
+    }
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => DrainAsync();
+
+    private async Task RunAsync()
     {
         var settings = options.Value;
         var idle = gate.BeginAsync();
@@ -108,9 +124,9 @@ internal sealed partial class ShutdownDrain(DrainGate gate, ConnectionRegistry r
         {
             try
             {
-                await idle.WaitAsync(settings.DrainTimeout, cancellationToken);
+                await idle.WaitAsync(settings.DrainTimeout);
             }
-            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            catch (TimeoutException)
             {
                 LogDrainTimedOut(logger, settings.DrainTimeout);
             }
@@ -121,15 +137,7 @@ internal sealed partial class ShutdownDrain(DrainGate gate, ConnectionRegistry r
             return;
         }
 
-        try
-        {
-            await Task.Delay(settings.CloseDelay, cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            // The host's own stop bound is up: close now.
-        }
-
+        await Task.Delay(settings.CloseDelay);
         var closed = registry.AbortEverything();
         LogClosed(logger, closed);
     }
