@@ -1,5 +1,4 @@
 using Messaging.App.Tests.Infrastructure;
-using Messaging.Client.Tests.Infrastructure;
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
 using static Microsoft.Playwright.Assertions;
@@ -20,10 +19,8 @@ public sealed class InterviewTests(BrowserWorld world)
         var weekdays = new[] { DayOfWeek.Monday, DayOfWeek.Tuesday, DayOfWeek.Wednesday, DayOfWeek.Thursday, DayOfWeek.Friday };
         await aline.Interviews.SetAvailabilityAsync([.. weekdays.Select(d => new WorkingPeriodEntry(d, new TimeOnly(9, 0), new TimeOnly(17, 0)))], []);
 
-        await using var organiser = await AppWorker.StartAsync(world, "Bruno", await platform.ReleaseAsync(bruno));
-        await using var guest = await AppWorker.StartAsync(world, "Aline", await platform.ReleaseAsync(aline));
-        await organiser.UnlockAsync(Platform.Passphrase);
-        await guest.UnlockAsync(Platform.Passphrase);
+        await using var organiser = await AppWorker.OpenAsync(world, "Bruno", bruno);
+        await using var guest = await AppWorker.OpenAsync(world, "Aline", aline);
 
         await organiser.Page.GetByRole(Microsoft.Playwright.AriaRole.Link, new() { Name = "Entretiens" }).ClickAsync();
         await organiser.Page.Locator("#save-availability").ClickAsync();
