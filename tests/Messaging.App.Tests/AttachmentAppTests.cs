@@ -53,7 +53,12 @@ public sealed class AttachmentAppTests(BrowserWorld world)
         var download = await receiver.Page.RunAndWaitForDownloadAsync(() => note.Locator(".attachment").ClickAsync());
         Assert.Equal("rapport-suivi.pdf", download.SuggestedFilename);
         Assert.Equal(pdf, await File.ReadAllBytesAsync(await download.PathAsync()));
+        // A file's name may name the person: it is in no URL and no log of either app.
         Assert.DoesNotContain("rapport-suivi", download.Url, StringComparison.Ordinal);
+        Assert.DoesNotContain("rapport-suivi", string.Join("\n", sender.Urls.Concat(receiver.Urls)), StringComparison.Ordinal);
+        Assert.DoesNotContain("rapport-suivi", sender.App.Logs, StringComparison.Ordinal);
+        Assert.DoesNotContain("rapport-suivi", receiver.App.Logs, StringComparison.Ordinal);
+        Assert.NotEmpty(receiver.App.Logs);
     }
 
     /// <summary>A small, valid one-page PDF (with the binary comment line PDF writers put after the header, so that a
