@@ -16,8 +16,7 @@ public sealed class AdminTests(BrowserWorld world)
         var platform = world.Platform;
         var marker = Guid.NewGuid().ToString("N")[..8];
         var (_, adminDevice) = await platform.CreateOrganisationAsync($"Service {marker}");
-        await using var admin = await AppWorker.StartAsync(world, "admin", await platform.ReleaseAsync(adminDevice));
-        await admin.UnlockAsync(Platform.Passphrase);
+        await using var admin = await AppWorker.OpenAsync(world, "admin", adminDevice);
         await admin.Page.GetByRole(Microsoft.Playwright.AriaRole.Link, new() { Name = "Administration" }).ClickAsync();
         await admin.ScanAsync("administration");
 
@@ -80,8 +79,7 @@ public sealed class AdminTests(BrowserWorld world)
         var (_, adminDevice) = await platform.CreateOrganisationAsync($"Service {marker}");
         var filed = await platform.Operator.Api.FileJoinRequestAsync(await platform.Operator.GetAccessTokenAsync(),
             new FileJoinRequest($"Entité candidate {marker}", OrganisationTypes.PreventionService, "community"));
-        await using var admin = await AppWorker.StartAsync(world, "admin", await platform.ReleaseAsync(adminDevice));
-        await admin.UnlockAsync(Platform.Passphrase);
+        await using var admin = await AppWorker.OpenAsync(world, "admin", adminDevice);
         await admin.Page.GetByRole(Microsoft.Playwright.AriaRole.Link, new() { Name = "Partenaires" }).ClickAsync();
         var row = admin.Page.Locator(".join-request", new() { HasText = $"Entité candidate {marker}" });
         await Expect(row.Locator(".request-status")).ToHaveTextAsync("en attente");

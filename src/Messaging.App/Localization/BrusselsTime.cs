@@ -46,5 +46,12 @@ public static class BrusselsTime
     public static DateTimeOffset EndOfDay(LocalDate date)
         => date.At(new LocalTime(23, 59, 59)).InZoneLeniently(Brussels).ToDateTimeOffset();
 
+    /// <summary>A wall-clock time in Brussels (a <c>datetime-local</c> field) as an instant; in the autumn overlap the
+    /// earlier, in the spring gap the time just after it.</summary>
+    public static DateTimeOffset At(DateTime local) => LocalDateTime.FromDateTime(local).InZoneLeniently(Brussels).ToDateTimeOffset();
+
+    /// <summary>An instant as the value of a <c>datetime-local</c> field, in Brussels.</summary>
+    public static string Field(DateTimeOffset instant) => Local(instant).ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+
     public static LocalDate Today(TimeProvider time) => Instant.FromDateTimeOffset(time.GetUtcNow()).InZone(Brussels).Date;
 }

@@ -68,6 +68,23 @@ internal sealed class AppWorker : IAsyncDisposable
         return worker;
     }
 
+    /// <summary>Opens the app on the store of a device the SDK enrolled (the client releases it first) and unlocks it, as
+    /// on any day after enrolment.</summary>
+    public static async Task<AppWorker> OpenAsync(BrowserWorld world, string name, Client.MessagingClient device)
+    {
+        var worker = await StartAsync(world, name, await world.Platform.ReleaseAsync(device));
+        try
+        {
+            await worker.UnlockAsync(Client.Tests.Infrastructure.Platform.Passphrase);
+            return worker;
+        }
+        catch
+        {
+            await worker.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>The titles the pages showed (those still readable).</summary>
     public async Task<IReadOnlyList<string>> TitlesAsync()
     {

@@ -1,6 +1,7 @@
 using Messaging.App.Device;
 using Messaging.App.Localization;
 using Messaging.Client;
+using Messaging.Client.Attachments;
 using Messaging.Client.Cases;
 using Messaging.Contracts;
 using Messaging.Crypto.Attestations;
@@ -146,12 +147,65 @@ public sealed class DetailModel(DeviceSession device, Texts texts, TimeProvider 
         return Back();
     }, Back);
 
-    public Task<IActionResult> OnPostNoteAsync(Guid consentId, string? note) => ChangeAsync(async () =>
+    /// <summary>The largest file a note carries, in megabytes as the form states it (the SDK's limit, 25 MiB less the encryption overhead, rounded).</summary>
+    public static long MaxAttachmentMegabytes => (AttachmentFile.MaxBytes + (512 * 1024)) / (1024 * 1024);
+
+    /// <summary>A note with its files (a multipart form): each file is refused by its length before it is read, named by
+    /// its sanitised name; the SDK encrypts each on this device before it uploads the blob.</summary>
+    public Task<IActionResult> OnPostNoteAsync(Guid consentId, string? note, List<IFormFile>? files) => ChangeAsync(async () =>
     {
-        await Device.Client.SendCaseNoteAsync(Reference, consentId, note ?? "", [], HttpContext.RequestAborted);
+        var attached = new List<AttachmentFile>();
+        foreach (var file in files ?? [])
+        {
+            if (file.Length > AttachmentFile.MaxBytes)
+            {
+                TempData["error"] = T.Format("note.too-large", MaxAttachmentMegabytes);
+                return Back();
+            }
+
+            using var content = new MemoryStream((int)file.Length);
+            await file.CopyToAsync(content, HttpContext.RequestAborted);
+            var mediaType = AttachmentNames.IsMediaType(file.ContentType) ? file.ContentType : "application/octet-stream";
+            attached.Add(new AttachmentFile(AttachmentNames.Sanitise(Path.GetFileName(file.FileName)), mediaType, content.ToArray()));
+        }
+
+        await Device.Client.SendCaseNoteAsync(Reference, consentId, note ?? "", attached, HttpContext.RequestAborted);
         Notify("note.sent");
         return Back();
     }, Back);
+
+    /// <summary>A file a received note references, fetched, checked against the note and decrypted by the SDK, and handed
+    /// to the browser as a download (never rendered by the app: whatever media type the sender named, it is served as
+    /// bytes to save). The note and the file are named by their positions: nothing in the URL names the file.</summary>
+    public async Task<IActionResult> OnGetAttachmentAsync(int note, int file)
+    {
+        var cancellationToken = HttpContext.RequestAborted;
+        CaseView view;
+        try
+        {
+            view = await Device.Client.GetCaseAsync(Reference, cancellationToken);
+        }
+        catch (CaseNotFoundException)
+        {
+            return NotFound();
+        }
+
+        if (note < 0 || note >= view.Notes.Count || file < 0 || file >= view.Notes[note].Attachments.Count)
+        {
+            return NotFound();
+        }
+
+        try
+        {
+            var opened = await Device.Client.OpenAttachmentAsync(view.Notes[note].Attachments[file], cancellationToken);
+            return File(opened.Content, "application/octet-stream", opened.FileName);
+        }
+        catch (Exception ex) when (Texts.IsExpected(ex))
+        {
+            TempData["error"] = T.Error(ex);
+            return Back();
+        }
+    }
 
     private RedirectResult Back() => Redirect($"/cases/{Reference}");
 

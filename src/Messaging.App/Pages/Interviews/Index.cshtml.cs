@@ -119,5 +119,30 @@ public sealed class IndexModel(DeviceSession device, Texts texts) : AppPageModel
         return Back();
     }, Back);
 
+    /// <summary>The organiser moves the interview to another time (given in Brussels time), the duration and place kept.</summary>
+    public Task<IActionResult> OnPostRescheduleAsync(Guid interviewId, DateTime start) => ChangeAsync(async () =>
+    {
+        var client = Device.Client;
+        var interview = (await client.Interviews.ListAsync(HttpContext.RequestAborted)).FirstOrDefault(i => i.InterviewId == interviewId);
+        if (interview is null)
+        {
+            TempData["error"] = T["failure.not-found"];
+            return Back();
+        }
+
+        await client.Interviews.RescheduleAsync(new RescheduleInterviewRequest(interviewId, BrusselsTime.At(start), interview.DurationMinutes,
+            Address: interview.IsVideo ? null : interview.Place, VideoLink: interview.IsVideo ? new Uri(interview.Place) : null), HttpContext.RequestAborted);
+        Notify("interviews.rescheduled");
+        return Back();
+    }, Back);
+
+    /// <summary>The organiser calls the interview off.</summary>
+    public Task<IActionResult> OnPostCancelAsync(Guid interviewId) => ChangeAsync(async () =>
+    {
+        await Device.Client.Interviews.CancelAsync(interviewId, HttpContext.RequestAborted);
+        Notify("interviews.cancelled");
+        return Back();
+    }, Back);
+
     private RedirectResult Back() => Redirect("/interviews");
 }
