@@ -41,12 +41,16 @@ internal sealed partial class EnvelopeService(
 
         var now = DbValues.ToStoragePrecision(time.GetUtcNow());
         var expiresAt = now + options.Value.Retention;
+        // A repeated envelope id is answered with the first acceptance (and the acknowledgement it carries still applies).
+        async Task<(SendEnvelopeResult Result, EnvelopeDelivery? Delivery, List<Func<Task>>? AfterCommit)> RepeatAsync(DbSession s, StoredAcceptance earlier)
+            => (SendEnvelopeResult.Accepted(earlier.Sequence, earlier.CreatedAt, earlier.ExpiresAt,
+                await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge)), null, null);
+
         var outcome = await database.WriteAsync(async s =>
         {
             if (await EnvelopeRepository.FindAsync(s, sender.DeviceId, request.EnvelopeId) is { } earlier)
             {
-                var repeatAcknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
-                return (Result: SendEnvelopeResult.Accepted(earlier.Sequence, earlier.CreatedAt, earlier.ExpiresAt, repeatAcknowledged), Delivery: (EnvelopeDelivery?)null, AfterCommit: (List<Func<Task>>?)null);
+                return await RepeatAsync(s, earlier);
             }
 
             var conversation = await ConversationRepository.GetAsync(s, request.ConversationId);
@@ -70,10 +74,8 @@ internal sealed partial class EnvelopeService(
                     request.ConversationId, request.Kind, now, expiresAt, request.Recipients) is not { } sequence)
             {
                 // A retry of this very send committed beside it: answer as for any repeat.
-                var original = await EnvelopeRepository.FindAsync(s, sender.DeviceId, request.EnvelopeId)
-                    ?? throw new InvalidOperationException("A conflicting envelope is not visible after its commit.");
-                var repeatAcknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
-                return (Result: SendEnvelopeResult.Accepted(original.Sequence, original.CreatedAt, original.ExpiresAt, repeatAcknowledged), Delivery: null, AfterCommit: null);
+                return await RepeatAsync(s, await EnvelopeRepository.FindAsync(s, sender.DeviceId, request.EnvelopeId)
+                    ?? throw new InvalidOperationException("A conflicting envelope is not visible after its commit."));
             }
 
             var acknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
