@@ -175,6 +175,7 @@ internal static class RelayScenario
         await using var real = await RealServer.StartAsync(serverDirectory, setup);
         var measurement = new Measurement();
         var devices = await PrepareAsync(real, settings.Pairs, settings.PayloadBytes, measurement);
+        await real.SettleStatisticsAsync();
         var cpu = new CpuProbe([.. real.Processes.Select(p => p.Pid)],
             setup.Storage == LoadStorage.Postgres ? ServerSetup.ProcessIdFrom(ServerSetup.PostgresPidVariable) : null,
             setup.Instances > 1 ? ServerSetup.ProcessIdFrom(ServerSetup.RedisPidVariable) : null);

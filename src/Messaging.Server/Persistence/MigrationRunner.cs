@@ -40,12 +40,17 @@ internal sealed partial class MigrationRunner(
         else
         {
             await setup.ExecuteAsync("SELECT pg_advisory_lock(@key);", ("@key", PostgresMigrationLock));
-            await setup.ExecuteAsync(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);");
         }
 
+        // The session lock is released whatever happens: pooled connections are not reset on their return.
         try
         {
+            if (provider == StorageProvider.Postgres)
+            {
+                await setup.ExecuteAsync(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL);");
+            }
+
             await ApplyPendingAsync(connection, setup, provider, cancellationToken);
         }
         finally

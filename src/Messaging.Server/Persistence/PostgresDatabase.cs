@@ -55,6 +55,11 @@ internal sealed partial class PostgresDatabase : IDbConnectionFactory, IDatabase
             connection.AutoPrepareMinUsages = 2;
         }
 
+        // No unit leaves session state behind (settings are transaction-local, the migration lock is released
+        // explicitly), so a pooled connection need not be reset on its return: the reset is five statements that
+        // PostgreSQL would run before the next unit's first one, as many times as connections are opened.
+        connection.NoResetOnClose = true;
+
         if (string.IsNullOrEmpty(connection.ApplicationName))
         {
             connection.ApplicationName = "messaging";
