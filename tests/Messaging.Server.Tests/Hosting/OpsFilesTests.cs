@@ -69,6 +69,17 @@ public sealed partial class OpsFilesTests
         Assert.Contains("location /metrics { deny all; }", nginx, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void EveryImageTheComposeDeploymentPulls_IsPinnedToARelease()
+    {
+        var lines = File.ReadAllLines(Path.Combine(Root, "ops", "compose", "compose.yaml"));
+        // Images pulled from a registry; the server's own image is built from the Containerfile beside it.
+        var pulled = lines.Select(l => l.Trim()).Where(l => l.StartsWith("image: docker.io/", StringComparison.Ordinal)).ToList();
+
+        Assert.True(pulled.Count >= 5, $"expected PostgreSQL, Redis, SMTP, Prometheus and nginx images, found {pulled.Count}");
+        Assert.All(pulled, image => Assert.Matches(@"^image: docker\.io/[a-z0-9./-]+:v?[0-9]+(\.[0-9]+)*(-[a-z0-9]+)?$", image));
+    }
+
     private static (IReadOnlyList<Uri> Urls, int ManagementPort) ProductionSettings()
     {
         using var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "ops", "production", "appsettings.Production.sample.json")),
