@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The relay's performance tables of docs/performance.md (issue 15), all in one sitting, one run after the other, on a
+# machine with nothing else running: realistic load and peak on (a) SQLite, (b) PostgreSQL, (c) two instances on
+# PostgreSQL + Redis; then the storage floor replays, right after the peak runs whose server figures they are compared
+# with. Each step's table row goes to stdout, with the time and the load average before it.
+#
+#   dotnet build tests/Messaging.LoadTest -c Release && bash tests/Messaging.LoadTest/one-sitting.sh | tee sitting.md
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+load="dotnet tests/Messaging.LoadTest/bin/Release/net10.0/messaging-load.dll"
+# shellcheck source=storage/services.sh
+source tests/Messaging.LoadTest/storage/services.sh
+services_start >/dev/null
+trap services_stop EXIT
+
+heading() {
+  echo
+  echo "## $* — $(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# A load tool run: its table only.
+step() {
+  heading "$@"
+  "$@" 2>/dev/null | grep '^|' || echo "(step failed)"
+}
+
+# A storage replay: all it prints.
+replay() {
+  heading "$@"
+  "$@" 2>&1 || echo "(step failed)"
+}
+
+step $load realistic --storage sqlite --instances 1
+step $load realistic --storage postgres --instances 1
+step $load realistic --storage postgres --instances 2
+step $load --storage sqlite --instances 1 --seconds 15 --warmup 5
+replay python3 tests/Messaging.LoadTest/storage/sqlite_send_cost.py base
+step $load --storage postgres --instances 1 --seconds 15 --warmup 5
+replay python3 tests/Messaging.LoadTest/storage/postgres_send_cost.py --seconds 10 read-committed:1 read-committed:8
+step $load --storage postgres --instances 2 --seconds 15 --warmup 5
+echo
+echo "ended $(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)"
