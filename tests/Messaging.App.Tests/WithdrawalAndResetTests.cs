@@ -44,6 +44,10 @@ public sealed class WithdrawalAndResetTests(BrowserWorld world)
 
         await admin.Page.Locator("#file-withdrawal").ClickAsync(); // not confirmed: the browser does not send it
         await Expect(admin.Page.Locator("#notice")).ToHaveCountAsync(0);
+        await admin.Page.Locator("#withdraw-confirmed").EvaluateAsync("box => box.removeAttribute('required')");
+        await admin.Page.Locator("#file-withdrawal").ClickAsync(); // nor does the app file it
+        await Expect(admin.Page.Locator("#error")).ToContainTextAsync("aucun retrait n'a été déposé");
+        Assert.DoesNotContain(await platform.Operator.Api.ListWithdrawalsAsync(await platform.Operator.GetAccessTokenAsync()), w => w.OrganisationId == organisationId);
         await admin.Page.GetByLabel("Je confirme ce retrait du protocole").CheckAsync();
         await admin.Page.Locator("#file-withdrawal").ClickAsync();
         await Expect(admin.Page.Locator("#notice")).ToContainTextAsync("Retrait déposé");
@@ -86,6 +90,10 @@ public sealed class WithdrawalAndResetTests(BrowserWorld world)
         await bruno.ScreenshotAsync("device-reset");
         await bruno.Page.Locator("#reset-key").ClickAsync(); // not confirmed: the browser does not send it
         await Expect(bruno.Page.Locator("#notice")).ToHaveCountAsync(0);
+        // Nor does the app act on it when the browser's check is bypassed.
+        await bruno.Page.Locator("#reset-confirmed").EvaluateAsync("box => box.removeAttribute('required')");
+        await bruno.Page.Locator("#reset-key").ClickAsync();
+        await Expect(bruno.Page.Locator("#error")).ToHaveTextAsync("Cochez la confirmation : rien n'a été changé.");
         Assert.Equal(2, (await adminY.ListMembersAsync(organisationY)).Single(m => m.MemberId == brunoId).ActiveDeviceIds.Count);
 
         await bruno.Page.GetByLabel("J'ai perdu tous mes autres appareils").CheckAsync();
