@@ -5,8 +5,9 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace Messaging.App.Pages;
 
-/// <summary>The worker's own devices: whether this one is approved (else the code it shows), and approving a new device
-/// of theirs by the code it shows — after which it receives their conversations.</summary>
+/// <summary>The worker's own devices: whether this one is approved (else the code it shows), approving a new device of
+/// theirs by the code it shows — after which it receives their conversations — and, on a device waiting for approval
+/// when every other one is lost, resetting the member key behind a blocking confirmation.</summary>
 public sealed class DevicesModel(DeviceSession device, Texts texts) : AppPageModel(device, texts)
 {
     public bool Approved { get; private set; }
@@ -27,6 +28,24 @@ public sealed class DevicesModel(DeviceSession device, Texts texts) : AppPageMod
     {
         await Device.Client.ApproveDeviceAsync((code ?? "").Replace(" ", "", StringComparison.Ordinal), HttpContext.RequestAborted);
         Notify("devices.approved-notice");
+        return Redirect("/devices");
+    }, () => Redirect("/devices"));
+
+    /// <summary>
+    /// Every other device of this member is lost: a new member key, the other devices revoked by the server, every
+    /// contact warned until they compare the new safety number. Only once the worker ticked that they understand; a
+    /// device already approved is refused by the server (it should approve instead), and the page does not offer it.
+    /// </summary>
+    public Task<IActionResult> OnPostResetAsync(bool confirmed) => ChangeAsync(async () =>
+    {
+        if (!confirmed)
+        {
+            TempData["error"] = T["reset.confirm-first"];
+            return Redirect("/devices");
+        }
+
+        await Device.Client.ResetMemberKeyAsync(HttpContext.RequestAborted);
+        Notify("reset.done");
         return Redirect("/devices");
     }, () => Redirect("/devices"));
 }

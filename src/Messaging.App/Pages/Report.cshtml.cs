@@ -44,15 +44,10 @@ public sealed class ReportModel(DeviceSession device, Texts texts, TimeProvider 
             return StatusCode(StatusCodes.Status403Forbidden);
         }
 
-        Year ??= BrusselsTime.Today(time).Year;
-        if (!Granularities.Contains(Granularity, StringComparer.Ordinal))
-        {
-            Granularity = ReportGranularities.Quarter;
-        }
-
+        var year = Normalise();
         try
         {
-            var json = await client.Api.GetReferralReportAsync(await client.GetAccessTokenAsync(HttpContext.RequestAborted), Year.Value, Granularity, "json", HttpContext.RequestAborted);
+            var json = await client.Api.GetReferralReportAsync(await client.GetAccessTokenAsync(HttpContext.RequestAborted), year, Granularity, "json", HttpContext.RequestAborted);
             Report = JsonSerializer.Deserialize<ReferralReport>(json, WebJson);
         }
         catch (Exception ex) when (Texts.IsExpected(ex))
@@ -65,5 +60,53 @@ public sealed class ReportModel(DeviceSession device, Texts texts, TimeProvider 
             .Select(g => new Bar(g.Key, g.Sum(r => r.ReferralsSent ?? 0), g.Sum(r => r.Accepted ?? 0), g.Sum(r => r.Declined ?? 0)))];
         Maximum = Bars.Select(b => Math.Max(b.Sent, Math.Max(b.Accepted, b.Declined))).DefaultIfEmpty(0).Max();
         return Page();
+    }
+
+    /// <summary>The same report as a file to keep or hand to the committee (the server's CSV or JSON, unchanged), sent as
+    /// an attachment named by year and granularity only.</summary>
+    public async Task<IActionResult> OnGetExportAsync(string? format)
+    {
+        var client = Device.Client;
+        if (client.Role != Roles.PlatformOperator)
+        {
+            return StatusCode(StatusCodes.Status403Forbidden);
+        }
+
+        var year = Normalise();
+        var (extension, mediaType) = format switch
+        {
+            "csv" => ("csv", "text/csv; charset=utf-8"),
+            "json" => ("json", "application/json; charset=utf-8"),
+            _ => (null, null),
+        };
+        var back = string.Create(CultureInfo.InvariantCulture, $"/report?year={year}&granularity={Granularity}");
+        if (extension is null)
+        {
+            TempData["error"] = T["failure.record"];
+            return Redirect(back);
+        }
+
+        try
+        {
+            var content = await client.Api.GetReferralReportAsync(await client.GetAccessTokenAsync(HttpContext.RequestAborted), year, Granularity, extension, HttpContext.RequestAborted);
+            return File(System.Text.Encoding.UTF8.GetBytes(content), mediaType!, string.Create(CultureInfo.InvariantCulture, $"referral-report-{year}-{Granularity}.{extension}"));
+        }
+        catch (Exception ex) when (Texts.IsExpected(ex))
+        {
+            TempData["error"] = T.Error(ex);
+            return Redirect(back);
+        }
+    }
+
+    /// <summary>The year asked for (this year by default) and a known granularity (quarter by default).</summary>
+    private int Normalise()
+    {
+        Year ??= BrusselsTime.Today(time).Year;
+        if (!Granularities.Contains(Granularity, StringComparer.Ordinal))
+        {
+            Granularity = ReportGranularities.Quarter;
+        }
+
+        return Year.Value;
     }
 }
