@@ -72,7 +72,9 @@ public sealed class WorkflowTests(BrowserWorld world)
         await aline.Page.Locator(".safety-link").First.ClickAsync();
         var alineDigits = await aline.Page.Locator("#safety-number").InnerTextAsync();
         Assert.Equal(60, alineDigits.Count(char.IsDigit));
-        Assert.True(await aline.Page.Locator("#safety-qr").EvaluateAsync<bool>("img => img.complete && img.naturalWidth > 0"), "the QR code did not load");
+        // The image is a second request: wait until the browser has it (or gave up on it), then check it decoded.
+        await aline.Page.WaitForFunctionAsync("() => document.querySelector('#safety-qr')?.complete === true", null, new() { Timeout = 20_000 });
+        Assert.True(await aline.Page.Locator("#safety-qr").EvaluateAsync<bool>("img => img.naturalWidth > 0"), "the QR code did not load");
         await aline.ScanAsync("safety number");
         await aline.ScreenshotAsync("safety-number");
         await bruno.Page.Locator(".safety-link").First.ClickAsync();
