@@ -85,7 +85,6 @@ public sealed class InterviewPlanningTests(BrowserWorld world)
         var week = page.Locator("#slots .week").First;
         await Expect(week.Locator(".day-name").Nth(1)).ToContainTextAsync("lundi");
         await organiser.ScanAsync("slots as a week grid");
-        await organiser.ScreenshotAsync("interview-slots");
 
         await first.CheckAsync();
         await page.GetByLabel("Lieu").FillAsync("Rue de la Loi 16, 1000 Bruxelles");
