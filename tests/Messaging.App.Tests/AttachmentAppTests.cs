@@ -50,6 +50,7 @@ public sealed class AttachmentAppTests(BrowserWorld world)
         await Expect(note.Locator(".attachment")).ToHaveTextAsync("rapport-suivi.pdf");
         await Expect(receiver.Page.Locator(".note", new() { HasText = "Trop lourd" })).ToHaveCountAsync(0);
         await receiver.ScanAsync("case note with an attachment");
+        await receiver.ScreenshotAsync("case-note-attachment");
         var download = await receiver.Page.RunAndWaitForDownloadAsync(() => note.Locator(".attachment").ClickAsync());
         Assert.Equal("rapport-suivi.pdf", download.SuggestedFilename);
         Assert.Equal(pdf, await File.ReadAllBytesAsync(await download.PathAsync()));

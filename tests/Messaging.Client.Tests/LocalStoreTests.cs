@@ -95,7 +95,9 @@ public sealed class LocalStoreTests
             }
 
             // Neither the text nor the ids appear in the database file.
-            var file = await File.ReadAllBytesAsync(LocalDatabase.PathFor(path));
+            var database = LocalDatabase.PathFor(path);
+            byte[] file = [.. await File.ReadAllBytesAsync(database), .. File.Exists(database + "-wal") ? await File.ReadAllBytesAsync(database + "-wal") : []];
+            Assert.NotEmpty(file);
             Assert.Equal(-1, file.AsSpan().IndexOf("salut migration"u8));
             Assert.Equal(-1, file.AsSpan().IndexOf(conversation.ToByteArray()));
             Assert.Equal(-1, file.AsSpan().IndexOf(remote.ToByteArray()));
@@ -128,19 +130,13 @@ public sealed class LocalStoreTests
         var directory = Directory.CreateTempSubdirectory("messaging-retention-");
         try
         {
-            var path = Path.Combine(directory.FullName, "device.mks");
-            var legacy = new LegacyDeviceState { Server = new Uri("http://127.0.0.1:9/"), IdentitySeed = RandomNumberGenerator.GetBytes(32), IdentityAgreementSecret = RandomNumberGenerator.GetBytes(32) };
-            legacy.SignedPreKeys.Add(new StoredSignedPreKey(1, RandomNumberGenerator.GetBytes(32)));
-            for (var i = 1; i <= 5; i++)
+            var path = await OfflineStoreAsync(directory, legacy =>
             {
-                legacy.Inbox.Add(new InboxMessage(i, Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), EnvelopeKind.Chat, [(byte)i], DateTimeOffset.UnixEpoch));
-            }
-
-            using (var passphrase = new Passphrase(Platform.Passphrase))
-            {
-                await new EncryptedKeyStore(path, KeyStoreOptions.Interactive).SaveAsync(legacy.Serialize(), passphrase);
-            }
-
+                for (var i = 1; i <= 5; i++)
+                {
+                    legacy.Inbox.Add(new InboxMessage(i, Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), EnvelopeKind.Chat, [(byte)i], DateTimeOffset.UnixEpoch));
+                }
+            });
             await using var client = await OpenAsync(path);
             Assert.Equal(0, await client.DeleteMessagesAsync(olderThan: TimeSpan.FromDays(1)));
             Assert.Equal(3, await client.DeleteMessagesAsync(keepLatest: 2));
@@ -151,6 +147,58 @@ public sealed class LocalStoreTests
         {
             directory.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task ReadMarks_AreKeptSealedOnTheDevice_OnlyMoveForward_AndSurviveReopening()
+    {
+        var directory = Directory.CreateTempSubdirectory("messaging-readmarks-");
+        try
+        {
+            var path = await OfflineStoreAsync(directory, _ => { });
+            var (read, untouched) = (Guid.NewGuid(), Guid.NewGuid());
+            await using (var client = await OpenAsync(path))
+            {
+                Assert.Empty(await client.GetReadMarksAsync());
+                await client.MarkReadAsync(read, 7);
+                await client.MarkReadAsync(read, 3);
+                await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.MarkReadAsync(untouched, -1));
+                Assert.Equal(7, Assert.Single(await client.GetReadMarksAsync(), m => m.Key == read).Value);
+            }
+
+            // Sealed like every other row: the conversation id is not in the file in the clear.
+            var database = LocalDatabase.PathFor(path);
+            byte[] file = [.. await File.ReadAllBytesAsync(database), .. File.Exists(database + "-wal") ? await File.ReadAllBytesAsync(database + "-wal") : []];
+            Assert.NotEmpty(file);
+            Assert.Equal(-1, file.AsSpan().IndexOf(read.ToByteArray()));
+            Assert.DoesNotContain(read.ToString(), System.Text.Encoding.Latin1.GetString(file), StringComparison.Ordinal);
+
+            await using (var reopened = await OpenAsync(path))
+            {
+                var marks = await reopened.GetReadMarksAsync();
+                Assert.Equal(7, marks[read]);
+                Assert.False(marks.ContainsKey(untouched));
+                await reopened.MarkReadAsync(read, 9);
+                Assert.Equal(9, (await reopened.GetReadMarksAsync())[read]);
+            }
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>A device's key store in <paramref name="directory"/> (an old-format one, filled by <paramref name="fill"/>),
+    /// pointing at a server that is not there: the client opens it and works offline.</summary>
+    private static async Task<string> OfflineStoreAsync(DirectoryInfo directory, Action<LegacyDeviceState> fill)
+    {
+        var path = Path.Combine(directory.FullName, "device.mks");
+        var legacy = new LegacyDeviceState { Server = new Uri("http://127.0.0.1:9/"), IdentitySeed = RandomNumberGenerator.GetBytes(32), IdentityAgreementSecret = RandomNumberGenerator.GetBytes(32) };
+        legacy.SignedPreKeys.Add(new StoredSignedPreKey(1, RandomNumberGenerator.GetBytes(32)));
+        fill(legacy);
+        using var passphrase = new Passphrase(Platform.Passphrase);
+        await new EncryptedKeyStore(path, KeyStoreOptions.Interactive).SaveAsync(legacy.Serialize(), passphrase);
+        return path;
     }
 
     private static async Task<MessagingClient> OpenAsync(string path)

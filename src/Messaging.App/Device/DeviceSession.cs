@@ -33,7 +33,6 @@ public sealed partial class DeviceSession(AppOptions options, TimeProvider time,
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly ConcurrentDictionary<Guid, long> _readUpTo = new();
     private readonly ConcurrentDictionary<Guid, byte> _changedMemberKeys = new();
     private readonly List<SentMessage> _sent = [];
     private MessagingClient? _client;
@@ -136,17 +135,20 @@ public sealed partial class DeviceSession(AppOptions options, TimeProvider time,
         }
     }
 
-    /// <summary>Messages from others in <paramref name="conversationId"/> not yet shown on its page, among <paramref name="inbox"/>.</summary>
-    public int Unread(Guid conversationId, IEnumerable<InboxMessage> inbox, Guid me)
+    /// <summary>Messages from others in <paramref name="conversationId"/> not yet shown on its page, among <paramref name="inbox"/>,
+    /// given the device's read marks (<see cref="MessagingClient.GetReadMarksAsync"/>).</summary>
+    public static int Unread(Guid conversationId, IEnumerable<InboxMessage> inbox, Guid me, IReadOnlyDictionary<Guid, long> readMarks)
     {
-        var seen = _readUpTo.GetValueOrDefault(conversationId, -1);
+        var seen = readMarks.GetValueOrDefault(conversationId, -1);
         return inbox.Count(m => m.ConversationId == conversationId && m.SenderMemberId != me && m.Sequence > seen);
     }
 
-    public void MarkRead(Guid conversationId, IEnumerable<InboxMessage> inbox)
+    /// <summary>Marks what <paramref name="inbox"/> holds of <paramref name="conversationId"/> as read, in the device's
+    /// encrypted local store (so a restart of the app does not show read messages as unread again).</summary>
+    public Task MarkReadAsync(Guid conversationId, IEnumerable<InboxMessage> inbox, CancellationToken cancellationToken)
     {
         var latest = inbox.Where(m => m.ConversationId == conversationId).Select(m => m.Sequence).DefaultIfEmpty(-1).Max();
-        _readUpTo.AddOrUpdate(conversationId, latest, (_, old) => Math.Max(old, latest));
+        return latest < 0 ? Task.CompletedTask : Client.MarkReadAsync(conversationId, latest, cancellationToken);
     }
 
     public void RecordSent(SentMessage message)

@@ -24,6 +24,7 @@ internal sealed class LocalDatabase : IDisposable
     internal const string ConversationLookup = "messages.conversation";
     internal const string KindLookup = "messages.kind";
     internal const string SeenTable = "prekey_seen";
+    internal const string ReadMarksTable = "read_marks";
     private const byte MessageFormat = 1;
 
     private readonly SqliteConnection _connection;
@@ -64,6 +65,7 @@ internal sealed class LocalDatabase : IDisposable
                 CREATE TABLE IF NOT EXISTS pinned (lookup BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS keylog (lookup BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS meta (lookup BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS read_marks (lookup BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS prekey_seen (lookup BLOB PRIMARY KEY, signed_prekey_id INTEGER NOT NULL) WITHOUT ROWID;
                 CREATE INDEX IF NOT EXISTS prekey_seen_by_key ON prekey_seen (signed_prekey_id);
                 CREATE TABLE IF NOT EXISTS messages (
@@ -92,6 +94,10 @@ internal sealed class LocalDatabase : IDisposable
 
     public Dictionary<Guid, KeyLogDevice> LoadKeyLog()
         => LoadRows(KeyLogTable, LocalRowsJson.Default.KeyLogRow).ToDictionary(r => r.DeviceId, r => r.Device);
+
+    /// <summary>How far each conversation was read on this device (the highest server sequence shown).</summary>
+    public Dictionary<Guid, long> LoadReadMarks()
+        => LoadRows(ReadMarksTable, LocalRowsJson.Default.ReadMarkRow).ToDictionary(r => r.ConversationId, r => r.UpToSequence);
 
     public KeyLogHeadRow? LoadKeyLogHead()
     {
@@ -327,6 +333,10 @@ internal sealed class LocalDatabase : IDisposable
         public void PutKeyLogHead(long nextIndex, byte[] head)
             => Put(MetaTable, _db._sealer.Lookup(MetaTable, "keylog.head"u8), JsonSerializer.SerializeToUtf8Bytes(new KeyLogHeadRow(nextIndex, head), LocalRowsJson.Default.KeyLogHeadRow));
 
+        public void PutReadMark(Guid conversationId, long upToSequence)
+            => Put(ReadMarksTable, _db._sealer.Lookup(ReadMarksTable, conversationId),
+                JsonSerializer.SerializeToUtf8Bytes(new ReadMarkRow(conversationId, upToSequence), LocalRowsJson.Default.ReadMarkRow));
+
         public void RememberPreKeyMessage(uint signedPreKeyId, byte[] ephemeralKey)
         {
             using var command = _db.Command("INSERT OR IGNORE INTO prekey_seen (lookup, signed_prekey_id) VALUES ($l, $id)", _transaction);
@@ -394,6 +404,8 @@ internal sealed record KeyLogRow(Guid DeviceId, KeyLogDevice Device);
 
 internal sealed record KeyLogHeadRow(long NextIndex, byte[] Head);
 
+internal sealed record ReadMarkRow(Guid ConversationId, long UpToSequence);
+
 /// <summary>The sealed rows' metadata. Metadata mode only, like <see cref="DeviceKeysJson"/>: the fast path would write a
 /// key-log device's absent certificate as <c>""</c> and read it back as an empty array.</summary>
 [JsonSourceGenerationOptions(GenerationMode = JsonSourceGenerationMode.Metadata)]
@@ -401,4 +413,5 @@ internal sealed record KeyLogHeadRow(long NextIndex, byte[] Head);
 [JsonSerializable(typeof(PinnedRow))]
 [JsonSerializable(typeof(KeyLogRow))]
 [JsonSerializable(typeof(KeyLogHeadRow))]
+[JsonSerializable(typeof(ReadMarkRow))]
 internal sealed partial class LocalRowsJson : JsonSerializerContext;

@@ -71,8 +71,12 @@ internal sealed class AppWorker : IAsyncDisposable
     /// <summary>Opens the app on the store of a device the SDK enrolled (the client releases it first) and unlocks it, as
     /// on any day after enrolment.</summary>
     public static async Task<AppWorker> OpenAsync(BrowserWorld world, string name, Client.MessagingClient device)
+        => await OpenStoreAsync(world, name, await world.Platform.ReleaseAsync(device));
+
+    /// <summary>Starts the app on an enrolled device's store (again, e.g. after it stopped) and unlocks it.</summary>
+    public static async Task<AppWorker> OpenStoreAsync(BrowserWorld world, string name, string storePath)
     {
-        var worker = await StartAsync(world, name, await world.Platform.ReleaseAsync(device));
+        var worker = await StartAsync(world, name, storePath);
         try
         {
             await worker.UnlockAsync(Client.Tests.Infrastructure.Platform.Passphrase);

@@ -42,12 +42,13 @@ public sealed class IndexModel(DeviceSession device, Texts texts) : AppPageModel
         var people = await People.LoadAsync(client, cancellationToken);
         var inbox = await client.GetInboxAsync(cancellationToken);
         var conversations = await client.ListConversationsAsync(cancellationToken);
+        var readMarks = await client.GetReadMarksAsync(cancellationToken);
         Rows = [.. conversations
             .Select(c => (Conversation: c, Last: inbox.Where(m => m.ConversationId == c.ConversationId).Select(m => m.SentAt).DefaultIfEmpty(c.CreatedAt).Max()))
             .OrderByDescending(c => c.Last)
             .Select(c => new Row(c.Conversation.ConversationId,
                 string.Join(", ", c.Conversation.MemberIds.Where(m => m != client.MemberId).Select(m => people.Member(m, T["unknown.member"]))),
-                Device.Unread(c.Conversation.ConversationId, inbox, client.MemberId),
+                DeviceSession.Unread(c.Conversation.ConversationId, inbox, client.MemberId, readMarks),
                 T.DateTime(c.Last)))];
     }
 }

@@ -19,7 +19,7 @@ public sealed class NewModel(DeviceSession device, Texts texts) : AppPageModel(d
             .Select(m => new Candidate(m.MemberId, m.DisplayName, people.Organisation(m.OrganisationId, T["unknown.organisation"])))];
     }
 
-    public Task<IActionResult> OnPostAsync(List<Guid>? members) => ChangeAsync(async () =>
+    public Task<IActionResult> OnPostAsync(List<Guid>? members, bool collective) => ChangeAsync(async () =>
     {
         if (members is not { Count: > 0 })
         {
@@ -27,7 +27,7 @@ public sealed class NewModel(DeviceSession device, Texts texts) : AppPageModel(d
             return Redirect("/conversations/new");
         }
 
-        var created = await Device.Client.CreateConversationAsync(members, cancellationToken: HttpContext.RequestAborted);
+        var created = await Device.Client.CreateConversationAsync(members, collective, cancellationToken: HttpContext.RequestAborted);
         return Redirect($"/conversations/{created.ConversationId}");
     }, () => Redirect("/conversations/new"));
 }

@@ -24,6 +24,15 @@ public sealed class ViewModel(DeviceSession device, Texts texts) : AppPageModel(
 
     public IReadOnlyList<MemberRow> Changed { get; private set; } = [];
 
+    /// <summary>A collective conversation (meetings between services, no case content): its membership can change here.</summary>
+    public bool Collective { get; private set; }
+
+    /// <summary>This member created the conversation: only the creator removes other members (the server checks it too).</summary>
+    public bool Creator { get; private set; }
+
+    /// <summary>Members of the directory who may be added (not in it yet, with an active device).</summary>
+    public IReadOnlyList<MemberRow> Addable { get; private set; } = [];
+
     public IReadOnlyList<Line> Lines { get; private set; } = [];
 
     public long Version { get; private set; }
@@ -70,6 +79,35 @@ public sealed class ViewModel(DeviceSession device, Texts texts) : AppPageModel(
         return Redirect($"/conversations/{Id}");
     }, () => Redirect($"/conversations/{Id}"));
 
+    /// <summary>Adds a member to a collective conversation; later messages reach their devices too.</summary>
+    public Task<IActionResult> OnPostAddMemberAsync(Guid? memberId) => ChangeMembershipAsync(memberId, "conversation.member-added",
+        (conversation, member) => Device.Client.AddConversationMemberAsync(conversation, member, HttpContext.RequestAborted));
+
+    /// <summary>Removes a member from a collective conversation (its creator only); later messages leave out their devices.</summary>
+    public Task<IActionResult> OnPostRemoveMemberAsync(Guid? memberId) => ChangeMembershipAsync(memberId, "conversation.member-removed",
+        (conversation, member) => Device.Client.RemoveConversationMemberAsync(conversation, member, HttpContext.RequestAborted));
+
+    private Task<IActionResult> ChangeMembershipAsync(Guid? memberId, string done, Func<Guid, Guid, Task<ConversationSummary>> change) => ChangeAsync(async () =>
+    {
+        if (memberId is not { } member || member == Guid.Empty)
+        {
+            TempData["error"] = T["conversation.choose-member"];
+            return Redirect($"/conversations/{Id}");
+        }
+
+        // Membership changes only for collective conversations: a case's conversation keeps the two services it was made for.
+        var conversation = (await Device.Client.ListConversationsAsync(HttpContext.RequestAborted)).FirstOrDefault(c => c.ConversationId == Id);
+        if (conversation is not { Collective: true })
+        {
+            TempData["error"] = T[conversation is null ? "error:conversation.not-found" : "conversation.not-collective"];
+            return Redirect(conversation is null ? "/conversations" : $"/conversations/{Id}");
+        }
+
+        await change(Id, member);
+        Notify(done);
+        return Redirect($"/conversations/{Id}");
+    }, () => Redirect($"/conversations/{Id}"));
+
     private async Task<bool> LoadAsync(bool markRead)
     {
         Version = Device.Version;
@@ -95,6 +133,12 @@ public sealed class ViewModel(DeviceSession device, Texts texts) : AppPageModel(
         }
 
         Changed = changed;
+        Collective = conversation.Collective;
+        Creator = conversation.CreatedBy == client.MemberId;
+        Addable = Collective
+            ? [.. people.Members.Where(m => !conversation.MemberIds.Contains(m.MemberId) && m.ActiveDeviceIds.Count > 0 && m.Role != Roles.PlatformOperator)
+                .Select(m => new MemberRow(m.MemberId, m.DisplayName, people.Organisation(m.OrganisationId, T["unknown.organisation"])))]
+            : [];
         var inbox = (await client.GetInboxAsync(cancellationToken)).Where(m => m.ConversationId == Id).ToList();
         var received = inbox.Select(m => new Line(m.SentAt, m.SenderMemberId == client.MemberId ? T["conversation.me"] : people.Member(m.SenderMemberId, T["unknown.member"]),
             T.DateTime(m.SentAt), m.Kind == EnvelopeKind.Chat ? m.Text : T.Kind(m.Kind), m.SenderMemberId == client.MemberId, null));
@@ -103,7 +147,7 @@ public sealed class ViewModel(DeviceSession device, Texts texts) : AppPageModel(
         Lines = [.. received.Concat(sent).OrderBy(l => l.At)];
         if (markRead)
         {
-            Device.MarkRead(Id, inbox);
+            await Device.MarkReadAsync(Id, inbox, cancellationToken);
         }
 
         return true;
