@@ -5,8 +5,8 @@ using static Microsoft.Playwright.Assertions;
 
 namespace Messaging.App.Tests;
 
-/// <summary>Conversations as the device keeps them: what was read stays read after the app restarts (the read marks are in
-/// the device's encrypted local store), and a collective conversation's creator adds and removes members on its page.</summary>
+/// <summary>Conversations as the device keeps them: what was read stays read and what was sent stays shown after the app
+/// restarts (read marks and own messages are in the device's encrypted local store), and a collective conversation's creator adds and removes members on its page.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class ConversationDeviceTests(BrowserWorld world)
 {
@@ -30,6 +30,11 @@ public sealed class ConversationDeviceTests(BrowserWorld world)
             await Expect(unread).ToHaveAttributeAsync("data-unread", "1");
             await worker.Page.Locator(".conversation-link", new() { HasText = $"Aline {marker}" }).ClickAsync();
             await Expect(worker.Page.Locator(".message .text")).ToHaveTextAsync($"premier {marker}");
+            // Bruno answers from the app: his message shows as his, with its delivery.
+            await worker.Page.Locator("#text").FillAsync($"réponse {marker}");
+            await worker.Page.Locator("#send").ClickAsync();
+            await Expect(worker.Page.Locator(".message.mine .text")).ToHaveTextAsync($"réponse {marker}");
+            await Expect(worker.Page.Locator(".message.mine .delivery")).ToBeVisibleAsync();
             await worker.GoAsync("/conversations");
             await Expect(worker.Page.Locator(".conversation-link", new() { HasText = $"Aline {marker}" })).ToBeVisibleAsync();
             await Expect(unread).ToHaveCountAsync(0);
@@ -46,6 +51,13 @@ public sealed class ConversationDeviceTests(BrowserWorld world)
             var row = worker.Page.Locator(".card", new() { HasText = $"Aline {marker}" });
             await Expect(row.Locator(".conversation-link")).ToBeVisibleAsync();
             await Expect(row.Locator(".unread")).ToHaveCountAsync(0);
+
+            // His own answer is still there after the restart (kept sealed on the device), in order after Aline's message.
+            await row.Locator(".conversation-link").ClickAsync();
+            await Expect(worker.Page.Locator(".message .text")).ToHaveTextAsync([$"premier {marker}", $"réponse {marker}"]);
+            await Expect(worker.Page.Locator(".message.mine .text")).ToHaveTextAsync($"réponse {marker}");
+            await worker.GoAsync("/conversations");
+            await Expect(row.Locator(".conversation-link")).ToBeVisibleAsync();
 
             await aline.SendTextAsync(conversation.ConversationId, $"second {marker}");
             await WorkflowTests.ReloadUntilVisibleAsync(worker.Page, row.Locator(".unread"));

@@ -188,6 +188,44 @@ public sealed class LocalStoreTests
         }
     }
 
+    [Fact]
+    public async Task OwnSentTexts_AreKeptSealedBesideTheReceivedOnes_SurviveReopening_AndArePrunedLikeThem()
+    {
+        var directory = Directory.CreateTempSubdirectory("messaging-sent-");
+        try
+        {
+            var path = await OfflineStoreAsync(directory, _ => { });
+            var conversation = Guid.NewGuid();
+            var text = "Rendez-vous confirmé " + Guid.NewGuid().ToString("N");
+            var receipt = new SendReceipt(Guid.NewGuid(), 4242, new DateTimeOffset(2031, 4, 2, 8, 30, 0, TimeSpan.Zero), Recipients: 2);
+            Guid device, member;
+            await using (var client = await OpenAsync(path))
+            {
+                (device, member) = (client.DeviceId, client.MemberId);
+                await client.KeepSentTextAsync(conversation, receipt, text);
+                await client.KeepSentTextAsync(conversation, receipt, text);
+                await Assert.ThrowsAsync<ArgumentNullException>(() => client.KeepSentTextAsync(conversation, receipt, null!));
+            }
+
+            var database = LocalDatabase.PathFor(path);
+            byte[] file = [.. await File.ReadAllBytesAsync(database), .. File.Exists(database + "-wal") ? await File.ReadAllBytesAsync(database + "-wal") : []];
+            Assert.DoesNotContain(text, System.Text.Encoding.UTF8.GetString(file), StringComparison.Ordinal);
+
+            await using (var reopened = await OpenAsync(path))
+            {
+                var kept = Assert.Single(await reopened.GetInboxAsync());
+                Assert.Equal((receipt.EnvelopeId, receipt.Sequence, conversation, member, device, EnvelopeKind.Chat, text, receipt.AcceptedAt),
+                    (kept.EnvelopeId, kept.Sequence, kept.ConversationId, kept.SenderMemberId, kept.SenderDeviceId, kept.Kind, kept.Text, kept.SentAt));
+                Assert.Equal(1, await reopened.DeleteMessagesAsync(keepLatest: 0));
+                Assert.Empty(await reopened.GetInboxAsync());
+            }
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
     /// <summary>A device's key store in <paramref name="directory"/> (an old-format one, filled by <paramref name="fill"/>),
     /// pointing at a server that is not there: the client opens it and works offline.</summary>
     private static async Task<string> OfflineStoreAsync(DirectoryInfo directory, Action<LegacyDeviceState> fill)

@@ -21,7 +21,7 @@ public enum DeviceState
 }
 
 /// <summary>A message this app sent in this run, with what the server said about its delivery.</summary>
-public sealed record SentMessage(Guid ConversationId, string Text, DateTimeOffset AcceptedAt, int Recipients, int Unreachable);
+public sealed record SentMessage(Guid ConversationId, Guid EnvelopeId, string Text, DateTimeOffset AcceptedAt, int Recipients, int Unreachable);
 
 /// <summary>
 /// The one device this app owns while it runs: the SDK's <see cref="MessagingClient"/> over the encrypted key store

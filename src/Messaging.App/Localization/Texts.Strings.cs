@@ -613,5 +613,10 @@ public sealed partial class Texts
         ["conversation.choose-member"] = ("Choisissez un participant.", "Kies een deelnemer.", "Choose a member."),
         ["conversation.not-collective"] = ("Seuls les participants d'une conversation collective changent ici.", "Enkel de deelnemers van een collectief gesprek kunnen hier wijzigen.",
             "Only a collective conversation's members change here."),
+
+        // own sent messages kept on the device
+        ["conversation.sent-not-kept"] = ("Message envoyé, mais il n'a pas pu être conservé sur cet appareil : il n'apparaîtra plus après un redémarrage. Ne le renvoyez pas.",
+            "Bericht verzonden, maar het kon niet op dit toestel bewaard worden: na een herstart verschijnt het niet meer. Verstuur het niet opnieuw.",
+            "Message sent, but it could not be kept on this device: it will not show after a restart. Do not send it again."),
     };
 }

@@ -45,8 +45,7 @@ public abstract class PartnerLifecycleTests(StorageProvider storage)
         Assert.Equal(1, await app.CountAsync("partner_join_requests", "status = 'pending' AND organisation_id IS NULL"));
 
         app.Clock.SetUtcNow(filed.ObjectionDeadline);
-        await app.RunDueJobsAsync();
-        await app.RunDueJobsAsync();
+        await app.RunDueJobsUntilAsync(async () => await app.CountAsync("partner_join_requests", "status = 'pending'") == 0);
         var http = await app.FreshClientAsync(await app.OperatorAsync());
         var decided = Assert.Single((await http.GetFromJsonAsync<List<JoinRequestEntry>>(ApiRoutes.JoinRequests))!);
         Assert.Equal((JoinRequestStatuses.Admitted, (DateTimeOffset?)filed.ObjectionDeadline), (decided.Status, decided.DecidedAt));

@@ -196,7 +196,7 @@ public abstract class ReferralFlowTests(StorageProvider storage)
         // A job that ran early has scheduled itself again for the deadline, and Hangfire's own poller (real time) may be
         // running such a copy with the clock read before it moved: run what is due until the expiry shows, a few times.
         w.App.Clock.SetUtcNow(proposed.ExpiresAt!.Value);
-        await RunDueJobsUntilAsync(w.App, async () => await w.App.ReferralStatusAsync(proposed.CaseReference) == ReferralStatus.Expired);
+        await w.App.RunDueJobsUntilAsync(async () => await w.App.ReferralStatusAsync(proposed.CaseReference) == ReferralStatus.Expired);
         await using var workerA = await w.App.ReconnectAsync(w.WorkerA);
         await using var workerB2 = await w.App.ReconnectAsync(workerB);
         Assert.Equal(ReferralStatus.Expired, (await MessagingApp.ReferralAsync(workerA, proposed.CaseReference)).Status);
@@ -205,17 +205,9 @@ public abstract class ReferralFlowTests(StorageProvider storage)
         await Refusal.AssertHubAsync(ErrorCodes.ReferralTransitionRefused, () => MessagingApp.RespondAsync(workerB2, proposed.CaseReference, ReferralResponse.Accept));
 
         w.App.Clock.SetUtcNow(rearmed.ExpiresAt!.Value);
-        await RunDueJobsUntilAsync(w.App, async () => await w.App.ReferralStatusAsync(tripartite.CaseReference) == ReferralStatus.Expired);
+        await w.App.RunDueJobsUntilAsync(async () => await w.App.ReferralStatusAsync(tripartite.CaseReference) == ReferralStatus.Expired);
         Assert.Equal(ReferralStatus.Expired, await w.App.ReferralStatusAsync(tripartite.CaseReference));
         Assert.Equal(2, await w.App.CountAsync("audit_log", "event_type = 'referral.status-changed' AND detail = 'expired' AND actor_member_id IS NULL"));
-    }
-
-    private static async Task RunDueJobsUntilAsync(MessagingApp app, Func<Task<bool>> done)
-    {
-        for (var attempt = 0; attempt < 5 && !await done(); attempt++)
-        {
-            await app.RunDueJobsAsync();
-        }
     }
 
     public sealed class OnSqlite() : ReferralFlowTests(StorageProvider.Sqlite);

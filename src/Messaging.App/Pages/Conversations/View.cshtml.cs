@@ -75,7 +75,17 @@ public sealed class ViewModel(DeviceSession device, Texts texts) : AppPageModel(
         }
 
         var receipt = await Device.Client.SendTextAsync(Id, text, HttpContext.RequestAborted);
-        Device.RecordSent(new SentMessage(Id, text, receipt.AcceptedAt, receipt.Recipients, receipt.Unreachable.Count));
+        // The delivery figures for this run; the text itself is kept sealed on the device, to be shown after a restart too.
+        Device.RecordSent(new SentMessage(Id, receipt.EnvelopeId, text, receipt.AcceptedAt, receipt.Recipients, receipt.Unreachable.Count));
+        try
+        {
+            await Device.Client.KeepSentTextAsync(Id, receipt, text, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is IOException or System.Data.Common.DbException or InvalidOperationException)
+        {
+            // Sent (the server accepted it) but not written on this device: say so, lest the worker send it again.
+            TempData["error"] = T["conversation.sent-not-kept"];
+        }
         return Redirect($"/conversations/{Id}");
     }, () => Redirect($"/conversations/{Id}"));
 
@@ -140,11 +150,14 @@ public sealed class ViewModel(DeviceSession device, Texts texts) : AppPageModel(
                 .Select(m => new MemberRow(m.MemberId, m.DisplayName, people.Organisation(m.OrganisationId, T["unknown.organisation"])))]
             : [];
         var inbox = (await client.GetInboxAsync(cancellationToken)).Where(m => m.ConversationId == Id).ToList();
-        var received = inbox.Select(m => new Line(m.SentAt, m.SenderMemberId == client.MemberId ? T["conversation.me"] : people.Member(m.SenderMemberId, T["unknown.member"]),
-            T.DateTime(m.SentAt), m.Kind == EnvelopeKind.Chat ? m.Text : T.Kind(m.Kind), m.SenderMemberId == client.MemberId, null));
-        var sent = Device.Sent(Id).Select(s => new Line(s.AcceptedAt, T["conversation.me"], T.DateTime(s.AcceptedAt), s.Text, true,
-            s.Unreachable == 0 ? T.Format("delivery.sent", s.Recipients) : T.Format("delivery.partly", s.Recipients, s.Unreachable)));
-        Lines = [.. received.Concat(sent).OrderBy(l => l.At)];
+        // What this device sent is in the inbox too (kept on sending); its delivery figures are known for this run only.
+        var sentHere = Device.Sent(Id).ToDictionary(s => s.EnvelopeId);
+        string? Delivery(SentMessage? s) => s is null ? null
+            : s.Unreachable == 0 ? T.Format("delivery.sent", s.Recipients) : T.Format("delivery.partly", s.Recipients, s.Unreachable);
+        var kept = inbox.Select(m => new Line(m.SentAt, m.SenderMemberId == client.MemberId ? T["conversation.me"] : people.Member(m.SenderMemberId, T["unknown.member"]),
+            T.DateTime(m.SentAt), m.Kind == EnvelopeKind.Chat ? m.Text : T.Kind(m.Kind), m.SenderMemberId == client.MemberId,
+            m.SenderDeviceId == client.DeviceId ? Delivery(sentHere.GetValueOrDefault(m.EnvelopeId)) : null));
+        Lines = [.. kept.OrderBy(l => l.At)];
         if (markRead)
         {
             await Device.MarkReadAsync(Id, inbox, cancellationToken);
