@@ -1,3 +1,4 @@
+using System.Globalization;
 using Messaging.App.Device;
 using Messaging.App.Localization;
 using Messaging.Client.KeyLog;
@@ -48,4 +49,46 @@ public sealed class DevicesModel(DeviceSession device, Texts texts) : AppPageMod
         Notify("reset.done");
         return Redirect("/devices");
     }, () => Redirect("/devices"));
+
+    /// <summary>
+    /// <c>messaging inbox prune</c>: deletes the decrypted messages this device keeps that are older than a number of days
+    /// and/or beyond the newest few; at least one, each a positive whole number, and only once the worker ticked that it
+    /// is this device's copies only. Bad input deletes nothing.
+    /// </summary>
+    public Task<IActionResult> OnPostPruneAsync(string? olderThanDays, string? keep, bool confirmed) => ChangeAsync(async () =>
+    {
+        if (!TryCount(olderThanDays, out var days) || !TryCount(keep, out var newest) || (days is null && newest is null))
+        {
+            TempData["error"] = T["prune.invalid"];
+            return Redirect("/devices");
+        }
+
+        if (!confirmed)
+        {
+            TempData["error"] = T["prune.confirm-first"];
+            return Redirect("/devices");
+        }
+
+        var deleted = await Device.Client.DeleteMessagesAsync(days is { } d ? TimeSpan.FromDays(d) : null, newest, HttpContext.RequestAborted);
+        TempData["notice"] = T.Format("prune.done", deleted);
+        return Redirect("/devices");
+    }, () => Redirect("/devices"));
+
+    /// <summary>Blank is no value; otherwise a positive whole number (at most ten thousand years of days, no overflow).</summary>
+    private static bool TryCount(string? text, out int? value)
+    {
+        value = null;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return true;
+        }
+
+        if (!int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed < 1 || parsed > 3_650_000)
+        {
+            return false;
+        }
+
+        value = parsed;
+        return true;
+    }
 }
