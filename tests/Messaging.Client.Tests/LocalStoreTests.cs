@@ -95,8 +95,7 @@ public sealed class LocalStoreTests
             }
 
             // Neither the text nor the ids appear in the database file.
-            var database = LocalDatabase.PathFor(path);
-            byte[] file = [.. await File.ReadAllBytesAsync(database), .. File.Exists(database + "-wal") ? await File.ReadAllBytesAsync(database + "-wal") : []];
+            var file = await LocalDatabaseBytesAsync(path);
             Assert.NotEmpty(file);
             Assert.Equal(-1, file.AsSpan().IndexOf("salut migration"u8));
             Assert.Equal(-1, file.AsSpan().IndexOf(conversation.ToByteArray()));
@@ -167,8 +166,7 @@ public sealed class LocalStoreTests
             }
 
             // Sealed like every other row: the conversation id is not in the file in the clear.
-            var database = LocalDatabase.PathFor(path);
-            byte[] file = [.. await File.ReadAllBytesAsync(database), .. File.Exists(database + "-wal") ? await File.ReadAllBytesAsync(database + "-wal") : []];
+            var file = await LocalDatabaseBytesAsync(path);
             Assert.NotEmpty(file);
             Assert.Equal(-1, file.AsSpan().IndexOf(read.ToByteArray()));
             Assert.DoesNotContain(read.ToString(), System.Text.Encoding.Latin1.GetString(file), StringComparison.Ordinal);
@@ -207,8 +205,7 @@ public sealed class LocalStoreTests
                 await Assert.ThrowsAsync<ArgumentNullException>(() => client.KeepSentTextAsync(conversation, receipt, null!));
             }
 
-            var database = LocalDatabase.PathFor(path);
-            byte[] file = [.. await File.ReadAllBytesAsync(database), .. File.Exists(database + "-wal") ? await File.ReadAllBytesAsync(database + "-wal") : []];
+            var file = await LocalDatabaseBytesAsync(path);
             Assert.DoesNotContain(text, System.Text.Encoding.UTF8.GetString(file), StringComparison.Ordinal);
 
             await using (var reopened = await OpenAsync(path))
@@ -224,6 +221,13 @@ public sealed class LocalStoreTests
         {
             directory.Delete(recursive: true);
         }
+    }
+
+    /// <summary>Every byte of the device's local database as it is on disk: the file and its write-ahead log.</summary>
+    private static async Task<byte[]> LocalDatabaseBytesAsync(string keyStorePath)
+    {
+        var database = LocalDatabase.PathFor(keyStorePath);
+        return [.. await File.ReadAllBytesAsync(database), .. File.Exists(database + "-wal") ? await File.ReadAllBytesAsync(database + "-wal") : []];
     }
 
     /// <summary>A device's key store in <paramref name="directory"/> (an old-format one, filled by <paramref name="fill"/>),

@@ -15,6 +15,9 @@ public static class BrusselsTime
 
     public static LocalDateTime Local(DateTimeOffset instant) => Instant.FromDateTimeOffset(instant).InZone(Brussels).LocalDateTime;
 
+    /// <summary>The instant a day begins in Brussels (midnight, or the first moment after it on a changeover).</summary>
+    public static DateTimeOffset StartOf(LocalDate date) => date.AtStartOfDayInZone(Brussels).ToDateTimeOffset();
+
     /// <summary>28 novembre 2026 à 14:05 · 28 november 2026 om 14:05 · 28 November 2026, 14:05.</summary>
     public static string DateTime(DateTimeOffset instant, string language)
     {

@@ -40,7 +40,7 @@ public sealed class DirectoryModel(DeviceSession device, Texts texts) : Administ
 
     public Task<IActionResult> OnPostCreateAsync(string? name, string? type) => SubmitAsync(async client =>
     {
-        var request = new CreateOrganisationRequest(DirectoryInput.Name(name), DirectoryInput.Choice(type, Types) ?? throw new DirectoryInput.Refused("failure.record"));
+        var request = new CreateOrganisationRequest(DirectoryInput.Name(name), DirectoryInput.RequiredChoice(type, Types));
         await client.Api.CreateOrganisationAsync(await client.GetAccessTokenAsync(HttpContext.RequestAborted), request, HttpContext.RequestAborted);
         Notify("directory-admin.created");
     });
@@ -67,7 +67,7 @@ public sealed class DirectoryModel(DeviceSession device, Texts texts) : Administ
     public Task<IActionResult> OnPostAddCommuneAsync(string? nis, string? communeName, string? communeRegion) => SubmitAsync(async client =>
     {
         var commune = new CommuneEntry(DirectoryInput.NisCode(nis), DirectoryInput.Name(communeName),
-            DirectoryInput.Choice(communeRegion, Regions.All) ?? throw new DirectoryInput.Refused("failure.record"));
+            DirectoryInput.RequiredChoice(communeRegion, Regions.All));
         var added = await client.Api.AddCommunesAsync(await client.GetAccessTokenAsync(HttpContext.RequestAborted), [commune], HttpContext.RequestAborted);
         Notify(added.Added == 0 ? "directory-admin.commune-exists" : "directory-admin.commune-added");
     });

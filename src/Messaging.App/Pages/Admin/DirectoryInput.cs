@@ -32,6 +32,10 @@ internal static class DirectoryInput
             : allowed.Contains(value, StringComparer.Ordinal) ? value
             : throw new Refused("failure.record");
 
+    /// <summary>One of <paramref name="allowed"/>, for a field that cannot stay empty.</summary>
+    public static string RequiredChoice(string? value, IReadOnlyList<string> allowed)
+        => Choice(value, allowed) ?? throw new Refused("failure.record");
+
     /// <summary>Null for an empty field, else true or false.</summary>
     public static bool? TrueOrFalse(string? value)
         => value switch

@@ -23,8 +23,6 @@ public sealed class IndexModel(DeviceSession device, Texts texts) : AppPageModel
     /// <summary>The longest feed address the server takes, and the longest name for the person's greeting.</summary>
     public const int MaxFeedLength = 2000, MaxNameLength = 200;
 
-    private static readonly DateTimeZone Brussels = DateTimeZoneProviders.Tzdb["Europe/Brussels"];
-
     private People? _people;
 
     [BindProperty(SupportsGet = true)]
@@ -180,8 +178,7 @@ public sealed class IndexModel(DeviceSession device, Texts texts) : AppPageModel
                 return Refuse("interviews.absence-invalid");
             }
 
-            absences.Add(new AbsenceEntry(LocalDate.FromDateOnly(first).AtStartOfDayInZone(Brussels).ToDateTimeOffset(),
-                LocalDate.FromDateOnly(last).PlusDays(1).AtStartOfDayInZone(Brussels).ToDateTimeOffset()));
+            absences.Add(new AbsenceEntry(BrusselsTime.StartOf(LocalDate.FromDateOnly(first)), BrusselsTime.StartOf(LocalDate.FromDateOnly(last).PlusDays(1))));
         }
 
         Uri? feedUrl = null;

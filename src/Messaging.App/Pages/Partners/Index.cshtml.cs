@@ -82,8 +82,8 @@ public sealed class IndexModel(DeviceSession device, Texts texts, TimeProvider t
         {
             var request = new FileJoinRequest(
                 DirectoryInput.Name(name),
-                DirectoryInput.Choice(type, JoinTypes) ?? throw new DirectoryInput.Refused("failure.record"),
-                DirectoryInput.Choice(level, ServiceLevels.All) ?? throw new DirectoryInput.Refused("failure.record"),
+                DirectoryInput.RequiredChoice(type, JoinTypes),
+                DirectoryInput.RequiredChoice(level, ServiceLevels.All),
                 DirectoryInput.Choice(region, Regions.All),
                 string.IsNullOrWhiteSpace(communes) ? null : DirectoryInput.NisCodes(communes),
                 acceptsReferrals);
