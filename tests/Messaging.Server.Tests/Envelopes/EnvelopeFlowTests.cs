@@ -127,6 +127,70 @@ public abstract class EnvelopeFlowTests(StorageProvider storage)
         Assert.Equal((1L, 3L, 0L), await app.EnvelopeRowsAsync()); // no audit entry for an envelope
     }
 
+    /// <summary>The instance that accepted a send can die (or lose Redis) between its commit and its pushes: the
+    /// sender's retry of the same envelope id then pushes the copies still waiting, so that a recipient connected all
+    /// along does not wait for its next connection. Only those still waiting, each with its first ciphertext.</summary>
+    [Fact]
+    public async Task ARetriedSend_PushesAgainTheCopiesStillWaiting_WhenTheFirstPushesNeverLeft()
+    {
+        var signals = new PushesSwitch();
+        await using var app = new MessagingApp(storage, configureServices: signals.Register);
+        var w = await TwoServicesAsync(app);
+        await using var a1 = await app.ConnectAsync(w.A1);
+        await using var a2 = await app.ConnectAsync(w.A2);
+        await using var b1 = await app.ConnectAsync(w.B1);
+        await using var b2 = await app.ConnectAsync(w.B2);
+        var conversation = await MessagingApp.CreateConversationAsync(a1, false, w.WorkerB);
+        var request = await MessagingApp.BuildSendAsync(a1, conversation.ConversationId);
+
+        signals.Dropping = true;
+        var first = await a1.SendAsync(request);
+        Assert.Equal(SendOutcome.Accepted, first.Outcome);
+        Assert.True(await b1.NothingMoreAsync());
+        signals.Dropping = false;
+
+        var retry = request with { Recipients = [.. request.Recipients.Select(r => r with { Ciphertext = Ciphertexts.Random(32) })] };
+        Assert.Equal(first.Sequence, (await a1.SendAsync(retry)).Sequence);
+        foreach (var device in new[] { a2, b1, b2 })
+        {
+            var pushed = Assert.Single(await device.ReceiveAsync(1));
+            Assert.Equal((first.Sequence, request.EnvelopeId), (pushed.Sequence, pushed.EnvelopeId));
+            Assert.Equal(request.Recipients.Single(r => r.DeviceId == device.Device.Id).Ciphertext, pushed.Ciphertext);
+        }
+
+        await b1.AcknowledgeAsync(first.Sequence);
+        await a1.SendAsync(retry);
+        Assert.Equal(first.Sequence, (await b2.ReceiveAsync(1))[0].Sequence);
+        Assert.Equal(first.Sequence, (await a2.ReceiveAsync(1))[0].Sequence);
+        Assert.True(await b1.NothingMoreAsync());
+        Assert.Equal((1L, 2L, 0L), await app.EnvelopeRowsAsync());
+    }
+
+    /// <summary>Stands for an instance that died between its commit and its pushes: while on, pushes of envelopes go
+    /// nowhere.</summary>
+    private sealed class PushesSwitch
+    {
+        public volatile bool Dropping;
+
+        public void Register(IServiceCollection services)
+        {
+            var real = services.Last(d => d.ServiceType == typeof(Server.Features.Devices.IDeviceSignals));
+            services.Remove(real);
+            services.AddSingleton<Server.Features.Devices.IDeviceSignals>(sp => new Switched(
+                (Server.Features.Devices.IDeviceSignals)ActivatorUtilities.CreateInstance(sp, real.ImplementationType!), this));
+        }
+
+        private sealed class Switched(Server.Features.Devices.IDeviceSignals inner, PushesSwitch owner) : Server.Features.Devices.IDeviceSignals
+        {
+            public Task DeviceRevokedAsync(Guid deviceId) => inner.DeviceRevokedAsync(deviceId);
+
+            public Task PreKeysLowAsync(Guid deviceId, int remaining) => inner.PreKeysLowAsync(deviceId, remaining);
+
+            public Task PushEnvelopeAsync(Guid deviceId, EnvelopeDelivery envelope)
+                => owner.Dropping ? Task.CompletedTask : inner.PushEnvelopeAsync(deviceId, envelope);
+        }
+    }
+
     [Fact]
     public async Task UndeliveredEnvelopes_ArePurged_AfterTheRetentionPeriod()
     {

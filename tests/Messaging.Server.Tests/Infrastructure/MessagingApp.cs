@@ -396,16 +396,22 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
     }
 
     /// <summary>
-    /// Runs the due jobs until <paramref name="done"/> holds (at most five rounds). A copy of a job that Hangfire's own
-    /// poller started before the fake clock moved can still be running, with the old time, when
-    /// <see cref="RunDueJobsAsync"/> looks for scheduled jobs; it reschedules itself only after that, so one more round
-    /// finds it. Tests assert on the outcome afterwards, so a job that never does its work still fails them.
+    /// Runs the due jobs until <paramref name="done"/> holds, for at most 30 seconds. A copy of a job that Hangfire's
+    /// own poller started before the fake clock moved can still be running, with the old time, when
+    /// <see cref="RunDueJobsAsync"/> looks for scheduled jobs; it reschedules itself only after that — on a busy
+    /// machine, seconds later — so the rounds go on, a moment apart, until a round finds it. Tests assert on the
+    /// outcome afterwards, so a job that never does its work still fails them.
     /// </summary>
     internal async Task RunDueJobsUntilAsync(Func<Task<bool>> done)
     {
-        for (var round = 0; round < 5 && !await done(); round++)
+        var waited = Stopwatch.StartNew();
+        while (!await done() && waited.Elapsed < TimeSpan.FromSeconds(30))
         {
             await RunDueJobsAsync();
+            if (!await done())
+            {
+                await Task.Delay(100);
+            }
         }
     }
 

@@ -50,6 +50,17 @@ internal static class EnvelopeRepository
         """,
         MapDelivery, ("@device", recipientDeviceId), ("@after", afterSequence), ("@limit", limit));
 
+    /// <summary>The copies of one envelope still waiting for their devices, each as its device receives it.</summary>
+    public static Task<List<(Guid DeviceId, EnvelopeDelivery Delivery)>> ListWaitingCopiesAsync(DbSession session, long sequence) => session.QueryAsync(
+        """
+        SELECT e.seq, e.envelope_id, e.conversation_id, e.sender_member_id, e.sender_device_id, e.kind, r.ciphertext, e.created_at, e.expires_at,
+               r.recipient_device_id
+        FROM envelope_recipients r JOIN envelopes e ON e.seq = r.envelope_seq
+        WHERE r.envelope_seq = @seq
+        ORDER BY r.recipient_device_id;
+        """,
+        r => (r.GetGuidValue(9), MapDelivery(r)), ("@seq", sequence));
+
     /// <summary>Deletes this device's copies, then the envelopes no device still waits for. One fixed statement pair per
     /// sequence rather than an IN list: fixed text is prepared once and re-bound (the writer caches it), which costs less
     /// than compiling a new statement for every batch.

@@ -42,9 +42,14 @@ internal sealed partial class EnvelopeService(
         var now = DbValues.ToStoragePrecision(time.GetUtcNow());
         var expiresAt = now + options.Value.Retention;
         // A repeated envelope id is answered with the first acceptance (and the acknowledgement it carries still applies).
-        async Task<(SendEnvelopeResult Result, EnvelopeDelivery? Delivery, List<Func<Task>>? AfterCommit)> RepeatAsync(DbSession s, StoredAcceptance earlier)
+        // Its copies still waiting are pushed again: the instance that accepted it first may have died, or lost Redis,
+        // between its commit and its pushes, and a recipient connected all along would otherwise wait for its next
+        // connection. Clients drop repeats by envelope id.
+        async Task<(SendEnvelopeResult Result, EnvelopeDelivery? Delivery, List<Func<Task>>? AfterCommit, List<(Guid DeviceId, EnvelopeDelivery Delivery)>? Again)> RepeatAsync(
+            DbSession s, StoredAcceptance earlier)
             => (SendEnvelopeResult.Accepted(earlier.Sequence, earlier.CreatedAt, earlier.ExpiresAt,
-                await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge)), null, null);
+                await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge)), null, null,
+                await EnvelopeRepository.ListWaitingCopiesAsync(s, earlier.Sequence));
 
         var outcome = await database.WriteAsync(async s =>
         {
@@ -67,7 +72,7 @@ internal sealed partial class EnvelopeService(
             var mismatch = CompareRecipients(sender.DeviceId, participants, request.Recipients, request.Unreachable ?? []);
             if (mismatch is not null)
             {
-                return (Result: mismatch, Delivery: null, AfterCommit: null);
+                return (Result: mismatch, Delivery: null, AfterCommit: null, Again: null);
             }
 
             if (await EnvelopeRepository.InsertAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
@@ -82,7 +87,8 @@ internal sealed partial class EnvelopeService(
             var afterCommit = await RunAcceptedHooksAsync(s, context, sequence);
             var delivery = new EnvelopeDelivery(sequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId,
                 request.Kind, [], now, expiresAt);
-            return (Result: SendEnvelopeResult.Accepted(sequence, now, expiresAt, acknowledged), Delivery: (EnvelopeDelivery?)delivery, AfterCommit: afterCommit);
+            return (Result: SendEnvelopeResult.Accepted(sequence, now, expiresAt, acknowledged), Delivery: (EnvelopeDelivery?)delivery, AfterCommit: afterCommit,
+                Again: (List<(Guid DeviceId, EnvelopeDelivery Delivery)>?)null);
         }, IsolationFor(request.Kind), cancellationToken);
 
         metrics.CopiesDelivered(outcome.Result.Acknowledged);
@@ -98,6 +104,14 @@ internal sealed partial class EnvelopeService(
             foreach (var recipient in request.Recipients)
             {
                 await signals.PushEnvelopeAsync(recipient.DeviceId, accepted with { Ciphertext = recipient.Ciphertext });
+            }
+        }
+        else if (outcome.Again is { Count: > 0 } again)
+        {
+            LogPushedAgain(logger, again[0].Delivery.Sequence, again.Count);
+            foreach (var (deviceId, delivery) in again)
+            {
+                await signals.PushEnvelopeAsync(deviceId, delivery);
             }
         }
         else if (outcome.Result.Outcome == SendOutcome.DeviceMismatch)
@@ -292,6 +306,9 @@ internal sealed partial class EnvelopeService(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Envelope {Sequence} accepted from device {DeviceId} in conversation {ConversationId} for {RecipientCount} devices")]
     private static partial void LogAccepted(ILogger logger, long sequence, Guid deviceId, Guid conversationId, int recipientCount);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Envelope {Sequence} sent again: its {Copies} copies still waiting pushed again")]
+    private static partial void LogPushedAgain(ILogger logger, long sequence, int copies);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Envelope from device {DeviceId} in conversation {ConversationId}: device mismatch ({Missing} missing, {Stale} stale)")]
     private static partial void LogMismatch(ILogger logger, Guid deviceId, Guid conversationId, int missing, int stale);

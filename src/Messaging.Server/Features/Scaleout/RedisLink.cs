@@ -33,6 +33,9 @@ internal sealed partial class RedisLink(IOptions<ScaleoutOptions> options, ILogg
                 var configuration = ConfigurationOptions.Parse(options.Value.Redis!);
                 configuration.AbortOnConnectFail = false;
                 configuration.BacklogPolicy = BacklogPolicy.FailFast;
+                // Back within a second of Redis's return, not after an exponential back-off: until then this instance
+                // neither hears the others' pushes nor has its own pass.
+                configuration.ReconnectRetryPolicy = new LinearRetry(1000);
                 configuration.ChannelPrefix = RedisChannel.Literal(options.Value.ChannelPrefix + ":");
                 configuration.ClientName ??= "messaging-server";
                 var connection = await ConnectionMultiplexer.ConnectAsync(configuration);

@@ -33,6 +33,8 @@ internal sealed partial class ScaleoutChannels(
     public static readonly RedisChannel Revoked = RedisChannel.Literal("revoked");
     private static readonly RedisChannel CatchUp = RedisChannel.Literal("catch-up");
     private readonly SemaphoreSlim _sweeping = new(1, 1);
+    private int _catchUpRequests;
+    private int _catchUpRunning;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -47,7 +49,7 @@ internal sealed partial class ScaleoutChannels(
         try
         {
             await subscriber.SubscribeAsync(Revoked, (_, message) => RevokeInBackground(message));
-            await subscriber.SubscribeAsync(CatchUp, (_, _) => _ = CatchUpAsync());
+            await subscriber.SubscribeAsync(CatchUp, (_, _) => RequestCatchUp());
         }
         catch (RedisException ex)
         {
@@ -98,44 +100,115 @@ internal sealed partial class ScaleoutChannels(
         }
     }
 
+    /// <summary>
+    /// This instance's subscriptions are back: it sweeps its own devices itself (it does not count on hearing its own
+    /// announcement: the publish can fail while the command connection still reconnects), and tells the others, again
+    /// until the publish passes — an instance whose subscriptions came back first hears only a later one.
+    /// </summary>
     private void AnnounceCatchUp()
     {
+        RequestCatchUp();
         _ = Task.Run(async () =>
         {
-            try
+            var cancellationToken = lifetime.ApplicationStopping;
+            var published = 0;
+            for (var attempt = 0; attempt < AnnounceAttempts && published < 2 && !cancellationToken.IsCancellationRequested; attempt++)
             {
-                var redis = await link.ConnectAsync();
-                await redis.GetSubscriber().PublishAsync(CatchUp, RedisValue.EmptyString);
-            }
-            catch (RedisException ex)
-            {
-                LogPublishFailed(logger, ex);
+                try
+                {
+                    if (attempt > 0)
+                    {
+                        await Task.Delay(AnnounceRetry, cancellationToken);
+                    }
+
+                    var redis = await link.ConnectAsync();
+                    await redis.GetSubscriber().PublishAsync(CatchUp, RedisValue.EmptyString);
+                    published++;
+                }
+                catch (RedisException ex)
+                {
+                    LogPublishFailed(logger, ex);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
         });
     }
 
-    /// <summary>
-    /// Sweeps at once, then again once the SignalR backplane has had time to resubscribe: its Redis subscription is
-    /// restored on its own schedule, and a live push sent through it before that is lost — the second sweep pushes
-    /// whatever is still pending (clients drop repeats by envelope id).
-    /// </summary>
-    private async Task CatchUpAsync()
-    {
-        await SweepAsync();
-        var settle = options.Value.CatchUpDelay > SecondSweepAfter ? options.Value.CatchUpDelay : SecondSweepAfter;
-        try
-        {
-            await Task.Delay(settle, lifetime.ApplicationStopping);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
+    /// <summary>An announcement is published twice (a second later), each retried every second for at most a minute.</summary>
+    private const int AnnounceAttempts = 60;
 
-        await SweepAsync();
+    private static readonly TimeSpan AnnounceRetry = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Sweeps at once, then again as the SignalR backplane's and the other instances' subscriptions come back: each is
+    /// restored on its own schedule, and a live push sent through Redis before that is lost — each later sweep pushes
+    /// whatever is still pending (clients drop repeats by envelope id). Requests that arrive meanwhile (this instance's
+    /// own, every other instance's announcements) restart the one running sequence instead of starting their own, so a
+    /// deployment of many instances does not multiply the sweeps. Only after a loss of Redis: nothing in normal operation.
+    /// </summary>
+    private void RequestCatchUp()
+    {
+        Interlocked.Increment(ref _catchUpRequests);
+        if (Interlocked.CompareExchange(ref _catchUpRunning, 1, 0) == 0)
+        {
+            _ = CatchUpLoopAsync();
+        }
     }
 
-    private static readonly TimeSpan SecondSweepAfter = TimeSpan.FromSeconds(2);
+    private async Task CatchUpLoopAsync()
+    {
+        var gaps = SweepGaps();
+        var seen = -1;
+        var step = 0;
+        while (true)
+        {
+            var requests = Volatile.Read(ref _catchUpRequests);
+            if (requests != seen)
+            {
+                (seen, step) = (requests, 0);
+            }
+
+            if (step == gaps.Length)
+            {
+                Volatile.Write(ref _catchUpRunning, 0);
+                if (Volatile.Read(ref _catchUpRequests) == seen || Interlocked.CompareExchange(ref _catchUpRunning, 1, 0) != 0)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            try
+            {
+                await Task.Delay(gaps[step], lifetime.ApplicationStopping);
+            }
+            catch (OperationCanceledException)
+            {
+                Volatile.Write(ref _catchUpRunning, 0);
+                return;
+            }
+
+            if (Volatile.Read(ref _catchUpRequests) != seen)
+            {
+                continue; // a newer request: start its sequence with a sweep at once
+            }
+
+            await SweepAsync();
+            step++;
+        }
+    }
+
+    /// <summary>The waits before each sweep of a sequence: at once, after <see cref="ScaleoutOptions.CatchUpDelay"/> (two
+    /// seconds at least), then five and ten seconds after the first.</summary>
+    private TimeSpan[] SweepGaps()
+    {
+        var second = options.Value.CatchUpDelay > TimeSpan.FromSeconds(2) ? options.Value.CatchUpDelay : TimeSpan.FromSeconds(2);
+        return [TimeSpan.Zero, second, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5)];
+    }
 
     /// <summary>Pushes what is pending to every device connected here; closes those revoked meanwhile.</summary>
     private async Task SweepAsync()

@@ -20,8 +20,9 @@ public sealed class ScaleoutOptions : IValidatableObject
     [RegularExpression(@"^[A-Za-z0-9._-]{1,64}$")]
     public string ChannelPrefix { get; set; } = "messaging";
 
-    /// <summary>How long after Redis comes back each instance waits (for its subscriptions to be restored) before it
-    /// pushes, to each device connected to it, what stayed pending while pushes could not pass.</summary>
+    /// <summary>When Redis comes back, each instance pushes to each device connected to it what stayed pending while
+    /// pushes could not pass: at once, after this delay (two seconds at least, for the others' subscriptions to be
+    /// restored), then five and ten seconds after the first sweep.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan CatchUpDelay { get; set; } = TimeSpan.FromSeconds(1);
 
