@@ -61,6 +61,7 @@ internal static class ServerComposition
         services.AddPartners();
         services.AddReports();
         services.AddInterviews();
+        services.AddDeliveryLedger(); // the email ledger of Interviews and Notices: its expiry sweep
         services.AddRetention();
         services.AddHealth();
         services.AddConnectionLimits();

@@ -1,4 +1,7 @@
 using Messaging.Scheduling.Delivery;
+using Messaging.Server.Features.Jobs;
+using Messaging.Server.Features.Retention;
+using Microsoft.Extensions.Options;
 
 namespace Messaging.Server.Persistence;
 
@@ -15,8 +18,8 @@ internal sealed class DatabaseDeliveryLedger(IDatabase database, TimeProvider ti
     private const long Claimed = 1;
     private const long Sent = 2;
 
-    /// <summary>The retention sweep's part: deliveries sent before <paramref name="before"/> cannot be retried any more;
-    /// their rows go.</summary>
+    /// <summary>The expiry sweep's statement (<see cref="DeliveryLedgerExpiryJob"/>): deliveries sent before
+    /// <paramref name="before"/> cannot be retried any more; their rows go. Claims not sent yet stay.</summary>
     public static Task<int> DeleteSentBeforeAsync(DbSession session, DateTimeOffset before)
         => session.ExecuteAsync("DELETE FROM delivery_ledger WHERE state = @sent AND sent_at < @before;", ("@sent", Sent), ("@before", before));
 
@@ -88,4 +91,27 @@ internal sealed class DatabaseDeliveryLedger(IDatabase database, TimeProvider ti
             """,
             ("@id", claim.DeliveryId), ("@holder", claim.Holder), ("@unknown", outcomeUnknown)), cancellationToken);
     }
+}
+
+/// <summary>
+/// Recurring sweep of the delivery ledger, its own job beside the features that send through it (interview and notice
+/// emails): rows of emails sent longer than <see cref="RetentionOptions.DeliveryLedgerRetention"/> ago go. Idempotent
+/// (one statement on what is due now); a claim still held or given back stays, so a send in progress keeps its guard.
+/// </summary>
+internal sealed class DeliveryLedgerExpiryJob(IDatabase database, TimeProvider time, IOptions<RetentionOptions> options) : ISweepJob
+{
+    public const string Id = "delivery-ledger.expiry";
+
+    public Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var before = DbValues.ToStoragePrecision(time.GetUtcNow()) - options.Value.DeliveryLedgerRetention;
+        return database.WriteAsync(s => DatabaseDeliveryLedger.DeleteSentBeforeAsync(s, before), cancellationToken);
+    }
+}
+
+/// <summary>Registration of the delivery ledger's expiry sweep (the ledger itself is created by each mailer).</summary>
+internal static class DeliveryLedgerExtensions
+{
+    public static IServiceCollection AddDeliveryLedger(this IServiceCollection services)
+        => services.AddSweep<DeliveryLedgerExpiryJob>(DeliveryLedgerExpiryJob.Id, RetentionFeature.SweepInterval);
 }

@@ -15,7 +15,7 @@ public abstract class SweepJobTests(StorageProvider storage)
 {
     private static readonly string[] Sweeps =
         [AttachmentExpiryJob.Id, ExpiredCredentialsJob.Id, EnrolmentCodeCleanupJob.Id, EnvelopeExpiryJob.Id, Features.Notices.OutcomeChaseSweep.Id,
-            Features.Notices.NoticeRetentionJob.Id, Features.Interviews.InterviewRetentionJob.Id];
+            Features.Notices.NoticeRetentionJob.Id, Features.Interviews.InterviewRetentionJob.Id, DeliveryLedgerExpiryJob.Id];
 
     [Fact]
     public async Task EverySweep_IsRegisteredAtStart_AndAgainAfterARestart()

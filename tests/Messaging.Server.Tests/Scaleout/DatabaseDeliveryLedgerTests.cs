@@ -75,6 +75,39 @@ public abstract class DatabaseDeliveryLedgerTests(StorageProvider storage)
     }
 
     [Fact]
+    public async Task TheLedgerExpiry_IsARecurringJobOfItsOwn_DeletingSentRowsPastItsRetentionOnly_AndInterviewRetentionLeavesTheLedgerAlone()
+    {
+        await using var app = new MessagingApp(storage, new Dictionary<string, string?>
+        {
+            ["Messaging:Retention:DeliveryLedgerRetention"] = "30.00:00:00",
+            ["Messaging:Interviews:Retention"] = "1.00:00:00",
+        });
+        var ledger = new DatabaseDeliveryLedger(app.Services.GetRequiredService<IDatabase>(), app.Clock);
+        Assert.Contains(DeliveryLedgerExpiryJob.Id, app.RecurringJobIds());
+        var old = NewDeliveryId();
+        await ledger.RecordSentAsync(await ledger.ClaimAsync(old, CancellationToken.None), CancellationToken.None);
+        var neverSent = NewDeliveryId();
+        await ledger.ClaimAsync(neverSent, CancellationToken.None);
+        app.Clock.Advance(TimeSpan.FromDays(20));
+        var recent = NewDeliveryId();
+        await ledger.RecordSentAsync(await ledger.ClaimAsync(recent, CancellationToken.None), CancellationToken.None);
+        app.Clock.Advance(TimeSpan.FromDays(11));
+
+        // The interview retention sweep is past both sends' age but takes interviews only.
+        Assert.Equal(0, await app.Services.GetRequiredService<Features.Interviews.InterviewRetentionJob>().RunAsync(CancellationToken.None));
+        Assert.Equal(3, await app.CountAsync("delivery_ledger"));
+
+        // The ledger's own sweep, run by the job runner: the send of 31 days ago goes; the one of 11 days ago and the claim
+        // never sent stay (a retried job must still find them); a second run changes nothing.
+        await app.RunSweepsAsync();
+        Assert.Equal(new[] { neverSent, recent }.Order(StringComparer.Ordinal),
+            (await app.QueryRowsAsync("SELECT delivery_id FROM delivery_ledger;")).Select(r => r[0]!).Order(StringComparer.Ordinal));
+        Assert.Equal(0, await app.Services.GetRequiredService<DeliveryLedgerExpiryJob>().RunAsync(CancellationToken.None));
+        Assert.Equal((DeliveryClaimStatus.AlreadySent, DeliveryClaimStatus.Claimed), ((await ledger.ClaimAsync(recent, CancellationToken.None)).Status,
+            (await ledger.ClaimAsync(old, CancellationToken.None)).Status));
+    }
+
+    [Fact]
     public async Task TwoInstancesSendingOneDeliveryAtOnce_HandItToTheRelayExactlyOnce()
     {
         await using var app = new MessagingApp(storage);

@@ -31,6 +31,11 @@ internal interface IInterviewOutcomeListener
     Task OnOutcomeRecordedAsync(DbSession session, InterviewSummary interview);
 }
 
+/// <summary>A query of the Interviews feature's tables that another feature uses as a derived table in its own statement:
+/// <c>SELECT … FROM (<see cref="Sql"/>) i JOIN …</c>, bound with <see cref="Parameters"/> (their names start with
+/// <c>@interviews_</c>). The columns are part of the contract; the tables behind them are not.</summary>
+internal sealed record InterviewRelation(string Sql, IReadOnlyList<(string Name, object? Value)> Parameters);
+
 /// <summary>The read API other features use (issue 14: notices chase outcomes not recorded in time).</summary>
 internal sealed class InterviewQueries(IDatabase database)
 {
@@ -38,23 +43,15 @@ internal sealed class InterviewQueries(IDatabase database)
     public Task<InterviewSummary?> FindAsync(Guid interviewId, CancellationToken cancellationToken = default)
         => database.ReadAsync(async s => await InterviewRepository.GetAsync(s, interviewId) is { } r ? Summarise(r) : null, cancellationToken);
 
-    /// <summary>Live interviews (proposed, confirmed, rescheduled) that ended before <paramref name="endedBefore"/> and
-    /// have no outcome yet, earliest first.</summary>
-    public async Task<IReadOnlyList<InterviewSummary>> ListEndedWithoutOutcomeAsync(DateTimeOffset endedBefore, CancellationToken cancellationToken = default)
-    {
-        var rows = await database.ReadAsync(async s =>
-        {
-            var ended = await InterviewRepository.ListEndedWithoutOutcomeAsync(s, endedBefore);
-            var full = new List<InterviewRecord>(ended.Count);
-            foreach (var row in ended)
-            {
-                full.Add(await InterviewRepository.GetAsync(s, row.Id) ?? row);
-            }
-
-            return full;
-        }, cancellationToken);
-        return [.. rows.Select(Summarise)];
-    }
+    /// <summary>Live interviews that ended from <paramref name="endedFrom"/> to <paramref name="endedBy"/> (both included)
+    /// and have no outcome yet, as a relation the calling feature joins to its own tables in one query, so that it reads
+    /// only the interviews it acts on (columns: see <see cref="InterviewRepository.EndedWithoutOutcome"/>).</summary>
+    public static InterviewRelation EndedWithoutOutcome(DateTimeOffset endedFrom, DateTimeOffset endedBy) => new(InterviewRepository.EndedWithoutOutcome,
+    [
+        ("@interviews_started_from", endedFrom - InterviewRepository.LongestInterview),
+        ("@interviews_ended_from", endedFrom),
+        ("@interviews_ended_by", endedBy),
+    ]);
 
     public static InterviewSummary Summarise(InterviewRecord r) => new(
         r.Id, r.CaseReference, r.OrganiserMemberId, r.OrganiserOrganisationId,

@@ -176,10 +176,24 @@ internal static class InterviewRepository
         => await WithParticipantsAsync(session, await session.QueryAsync(
             $"SELECT {Columns} FROM interviews WHERE case_reference = @case AND status IN (1, 2, 3) ORDER BY start_at, id;", Map, ("@case", caseReference)));
 
-    /// <summary>Live interviews whose end passed before <paramref name="endedBefore"/> and that have no outcome.</summary>
-    public static Task<List<InterviewRecord>> ListEndedWithoutOutcomeAsync(DbSession session, DateTimeOffset endedBefore) => session.QueryAsync(
-        $"SELECT {Columns} FROM interviews WHERE status IN (1, 2, 3) AND start_at + duration_minutes * 60000 <= @before ORDER BY start_at, id;",
-        Map, ("@before", endedBefore));
+    /// <summary>
+    /// Live interviews (proposed, confirmed or rescheduled: no outcome recorded) that ended from <c>@interviews_ended_from</c>
+    /// to <c>@interviews_ended_by</c>, both included, as a derived table another feature joins in one statement (see
+    /// <see cref="InterviewQueries.EndedWithoutOutcome"/>): columns <c>interview_id, case_reference, organiser_member_id,
+    /// organiser_organisation_id, ended_at</c>. The bounds on the start let the (status, start_at) index serve it; an
+    /// interview lasts at most <see cref="LongestInterview"/>, so none that ended in the window starts before
+    /// <c>@interviews_started_from</c>.
+    /// </summary>
+    public const string EndedWithoutOutcome = """
+        SELECT id AS interview_id, case_reference, organiser_member_id, organiser_organisation_id,
+               start_at + duration_minutes * 60000 AS ended_at
+        FROM interviews
+        WHERE status IN (1, 2, 3) AND start_at >= @interviews_started_from AND start_at <= @interviews_ended_by
+          AND start_at + duration_minutes * 60000 >= @interviews_ended_from AND start_at + duration_minutes * 60000 <= @interviews_ended_by
+        """;
+
+    /// <summary>The longest interview the rules allow (<c>InterviewService</c>, and the library's <c>Interview</c>).</summary>
+    public static readonly TimeSpan LongestInterview = TimeSpan.FromHours(4);
 
     /// <summary>The busy periods the system's own live interviews give each of <paramref name="memberIds"/> in a window.</summary>
     public static async Task<Dictionary<Guid, List<(DateTimeOffset Start, DateTimeOffset End)>>> BusyAsync(DbSession session,

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Options;
 namespace Messaging.Server.Features.Interviews;
 
 /// <summary>Recurring sweep: interviews that started longer than <see cref="InterviewsOptions.Retention"/> ago go, with
-/// their participants (work addresses, answers) and reminders, whatever their state; and the delivery ledger's rows of
-/// emails (invitations and notices alike) sent longer ago than that.</summary>
+/// their participants (work addresses, answers) and reminders, whatever their state. (The delivery ledger has its own
+/// sweep, <see cref="DeliveryLedgerExpiryJob"/>.)</summary>
 internal sealed class InterviewRetentionJob(IDatabase database, TimeProvider time, IOptions<InterviewsOptions> options) : ISweepJob
 {
     public const string Id = "interviews.retention";
@@ -14,7 +14,6 @@ internal sealed class InterviewRetentionJob(IDatabase database, TimeProvider tim
     public Task<int> RunAsync(CancellationToken cancellationToken)
     {
         var before = DbValues.ToStoragePrecision(time.GetUtcNow()) - options.Value.Retention;
-        return database.WriteAsync(async s => await InterviewRepository.DeleteStartedBeforeAsync(s, before)
-            + await DatabaseDeliveryLedger.DeleteSentBeforeAsync(s, before), cancellationToken);
+        return database.WriteAsync(s => InterviewRepository.DeleteStartedBeforeAsync(s, before), cancellationToken);
     }
 }

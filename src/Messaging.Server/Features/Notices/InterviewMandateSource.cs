@@ -5,16 +5,15 @@ namespace Messaging.Server.Features.Notices;
 
 /// <summary>
 /// The outcome chase's view of the Interviews feature: its read API (<see cref="InterviewQueries"/>) for interviews that
-/// ended without an outcome, and its outcome callback, which resolves the chase in the same transaction as the outcome.
-/// The host is the interview's organiser.
+/// ended without an outcome (a relation the sweep joins in one query), and its outcome callback, which resolves the chase
+/// in the same transaction as the outcome. The host is the interview's organiser.
 /// </summary>
 internal sealed class InterviewMandateSource(InterviewQueries interviews, TimeProvider time) : IMandatedInterviewSource, IInterviewOutcomeListener
 {
     public async Task<MandatedInterview?> FindAsync(Guid interviewId, CancellationToken cancellationToken)
         => await interviews.FindAsync(interviewId, cancellationToken) is { } found ? Map(found) : null;
 
-    public async Task<IReadOnlyList<MandatedInterview>> ListEndedWithoutOutcomeAsync(DateTimeOffset endedBefore, CancellationToken cancellationToken)
-        => [.. (await interviews.ListEndedWithoutOutcomeAsync(endedBefore, cancellationToken)).Select(Map)];
+    public InterviewRelation EndedWithoutOutcome(DateTimeOffset endedFrom, DateTimeOffset endedBy) => InterviewQueries.EndedWithoutOutcome(endedFrom, endedBy);
 
     public Task OnOutcomeRecordedAsync(DbSession session, InterviewSummary interview)
         => OutcomeChaseJob.ResolveAsync(session, interview.InterviewId, DbValues.ToStoragePrecision(time.GetUtcNow()));

@@ -1,11 +1,15 @@
 using System.Data.Common;
 using Messaging.Contracts;
+using Messaging.Server.Features.Interviews;
 using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Notices;
 
 /// <summary>A member's role and its organisation's type.</summary>
 internal sealed record MemberKind(string Role, Guid OrganisationId, string OrganisationType);
+
+/// <summary>An interview whose outcome the chase should start on: its mandate, its host (the organiser), its end.</summary>
+internal sealed record ChaseCandidate(Guid InterviewId, Guid MandateId, Guid HostMemberId, DateTimeOffset EndedAt);
 
 /// <summary>The SQL of mandates, notices and the intake outbox (migration 0022).</summary>
 internal static class NoticeRepository
@@ -85,8 +89,23 @@ internal static class NoticeRepository
     public static async Task<bool> InterviewHasNoticeOfKindAsync(DbSession session, Guid interviewId, NoticeKind kind)
         => await session.ScalarInt64Async("SELECT COUNT(*) FROM notices WHERE interview_id = @i AND kind = @k;", ("@i", interviewId), ("@k", kind)) > 0;
 
-    public static async Task<bool> InterviewHasAnyNoticeAsync(DbSession session, Guid interviewId)
-        => await session.ScalarInt64Async("SELECT COUNT(*) FROM notices WHERE interview_id = @i;", ("@i", interviewId)) > 0;
+    /// <summary>
+    /// The interviews of <paramref name="ended"/> whose outcome needs chasing now, in one statement: under an accepted
+    /// mandate of their case and organising service, not chased yet, with no notice about them; earliest end first. With
+    /// <paramref name="interviewId"/>, that interview only (the re-check inside the chase's own write).
+    /// </summary>
+    public static Task<List<ChaseCandidate>> ListToChaseAsync(DbSession session, InterviewRelation ended, Guid? interviewId = null) => session.QueryAsync(
+        $"""
+        SELECT i.interview_id, m.id, i.organiser_member_id, i.ended_at
+        FROM ({ended.Sql}) i
+        JOIN mandates m ON m.case_reference = i.case_reference AND m.service_organisation_id = i.organiser_organisation_id AND m.status = 2
+        WHERE NOT EXISTS (SELECT 1 FROM notice_outcome_chases c WHERE c.interview_id = i.interview_id)
+          AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.interview_id = i.interview_id)
+          {(interviewId is null ? "" : "AND i.interview_id = @chase_interview")}
+        ORDER BY i.ended_at, i.interview_id;
+        """,
+        r => new ChaseCandidate(r.GetGuidValue(0), r.GetGuidValue(1), r.GetGuidValue(2), r.GetInstant(3)),
+        [.. ended.Parameters, .. interviewId is { } id ? [("@chase_interview", (object?)id)] : Array.Empty<(string, object?)>()]);
 
     public static Task<List<Guid>> ListEmailPendingAsync(DbSession session) => session.QueryAsync(
         "SELECT id FROM notices WHERE email_sent_at IS NULL ORDER BY relayed_at;", r => r.GetGuidValue(0));

@@ -6,6 +6,7 @@ using Messaging.Scheduling.Delivery;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Interviews;
 using Messaging.Server.Features.Jobs;
 using Messaging.Server.Persistence;
 using Microsoft.Extensions.Options;
@@ -17,17 +18,18 @@ namespace Messaging.Server.Features.Notices;
 internal sealed record MandatedInterview(Guid InterviewId, string CaseReference, Guid HostMemberId, Guid HostOrganisationId, DateTimeOffset End, bool OutcomeRecorded);
 
 /// <summary>
-/// Where the outcome chase reads interviews. The Interviews feature (issue 13, another branch) provides the real one
-/// over its <c>InterviewQueries</c> read API once merged; until an implementation is registered the chase is dormant
-/// (its sweep finds nothing), which <see cref="OutcomeChaseSweep"/> logs at every run.
+/// Where the outcome chase reads interviews: the Interviews feature's read API (<see cref="InterviewMandateSource"/> over
+/// <c>InterviewQueries</c>). Without an implementation registered the chase is dormant (its sweep finds nothing), which
+/// <see cref="OutcomeChaseSweep"/> logs at every run.
 /// </summary>
 internal interface IMandatedInterviewSource
 {
     /// <summary>The interview, or null when there is none.</summary>
     Task<MandatedInterview?> FindAsync(Guid interviewId, CancellationToken cancellationToken);
 
-    /// <summary>Live interviews that ended before <paramref name="endedBefore"/> without a recorded outcome.</summary>
-    Task<IReadOnlyList<MandatedInterview>> ListEndedWithoutOutcomeAsync(DateTimeOffset endedBefore, CancellationToken cancellationToken);
+    /// <summary>Live interviews that ended from <paramref name="endedFrom"/> to <paramref name="endedBy"/> without a
+    /// recorded outcome, as a relation the sweep joins to mandates, chases and notices in one query.</summary>
+    InterviewRelation EndedWithoutOutcome(DateTimeOffset endedFrom, DateTimeOffset endedBy);
 }
 
 /// <summary>The escalation deadline: the next working day after the interview's end (not a weekend, not a Belgian
@@ -197,7 +199,10 @@ internal sealed partial class OutcomeChaseJob(IDatabase database, IEnumerable<IM
 
 /// <summary>
 /// Finds interviews under an accepted mandate that ended without an outcome and records their chase (once: the
-/// interview id is the key), then schedules its stages. A sweep, so discovery survives restarts by construction.
+/// interview id is the key), then schedules its stages. A sweep, so discovery survives restarts by construction. One
+/// read finds the interviews to chase (the time bound, the mandate, the existing chases and notices are all applied in
+/// that query); then one write per chase created, which checks again inside its transaction (an outcome, a notice, a
+/// mandate change or another instance's sweep may have come in between).
 /// </summary>
 internal sealed partial class OutcomeChaseSweep(IDatabase database, IEnumerable<IMandatedInterviewSource> sources, OutcomeChaseJob chase,
     TimeProvider time, IOptions<NoticesOptions> options, ILogger<OutcomeChaseSweep> logger) : ISweepJob
@@ -213,32 +218,32 @@ internal sealed partial class OutcomeChaseSweep(IDatabase database, IEnumerable<
         }
 
         var now = DbValues.ToStoragePrecision(time.GetUtcNow());
-        var ended = await source.ListEndedWithoutOutcomeAsync(now, cancellationToken);
+        // An interview that ended longer ago than the retention period is past chasing (its chase and notices may
+        // already be swept).
+        var ended = source.EndedWithoutOutcome(now - options.Value.Retention, now);
+        var due = await database.ReadAsync(s => NoticeRepository.ListToChaseAsync(s, ended), cancellationToken);
         var created = 0;
-        // An interview older than the retention period is past chasing (its chase and notices may already be swept).
-        foreach (var interview in ended.Where(i => i.End >= now - options.Value.Retention))
+        foreach (var candidate in due)
         {
-            var remindAt = DbValues.ToStoragePrecision(interview.End + options.Value.OutcomeGracePeriod);
-            var escalateAt = DbValues.ToStoragePrecision(OutcomeDeadline.After(interview.End, options.Value.EscalationTimeOfDay));
+            var remindAt = DbValues.ToStoragePrecision(candidate.EndedAt + options.Value.OutcomeGracePeriod);
+            var escalateAt = DbValues.ToStoragePrecision(OutcomeDeadline.After(candidate.EndedAt, options.Value.EscalationTimeOfDay));
             var inserted = await database.WriteAsync(async s =>
             {
-                var mandate = await NoticeRepository.FindLiveMandateAsync(s, interview.CaseReference, interview.HostOrganisationId);
-                if (mandate is not { Status: MandateStatus.Accepted } || await OutcomeChaseJob.GetAsync(s, interview.InterviewId) is not null
-                    || await NoticeRepository.InterviewHasAnyNoticeAsync(s, interview.InterviewId))
+                if (await NoticeRepository.ListToChaseAsync(s, ended, candidate.InterviewId) is not [var still])
                 {
                     return false;
                 }
 
                 await s.ExecuteAsync(
                     $"INSERT INTO notice_outcome_chases ({OutcomeChaseJob.Columns}) VALUES (@id, @mandate, @host, @ended, @remind, @escalate, NULL, NULL, NULL);",
-                    ("@id", interview.InterviewId), ("@mandate", mandate.Id), ("@host", interview.HostMemberId), ("@ended", interview.End),
+                    ("@id", still.InterviewId), ("@mandate", still.MandateId), ("@host", still.HostMemberId), ("@ended", still.EndedAt),
                     ("@remind", remindAt), ("@escalate", escalateAt));
                 return true;
             }, cancellationToken);
             if (inserted)
             {
-                chase.Schedule(interview.InterviewId, escalate: false, remindAt);
-                chase.Schedule(interview.InterviewId, escalate: true, escalateAt);
+                chase.Schedule(candidate.InterviewId, escalate: false, remindAt);
+                chase.Schedule(candidate.InterviewId, escalate: true, escalateAt);
                 created++;
             }
         }

@@ -17,4 +17,10 @@ public sealed class RetentionOptions
     /// <c>EnrolmentCodeCleanupJob</c>.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
     public TimeSpan EnrolmentCodeRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How long the delivery ledger keeps the row of a sent email (a hashed delivery id, no address or content)
+    /// before <c>DeliveryLedgerExpiryJob</c> deletes it: while it is there, a retried or re-derived email job cannot send
+    /// that email again.</summary>
+    [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00")]
+    public TimeSpan DeliveryLedgerRetention { get; set; } = TimeSpan.FromDays(365);
 }
