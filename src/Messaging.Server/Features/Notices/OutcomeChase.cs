@@ -225,31 +225,37 @@ internal sealed partial class OutcomeChaseSweep(IDatabase database, IEnumerable<
         var created = 0;
         foreach (var candidate in due)
         {
-            var remindAt = DbValues.ToStoragePrecision(candidate.EndedAt + options.Value.OutcomeGracePeriod);
-            var escalateAt = DbValues.ToStoragePrecision(OutcomeDeadline.After(candidate.EndedAt, options.Value.EscalationTimeOfDay));
-            var inserted = await database.WriteAsync(async s =>
+            // The row as it is inside the write (a reschedule may have moved its end meanwhile), or null when it needs no
+            // chase any more.
+            var recorded = await database.WriteAsync(async s =>
             {
                 if (await NoticeRepository.ListToChaseAsync(s, ended, candidate.InterviewId) is not [var still])
                 {
-                    return false;
+                    return null;
                 }
 
+                var (remindAt, escalateAt) = StagesOf(still.EndedAt);
                 await s.ExecuteAsync(
                     $"INSERT INTO notice_outcome_chases ({OutcomeChaseJob.Columns}) VALUES (@id, @mandate, @host, @ended, @remind, @escalate, NULL, NULL, NULL);",
                     ("@id", still.InterviewId), ("@mandate", still.MandateId), ("@host", still.HostMemberId), ("@ended", still.EndedAt),
                     ("@remind", remindAt), ("@escalate", escalateAt));
-                return true;
+                return still;
             }, cancellationToken);
-            if (inserted)
+            if (recorded is not null)
             {
-                chase.Schedule(candidate.InterviewId, escalate: false, remindAt);
-                chase.Schedule(candidate.InterviewId, escalate: true, escalateAt);
+                var (remindAt, escalateAt) = StagesOf(recorded.EndedAt);
+                chase.Schedule(recorded.InterviewId, escalate: false, remindAt);
+                chase.Schedule(recorded.InterviewId, escalate: true, escalateAt);
                 created++;
             }
         }
 
         return created;
     }
+
+    private (DateTimeOffset RemindAt, DateTimeOffset EscalateAt) StagesOf(DateTimeOffset end) => (
+        DbValues.ToStoragePrecision(end + options.Value.OutcomeGracePeriod),
+        DbValues.ToStoragePrecision(OutcomeDeadline.After(end, options.Value.EscalationTimeOfDay)));
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Outcome chase: no interview source is registered yet; nothing to chase")]
     private static partial void LogDormant(ILogger logger);
