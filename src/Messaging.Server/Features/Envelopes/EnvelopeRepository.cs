@@ -150,7 +150,11 @@ internal static class EnvelopeRepository
     /// with no copy of another device. Two devices acknowledging an envelope's last two copies at once: the second waits
     /// for the first's commit at the lock, then sees the first's copy gone and deletes the envelope. The copies are deleted
     /// in the statement that checks for the others', so the check excludes the device's own (a statement does not see its
-    /// own deletions).</para>
+    /// own deletions). Two leftovers, both harmless: a copy stored between the two statements (an acknowledgement naming a
+    /// sequence before its envelope was committed) is deleted without the lock, and should its envelope be left without
+    /// copies, the sweep takes it (<see cref="PurgeStrandedAsync"/>); and the lock comes before the copy's delete, the
+    /// reverse of the expiry purge's order, so an acknowledgement racing the purge of the same envelope may deadlock, which
+    /// PostgreSQL breaks and <see cref="PostgresDatabase"/> runs again.</para>
     /// <para>On SQLite (one writer, no arrays, no data-modifying <c>WITH</c>): the device check, then
     /// <see cref="DeleteCopiesAsync"/>.</para>
     /// </summary>
