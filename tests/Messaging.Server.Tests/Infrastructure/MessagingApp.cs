@@ -25,8 +25,8 @@ using Npgsql;
 namespace Messaging.Server.Tests.Infrastructure;
 
 /// <summary>
-/// The server in process, on its own storage — a temporary SQLite file, or a PostgreSQL database of its own created on
-/// the test server (<see cref="TestPostgres"/>) and dropped afterwards — and a fake clock that starts at a random instant,
+/// The server in process, on its own storage — a temporary SQLite file, or a PostgreSQL database of its own copied on
+/// the test server from the migrated template (<see cref="TestPostgres.CreateMigratedDatabase"/>) and dropped afterwards — and a fake clock that starts at a random instant,
 /// with intent methods for the tests. Every test creates its own instance: no test sees another's data.
 /// </summary>
 public sealed class MessagingApp : WebApplicationFactory<Program>
@@ -48,13 +48,13 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
     {
     }
 
-    /// <param name="storage">The storage engine: SQLite, or PostgreSQL (a fresh database on the test server).</param>
+    /// <param name="storage">The storage engine: SQLite, or PostgreSQL (a fresh copy of the migrated template on the test server).</param>
     /// <param name="settings">Configuration keys over the defaults.</param>
     /// <param name="configureServices">Registrations a test adds as a feature of its own would (after the server's).</param>
     public MessagingApp(StorageProvider storage, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
         : this(Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N")),
             new FakeTimeProvider(new DateTimeOffset(2031, 3, 1, 8, 0, 0, TimeSpan.Zero).AddSeconds(Random.Shared.Next(0, 10_000_000))),
-            storage, storage == StorageProvider.Postgres ? TestPostgres.CreateDatabase() : null, settings, configureServices)
+            storage, storage == StorageProvider.Postgres ? TestPostgres.CreateMigratedDatabase() : null, settings, configureServices)
     {
     }
 
