@@ -11,23 +11,9 @@ internal interface IDatabaseDeviceCheck
 {
     Task<bool> IsActiveAsync(Guid deviceId, CancellationToken cancellationToken);
 
-    /// <summary>Whether this process knows the device revoked (no database read): the check before a hub method that reads
-    /// the device's status in its own unit of work (<see cref="ChecksDeviceInItsUnitAttribute"/>).</summary>
-    bool KnownRevoked(Guid deviceId);
-
     /// <summary>The device was revoked in this process: refuse it from now on, without waiting for any cached answer.</summary>
     void Revoked(Guid deviceId);
 }
-
-/// <summary>
-/// Marks a hub method whose unit of work reads the calling device's status itself, in its first statement, and refuses a
-/// device that is not active with <c>device_revoked</c> (sending and acknowledging envelopes, nearly all the traffic). The
-/// per-call filter then asks only <see cref="IDatabaseDeviceCheck.KnownRevoked"/>: the separate database read — a round trip
-/// per call on PostgreSQL, since a device calls less often than the cache lasts — is saved, and a revocation made by
-/// another process refuses these calls at once rather than within <see cref="DatabaseDeviceCheck.ActiveFor"/>.
-/// </summary>
-[AttributeUsage(AttributeTargets.Method)]
-internal sealed class ChecksDeviceInItsUnitAttribute : Attribute;
 
 /// <summary>
 /// Reads the device's status from the database, and remembers an "active" answer for <see cref="ActiveFor"/> so that a
@@ -66,8 +52,6 @@ internal sealed class DatabaseDeviceCheck(IDatabase database, TimeProvider time)
         // A revocation that landed while the read ran wins over the answer just cached.
         return !_revoked.ContainsKey(deviceId);
     }
-
-    public bool KnownRevoked(Guid deviceId) => _revoked.ContainsKey(deviceId);
 
     public void Revoked(Guid deviceId)
     {

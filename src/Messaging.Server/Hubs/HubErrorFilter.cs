@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Reflection;
 using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Authentication;
@@ -10,22 +8,15 @@ namespace Messaging.Server.Hubs;
 
 /// <summary>
 /// Runs around every hub call: refuses calls with an expired token or from a device revoked since it connected (and
-/// closes such a connection once the refusal went out; methods marked <see cref="ChecksDeviceInItsUnitAttribute"/> check
-/// the device in their own unit of work instead, and their refusal is handled the same way), refuses a missing (null)
-/// request as malformed, and maps domain exceptions — once — to <see cref="HubException"/> with the message
-/// <c>"&lt;code&gt;: &lt;text&gt;"</c>. Any other exception reaches the client as SignalR's generic error.
+/// closes such a connection), refuses a missing (null) request as malformed, and maps domain exceptions — once — to
+/// <see cref="HubException"/> with the message <c>"&lt;code&gt;: &lt;text&gt;"</c>. Any other exception reaches the client
+/// as SignalR's generic error.
 /// <para>Logging: a refusal is the caller's business, logged once at Information without a stack trace; anything else
 /// is a server defect, logged once at Error with its stack trace. SignalR's dispatcher would log both at Error with a
 /// stack (one probe: 1,142 lines), so its category is raised to Critical where the hub is registered.</para>
 /// </summary>
 internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, TimeProvider time, MessagingMetrics metrics, ILogger<HubErrorFilter> logger) : IHubFilter
 {
-    /// <summary>How long a connection refused as revoked stays open for the refusal to reach the client (every call it
-    /// makes meanwhile is refused).</summary>
-    private static readonly TimeSpan AnswerGrace = TimeSpan.FromMilliseconds(100);
-
-    private readonly ConcurrentDictionary<MethodInfo, bool> _checksInItsUnit = new();
-
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         try
@@ -36,10 +27,9 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
                 throw new AuthenticationFailedException(ErrorCodes.TokenExpired, "The token has expired; authenticate again.");
             }
 
-            if (_checksInItsUnit.GetOrAdd(invocationContext.HubMethod, m => m.IsDefined(typeof(ChecksDeviceInItsUnitAttribute), false))
-                    ? deviceCheck.KnownRevoked(caller.DeviceId)
-                    : !await deviceCheck.IsActiveAsync(caller.DeviceId, invocationContext.Context.ConnectionAborted))
+            if (!await deviceCheck.IsActiveAsync(caller.DeviceId, invocationContext.Context.ConnectionAborted))
             {
+                invocationContext.Context.Abort();
                 throw new AuthenticationFailedException(ErrorCodes.DeviceRevoked, "This device has been revoked.");
             }
 
@@ -52,15 +42,6 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
         }
         catch (MessagingException ex)
         {
-            if (ex.Code == ErrorCodes.DeviceRevoked)
-            {
-                // Found by the check above or by the call's own unit of work (ChecksDeviceInItsUnitAttribute): the device is
-                // refused from now on (revocation is final) and its connection closed — once this refusal has gone out, so
-                // that the client learns why (an abort first would cancel the call without an answer).
-                deviceCheck.Revoked(CallerDevice.Of(invocationContext.Context).DeviceId);
-                _ = CloseAfterAnswerAsync(invocationContext.Context);
-            }
-
             LogRefused(logger, invocationContext.HubMethodName, ex.Code);
             metrics.Refused(ex.Code);
             throw new HubException($"{ex.Code}: {ex.Message}");
@@ -82,13 +63,6 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
             LogFailed(logger, invocationContext.HubMethodName, ex);
             throw;
         }
-    }
-
-    /// <summary>Real time, not the injected clock: it only lets the refusal leave before the connection closes.</summary>
-    private static async Task CloseAfterAnswerAsync(HubCallerContext context)
-    {
-        await Task.Delay(AnswerGrace);
-        context.Abort();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Hub call {Method} refused: the database cannot be reached ({Exception})")]

@@ -20,13 +20,6 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
     public bool LocksRows => Connection is not Microsoft.Data.Sqlite.SqliteConnection;
 
     /// <summary>
-    /// Whether this is PostgreSQL, where every statement is a round trip to another process: the hot paths (a send, an
-    /// acknowledgement) then use its dialect to send fewer statements — arrays, data-modifying <c>WITH</c>, two statements
-    /// in one command (<see cref="QueryStatementAsync{T}"/>). SQLite has none of these, and its statements run in-process.
-    /// </summary>
-    public bool IsPostgres => Connection is Npgsql.NpgsqlConnection;
-
-    /// <summary>
     /// Called by an append to a hash chain before it reads the chain's head: the head read and the insert of the next
     /// link must not interleave with another append. SQLite's single writer already runs units one at a time (nothing to
     /// do); on PostgreSQL the chain must have been locked when this transaction began (see <see cref="DbChainLocks"/>).
@@ -73,34 +66,6 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
         try
         {
             await using var reader = await command.ExecuteReaderAsync();
-            return await reader.ReadAsync() ? map(reader) : null;
-        }
-        finally
-        {
-            await ReturnAsync(command);
-        }
-    }
-
-    /// <summary>
-    /// Runs a command of several statements, each of which returns rows (PostgreSQL sends them in one round trip and runs
-    /// them one after another, each with its own snapshot at <see cref="WriteIsolation.ReadCommitted"/>), and maps the
-    /// first row of the statement at index <paramref name="statement"/>, or returns null when it returned none.
-    /// </summary>
-    public async Task<T?> QueryStatementAsync<T>(string sql, int statement, Func<DbDataReader, T> map, params (string Name, object? Value)[] parameters)
-        where T : class
-    {
-        var command = Rent(sql, parameters);
-        try
-        {
-            await using var reader = await command.ExecuteReaderAsync();
-            for (var i = 0; i < statement; i++)
-            {
-                if (!await reader.NextResultAsync())
-                {
-                    throw new InvalidOperationException($"The command returned fewer than {statement + 1} results.");
-                }
-            }
-
             return await reader.ReadAsync() ? map(reader) : null;
         }
         finally

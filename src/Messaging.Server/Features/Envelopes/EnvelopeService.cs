@@ -48,32 +48,25 @@ internal sealed partial class EnvelopeService(
         async Task<(SendEnvelopeResult Result, EnvelopeDelivery? Delivery, List<Func<Task>>? AfterCommit, List<(Guid DeviceId, EnvelopeDelivery Delivery)>? Again)> RepeatAsync(
             DbSession s, StoredAcceptance earlier)
             => (SendEnvelopeResult.Accepted(earlier.Sequence, earlier.CreatedAt, earlier.ExpiresAt,
-                await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge) ?? throw DeviceRevoked()), null, null,
+                await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge)), null, null,
                 await EnvelopeRepository.ListWaitingCopiesAsync(s, earlier.Sequence));
 
         var outcome = await database.WriteAsync(async s =>
         {
-            // The sender's status is read here, in the send's own first statement, rather than by the hub's per-call check
-            // (MessagingHub.SendEnvelope): a device revoked by another instance is refused at once, not within a cache's life.
-            var read = await EnvelopeRepository.ReadSendContextAsync(s, sender.DeviceId, request.EnvelopeId, request.ConversationId);
-            if (!read.SenderActive)
-            {
-                throw DeviceRevoked();
-            }
-
-            if (read.Earlier is { } earlier)
+            if (await EnvelopeRepository.FindAsync(s, sender.DeviceId, request.EnvelopeId) is { } earlier)
             {
                 return await RepeatAsync(s, earlier);
             }
 
-            var participants = read.Participants;
-            if (read.Collective is not { } collective || !participants.Any(p => p.MemberId == sender.MemberId))
+            var conversation = await ConversationRepository.GetAsync(s, request.ConversationId);
+            var participants = conversation is null ? [] : await ConversationRepository.ListParticipantsAsync(s, request.ConversationId);
+            if (conversation is null || !participants.Any(p => p.MemberId == sender.MemberId))
             {
                 throw new NotFoundException(ErrorCodes.ConversationNotFound, "No such conversation.");
             }
 
-            ApplyKindPolicy(sender, request.Kind, collective, participants);
-            var context = new EnvelopeGateContext(sender, request, collective, participants, now);
+            ApplyKindPolicy(sender, request.Kind, conversation.Collective, participants);
+            var context = new EnvelopeGateContext(sender, request, conversation.Collective, participants, now);
             await RunGatesAsync(s, context);
 
             var mismatch = CompareRecipients(sender.DeviceId, participants, request.Recipients, request.Unreachable ?? []);
@@ -90,7 +83,7 @@ internal sealed partial class EnvelopeService(
                     ?? throw new InvalidOperationException("A conflicting envelope is not visible after its commit."));
             }
 
-            var acknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge) ?? throw DeviceRevoked();
+            var acknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
             var afterCommit = await RunAcceptedHooksAsync(s, context, sequence);
             var delivery = new EnvelopeDelivery(sequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId,
                 request.Kind, [], now, expiresAt);
@@ -132,26 +125,18 @@ internal sealed partial class EnvelopeService(
     public async Task<AcknowledgeResult> AcknowledgeAsync(CallerDevice device, AcknowledgeRequest request, CancellationToken cancellationToken = default)
     {
         var sequences = ValidSequences(request?.Sequences);
-        // As for a send, the device's status is checked by the acknowledgement's own statements, not by a read before them.
-        var count = await database.WriteAsync(s => EnvelopeRepository.AcknowledgeAsync(s, device.DeviceId, sequences), WriteIsolation.ReadCommitted, cancellationToken)
-            ?? throw DeviceRevoked();
+        var count = await database.WriteAsync(s => EnvelopeRepository.AcknowledgeAsync(s, device.DeviceId, sequences), WriteIsolation.ReadCommitted, cancellationToken);
         metrics.CopiesDelivered(count);
         return new AcknowledgeResult(count);
     }
 
-    /// <summary>The refusal of a device found revoked inside a unit of work: the same as the hub's per-call check gives (and the
-    /// hub's filter closes the connection on it).</summary>
-    private static AuthenticationFailedException DeviceRevoked() => new(ErrorCodes.DeviceRevoked, "This device has been revoked.");
-
     /// <summary>
     /// A send that a gate checks or a hook completes decides on case state (a referral's status, a consent, a mandate) that
     /// other units change: it runs serializable. Any other send — chat and session control, nearly all the traffic —
-    /// checks only the sending device's status and the conversation's membership and devices — all read by one statement,
-    /// from one snapshot (<see cref="EnvelopeRepository.ReadSendContextAsync"/>) — and runs at
-    /// <see cref="WriteIsolation.ReadCommitted"/>: its outcome is that of the send committed just before whatever change it
-    /// raced (a member leaving, a device enrolled or revoked a moment later, the sending device included), its idempotency
-    /// rests on the unique constraint, and a copy it leaves for a device revoked meanwhile is swept
-    /// (<see cref="EnvelopeRepository.PurgeStrandedAsync"/>).
+    /// checks only the conversation's membership and devices, and runs at <see cref="WriteIsolation.ReadCommitted"/>: its
+    /// outcome is that of the send committed just before whatever change it raced (a member leaving, a device enrolled or
+    /// revoked a moment later), its idempotency rests on the unique constraint, and a copy it leaves for a device revoked
+    /// meanwhile is swept (<see cref="EnvelopeRepository.PurgeStrandedAsync"/>).
     /// </summary>
     private WriteIsolation IsolationFor(EnvelopeKind kind)
         => _gates.Any(g => g.ReadsState(kind)) || _acceptedHooks.Any(h => h.Applies(kind)) ? WriteIsolation.Serializable : WriteIsolation.ReadCommitted;
