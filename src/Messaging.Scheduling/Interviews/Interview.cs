@@ -286,9 +286,12 @@ public sealed record Interview
         return new Interview(Id, CaseReference, Organiser, Participants, Start, Duration, Place, status, Sequence);
     }
 
+    /// <summary>The longest an interview may last (queries over interviews' ends rely on it to bound their starts).</summary>
+    public static readonly Duration Longest = Duration.FromHours(4);
+
     private static void CheckDuration(Duration duration)
     {
-        if (duration < Duration.FromMinutes(15) || duration > Duration.FromHours(4) || duration.BclCompatibleTicks % TimeSpan.TicksPerMinute != 0)
+        if (duration < Duration.FromMinutes(15) || duration > Longest || duration.BclCompatibleTicks % TimeSpan.TicksPerMinute != 0)
         {
             throw new InterviewInvalidException(InterviewProblem.BadDuration, "An interview lasts 15 minutes to 4 hours, in whole minutes.");
         }

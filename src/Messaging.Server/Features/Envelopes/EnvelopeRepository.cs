@@ -41,8 +41,8 @@ internal static class EnvelopeRepository
     }
 
     public static Task<List<EnvelopeDelivery>> ListPendingAsync(DbSession session, Guid recipientDeviceId, long afterSequence, int limit) => session.QueryAsync(
-        """
-        SELECT e.seq, e.envelope_id, e.conversation_id, e.sender_member_id, e.sender_device_id, e.kind, r.ciphertext, e.created_at, e.expires_at
+        $"""
+        SELECT {DeliveryColumns}
         FROM envelope_recipients r JOIN envelopes e ON e.seq = r.envelope_seq
         WHERE r.recipient_device_id = @device AND r.envelope_seq > @after
         ORDER BY r.envelope_seq
@@ -52,9 +52,8 @@ internal static class EnvelopeRepository
 
     /// <summary>The copies of one envelope still waiting for their devices, each as its device receives it.</summary>
     public static Task<List<(Guid DeviceId, EnvelopeDelivery Delivery)>> ListWaitingCopiesAsync(DbSession session, long sequence) => session.QueryAsync(
-        """
-        SELECT e.seq, e.envelope_id, e.conversation_id, e.sender_member_id, e.sender_device_id, e.kind, r.ciphertext, e.created_at, e.expires_at,
-               r.recipient_device_id
+        $"""
+        SELECT {DeliveryColumns}, r.recipient_device_id
         FROM envelope_recipients r JOIN envelopes e ON e.seq = r.envelope_seq
         WHERE r.envelope_seq = @seq
         ORDER BY r.recipient_device_id;
@@ -143,6 +142,9 @@ internal static class EnvelopeRepository
             """,
             ("@before", now - grace));
     }
+
+    /// <summary>The columns <see cref="MapDelivery"/> reads, in its order (<c>e</c>: the envelope, <c>r</c>: the copy).</summary>
+    private const string DeliveryColumns = "e.seq, e.envelope_id, e.conversation_id, e.sender_member_id, e.sender_device_id, e.kind, r.ciphertext, e.created_at, e.expires_at";
 
     private static EnvelopeDelivery MapDelivery(DbDataReader r) => new(
         r.GetInt64(0), r.GetGuidValue(1), r.GetGuidValue(2), r.GetGuidValue(3), r.GetGuidValue(4), (EnvelopeKind)r.GetInt64(5),

@@ -192,8 +192,8 @@ internal static class InterviewRepository
           AND start_at + duration_minutes * 60000 >= @interviews_ended_from AND start_at + duration_minutes * 60000 <= @interviews_ended_by
         """;
 
-    /// <summary>The longest interview the rules allow (<c>InterviewService</c>, and the library's <c>Interview</c>).</summary>
-    public static readonly TimeSpan LongestInterview = TimeSpan.FromHours(4);
+    /// <summary>The longest interview the rules allow (the library's <see cref="Scheduling.Interviews.Interview.Longest"/>).</summary>
+    public static readonly TimeSpan LongestInterview = Scheduling.Interviews.Interview.Longest.ToTimeSpan();
 
     /// <summary>The busy periods the system's own live interviews give each of <paramref name="memberIds"/> in a window.</summary>
     public static async Task<Dictionary<Guid, List<(DateTimeOffset Start, DateTimeOffset End)>>> BusyAsync(DbSession session,
