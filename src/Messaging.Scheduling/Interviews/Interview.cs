@@ -286,12 +286,18 @@ public sealed record Interview
         return new Interview(Id, CaseReference, Organiser, Participants, Start, Duration, Place, status, Sequence);
     }
 
+    /// <summary>The shortest an interview may last.</summary>
+    public static readonly Duration Shortest = Duration.FromMinutes(15);
+
     /// <summary>The longest an interview may last (queries over interviews' ends rely on it to bound their starts).</summary>
     public static readonly Duration Longest = Duration.FromHours(4);
 
+    /// <summary>Whether a length in whole minutes is one an interview may have (the bounds callers check before building one).</summary>
+    public static bool AllowsMinutes(int minutes) => minutes >= Shortest.TotalMinutes && minutes <= Longest.TotalMinutes;
+
     private static void CheckDuration(Duration duration)
     {
-        if (duration < Duration.FromMinutes(15) || duration > Longest || duration.BclCompatibleTicks % TimeSpan.TicksPerMinute != 0)
+        if (duration < Shortest || duration > Longest || duration.BclCompatibleTicks % TimeSpan.TicksPerMinute != 0)
         {
             throw new InterviewInvalidException(InterviewProblem.BadDuration, "An interview lasts 15 minutes to 4 hours, in whole minutes.");
         }

@@ -220,6 +220,26 @@ public abstract class InterviewFlowTests(StorageProvider storage)
         }
     }
 
+    [Fact]
+    public async Task ALengthJustOutsideFifteenMinutesToFourHours_IsRefused_ToProposeAndToSearch_AndTheBoundsThemselvesAreTaken()
+    {
+        await using var world = await InterviewWorld.CreateAsync(storage: storage);
+        Task<InterviewEntry> Propose(int minutes, int days = 3) => world.Organiser.InvokeAsync<InterviewEntry>(nameof(IMessagingHub.ProposeInterview),
+            new ProposeInterviewRequest(Guid.NewGuid(), world.CaseReference, [world.WorkerB.Device.Member.Id, world.JusticeAssistant.Device.Member.Id], true,
+                world.StartIn(days), minutes, "Rue de la Loi 16, 1000 Bruxelles"));
+
+        foreach (var minutes in new[] { 14, 241 })
+        {
+            await Refusal.AssertHubAsync(ErrorCodes.InterviewInvalid, () => Propose(minutes));
+            await Refusal.AssertHubAsync(ErrorCodes.InterviewInvalid, () => world.Organiser.InvokeAsync<object>(nameof(IMessagingHub.FindInterviewSlots),
+                new FindInterviewSlotsRequest(world.CaseReference, [world.WorkerB.Device.Member.Id], minutes)));
+        }
+
+        Assert.Empty(await world.Organiser.Hub.InvokeAsync<IReadOnlyList<InterviewEntry>>(nameof(IMessagingHub.ListInterviews)));
+        Assert.Equal(15, (await Propose(15)).DurationMinutes);
+        Assert.Equal(240, (await Propose(240, days: 4)).DurationMinutes);
+    }
+
     /// <summary>The ids the Interviews feature's relation of interviews ended without an outcome holds, from
     /// <paramref name="endedFrom"/> to now, read as another feature reads it (a derived table in its own statement).</summary>
     private static Task<List<Guid>> EndedWithoutOutcomeAsync(InterviewWorld world, DateTimeOffset endedFrom)

@@ -77,7 +77,7 @@ internal sealed class InterviewAvailabilityService(
         var horizon = request.HorizonDays is { } d ? TimeSpan.FromDays(d) : o.Horizon;
         if (request.ParticipantMemberIds is null || request.ParticipantMemberIds.Count is < 1 or > 3
             || request.ParticipantMemberIds.Distinct().Count() != request.ParticipantMemberIds.Count || request.ParticipantMemberIds.Contains(caller.MemberId)
-            || request.DurationMinutes is < 15 or > 240 || request.Count is < 1 or > 20 || request.BufferMinutes is < 0 or > 120
+            || !Scheduling.Interviews.Interview.AllowsMinutes(request.DurationMinutes) || request.Count is < 1 or > 20 || request.BufferMinutes is < 0 or > 120
             || notice < TimeSpan.Zero || notice > TimeSpan.FromDays(30) || horizon < TimeSpan.FromDays(1) || horizon > TimeSpan.FromDays(366))
         {
             throw new MalformedRequestException(

@@ -348,7 +348,7 @@ internal sealed class InterviewService(
         return Validate(() => videoLink is not null ? InterviewPlace.Video(videoLink) : InterviewPlace.ServiceAddress(address!));
     }
 
-    private static Duration ValidDuration(int minutes) => minutes is >= 15 and <= 240
+    private static Duration ValidDuration(int minutes) => Scheduling.Interviews.Interview.AllowsMinutes(minutes)
         ? Duration.FromMinutes(minutes)
         : throw new MalformedRequestException("An interview lasts 15 minutes to 4 hours.", ErrorCodes.InterviewInvalid);
 
