@@ -12,7 +12,9 @@ internal interface IDbConnectionFactory
     Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>Runs units of work. The seam a PostgreSQL implementation replaces.</summary>
+/// <summary>Runs units of work. The seam a PostgreSQL implementation replaces. A write unit may be run more than once
+/// (PostgreSQL after a serialization failure, SQLite's writer when another unit of its batch fails after writing): only
+/// the run that commits counts, so a unit keeps its effects inside the transaction and returns what happens after.</summary>
 internal interface IDatabase
 {
     /// <summary>Runs read-only work without a transaction.</summary>
@@ -51,9 +53,11 @@ internal enum WriteIsolation
 /// therefore survives a process kill and a power loss.
 /// <para><b>Group commit.</b> SQLite has one writer. Rather than many connections queuing on the file lock (the
 /// provider's busy retry sleeps, which gave second-long tails) and paying one fsync each, every unit of work goes to a
-/// single writer that runs whatever is queued one after another inside one transaction — each unit in its own
-/// SAVEPOINT, so a unit that throws is rolled back alone and its caller gets the exception — commits once, and only
-/// then completes the callers. Durability per caller is unchanged; the fsync is shared. Reads run concurrently (WAL).</para>
+/// single writer that runs whatever is queued one after another inside one transaction, commits once, and only then
+/// completes the callers. A unit that throws is undone alone and its caller gets the exception: a unit that had only
+/// read needs nothing undone; one that may have written sends the batch round again with each unit in its own
+/// SAVEPOINT (see <see cref="RunBatchAsync"/>). Durability per caller is unchanged; the fsync is shared. Reads run
+/// concurrently (WAL).</para>
 /// </summary>
 internal sealed partial class SqliteDatabase : IDbConnectionFactory, IDatabase, IAsyncDisposable
 {
@@ -249,27 +253,12 @@ internal sealed partial class SqliteDatabase : IDbConnectionFactory, IDatabase, 
         try
         {
             _writerConnection ??= await OpenWriterAsync();
-            await using var transaction = await _writerConnection.BeginTransactionAsync();
-            var session = new DbSession(_writerConnection, transaction, _writerStatements);
-            for (var i = 0; i < batch.Count; i++)
+            if (!await RunBatchAsync(_writerConnection, batch, outcomes, savepoints: false))
             {
-                // One savepoint name for every unit (each is released before the next starts): fixed statement text,
-                // prepared once by the writer's statement cache.
-                await session.ExecuteAsync("SAVEPOINT unit;");
-                try
-                {
-                    outcomes[i] = (await batch[i].Work(session), null);
-                    await session.ExecuteAsync("RELEASE unit;");
-                }
-                catch (Exception ex)
-                {
-                    await session.ExecuteAsync("ROLLBACK TO unit;");
-                    await session.ExecuteAsync("RELEASE unit;");
-                    outcomes[i] = (null, ex);
-                }
+                // A unit threw after it may have written: without a savepoint its writes cannot be undone alone. The
+                // transaction was rolled back whole; run the batch again with every unit in its own savepoint.
+                await RunBatchAsync(_writerConnection, batch, outcomes, savepoints: true);
             }
-
-            await transaction.CommitAsync();
         }
         catch (Exception ex)
         {
@@ -295,6 +284,62 @@ internal sealed partial class SqliteDatabase : IDbConnectionFactory, IDatabase, 
                 batch[i].Done.TrySetResult(outcomes[i].Result);
             }
         }
+    }
+
+    /// <summary>
+    /// Runs the batch's units one after another in one transaction and commits it; returns false, having rolled the
+    /// transaction back, when a unit threw after it may have written (<see cref="DbSession.MayHaveWritten"/>) or with a
+    /// database error, and <paramref name="savepoints"/> is off.
+    /// <para>Without savepoints a unit that succeeds costs two statements fewer (SAVEPOINT, RELEASE), and a unit refused
+    /// before it wrote anything — every refusal of a send happens before its first write — needs nothing undone. Only a
+    /// unit that fails after writing (a constraint violation, a hook that throws) sends the batch round again with a
+    /// savepoint per unit, so the earlier units of the batch run twice: units of work may run more than once and
+    /// only the run that commits counts, as on PostgreSQL, which runs a unit again after a serialization
+    /// failure.</para>
+    /// </summary>
+    private async Task<bool> RunBatchAsync(DbConnection connection, List<PendingWrite> batch, (object? Result, Exception? Error)[] outcomes, bool savepoints)
+    {
+        await using var transaction = await connection.BeginTransactionAsync();
+        var session = new DbSession(connection, transaction, _writerStatements);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            session.ForgetWrites();
+            if (savepoints)
+            {
+                // One savepoint name for every unit (each is released before the next starts): fixed statement text,
+                // prepared once by the writer's statement cache.
+                await session.ExecuteAsync("SAVEPOINT unit;");
+            }
+
+            try
+            {
+                outcomes[i] = (await batch[i].Work(session), null);
+                if (savepoints)
+                {
+                    await session.ExecuteAsync("RELEASE unit;");
+                }
+            }
+            catch (Exception ex)
+            {
+                if (savepoints)
+                {
+                    await session.ExecuteAsync("ROLLBACK TO unit;");
+                    await session.ExecuteAsync("RELEASE unit;");
+                }
+                else if (session.MayHaveWritten || ex is DbException)
+                {
+                    // A database error may have ended the transaction itself (SQLite rolls back on some I/O errors):
+                    // the savepoint round then fails loudly instead of running the next units outside any transaction.
+                    await transaction.RollbackAsync();
+                    return false;
+                }
+
+                outcomes[i] = (null, ex);
+            }
+        }
+
+        await transaction.CommitAsync();
+        return true;
     }
 
     public async ValueTask DisposeAsync()

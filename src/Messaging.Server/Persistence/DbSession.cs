@@ -88,8 +88,22 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
         }
     }
 
+    /// <summary>Whether a statement other than a <c>SELECT</c> ran since <see cref="ForgetWrites"/>: the single writer
+    /// runs a unit without a savepoint, and a unit that throws after it may have written cannot be undone alone (see
+    /// <see cref="SqliteDatabase"/>). Any text that does not begin with <c>SELECT</c> counts as a write, so the answer
+    /// errs only towards "written".</summary>
+    public bool MayHaveWritten { get; private set; }
+
+    /// <summary>Starts a new unit of work on this session.</summary>
+    public void ForgetWrites() => MayHaveWritten = false;
+
     private DbCommand Rent(string sql, (string Name, object? Value)[] parameters)
     {
+        if (!MayHaveWritten && !sql.AsSpan().TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase))
+        {
+            MayHaveWritten = true;
+        }
+
         if (statements?.TryRent(sql, parameters.Length, out var cached) == true)
         {
             cached.Transaction = Transaction;
@@ -159,19 +173,24 @@ internal sealed class DbChainLockRequiredException(DbChain needed)
 
 /// <summary>
 /// Prepared statements kept for the life of one connection (the writer's), so that a statement is compiled once and
-/// then only re-bound. Only SQL that is a compile-time constant is kept (<see cref="string.IsInterned"/>): text built
-/// at run time, such as an IN list, would fill the cache with statements used once. Not thread-safe: one connection,
-/// one user at a time.
+/// then only re-bound. Only SQL that is a compile-time constant is kept (the interned instance of its text): text built
+/// at run time, such as an IN list, would fill the cache with statements used once. Statements are found by the
+/// reference of their text — a constant is the same instance at every call — so a hit costs no hashing of the text.
+/// Not thread-safe: one connection, one user at a time.
 /// </summary>
 internal sealed class StatementCache : IAsyncDisposable
 {
     private const int MaxStatements = 256;
-    private readonly Dictionary<string, DbCommand> _idle = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DbCommand> _idle = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The commands handed out by <see cref="TryRent"/> and not yet given back: known to be kept.</summary>
+    private readonly HashSet<DbCommand> _rented = new(ReferenceEqualityComparer.Instance);
 
     public bool TryRent(string sql, int parameterCount, out DbCommand command)
     {
         if (_idle.Remove(sql, out var found) && found.Parameters.Count == parameterCount)
         {
+            _rented.Add(found);
             command = found;
             return true;
         }
@@ -185,12 +204,14 @@ internal sealed class StatementCache : IAsyncDisposable
     public bool Keep(DbCommand command)
     {
         var sql = command.CommandText;
-        if (string.IsInterned(sql) is null || _idle.Count >= MaxStatements || !_idle.TryAdd(sql, command))
+        if (_rented.Remove(command))
         {
-            return false;
+            // Its text is a kept constant already; another command of the same text (a nested use) may have taken its
+            // place meanwhile, and then this one goes.
+            return _idle.TryAdd(sql, command);
         }
 
-        return true;
+        return ReferenceEquals(string.IsInterned(sql), sql) && _idle.Count < MaxStatements && _idle.TryAdd(sql, command);
     }
 
     public async ValueTask DisposeAsync()
@@ -201,6 +222,7 @@ internal sealed class StatementCache : IAsyncDisposable
         }
 
         _idle.Clear();
+        _rented.Clear();
     }
 }
 

@@ -7,11 +7,18 @@ row, recipient copy, the two deletes of the acknowledgement (with secure_delete 
 synchronous=FULL, WAL, foreign keys on, as the server's writer. Prints microseconds per message, overall and per
 statement (Python's own call overhead, about 1 us a statement, included).
 
-    python3 tests/Messaging.LoadTest/storage/sqlite_send_cost.py [variant ...]
+    python3 tests/Messaging.LoadTest/storage/sqlite_send_cost.py [--units-per-commit N] [variant ...]
 
 Variants change the schema or the keys to see what a change would save: base (as shipped), no-autoincrement,
 no-expiry-index, blob-ids (16-byte GUIDs instead of text); audit (as shipped before issue 12: an envelope.accepted
-audit head read and entry per send, secure_delete off) and secure-delete-off (as shipped, without secure_delete).
+audit head read and entry per send, secure_delete off) and secure-delete-off (as shipped, without secure_delete);
+no-savepoint (base without the unit's SAVEPOINT and RELEASE: the server's writer since 2026-11-28 runs a unit without
+them unless a unit of the batch fails after writing).
+
+--units-per-commit (default 200) is how many units share a commit. The server's writer commits whatever is queued when
+it is free, so at a given load its batches may be smaller than 200; every commit writes each page the batch changed
+into the WAL once, so smaller batches cost more per message. To compare with a server run, give the batch size that run
+committed (its messages divided by its commits, e.g. the fsync calls of the writer thread counted with perf stat).
 """
 import hashlib
 import os
@@ -24,7 +31,8 @@ import time
 import uuid
 
 MIGRATIONS = pathlib.Path(__file__).resolve().parents[3] / "src/Messaging.Server/Persistence/Migrations/Sqlite"
-MESSAGES, UNITS_PER_COMMIT, PAIRS = 20_000, 200, 100
+MESSAGES, PAIRS = 20_000, 100
+UNITS_PER_COMMIT = 200
 
 
 def run(variant):
@@ -75,14 +83,15 @@ def run(variant):
 
     ciphertext = os.urandom(1100)
     unacknowledged = []
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.thread_time()
     for _ in range(MESSAGES // UNITS_PER_COMMIT):
         db.execute("BEGIN IMMEDIATE")
         for _ in range(UNITS_PER_COMMIT):
             pair, side = random.randrange(PAIRS), random.randrange(2)
             sender, member = devices[pair + PAIRS * side], members[pair + PAIRS * side]
             recipient, conversation, envelope = devices[pair + PAIRS * (1 - side)], conversations[pair], new_id()
-            timed("savepoint + release", lambda: db.execute("SAVEPOINT unit"))
+            if variant != "no-savepoint":
+                timed("savepoint + release", lambda: db.execute("SAVEPOINT unit"))
             timed("idempotency lookup", lambda: db.execute(
                 "SELECT seq, created_at, expires_at FROM envelopes WHERE sender_device_id = ? AND envelope_id = ?", (sender, envelope)).fetchall())
             timed("conversation", lambda: db.execute(
@@ -112,14 +121,22 @@ def run(variant):
                 timed("ack: delete envelope", lambda: db.execute(
                     "DELETE FROM envelopes WHERE seq = ? AND NOT EXISTS (SELECT 1 FROM envelope_recipients r WHERE r.envelope_seq = ?)",
                     (acknowledged, acknowledged)))
-            timed("savepoint + release", lambda: db.execute("RELEASE unit"))
+            if variant != "no-savepoint":
+                timed("savepoint + release", lambda: db.execute("RELEASE unit"))
         timed("commit (fsync)", lambda: db.execute("COMMIT"))
-    elapsed = time.perf_counter() - started
-    print(f"{variant}: {elapsed / MESSAGES * 1e6:.1f} us per message ({MESSAGES / elapsed:.0f} messages/s on one thread)")
+    elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
+    messages = MESSAGES // UNITS_PER_COMMIT * UNITS_PER_COMMIT
+    print(f"{variant}, {UNITS_PER_COMMIT} units per commit: {elapsed / messages * 1e6:.1f} us per message"
+          f" ({messages / elapsed:.0f} messages/s on one thread); CPU {cpu / messages * 1e6:.1f} us per message")
     for name, seconds in sorted(spent.items(), key=lambda item: -item[1]):
-        print(f"  {name:26s} {seconds / MESSAGES * 1e6:6.1f} us")
+        print(f"  {name:26s} {seconds / messages * 1e6:6.1f} us")
     db.close()
 
 
-for requested in sys.argv[1:] or ["base"]:
+arguments = sys.argv[1:]
+if "--units-per-commit" in arguments:
+    at = arguments.index("--units-per-commit")
+    UNITS_PER_COMMIT = int(arguments[at + 1])
+    del arguments[at:at + 2]
+for requested in arguments or ["base"]:
     run(requested)

@@ -88,4 +88,56 @@ public sealed class SqliteDatabaseTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => nested.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(0, await test.CountAsync());
     }
+
+    [Fact]
+    public async Task AUnitRefusedAfterOnlyReading_CostsTheOthersOfItsBatchNoSecondRun()
+    {
+        await using var test = await TestDatabase.CreateAsync();
+        var database = test.Database;
+        var runs = new int[200];
+        var units = Enumerable.Range(0, runs.Length).Select(i => database.WriteAsync(async s =>
+        {
+            Interlocked.Increment(ref runs[i]);
+            var count = await s.ScalarInt64Async("SELECT COUNT(*) FROM items;");
+            if (i % 10 == 3)
+            {
+                throw new InvalidDataException($"unit {i} refuses after reading {count} items");
+            }
+
+            return await s.ExecuteAsync("INSERT INTO items (label) VALUES (@label);", ("@label", $"item {i}"));
+        })).ToList();
+
+        for (var i = 0; i < units.Count; i++)
+        {
+            if (i % 10 == 3)
+            {
+                await Assert.ThrowsAsync<InvalidDataException>(() => units[i]);
+            }
+            else
+            {
+                Assert.Equal(1, await units[i]);
+            }
+        }
+
+        Assert.Equal(180, await test.CountAsync());
+        Assert.All(runs, r => Assert.Equal(1, r));
+    }
+
+    [Fact]
+    public async Task ADatabaseErrorInOneUnit_LeavesTheOthersOfItsBatchCommittedOnce()
+    {
+        await using var test = await TestDatabase.CreateAsync();
+        var database = test.Database;
+        var units = Enumerable.Range(0, 50).Select(i => i == 20
+            ? database.WriteAsync(s => s.ScalarInt64Async("SELECT COUNT(*) FROM no_such_table;"))
+            : database.WriteAsync(async s => (long?)await s.ExecuteAsync("INSERT INTO items (label) VALUES (@label);", ("@label", $"item {i}")))).ToList();
+
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => units[20]);
+        foreach (var unit in units.Where((_, i) => i != 20))
+        {
+            Assert.Equal(1, await unit);
+        }
+
+        Assert.Equal(49, await test.CountAsync());
+    }
 }

@@ -293,15 +293,44 @@ internal sealed partial class EnvelopeService(
     /// Devices the sender declares unreachable (unusable prekey bundle) count as addressed.</summary>
     private static SendEnvelopeResult? CompareRecipients(Guid senderDeviceId, List<Participant> participants, IReadOnlyList<RecipientCiphertext> recipients, IReadOnlyList<Guid> unreachable)
     {
+        // Nearly every send addresses exactly the expected devices: settle that with two sets and plain loops (this runs
+        // on SQLite's single writer, once per send); only a mismatch builds the lists it reports.
+        var expectedIds = new HashSet<Guid>();
+        foreach (var participant in participants)
+        {
+            foreach (var deviceId in participant.ActiveDeviceIds)
+            {
+                if (deviceId != senderDeviceId)
+                {
+                    expectedIds.Add(deviceId);
+                }
+            }
+        }
+
+        var provided = new HashSet<Guid>();
+        for (var i = 0; i < recipients.Count; i++)
+        {
+            provided.Add(recipients[i].DeviceId);
+        }
+
+        for (var i = 0; i < unreachable.Count; i++)
+        {
+            provided.Add(unreachable[i]);
+        }
+
+        return provided.SetEquals(expectedIds) ? null : Mismatch(senderDeviceId, participants, recipients, unreachable, provided, expectedIds);
+    }
+
+    private static SendEnvelopeResult Mismatch(Guid senderDeviceId, List<Participant> participants, IReadOnlyList<RecipientCiphertext> recipients,
+        IReadOnlyList<Guid> unreachable, HashSet<Guid> provided, HashSet<Guid> expectedIds)
+    {
         var expected = participants
             .SelectMany(p => p.ActiveDeviceIds.Select(d => new DeviceAddress(p.MemberId, d)))
             .Where(a => a.DeviceId != senderDeviceId)
             .ToList();
-        var provided = recipients.Select(r => r.DeviceId).Concat(unreachable).ToHashSet();
-        var expectedIds = expected.Select(a => a.DeviceId).ToHashSet();
         var missing = expected.Where(a => !provided.Contains(a.DeviceId)).ToList();
         var stale = recipients.Select(r => r.DeviceId).Concat(unreachable).Where(d => !expectedIds.Contains(d)).Distinct().ToList();
-        return missing.Count == 0 && stale.Count == 0 ? null : SendEnvelopeResult.Mismatch(missing, stale);
+        return SendEnvelopeResult.Mismatch(missing, stale);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Envelope {Sequence} accepted from device {DeviceId} in conversation {ConversationId} for {RecipientCount} devices")]
