@@ -16,7 +16,8 @@ namespace Messaging.LoadTest;
 /// </summary>
 internal static class CapacityScenario
 {
-    public static async Task<string> RunAsync(string serverDirectory, int devices, int descriptorLimit, int excess, int addresses, IReadOnlyList<string> settings)
+    public static async Task<string> RunAsync(string serverDirectory, int devices, int descriptorLimit, int excess, int addresses, IReadOnlyList<string> settings,
+        IReadOnlyList<string> environment, string? gcdumpFolder, TimeSpan? clientKeepAlive)
     {
         var needed = devices + excess + 1_000;
         if (OwnDescriptorLimit() is { } own && own < needed)
@@ -25,7 +26,7 @@ internal static class CapacityScenario
         }
 
         var setup = new ServerSetup(DescriptorLimit: descriptorLimit, ListenAddresses: addresses,
-            Settings: ["--Messaging:Authentication:TokenLifetime", "04:00:00", .. settings]);
+            Settings: ["--Messaging:Authentication:TokenLifetime", "04:00:00", .. settings], ServerEnvironment: environment);
         await using var real = await RealServer.StartAsync(serverDirectory, setup);
         var pid = real.Process.Pid;
         var clock = Stopwatch.StartNew();
@@ -42,12 +43,18 @@ internal static class CapacityScenario
             "| connected devices | server RSS (MB) | RSS added per 1,000 connections (MB) | server descriptors open | connect failures |",
             "|---:|---:|---:|---:|---:|",
         };
+        rows[0] += environment.Count > 0 ? $"; server environment {string.Join(' ', environment)}" : "";
+        rows[0] += settings.Count > 0 ? $"; server settings {string.Join(' ', settings)}" : "";
+        rows[0] += clientKeepAlive is { } ping ? string.Create(CultureInfo.InvariantCulture, $"; client keep-alive {ping.TotalSeconds:F0} s") : "";
         Console.Error.WriteLine(rows[0]);
 
         // The server's memory before any hub connection (after enrolment, so the caches enrolment fills are not counted).
         await Task.Delay(TimeSpan.FromSeconds(5));
         var baseRss = Cpu.ResidentBytes(pid);
         rows.Add(Row(0, baseRss, baseRss, pid, 0));
+        // The live heap (a heap snapshot forces a full collection, which also changes the RSS that follows: only in runs
+        // made for it, with --gcdump).
+        var baseHeap = gcdumpFolder is null ? 0 : await LiveHeap.BytesAsync(pid, Path.Combine(gcdumpFolder, "before-connections.gcdump"));
         var measurement = new Measurement();
         var connected = new List<RelayScenario.Device>();
         var failures = 0;
@@ -63,6 +70,8 @@ internal static class CapacityScenario
                 try
                 {
                     await RelayScenario.ConnectAsync(x.d, real.InstanceUrls[0][x.i % addresses], measurement);
+                    // Another client ping interval than the SDK's (HubKeepAlive), to measure what it would cost.
+                    x.d.Hub.KeepAliveInterval = clientKeepAlive ?? x.d.Hub.KeepAliveInterval;
                     return (Device: x.d, Error: (string?)null);
                 }
                 catch (Exception ex) when (ex is HttpRequestException or WebSocketException or IOException or InvalidOperationException or TimeoutException)
@@ -87,7 +96,7 @@ internal static class CapacityScenario
         var connectCpu = Cpu.Seconds(pid) - cpuBefore;
         var connectWall = clock.Elapsed;
 
-        // Idle: nothing but keep-alives (both sides ping every 15 s).
+        // Idle: nothing but keep-alives (both sides ping every 15 s unless configured otherwise).
         await Task.Delay(TimeSpan.FromSeconds(15));
         var idleCpu = Cpu.Seconds(pid);
         var idleWindow = TimeSpan.FromSeconds(60);
@@ -100,6 +109,13 @@ internal static class CapacityScenario
         rows.Add(string.Create(CultureInfo.InvariantCulture,
             $"idle, {connected.Count:N0} connected: server RSS {idleRss / 1e6:F0} MB ({(idleRss - baseRss) / 1e6 / connected.Count * 1000:F1} MB per 1,000 above the {baseRss / 1e6:F0} MB before any connection; {idleRss / 1e6 / connected.Count * 1000:F1} MB per 1,000 in all); server CPU {idleCpu / idleWindow.TotalSeconds:F3} cores over {idleWindow.TotalSeconds:F0} s = {idleCpu / idleWindow.TotalSeconds / connected.Count * 1000:F4} cores per 1,000"));
         Console.Error.WriteLine(rows[^1]);
+        if (gcdumpFolder is not null)
+        {
+            var idleHeap = await LiveHeap.BytesAsync(pid, Path.Combine(gcdumpFolder, "idle.gcdump"));
+            rows.Add(string.Create(CultureInfo.InvariantCulture,
+                $"live heap (gcdump): {baseHeap / 1e6:F1} MB before any connection, {idleHeap / 1e6:F1} MB idle with {connected.Count:N0} connected = {(idleHeap - baseHeap) / (double)Math.Max(1, connected.Count) / 1e3:F1} KB per connection; server RSS after the snapshot {Cpu.ResidentBytes(pid) / 1e6:F0} MB"));
+            Console.Error.WriteLine(rows[^1]);
+        }
 
         // Past the ceiling: more connections (with tokens of devices already connected; the gate refuses before authentication).
         var (accepted, refused, other, otherMessage) = (0, 0, 0, "");
@@ -205,5 +221,38 @@ internal static class CapacityScenario
         var line = File.ReadLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
         var fields = line?["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return fields is { Length: > 0 } && long.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var soft) ? soft : null;
+    }
+}
+
+/// <summary>
+/// The live managed heap of a process, from a heap snapshot taken with <c>dotnet-gcdump</c> (a .NET tool: <c>dotnet tool
+/// install --tool-path DIR dotnet-gcdump</c>, then DIR on the PATH). Collecting forces a full, compacting collection and
+/// counts the objects still reachable; the snapshot file is kept for <c>dotnet-gcdump report</c> (types by size).
+/// </summary>
+internal static class LiveHeap
+{
+    public static async Task<long> BytesAsync(int pid, string file)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+        await RunAsync("collect", "-p", pid.ToString(CultureInfo.InvariantCulture), "-o", file);
+        var report = await RunAsync("report", file);
+        // The report starts with the totals: "   12,345,678  GC Heap bytes".
+        var total = report.Split('\n').Select(l => l.Trim()).First(l => l.EndsWith("GC Heap bytes", StringComparison.Ordinal));
+        return long.Parse(total.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<string> RunAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet-gcdump") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet-gcdump");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 ? await output : throw new InvalidOperationException($"dotnet-gcdump {args[0]} failed: {await output}{await error}");
     }
 }

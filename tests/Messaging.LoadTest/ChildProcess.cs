@@ -23,10 +23,18 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <c>dotnet</c> with <paramref name="args"/>; under <c>prlimit --nofile</c> when
-    /// <paramref name="descriptorLimit"/> is set (prlimit execs the command, so the PID is dotnet's).</summary>
-    public static async Task<ChildProcess> StartAsync(string workingDirectory, IEnumerable<string> args, Uri ready, int? descriptorLimit = null)
+    /// <paramref name="descriptorLimit"/> is set (prlimit execs the command, so the PID is dotnet's); with
+    /// <paramref name="environment"/> (<c>NAME=VALUE</c>) added to the child's environment only.</summary>
+    public static async Task<ChildProcess> StartAsync(string workingDirectory, IEnumerable<string> args, Uri ready, int? descriptorLimit = null,
+        IReadOnlyList<string>? environment = null)
     {
         var info = new ProcessStartInfo(descriptorLimit is null ? "dotnet" : "prlimit") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var variable in environment ?? [])
+        {
+            var equals = variable.IndexOf('=', StringComparison.Ordinal);
+            info.Environment[variable[..equals]] = variable[(equals + 1)..];
+        }
+
         if (descriptorLimit is { } limit)
         {
             info.ArgumentList.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--nofile={limit}:{limit}"));

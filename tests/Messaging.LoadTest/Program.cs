@@ -5,6 +5,8 @@ using Messaging.LoadTest;
 // messaging-load [--pairs 100] [--payload 1024] [--warmup 10] [--seconds 20] [--only relay|echo] [--storage sqlite|postgres] [--instances 1|2] [--output FILE]
 // messaging-load realistic [--devices 2000] [--rate 200] [--payload 1024] [--warmup 10] [--seconds 60] [--storage sqlite|postgres] [--instances 1|2] [--output FILE]
 // messaging-load capacity [--devices 22000] [--nofile 32768] [--excess 2000] [--addresses 2] [--max-hub N] [--output FILE]   (run under prlimit --nofile=…)
+//   [--server-env NAME=VALUE,…] (the server's environment only, e.g. DOTNET_gcServer=0) [--server-settings KEY=VALUE,…]
+//   [--client-keepalive SECONDS] (the devices' ping interval, instead of the SDK's) [--gcdump FOLDER] (live heap before and after connecting, with dotnet-gcdump on the PATH; changes the RSS that follows)
 //   postgres and two instances need the services of tests/Messaging.LoadTest/storage/services.sh
 // messaging-load echo-server --urls URL   (the baseline hub, started by the tool itself)
 // messaging-load catchup [--sizes 1000,10000,50000] [--held 100000] [--live 300] [--output FILE]
@@ -100,7 +102,13 @@ if (args.Length > 0 && args[0] == "capacity")
     return await WriteAsync(await CapacityScenario.RunAsync(serverDirectory, int.Parse(Option("devices", "22000"), CultureInfo.InvariantCulture),
         int.Parse(Option("nofile", "32768"), CultureInfo.InvariantCulture), int.Parse(Option("excess", "2000"), CultureInfo.InvariantCulture),
         int.Parse(Option("addresses", "2"), CultureInfo.InvariantCulture),
-        Option("max-hub", "") is { Length: > 0 } maxHub ? ["--Messaging:Connections:MaxHubConnections", maxHub] : []));
+        [
+            .. Option("max-hub", "") is { Length: > 0 } maxHub ? ["--Messaging:Connections:MaxHubConnections", maxHub] : Array.Empty<string>(),
+            .. Option("server-settings", "").Split(',', StringSplitOptions.RemoveEmptyEntries).SelectMany(s => new[] { "--" + s[..s.IndexOf('=', StringComparison.Ordinal)], s[(s.IndexOf('=', StringComparison.Ordinal) + 1)..] }),
+        ],
+        Option("server-env", "").Split(',', StringSplitOptions.RemoveEmptyEntries),
+        Option("gcdump", "") is { Length: > 0 } gcdump ? gcdump : null,
+        Option("client-keepalive", "") is { Length: > 0 } ping ? TimeSpan.FromSeconds(int.Parse(ping, CultureInfo.InvariantCulture)) : null));
 }
 
 if (realistic)

@@ -13,10 +13,11 @@ internal enum LoadStorage
 /// <summary>
 /// How the real server is deployed for a run: its storage, how many instances (two or more share one PostgreSQL database
 /// and a Redis backplane), the descriptor limit each runs under (<c>prlimit</c>; null keeps the tool's), how many loopback
-/// addresses each listens on (one address offers about 28,000 client ports), and settings added to every instance.
+/// addresses each listens on (one address offers about 28,000 client ports), settings added to every instance, and
+/// environment variables (<c>NAME=VALUE</c>, e.g. the runtime's <c>DOTNET_gcServer=0</c>) given to the instances only.
 /// </summary>
 internal sealed record ServerSetup(LoadStorage Storage = LoadStorage.Sqlite, int Instances = 1, int? DescriptorLimit = null, int ListenAddresses = 1,
-    IReadOnlyList<string>? Settings = null)
+    IReadOnlyList<string>? Settings = null, IReadOnlyList<string>? ServerEnvironment = null)
 {
     /// <summary>The superuser connection string of the PostgreSQL cluster (<c>ops/scripts/deps.sh</c>).</summary>
     public const string PostgresVariable = "MESSAGING_TEST_POSTGRES";
@@ -114,7 +115,7 @@ internal sealed class RealServer : IAsyncDisposable
                     "--Messaging:RateLimits:ConversationChangesPerWindow", "1000000",
                     "--Logging:LogLevel:Default", "Warning",
                     .. setup.Settings ?? [],
-                ], new Uri(addresses[0], "health/ready"), setup.DescriptorLimit));
+                ], new Uri(addresses[0], "health/ready"), setup.DescriptorLimit, setup.ServerEnvironment));
                 urls.Add(addresses);
             }
 

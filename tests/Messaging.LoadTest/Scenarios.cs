@@ -319,7 +319,7 @@ internal static class RelayScenario
     }
 
     internal static HubConnection Connect(Device device, Uri url)
-        => new HubConnectionBuilder().WithUrl(new Uri(url, HubRoutes.Messaging), o => HubLink.WebSocketsOnly(o, () => Task.FromResult<string?>(device.Token))).Build();
+        => HubLink.KeepAlive(new HubConnectionBuilder().WithUrl(new Uri(url, HubRoutes.Messaging), o => HubLink.WebSocketsOnly(o, () => Task.FromResult<string?>(device.Token))).Build());
 
     internal static async Task ConnectAsync(Device device, Uri url, Measurement measurement)
     {

@@ -86,6 +86,7 @@ internal sealed class HubLink : IAsyncDisposable
             .WithUrl(new Uri(_store.Keys.Server, HubRoutes.Messaging), o => WebSocketsOnly(o, async () => await GetAccessTokenAsync(_stopping).ConfigureAwait(false)))
             .WithAutomaticReconnect(new ForeverRetryPolicy(_options.MaxReconnectDelay))
             .Build();
+        KeepAlive(connection);
         register(connection);
         connection.Reconnected += _ =>
         {
@@ -128,6 +129,19 @@ internal sealed class HubLink : IAsyncDisposable
         options.Transports = HttpTransportType.WebSockets;
         options.SkipNegotiation = true;
         options.AccessTokenProvider = accessToken;
+    }
+
+    /// <summary>
+    /// The SDK's side of the keep-alive agreement (<see cref="HubKeepAlive"/>), for every hub connection of the SDK and of
+    /// the load tool: pings every <see cref="HubKeepAlive.ClientInterval"/>, and waits
+    /// <see cref="HubKeepAlive.ServerTimeout"/> (not SignalR's 30 s) for the server, so that a server pinging less often
+    /// (up to <see cref="HubKeepAlive.MaxServerInterval"/>, fewer wake-ups per idle connection) does not drop it.
+    /// </summary>
+    internal static HubConnection KeepAlive(HubConnection connection)
+    {
+        connection.KeepAliveInterval = HubKeepAlive.ClientInterval;
+        connection.ServerTimeout = HubKeepAlive.ServerTimeout;
+        return connection;
     }
 
     /// <summary>Invokes a hub method. A retry-safe call (<see cref="RetrySafeCalls"/>) made while the client is

@@ -116,6 +116,10 @@ internal static class ServerComposition
         {
             hub.MaximumReceiveMessageSize = envelopes.Value.MaxHubFrameBytes;
             hub.HandshakeTimeout = connections.Value.HandshakeTimeout;
+            // The keep-alive agreement with the SDK (HubKeepAlive): the server waits long enough for an SDK pinging at the
+            // longest interval it may use, and pings at the configured interval.
+            hub.KeepAliveInterval = connections.Value.HubKeepAliveInterval;
+            hub.ClientTimeoutInterval = HubKeepAlive.ClientTimeout;
         });
         return services;
     }

@@ -52,6 +52,12 @@ public sealed class ConnectionLimitsOptions
     /// <summary>Time an upgraded hub connection has to complete the SignalR handshake before it is closed.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the server pings an idle hub connection (SignalR's <c>KeepAliveInterval</c>): an idle
+    /// connection's only traffic, with the SDK's own pings (<see cref="HubKeepAlive"/>). At most half the SDK's
+    /// <see cref="HubKeepAlive.ServerTimeout"/>; above 15 s only once no SDK before 2026-11-28 (30 s timeout) connects.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:00:30")]
+    public TimeSpan HubKeepAliveInterval { get; set; } = HubKeepAlive.ServerInterval;
 }
 
 /// <summary>The ceilings in force, computed once at start-up.</summary>
