@@ -139,13 +139,7 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
         {
             var command = batch.CreateBatchCommand();
             command.CommandText = sql;
-            foreach (var (name, value) in parameters)
-            {
-                var parameter = command.CreateParameter();
-                parameter.ParameterName = name;
-                parameter.Value = DbValues.ToDb(value);
-                command.Parameters.Add(parameter);
-            }
+            Bind(command.Parameters, command.CreateParameter, parameters);
 
             batch.BatchCommands.Add(command);
         }
@@ -186,15 +180,19 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
         var command = Connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = Transaction;
+        Bind(command.Parameters, command.CreateParameter, parameters);
+        return command;
+    }
+
+    private static void Bind(DbParameterCollection to, Func<DbParameter> create, (string Name, object? Value)[] parameters)
+    {
         foreach (var (name, value) in parameters)
         {
-            var parameter = command.CreateParameter();
+            var parameter = create();
             parameter.ParameterName = name;
             parameter.Value = DbValues.ToDb(value);
-            command.Parameters.Add(parameter);
+            to.Add(parameter);
         }
-
-        return command;
     }
 
     private ValueTask ReturnAsync(DbCommand command)
