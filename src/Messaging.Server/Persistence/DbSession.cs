@@ -45,13 +45,7 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
         try
         {
             await using var reader = await command.ExecuteReaderAsync();
-            var rows = new List<T>();
-            while (await reader.ReadAsync())
-            {
-                rows.Add(map(reader));
-            }
-
-            return rows;
+            return await ReadAllAsync(reader, map);
         }
         finally
         {
@@ -97,6 +91,86 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
     /// <summary>Starts a new unit of work on this session.</summary>
     public void ForgetWrites() => MayHaveWritten = false;
 
+    /// <summary>
+    /// Three queries read together: on PostgreSQL one batch, so one round trip (each statement still takes its own
+    /// snapshot at <c>READ COMMITTED</c>, as if sent one after the other); on SQLite, whose writer is in the process, one
+    /// after the other.
+    /// </summary>
+    public async Task<(List<T1> First, List<T2> Second, List<T3> Third)> QueryAsync<T1, T2, T3>(DbQuery<T1> first, DbQuery<T2> second, DbQuery<T3> third)
+    {
+        if (!Batches)
+        {
+            return (await QueryAsync(first.Sql, first.Map, first.Parameters), await QueryAsync(second.Sql, second.Map, second.Parameters),
+                await QueryAsync(third.Sql, third.Map, third.Parameters));
+        }
+
+        await using var batch = CreateBatch([(first.Sql, first.Parameters), (second.Sql, second.Parameters), (third.Sql, third.Parameters)]);
+        await using var reader = await batch.ExecuteReaderAsync();
+        var a = await ReadAllAsync(reader, first.Map);
+        await reader.NextResultAsync();
+        var b = await ReadAllAsync(reader, second.Map);
+        await reader.NextResultAsync();
+        return (a, b, await ReadAllAsync(reader, third.Map));
+    }
+
+    /// <summary>
+    /// Statements run in order, as one batch on PostgreSQL (one round trip); returns the rows each changed. A statement
+    /// that fails stops the rest, as it would one after the other, and its error reaches the caller.
+    /// </summary>
+    public async Task<int[]> ExecuteEachAsync(IReadOnlyList<(string Sql, (string Name, object? Value)[] Parameters)> statements)
+    {
+        var changed = new int[statements.Count];
+        if (!Batches || statements.Count == 1)
+        {
+            for (var i = 0; i < statements.Count; i++)
+            {
+                changed[i] = await ExecuteAsync(statements[i].Sql, statements[i].Parameters);
+            }
+
+            return changed;
+        }
+
+        await using var batch = CreateBatch(statements);
+        await batch.ExecuteNonQueryAsync();
+        for (var i = 0; i < statements.Count; i++)
+        {
+            changed[i] = batch.BatchCommands[i].RecordsAffected;
+        }
+
+        return changed;
+    }
+
+    /// <summary>Whether statements go together as one batch: PostgreSQL's. SQLite's statements run one by one through
+    /// <see cref="Rent"/>, where the writer's statement cache and <see cref="MayHaveWritten"/> see each of them.</summary>
+    private bool Batches => LocksRows && Connection.CanCreateBatch;
+
+    private DbBatch CreateBatch(IReadOnlyList<(string Sql, (string Name, object? Value)[] Parameters)> statements)
+    {
+        var batch = Connection.CreateBatch();
+        batch.Transaction = Transaction;
+        foreach (var (sql, parameters) in statements)
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = sql;
+            Bind(command.Parameters, command.CreateParameter, parameters);
+
+            batch.BatchCommands.Add(command);
+        }
+
+        return batch;
+    }
+
+    private static async Task<List<T>> ReadAllAsync<T>(DbDataReader reader, Func<DbDataReader, T> map)
+    {
+        var rows = new List<T>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
+
     private DbCommand Rent(string sql, (string Name, object? Value)[] parameters)
     {
         if (!MayHaveWritten && !sql.AsSpan().TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase))
@@ -124,19 +198,33 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
         var command = Connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = Transaction;
+        Bind(command.Parameters, command.CreateParameter, parameters);
+        return command;
+    }
+
+    private static void Bind(DbParameterCollection to, Func<DbParameter> create, (string Name, object? Value)[] parameters)
+    {
         foreach (var (name, value) in parameters)
         {
-            var parameter = command.CreateParameter();
+            var parameter = create();
             parameter.ParameterName = name;
             parameter.Value = DbValues.ToDb(value);
-            command.Parameters.Add(parameter);
+            to.Add(parameter);
         }
-
-        return command;
     }
 
     private ValueTask ReturnAsync(DbCommand command)
         => statements is not null && statements.Keep(command) ? ValueTask.CompletedTask : command.DisposeAsync();
+}
+
+/// <summary>A query, its parameters and how to read one row: what <see cref="DbSession.QueryAsync{T1, T2, T3}"/> reads together.</summary>
+internal sealed class DbQuery<T>(string sql, Func<DbDataReader, T> map, params (string Name, object? Value)[] parameters)
+{
+    public string Sql { get; } = sql;
+
+    public Func<DbDataReader, T> Map { get; } = map;
+
+    public (string Name, object? Value)[] Parameters { get; } = parameters;
 }
 
 /// <summary>The append-only hash chains, whose appends must run one at a time.</summary>

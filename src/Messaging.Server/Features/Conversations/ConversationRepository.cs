@@ -27,7 +27,14 @@ internal static class ConversationRepository
     public static Task<int> RemoveMemberAsync(DbSession session, Guid conversationId, Guid memberId) => session.ExecuteAsync(
         "DELETE FROM conversation_members WHERE conversation_id = @c AND member_id = @m;", ("@c", conversationId), ("@m", memberId));
 
-    public static Task<ConversationRecord?> GetAsync(DbSession session, Guid id) => session.QuerySingleOrDefaultAsync(
+    public static async Task<ConversationRecord?> GetAsync(DbSession session, Guid id)
+    {
+        var query = Get(id);
+        return (await session.QueryAsync(query.Sql, query.Map, query.Parameters)).SingleOrDefault();
+    }
+
+    /// <summary>The conversation's row (none when there is no such conversation), to read with other queries.</summary>
+    public static DbQuery<ConversationRecord> Get(Guid id) => new(
         "SELECT id, collective, created_by_member_id, created_at FROM conversations WHERE id = @id;",
         r => new ConversationRecord(r.GetGuidValue(0), r.GetInt64(1) != 0, r.GetGuidValue(2), r.GetInstant(3)), ("@id", id));
 
@@ -57,16 +64,25 @@ internal static class ConversationRepository
     /// <summary>Every member with role and active devices, in one query.</summary>
     public static async Task<List<Participant>> ListParticipantsAsync(DbSession session, Guid conversationId)
     {
-        var rows = await session.QueryAsync(
-            """
-            SELECT cm.member_id, m.role, d.id
-            FROM conversation_members cm
-            JOIN members m ON m.id = cm.member_id
-            LEFT JOIN devices d ON d.member_id = cm.member_id AND d.status = 'active'
-            WHERE cm.conversation_id = @c
-            ORDER BY cm.member_id, d.created_at, d.id;
-            """,
-            r => (Member: r.GetGuidValue(0), Role: r.GetString(1), Device: r.GetNullableGuid(2)), ("@c", conversationId));
+        var query = Participants(conversationId);
+        return ToParticipants(await session.QueryAsync(query.Sql, query.Map, query.Parameters));
+    }
+
+    /// <summary>The conversation's members with their roles and active devices, one row per device (or one with no
+    /// device), in the order <see cref="ToParticipants"/> groups them.</summary>
+    public static DbQuery<(Guid Member, string Role, Guid? Device)> Participants(Guid conversationId) => new(
+        """
+        SELECT cm.member_id, m.role, d.id
+        FROM conversation_members cm
+        JOIN members m ON m.id = cm.member_id
+        LEFT JOIN devices d ON d.member_id = cm.member_id AND d.status = 'active'
+        WHERE cm.conversation_id = @c
+        ORDER BY cm.member_id, d.created_at, d.id;
+        """,
+        r => (r.GetGuidValue(0), r.GetString(1), r.GetNullableGuid(2)), ("@c", conversationId));
+
+    public static List<Participant> ToParticipants(List<(Guid Member, string Role, Guid? Device)> rows)
+    {
         var participants = new List<Participant>();
         foreach (var row in rows)
         {

@@ -8,7 +8,14 @@ internal sealed record StoredAcceptance(long Sequence, DateTimeOffset CreatedAt,
 
 internal static class EnvelopeRepository
 {
-    public static Task<StoredAcceptance?> FindAsync(DbSession session, Guid senderDeviceId, Guid envelopeId) => session.QuerySingleOrDefaultAsync(
+    public static async Task<StoredAcceptance?> FindAsync(DbSession session, Guid senderDeviceId, Guid envelopeId)
+    {
+        var query = Find(senderDeviceId, envelopeId);
+        return (await session.QueryAsync(query.Sql, query.Map, query.Parameters)).SingleOrDefault();
+    }
+
+    /// <summary>The sender's envelope with this id, if one was accepted (none otherwise), to read with other queries.</summary>
+    public static DbQuery<StoredAcceptance> Find(Guid senderDeviceId, Guid envelopeId) => new(
         "SELECT seq, created_at, expires_at FROM envelopes WHERE sender_device_id = @sender AND envelope_id = @id;",
         r => new StoredAcceptance(r.GetInt64(0), r.GetInstant(1), r.GetInstant(2)), ("@sender", senderDeviceId), ("@id", envelopeId));
 
@@ -30,13 +37,10 @@ internal static class EnvelopeRepository
         {
             return null;
         }
-        foreach (var recipient in recipients)
-        {
-            await session.ExecuteAsync(
-                "INSERT INTO envelope_recipients (recipient_device_id, envelope_seq, ciphertext) VALUES (@device, @seq, @ciphertext);",
-                ("@device", recipient.DeviceId), ("@seq", sequence), ("@ciphertext", recipient.Ciphertext));
-        }
-
+        // One statement per copy, all sent together (one round trip on PostgreSQL).
+        await session.ExecuteEachAsync([.. recipients.Select(recipient => (
+            "INSERT INTO envelope_recipients (recipient_device_id, envelope_seq, ciphertext) VALUES (@device, @seq, @ciphertext);",
+            new (string, object?)[] { ("@device", recipient.DeviceId), ("@seq", sequence), ("@ciphertext", recipient.Ciphertext) }))]);
         return sequence;
     }
 
@@ -60,9 +64,9 @@ internal static class EnvelopeRepository
         """,
         r => (r.GetGuidValue(9), MapDelivery(r)), ("@seq", sequence));
 
-    /// <summary>Deletes this device's copies, then the envelopes no device still waits for. One fixed statement pair per
-    /// sequence rather than an IN list: fixed text is prepared once and re-bound (the writer caches it), which costs less
-    /// than compiling a new statement for every batch.
+    /// <summary>Deletes this device's copies, then the envelopes no device still waits for. Fixed statements per
+    /// sequence rather than an IN list: fixed text is prepared once and re-bound (the writer and the PostgreSQL
+    /// connections keep it), which costs less than compiling a new statement for every batch.
     /// <para>Where units run in parallel (<see cref="DbSession.LocksRows"/>), the envelope's row is locked between the two:
     /// two devices acknowledging an envelope's last two copies at once would otherwise each still see the other's copy and
     /// neither delete the envelope. The lock makes the second wait for the first's commit, and its check, a statement
@@ -70,32 +74,49 @@ internal static class EnvelopeRepository
     /// other crosswise.</para></summary>
     public static async Task<int> AcknowledgeAsync(DbSession session, Guid recipientDeviceId, IReadOnlyCollection<long> sequences)
     {
-        var deleted = 0;
-        foreach (var sequence in sequences.Order())
+        if (sequences.Count == 0)
         {
-            if (await session.ExecuteAsync(
-                    "DELETE FROM envelope_recipients WHERE recipient_device_id = @device AND envelope_seq = @seq;",
-                    ("@device", recipientDeviceId), ("@seq", sequence)) == 0)
-            {
-                continue;
-            }
-
-            deleted++;
-            if (session.LocksRows)
-            {
-                await session.ExecuteAsync("SELECT 1 FROM envelopes WHERE seq = @seq FOR NO KEY UPDATE;", ("@seq", sequence));
-            }
-
-            await session.ExecuteAsync(
-                """
-                DELETE FROM envelopes WHERE seq = @seq
-                  AND NOT EXISTS (SELECT 1 FROM envelope_recipients r WHERE r.envelope_seq = @seq);
-                """,
-                ("@seq", sequence));
+            return 0;
         }
 
-        return deleted;
+        if (!session.LocksRows)
+        {
+            var deleted = 0;
+            foreach (var sequence in sequences.Order())
+            {
+                if (await session.ExecuteAsync(DeleteCopy, ("@device", recipientDeviceId), ("@seq", sequence)) == 0)
+                {
+                    continue;
+                }
+
+                deleted++;
+                await session.ExecuteAsync(DeleteEnvelopeWithoutCopies, ("@seq", sequence));
+            }
+
+            return deleted;
+        }
+
+        // PostgreSQL: every statement of every sequence in one batch, one round trip. The envelope is locked and checked
+        // even when this device's copy was already gone: deleting an envelope no copy waits for is always right, and a
+        // copy still uncommitted by its send is as invisible to the check as its envelope is to the delete.
+        var statements = new List<(string Sql, (string Name, object? Value)[] Parameters)>(3 * sequences.Count);
+        foreach (var sequence in sequences.Order())
+        {
+            statements.Add((DeleteCopy, [("@device", recipientDeviceId), ("@seq", sequence)]));
+            statements.Add(("SELECT 1 FROM envelopes WHERE seq = @seq FOR NO KEY UPDATE;", [("@seq", sequence)]));
+            statements.Add((DeleteEnvelopeWithoutCopies, [("@seq", sequence)]));
+        }
+
+        var changed = await session.ExecuteEachAsync(statements);
+        return Enumerable.Range(0, sequences.Count).Count(i => changed[3 * i] > 0);
     }
+
+    private const string DeleteCopy = "DELETE FROM envelope_recipients WHERE recipient_device_id = @device AND envelope_seq = @seq;";
+
+    private const string DeleteEnvelopeWithoutCopies = """
+        DELETE FROM envelopes WHERE seq = @seq
+          AND NOT EXISTS (SELECT 1 FROM envelope_recipients r WHERE r.envelope_seq = @seq);
+        """;
 
     /// <summary>Revocation: drops every copy waiting for the device, and envelopes left without recipients.</summary>
     public static async Task DeleteForRecipientAsync(DbSession session, Guid recipientDeviceId)

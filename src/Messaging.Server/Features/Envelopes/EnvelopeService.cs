@@ -53,13 +53,16 @@ internal sealed partial class EnvelopeService(
 
         var outcome = await database.WriteAsync(async s =>
         {
-            if (await EnvelopeRepository.FindAsync(s, sender.DeviceId, request.EnvelopeId) is { } earlier)
+            // A repeat, the conversation and its members, read together (one round trip on PostgreSQL).
+            var (repeats, conversations, members) = await s.QueryAsync(EnvelopeRepository.Find(sender.DeviceId, request.EnvelopeId),
+                ConversationRepository.Get(request.ConversationId), ConversationRepository.Participants(request.ConversationId));
+            if (repeats.SingleOrDefault() is { } earlier)
             {
                 return await RepeatAsync(s, earlier);
             }
 
-            var conversation = await ConversationRepository.GetAsync(s, request.ConversationId);
-            var participants = conversation is null ? [] : await ConversationRepository.ListParticipantsAsync(s, request.ConversationId);
+            var conversation = conversations.SingleOrDefault();
+            var participants = ConversationRepository.ToParticipants(members);
             if (conversation is null || !participants.Any(p => p.MemberId == sender.MemberId))
             {
                 throw new NotFoundException(ErrorCodes.ConversationNotFound, "No such conversation.");
