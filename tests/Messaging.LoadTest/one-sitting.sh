@@ -35,7 +35,12 @@ step $load realistic --storage sqlite --instances 1
 step $load realistic --storage postgres --instances 1
 step $load realistic --storage postgres --instances 2
 step $load --storage sqlite --instances 1 --seconds 15 --warmup 5
-replay python3 tests/Messaging.LoadTest/storage/sqlite_send_cost.py base
+replay python3 tests/Messaging.LoadTest/storage/sqlite_send_cost.py --units-per-commit 200 base no-savepoint
+# The writer thread's CPU, commits and writes per message (perf stat), as the server starts and on its optimised tier,
+# and the replay at about the writer's own batch size.
+replay bash tests/Messaging.LoadTest/storage/writer_cost.sh
+STEADY=1 replay bash tests/Messaging.LoadTest/storage/writer_cost.sh
+replay python3 tests/Messaging.LoadTest/storage/sqlite_send_cost.py --units-per-commit 30 base no-savepoint
 step $load --storage postgres --instances 1 --seconds 15 --warmup 5
 replay python3 tests/Messaging.LoadTest/storage/postgres_send_cost.py --seconds 10 read-committed:1 read-committed:8
 step $load --storage postgres --instances 2 --seconds 15 --warmup 5
