@@ -15,6 +15,9 @@ services_start >/dev/null
 trap services_stop EXIT
 
 heading() {
+  # Dirty pages left by earlier work (a test suite's unsynced PostgreSQL) are flushed first, not during the run, where
+  # their writeback delays the durable cluster's fsyncs.
+  sync
   echo
   echo "## $* — $(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }
