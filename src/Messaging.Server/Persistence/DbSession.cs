@@ -91,6 +91,8 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
     /// <summary>Starts a new unit of work on this session.</summary>
     public void ForgetWrites() => MayHaveWritten = false;
 
+    public Task<List<T>> QueryAsync<T>(DbQuery<T> query) => QueryAsync(query.Sql, query.Map, query.Parameters);
+
     /// <summary>
     /// Three queries read together: on PostgreSQL one batch, so one round trip (each statement still takes its own
     /// snapshot at <c>READ COMMITTED</c>, as if sent one after the other); on SQLite, whose writer is in the process, one
@@ -100,8 +102,7 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
     {
         if (!Batches)
         {
-            return (await QueryAsync(first.Sql, first.Map, first.Parameters), await QueryAsync(second.Sql, second.Map, second.Parameters),
-                await QueryAsync(third.Sql, third.Map, third.Parameters));
+            return (await QueryAsync(first), await QueryAsync(second), await QueryAsync(third));
         }
 
         await using var batch = CreateBatch([(first.Sql, first.Parameters), (second.Sql, second.Parameters), (third.Sql, third.Parameters)]);

@@ -28,10 +28,7 @@ internal static class ConversationRepository
         "DELETE FROM conversation_members WHERE conversation_id = @c AND member_id = @m;", ("@c", conversationId), ("@m", memberId));
 
     public static async Task<ConversationRecord?> GetAsync(DbSession session, Guid id)
-    {
-        var query = Get(id);
-        return (await session.QueryAsync(query.Sql, query.Map, query.Parameters)).SingleOrDefault();
-    }
+        => (await session.QueryAsync(Get(id))).SingleOrDefault();
 
     /// <summary>The conversation's row (none when there is no such conversation), to read with other queries.</summary>
     public static DbQuery<ConversationRecord> Get(Guid id) => new(
@@ -63,10 +60,7 @@ internal static class ConversationRepository
 
     /// <summary>Every member with role and active devices, in one query.</summary>
     public static async Task<List<Participant>> ListParticipantsAsync(DbSession session, Guid conversationId)
-    {
-        var query = Participants(conversationId);
-        return ToParticipants(await session.QueryAsync(query.Sql, query.Map, query.Parameters));
-    }
+        => ToParticipants(await session.QueryAsync(Participants(conversationId)));
 
     /// <summary>The conversation's members with their roles and active devices, one row per device (or one with no
     /// device), in the order <see cref="ToParticipants"/> groups them.</summary>

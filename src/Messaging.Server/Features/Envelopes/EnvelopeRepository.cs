@@ -9,10 +9,7 @@ internal sealed record StoredAcceptance(long Sequence, DateTimeOffset CreatedAt,
 internal static class EnvelopeRepository
 {
     public static async Task<StoredAcceptance?> FindAsync(DbSession session, Guid senderDeviceId, Guid envelopeId)
-    {
-        var query = Find(senderDeviceId, envelopeId);
-        return (await session.QueryAsync(query.Sql, query.Map, query.Parameters)).SingleOrDefault();
-    }
+        => (await session.QueryAsync(Find(senderDeviceId, envelopeId))).SingleOrDefault();
 
     /// <summary>The sender's envelope with this id, if one was accepted (none otherwise), to read with other queries.</summary>
     public static DbQuery<StoredAcceptance> Find(Guid senderDeviceId, Guid envelopeId) => new(
@@ -79,36 +76,25 @@ internal static class EnvelopeRepository
             return 0;
         }
 
-        if (!session.LocksRows)
-        {
-            var deleted = 0;
-            foreach (var sequence in sequences.Order())
-            {
-                if (await session.ExecuteAsync(DeleteCopy, ("@device", recipientDeviceId), ("@seq", sequence)) == 0)
-                {
-                    continue;
-                }
-
-                deleted++;
-                await session.ExecuteAsync(DeleteEnvelopeWithoutCopies, ("@seq", sequence));
-            }
-
-            return deleted;
-        }
-
-        // PostgreSQL: every statement of every sequence in one batch, one round trip. The envelope is locked and checked
-        // even when this device's copy was already gone: deleting an envelope no copy waits for is always right, and a
-        // copy still uncommitted by its send is as invisible to the check as its envelope is to the delete.
-        var statements = new List<(string Sql, (string Name, object? Value)[] Parameters)>(3 * sequences.Count);
+        // Every statement of every sequence together: one batch, one round trip on PostgreSQL; one after another on
+        // SQLite's writer. The envelope is checked even when this device's copy was already gone: deleting an envelope no
+        // copy waits for is always right, and a copy still uncommitted by its send is as invisible to the check as its
+        // envelope is to the delete.
+        var perSequence = session.LocksRows ? 3 : 2;
+        var statements = new List<(string Sql, (string Name, object? Value)[] Parameters)>(perSequence * sequences.Count);
         foreach (var sequence in sequences.Order())
         {
             statements.Add((DeleteCopy, [("@device", recipientDeviceId), ("@seq", sequence)]));
-            statements.Add(("SELECT 1 FROM envelopes WHERE seq = @seq FOR NO KEY UPDATE;", [("@seq", sequence)]));
+            if (session.LocksRows)
+            {
+                statements.Add(("SELECT 1 FROM envelopes WHERE seq = @seq FOR NO KEY UPDATE;", [("@seq", sequence)]));
+            }
+
             statements.Add((DeleteEnvelopeWithoutCopies, [("@seq", sequence)]));
         }
 
         var changed = await session.ExecuteEachAsync(statements);
-        return Enumerable.Range(0, sequences.Count).Count(i => changed[3 * i] > 0);
+        return Enumerable.Range(0, sequences.Count).Count(i => changed[perSequence * i] > 0);
     }
 
     private const string DeleteCopy = "DELETE FROM envelope_recipients WHERE recipient_device_id = @device AND envelope_seq = @seq;";
