@@ -13,21 +13,27 @@ namespace Messaging.LoadTest;
 /// a descriptor limit (<c>prlimit</c>), N enrolled devices each with its own token and hub connection, the server's
 /// resident memory read from /proc as they connect, its CPU while they sit idle (keep-alives only), then connections past
 /// the ceiling (refused with 503, the server still serving), and a message between two of the devices at the ceiling.
+/// With <c>http2</c> the hub connections are WebSockets over HTTP/2 (RFC 8441) on an HTTP/2-only port, about a hundred
+/// per TCP connection: each device still has its own hub connection, token and keep-alives, but the sockets, and so the
+/// descriptors on both sides, are shared; this is how a process under a descriptor limit below the device count can be
+/// measured at that count.
 /// </summary>
 internal static class CapacityScenario
 {
     public static async Task<string> RunAsync(string serverDirectory, int devices, int descriptorLimit, int excess, int addresses, IReadOnlyList<string> settings,
-        IReadOnlyList<string> environment, string? gcdumpFolder, TimeSpan? clientKeepAlive)
+        IReadOnlyList<string> environment, string? gcdumpFolder, TimeSpan? clientKeepAlive, bool http2 = false)
     {
-        var needed = devices + excess + 1_000;
+        var needed = http2 ? ((devices + excess) / 50) + 1_000 : devices + excess + 1_000;
         if (OwnDescriptorLimit() is { } own && own < needed)
         {
             throw new InvalidOperationException($"this tool may open {own} descriptors and needs about {needed}: run it under `prlimit --nofile={needed}:{needed}`");
         }
 
         var setup = new ServerSetup(DescriptorLimit: descriptorLimit, ListenAddresses: addresses,
-            Settings: ["--Messaging:Authentication:TokenLifetime", "04:00:00", .. settings], ServerEnvironment: environment);
+            Settings: ["--Messaging:Authentication:TokenLifetime", "04:00:00", .. settings], ServerEnvironment: environment, Http2: http2);
         await using var real = await RealServer.StartAsync(serverDirectory, setup);
+        var targets = http2 ? real.InstanceHttp2Urls[0] : real.InstanceUrls[0];
+        using var invoker = http2 ? RelayScenario.Http2Handler() : null;
         var pid = real.Process.Pid;
         var clock = Stopwatch.StartNew();
         using var api = new ServerApi(real.Url);
@@ -45,6 +51,7 @@ internal static class CapacityScenario
         };
         rows[0] += environment.Count > 0 ? $"; server environment {string.Join(' ', environment)}" : "";
         rows[0] += settings.Count > 0 ? $"; server settings {string.Join(' ', settings)}" : "";
+        rows[0] += http2 ? "; hub connections as WebSockets over HTTP/2 (RFC 8441), multiplexed on shared TCP connections" : "";
         rows[0] += clientKeepAlive is { } ping ? string.Create(CultureInfo.InvariantCulture, $"; client keep-alive {ping.TotalSeconds:F0} s") : "";
         Console.Error.WriteLine(rows[0]);
 
@@ -69,7 +76,7 @@ internal static class CapacityScenario
                 await gate.WaitAsync();
                 try
                 {
-                    await RelayScenario.ConnectAsync(x.d, real.InstanceUrls[0][x.i % addresses], measurement);
+                    await RelayScenario.ConnectAsync(x.d, targets[x.i % addresses], measurement, invoker);
                     // Another client ping interval than the SDK's (HubKeepAlive), to measure what it would cost.
                     x.d.Hub.KeepAliveInterval = clientKeepAlive ?? x.d.Hub.KeepAliveInterval;
                     return (Device: x.d, Error: (string?)null);
@@ -128,7 +135,7 @@ internal static class CapacityScenario
                     $"  excess {j}: {accepted} accepted, {refused} refused, {other} other; server {(real.Process.HasExited ? "EXITED" : $"descriptors {Descriptors(pid):N0} ({DescriptorKinds(pid)})")}"));
             }
 
-            var hub = RelayScenario.Connect(connected[j % connected.Count], real.InstanceUrls[0][j % addresses]);
+            var hub = RelayScenario.Connect(connected[j % connected.Count], targets[j % addresses], invoker);
             try
             {
                 await hub.StartAsync();
@@ -145,7 +152,7 @@ internal static class CapacityScenario
                 else
                 {
                     other++;
-                    otherMessage = otherMessage.Length > 0 ? otherMessage : ex.Message;
+                    otherMessage = otherMessage.Length > 0 ? otherMessage : ex.Message + (ex.GetBaseException() is { } inner && inner != ex ? $" ({inner.GetType().Name}: {inner.Message})" : "");
                 }
             }
         }

@@ -8,7 +8,7 @@ namespace Messaging.LoadTest;
 internal sealed class Measurement
 {
     private readonly ConcurrentDictionary<Guid, long> _started = new();
-    private readonly ConcurrentBag<double> _latenciesMs = [];
+    private readonly ConcurrentBag<(long Start, double Ms)> _latenciesMs = [];
     private long _windowStart = long.MaxValue;
     private long _windowEnd = long.MaxValue;
     private long _delivered;
@@ -24,16 +24,29 @@ internal sealed class Measurement
         }
 
         Interlocked.Increment(ref _delivered);
-        _latenciesMs.Add(Stopwatch.GetElapsedTime(start, now).TotalMilliseconds);
+        _latenciesMs.Add((start, Stopwatch.GetElapsedTime(start, now).TotalMilliseconds));
     }
 
     public void OpenWindow() => Volatile.Write(ref _windowStart, Stopwatch.GetTimestamp());
 
     public void CloseWindow() => Volatile.Write(ref _windowEnd, Stopwatch.GetTimestamp());
 
+    /// <summary>Where the slow deliveries (over <paramref name="thresholdMs"/>) fell: their count per second of the window
+    /// (by send time), the busiest seconds first. A tail made of a few stalls (a checkpoint, a pause) shows as a few seconds
+    /// holding most of them; a tail spread over the run, as many seconds holding one or two.</summary>
+    public string SlowTimeline(double thresholdMs, int seconds = 8)
+    {
+        var windowStart = Volatile.Read(ref _windowStart);
+        var slow = _latenciesMs.Where(l => l.Ms > thresholdMs).ToList();
+        var bySecond = slow.GroupBy(l => (int)Stopwatch.GetElapsedTime(windowStart, l.Start).TotalSeconds)
+            .Select(g => (Second: g.Key, Count: g.Count(), Worst: g.Max(l => l.Ms))).OrderByDescending(g => g.Count).ToList();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{slow.Count} deliveries over {thresholdMs} ms, in {bySecond.Count} distinct seconds; busiest: {string.Join(", ", bySecond.Take(seconds).Select(g => $"s{g.Second} {g.Count} (worst {g.Worst:F0} ms)"))}");
+    }
+
     public Result Summarise(TimeSpan window, CpuUse cpu)
     {
-        var sorted = _latenciesMs.Order().ToArray();
+        var sorted = _latenciesMs.Select(l => l.Ms).Order().ToArray();
         double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
         var seconds = window.TotalSeconds;
         return new Result(Interlocked.Read(ref _delivered) / seconds, Percentile(0.50), Percentile(0.99), sorted.Length, cpu.Server / seconds, cpu.Load / seconds,

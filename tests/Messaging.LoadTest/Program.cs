@@ -6,6 +6,7 @@ using Messaging.LoadTest;
 // messaging-load realistic [--devices 2000] [--rate 200] [--payload 1024] [--warmup 10] [--seconds 60] [--storage sqlite|postgres] [--instances 1|2] [--output FILE]
 // messaging-load capacity [--devices 22000] [--nofile 32768] [--excess 2000] [--addresses 2] [--max-hub N] [--output FILE]   (run under prlimit --nofile=…)
 //   [--server-env NAME=VALUE,…] (the server's environment only, e.g. DOTNET_gcServer=0) [--server-settings KEY=VALUE,…]
+//   [--http2] (hub connections as WebSockets over HTTP/2, ~100 per TCP connection: past the descriptor limit)
 //   [--client-keepalive SECONDS] (the devices' ping interval, instead of the SDK's) [--gcdump FOLDER] (live heap before and after connecting, with dotnet-gcdump on the PATH; changes the RSS that follows)
 //   postgres and two instances need the services of tests/Messaging.LoadTest/storage/services.sh
 // messaging-load echo-server --urls URL   (the baseline hub, started by the tool itself)
@@ -108,7 +109,8 @@ if (args.Length > 0 && args[0] == "capacity")
         ],
         Option("server-env", "").Split(',', StringSplitOptions.RemoveEmptyEntries),
         Option("gcdump", "") is { Length: > 0 } gcdump ? gcdump : null,
-        Option("client-keepalive", "") is { Length: > 0 } ping ? TimeSpan.FromSeconds(int.Parse(ping, CultureInfo.InvariantCulture)) : null));
+        Option("client-keepalive", "") is { Length: > 0 } ping ? TimeSpan.FromSeconds(int.Parse(ping, CultureInfo.InvariantCulture)) : null,
+        args.Contains("--http2")));
 }
 
 if (realistic)

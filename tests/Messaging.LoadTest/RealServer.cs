@@ -14,10 +14,13 @@ internal enum LoadStorage
 /// How the real server is deployed for a run: its storage, how many instances (two or more share one PostgreSQL database
 /// and a Redis backplane), the descriptor limit each runs under (<c>prlimit</c>; null keeps the tool's), how many loopback
 /// addresses each listens on (one address offers about 28,000 client ports), settings added to every instance, and
-/// environment variables (<c>NAME=VALUE</c>, e.g. the runtime's <c>DOTNET_gcServer=0</c>) given to the instances only.
+/// environment variables (<c>NAME=VALUE</c>, e.g. the runtime's <c>DOTNET_gcServer=0</c>) given to the instances only,
+/// and whether each address also gets an HTTP/2-only (cleartext, prior knowledge) port beside it, for WebSockets over
+/// HTTP/2 (RFC 8441: many hub connections multiplexed on one TCP connection, as a proxy speaking HTTP/2 to the server
+/// would bring them).
 /// </summary>
 internal sealed record ServerSetup(LoadStorage Storage = LoadStorage.Sqlite, int Instances = 1, int? DescriptorLimit = null, int ListenAddresses = 1,
-    IReadOnlyList<string>? Settings = null, IReadOnlyList<string>? ServerEnvironment = null)
+    IReadOnlyList<string>? Settings = null, IReadOnlyList<string>? ServerEnvironment = null, bool Http2 = false)
 {
     /// <summary>The superuser connection string of the PostgreSQL cluster (<c>ops/scripts/deps.sh</c>).</summary>
     public const string PostgresVariable = "MESSAGING_TEST_POSTGRES";
@@ -56,12 +59,14 @@ internal sealed class RealServer : IAsyncDisposable
     private readonly DirectoryInfo _data;
     private readonly string? _database;
 
-    private RealServer(DirectoryInfo data, string? database, IReadOnlyList<ChildProcess> processes, IReadOnlyList<IReadOnlyList<Uri>> urls, string operatorCode)
+    private RealServer(DirectoryInfo data, string? database, IReadOnlyList<ChildProcess> processes, IReadOnlyList<IReadOnlyList<Uri>> urls,
+        IReadOnlyList<IReadOnlyList<Uri>> http2Urls, string operatorCode)
     {
         _data = data;
         _database = database;
         Processes = processes;
         InstanceUrls = urls;
+        InstanceHttp2Urls = http2Urls;
         OperatorCode = operatorCode;
     }
 
@@ -75,6 +80,9 @@ internal sealed class RealServer : IAsyncDisposable
 
     /// <summary>Each instance's addresses (one per loopback address it listens on).</summary>
     public IReadOnlyList<IReadOnlyList<Uri>> InstanceUrls { get; }
+
+    /// <summary>Each instance's HTTP/2-only addresses (<see cref="ServerSetup.Http2"/>; empty lists without it).</summary>
+    public IReadOnlyList<IReadOnlyList<Uri>> InstanceHttp2Urls { get; }
 
     /// <summary>The platform operator's one-time enrolment code.</summary>
     public string OperatorCode { get; }
@@ -102,13 +110,29 @@ internal sealed class RealServer : IAsyncDisposable
                 ? new[] { "--Messaging:Scaleout:Redis", ServerSetup.Required(ServerSetup.RedisVariable), "--Messaging:Scaleout:ChannelPrefix", $"load-{Guid.NewGuid():N}" }
                 : [];
             var urls = new List<IReadOnlyList<Uri>>();
+            var http2Urls = new List<IReadOnlyList<Uri>>();
             for (var instance = 0; instance < setup.Instances; instance++)
             {
                 var port = ChildProcess.FreePort();
                 var addresses = Enumerable.Range(1, setup.ListenAddresses).Select(a => new Uri($"http://127.0.0.{a}:{port}/")).ToList();
+                var http2Port = setup.Http2 ? ChildProcess.FreePort() : 0;
+                while (setup.Http2 && http2Port == port)
+                {
+                    http2Port = ChildProcess.FreePort();
+                }
+
+                var http2 = setup.Http2 ? addresses.Select(a => new Uri($"http://{a.Host}:{http2Port}/")).ToList() : [];
+                // Endpoints from configuration replace --urls, so with HTTP/2 every address is named there.
+                string[] listen = setup.Http2
+                    ?
+                    [
+                        .. addresses.SelectMany((a, i) => new[] { $"--Kestrel:Endpoints:Http1-{i}:Url", a.ToString().TrimEnd('/') }),
+                        .. http2.SelectMany((a, i) => new[] { $"--Kestrel:Endpoints:Http2-{i}:Url", a.ToString().TrimEnd('/'), $"--Kestrel:Endpoints:Http2-{i}:Protocols", "Http2" }),
+                    ]
+                    : ["--urls", string.Join(';', addresses.Select(a => a.ToString().TrimEnd('/')))];
                 started.Add(await ChildProcess.StartAsync(serverDirectory,
                 [
-                    "Messaging.Server.dll", "--urls", string.Join(';', addresses.Select(a => a.ToString().TrimEnd('/'))), .. storage, .. scaleout,
+                    "Messaging.Server.dll", .. listen, .. storage, .. scaleout,
                     "--Messaging:RateLimits:SendsPerWindow", "1000000",
                     "--Messaging:RateLimits:PreKeyBundleFetchesPerWindow", "1000000",
                     "--Messaging:RateLimits:AuthenticationAttemptsPerWindow", "1000000",
@@ -117,9 +141,10 @@ internal sealed class RealServer : IAsyncDisposable
                     .. setup.Settings ?? [],
                 ], new Uri(addresses[0], "health/ready"), setup.DescriptorLimit, setup.ServerEnvironment));
                 urls.Add(addresses);
+                http2Urls.Add(http2);
             }
 
-            return new RealServer(data, database, started, urls, operatorCode);
+            return new RealServer(data, database, started, urls, http2Urls, operatorCode);
         }
         catch
         {

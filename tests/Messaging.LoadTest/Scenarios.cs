@@ -122,6 +122,7 @@ internal static class PacedLoop
             await Task.Delay(50);
         }
 
+        Console.Error.WriteLine(measurement.SlowTimeline(15));
         return measurement.Summarise(settings.Window, used) with { Failed = failedInWindow };
     }
 }
@@ -318,12 +319,48 @@ internal static class RelayScenario
         return await Task.WhenAll(Enumerable.Range(0, count).Select(WorkerAsync));
     }
 
-    internal static HubConnection Connect(Device device, Uri url)
-        => HubLink.KeepAlive(new HubConnectionBuilder().WithUrl(new Uri(url, HubRoutes.Messaging), o => HubLink.WebSocketsOnly(o, () => Task.FromResult<string?>(device.Token))).Build());
+    /// <summary>The device's hub connection, as the SDK makes it; with <paramref name="http2"/>, its WebSocket goes over
+    /// HTTP/2 (RFC 8441, cleartext with prior knowledge) through that shared handler, which multiplexes up to the server's
+    /// stream limit (Kestrel: 100) per TCP connection and opens more as needed.</summary>
+    internal static HubConnection Connect(Device device, Uri url, HttpMessageInvoker? http2 = null)
+        => HubLink.KeepAlive(new HubConnectionBuilder().WithUrl(new Uri(url, HubRoutes.Messaging), o =>
+        {
+            HubLink.WebSocketsOnly(o, () => Task.FromResult<string?>(device.Token));
+            if (http2 is not null)
+            {
+                o.WebSocketFactory = (context, cancellation) => Http2WebSocketAsync(context.Uri, http2, device.Token, cancellation);
+            }
+        }).Build());
 
-    internal static async Task ConnectAsync(Device device, Uri url, Measurement measurement)
+    /// <summary>A handler for <see cref="Connect"/>'s HTTP/2 WebSockets: one pool, new TCP connections when one is full.</summary>
+    internal static HttpMessageInvoker Http2Handler() => new(new SocketsHttpHandler
     {
-        device.Hub = Connect(device, url);
+        EnableMultipleHttp2Connections = true,
+        PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+    });
+
+    private static async ValueTask<System.Net.WebSockets.WebSocket> Http2WebSocketAsync(Uri uri, HttpMessageInvoker http2, string token, CancellationToken cancellation)
+    {
+        var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.HttpVersion = System.Net.HttpVersion.Version20;
+        socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+        socket.Options.SetRequestHeader("Authorization", $"Bearer {token}");
+        try
+        {
+            await socket.ConnectAsync(uri, http2, cancellation);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    internal static async Task ConnectAsync(Device device, Uri url, Measurement measurement, HttpMessageInvoker? http2 = null)
+    {
+        device.Hub = Connect(device, url, http2);
         // Decrypting is a few microseconds on this in-memory session, so the handler does it in place; the
         // acknowledgement is only queued (a hub call from inside a handler would deadlock the client's receive loop).
         device.Hub.On<EnvelopeDelivery>(nameof(IMessagingClient.ReceiveEnvelope), delivery =>

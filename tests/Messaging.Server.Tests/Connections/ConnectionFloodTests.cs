@@ -41,15 +41,7 @@ public sealed class ConnectionFloodTests(ITestOutputHelper output)
         var (server, operatorCode) = await LimitedServerProcess.StartAsync(DescriptorLimit,
             "--Messaging:Connections:RequestHeadersTimeout", "00:00:02", "--Messaging:Connections:KeepAliveTimeout", "00:00:02");
         await using var _ = server;
-        var op = await server.EnrolAsync(operatorCode, new TestMember(Guid.Empty, Guid.Empty, Roles.PlatformOperator));
-        using var admin = server.Client(op.Token);
-        var organisation = (await (await admin.PostAsJsonAsync(ApiRoutes.Organisations, new CreateOrganisationRequest("Service", OrganisationTypes.PreventionService)))
-            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<OrganisationEntry>())!;
-        var member = (await (await admin.PostAsJsonAsync(ApiRoutes.Members, new CreateMemberRequest(organisation.OrganisationId, "Admin", Roles.OrganisationAdmin, "admin@service.example")))
-            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<MemberCreated>())!;
-        var code = (await (await admin.PostAsync(new Uri(ApiRoutes.EnrolmentCodesFor(member.MemberId), UriKind.Relative), null))
-            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<EnrolmentCodeIssued>())!;
-        var worker = await server.EnrolAsync(code.Code, new TestMember(member.MemberId, organisation.OrganisationId, Roles.OrganisationAdmin));
+        var (op, worker) = await EnrolOperatorAndWorkerAsync(server, operatorCode);
 
         await using var opHub = server.Hub(op.Token!);
         await using var workerHub = server.Hub(worker.Token!);
@@ -57,7 +49,7 @@ public sealed class ConnectionFloodTests(ITestOutputHelper output)
         workerHub.On<EnvelopeDelivery>(nameof(IMessagingClient.ReceiveEnvelope), e => received.Writer.TryWrite(e));
         await opHub.StartAsync();
         await workerHub.StartAsync();
-        var conversation = await opHub.InvokeAsync<ConversationSummary>(nameof(IMessagingHub.CreateConversation), new CreateConversationRequest([member.MemberId], false));
+        var conversation = await opHub.InvokeAsync<ConversationSummary>(nameof(IMessagingHub.CreateConversation), new CreateConversationRequest([worker.Member.Id], false));
 
         async Task ExchangeAsync()
         {
@@ -197,6 +189,112 @@ public sealed class ConnectionFloodTests(ITestOutputHelper output)
         await later.InvokeAsync<WhoAmIResult>(nameof(IMessagingHub.WhoAmI));
         Assert.Single(Regex.Matches(server.Logs, "HTTP connection ceiling of [0-9]+ reached"));
         Assert.False(server.HasExited, server.Logs);
+    }
+
+    /// <summary>
+    /// WebSockets over HTTP/2 (RFC 8441), as a browser or an HTTP/2 proxy brings them, share one TCP connection, so the
+    /// plain-HTTP ceiling (which counts TCP connections) cannot bound them. The hub ceiling counts every hub connection,
+    /// whatever carries it: with a ceiling of two, a device over HTTP/2 and one over HTTP/1.1 exchange envelopes; a third
+    /// connection is refused with 503 <c>server.busy</c> before authentication, over HTTP/2 (a raw extended CONNECT as well
+    /// as the SignalR client) and over HTTP/1.1; one closing makes room again.
+    /// </summary>
+    [Fact]
+    public async Task OverHttp2_EveryHubConnectionCountsAgainstTheHubCeiling_AndCarriesEnvelopes()
+    {
+        var (server, operatorCode) = await LimitedServerProcess.StartWithHttp2Async(1024, "--Messaging:Connections:MaxHubConnections", "2");
+        await using var _ = server;
+        var (op, worker) = await EnrolOperatorAndWorkerAsync(server, operatorCode);
+        using var http2 = new HttpMessageInvoker(new SocketsHttpHandler());
+        await using var opHub = server.Http2Hub(op.Token!, http2);
+        await using var workerHub = server.Hub(worker.Token!);
+        var toWorker = Channel.CreateUnbounded<EnvelopeDelivery>();
+        var toOperator = Channel.CreateUnbounded<EnvelopeDelivery>();
+        workerHub.On<EnvelopeDelivery>(nameof(IMessagingClient.ReceiveEnvelope), e => toWorker.Writer.TryWrite(e));
+        opHub.On<EnvelopeDelivery>(nameof(IMessagingClient.ReceiveEnvelope), e => toOperator.Writer.TryWrite(e));
+        await opHub.StartAsync();
+        await workerHub.StartAsync();
+        Assert.Equal(op.Id, (await opHub.InvokeAsync<WhoAmIResult>(nameof(IMessagingHub.WhoAmI))).DeviceId);
+        var conversation = await opHub.InvokeAsync<ConversationSummary>(nameof(IMessagingHub.CreateConversation), new CreateConversationRequest([worker.Member.Id], false));
+
+        async Task SendAsync(HubConnection from, TestDevice to, Channel<EnvelopeDelivery> inbox, HubConnection receiver)
+        {
+            var body = Ciphertexts.Random(1024);
+            var sent = await from.InvokeAsync<SendEnvelopeResult>(nameof(IMessagingHub.SendEnvelope), new SendEnvelopeRequest(Guid.NewGuid(),
+                conversation.ConversationId, EnvelopeKind.Chat, [new RecipientCiphertext(to.Id, body)]));
+            Assert.Equal(SendOutcome.Accepted, sent.Outcome);
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            var delivery = await inbox.Reader.ReadAsync(wait.Token);
+            Assert.Equal(body, delivery.Ciphertext);
+            await receiver.InvokeAsync<AcknowledgeResult>(nameof(IMessagingHub.AcknowledgeEnvelopes), new AcknowledgeRequest([delivery.Sequence]));
+        }
+
+        await SendAsync(opHub, worker, toWorker, workerHub);
+        await SendAsync(workerHub, op, toOperator, opHub);
+
+        // At the ceiling: a raw extended CONNECT, then the SignalR client over HTTP/2, then over HTTP/1.1.
+        using (var probe = new HttpClient(new SocketsHttpHandler()))
+        {
+            using var connect = new HttpRequestMessage(HttpMethod.Connect, new Uri(server.Http2Url!, HubRoutes.Messaging))
+            {
+                Version = HttpVersion.Version20,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            connect.Headers.Protocol = "websocket";
+            connect.Headers.Add("Sec-WebSocket-Version", "13");
+            connect.Headers.Authorization = new AuthenticationHeaderValue("Bearer", op.Token);
+            var busy = await probe.SendAsync(connect);
+            Assert.Equal(HttpVersion.Version20, busy.Version);
+            await Refusal.AssertHttpAsync(ErrorCodes.ServerBusy, 503, busy);
+            Assert.NotNull(busy.Headers.RetryAfter);
+        }
+
+        await using (var third = server.Http2Hub(worker.Token!, http2))
+        {
+            Assert.Contains("503", (await Assert.ThrowsAnyAsync<Exception>(() => third.StartAsync())).Message, StringComparison.Ordinal);
+        }
+
+        await using (var fourth = server.Hub(worker.Token!))
+        {
+            Assert.Contains("503", (await Assert.ThrowsAnyAsync<Exception>(() => fourth.StartAsync())).Message, StringComparison.Ordinal);
+        }
+
+        await SendAsync(opHub, worker, toWorker, workerHub);
+
+        // One closes: room for one more, over HTTP/2 again (the server ends the closed connection's request shortly after).
+        await workerHub.StopAsync();
+        await using var again = server.Http2Hub(worker.Token!, http2);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await again.StartAsync();
+                break;
+            }
+            catch (Exception ex) when (ex.Message.Contains("503", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.Equal(worker.Id, (await again.InvokeAsync<WhoAmIResult>(nameof(IMessagingHub.WhoAmI))).DeviceId);
+        Assert.False(server.HasExited, server.Logs);
+    }
+
+    /// <summary>The platform operator, enrolled with its code, and an organisation admin of a new service, enrolled with a
+    /// code the operator issues.</summary>
+    private static async Task<(TestDevice Operator, TestDevice Worker)> EnrolOperatorAndWorkerAsync(LimitedServerProcess server, string operatorCode)
+    {
+        var op = await server.EnrolAsync(operatorCode, new TestMember(Guid.Empty, Guid.Empty, Roles.PlatformOperator));
+        using var admin = server.Client(op.Token);
+        var organisation = (await (await admin.PostAsJsonAsync(ApiRoutes.Organisations, new CreateOrganisationRequest("Service", OrganisationTypes.PreventionService)))
+            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<OrganisationEntry>())!;
+        var member = (await (await admin.PostAsJsonAsync(ApiRoutes.Members, new CreateMemberRequest(organisation.OrganisationId, "Admin", Roles.OrganisationAdmin, "admin@service.example")))
+            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<MemberCreated>())!;
+        var code = (await (await admin.PostAsync(new Uri(ApiRoutes.EnrolmentCodesFor(member.MemberId), UriKind.Relative), null))
+            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<EnrolmentCodeIssued>())!;
+        var worker = await server.EnrolAsync(code.Code, new TestMember(member.MemberId, organisation.OrganisationId, Roles.OrganisationAdmin));
+        return (op, worker);
     }
 
     /// <summary>True when the server closes (or resets) the socket within 20 s without a byte sent.</summary>

@@ -36,6 +36,9 @@ public sealed partial class LimitedServerProcess : IAsyncDisposable
     /// <summary>Every address it listens on.</summary>
     public IReadOnlyList<Uri> Urls { get; }
 
+    /// <summary>The HTTP/2-only address (<see cref="StartWithHttp2Async"/>), or null.</summary>
+    public Uri? Http2Url { get; private init; }
+
     public int Pid => _process.Id;
 
     public bool HasExited => _process.HasExited;
@@ -61,7 +64,15 @@ public sealed partial class LimitedServerProcess : IAsyncDisposable
 
     /// <summary>As <see cref="StartAsync(int, string[])"/>, listening on <paramref name="addresses"/> loopback ports (a
     /// public and a management address, say).</summary>
-    public static async Task<(LimitedServerProcess Server, string OperatorCode)> StartAsync(int descriptorLimit, int addresses, params string[] settings)
+    public static Task<(LimitedServerProcess Server, string OperatorCode)> StartAsync(int descriptorLimit, int addresses, params string[] settings)
+        => StartAsync(descriptorLimit, addresses, http2: false, settings);
+
+    /// <summary>As <see cref="StartAsync(int, string[])"/>, with a second, HTTP/2-only address (cleartext, prior knowledge:
+    /// <see cref="Http2Url"/>) beside the first, for WebSockets over HTTP/2 (RFC 8441).</summary>
+    public static Task<(LimitedServerProcess Server, string OperatorCode)> StartWithHttp2Async(int descriptorLimit, params string[] settings)
+        => StartAsync(descriptorLimit, 1, http2: true, settings);
+
+    private static async Task<(LimitedServerProcess Server, string OperatorCode)> StartAsync(int descriptorLimit, int addresses, bool http2, string[] settings)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "messaging-server-process-tests", Guid.NewGuid().ToString("N"));
         var configuration = new List<string> { "--Messaging:Storage:DataDirectory", dataDirectory };
@@ -74,8 +85,20 @@ public sealed partial class LimitedServerProcess : IAsyncDisposable
             var code = output.Split('\n').Single(l => l.StartsWith("enrolment code ", StringComparison.Ordinal)).Split(' ')[2];
             var ports = Enumerable.Range(0, addresses).Select(_ => FreePort()).ToArray();
             var urls = string.Join(';', ports.Select(port => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}")));
-            var process = Process.Start(StartInfo(descriptorLimit, ["--urls", urls, .. configuration]))!;
-            var server = new LimitedServerProcess(process, dataDirectory, ports);
+            var http2Port = http2 ? FreePort() : 0;
+            // Endpoints from configuration replace --urls, so with HTTP/2 both addresses are named there.
+            string[] listen = http2
+                ?
+                [
+                    "--Kestrel:Endpoints:Http1:Url", urls,
+                    "--Kestrel:Endpoints:Http2:Url", string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{http2Port}"), "--Kestrel:Endpoints:Http2:Protocols", "Http2",
+                ]
+                : ["--urls", urls];
+            var process = Process.Start(StartInfo(descriptorLimit, [.. listen, .. configuration]))!;
+            var server = new LimitedServerProcess(process, dataDirectory, ports)
+            {
+                Http2Url = http2 ? new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{http2Port}/")) : null,
+            };
             process.OutputDataReceived += (_, e) => server.Log(e.Data);
             process.ErrorDataReceived += (_, e) => server.Log(e.Data);
             process.BeginOutputReadLine();
@@ -118,6 +141,33 @@ public sealed partial class LimitedServerProcess : IAsyncDisposable
             options.Transports = HttpTransportType.WebSockets;
             options.SkipNegotiation = true;
             options.AccessTokenProvider = () => Task.FromResult<string?>(token);
+        })
+        .Build();
+
+    /// <summary>A raw SignalR connection over a WebSocket carried by HTTP/2 (RFC 8441) to <see cref="Http2Url"/>, through
+    /// <paramref name="http2"/> (one handler multiplexes its connections on one TCP connection).</summary>
+    public HubConnection Http2Hub(string token, HttpMessageInvoker http2) => new HubConnectionBuilder()
+        .WithUrl(new Uri(Http2Url ?? throw new InvalidOperationException("started without HTTP/2"), HubRoutes.Messaging), options =>
+        {
+            options.Transports = HttpTransportType.WebSockets;
+            options.SkipNegotiation = true;
+            options.WebSocketFactory = async (context, cancellation) =>
+            {
+                var socket = new System.Net.WebSockets.ClientWebSocket();
+                socket.Options.HttpVersion = HttpVersion.Version20;
+                socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+                socket.Options.SetRequestHeader("Authorization", $"Bearer {token}");
+                try
+                {
+                    await socket.ConnectAsync(context.Uri, http2, cancellation);
+                    return socket;
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
         })
         .Build();
 
