@@ -37,11 +37,12 @@ internal sealed class Measurement
     public string SlowTimeline(double thresholdMs, int seconds = 8)
     {
         var windowStart = Volatile.Read(ref _windowStart);
+        var wallStart = TimeProvider.System.GetUtcNow() - Stopwatch.GetElapsedTime(windowStart);
         var slow = _latenciesMs.Where(l => l.Ms > thresholdMs).ToList();
         var bySecond = slow.GroupBy(l => (int)Stopwatch.GetElapsedTime(windowStart, l.Start).TotalSeconds)
             .Select(g => (Second: g.Key, Count: g.Count(), Worst: g.Max(l => l.Ms))).OrderByDescending(g => g.Count).ToList();
         return string.Create(CultureInfo.InvariantCulture,
-            $"{slow.Count} deliveries over {thresholdMs} ms, in {bySecond.Count} distinct seconds; busiest: {string.Join(", ", bySecond.Take(seconds).Select(g => $"s{g.Second} {g.Count} (worst {g.Worst:F0} ms)"))}");
+            $"{slow.Count} deliveries over {thresholdMs} ms, in {bySecond.Count} distinct seconds; busiest: {string.Join(", ", bySecond.Take(seconds).Select(g => $"s{g.Second} at {wallStart.AddSeconds(g.Second):HH:mm:ss} {g.Count} (worst {g.Worst:F0} ms)"))}");
     }
 
     public Result Summarise(TimeSpan window, CpuUse cpu)

@@ -4,6 +4,7 @@ using Messaging.LoadTest;
 
 // messaging-load [--pairs 100] [--payload 1024] [--warmup 10] [--seconds 20] [--only relay|echo] [--storage sqlite|postgres] [--instances 1|2] [--output FILE]
 // messaging-load realistic [--devices 2000] [--rate 200] [--payload 1024] [--warmup 10] [--seconds 60] [--storage sqlite|postgres] [--instances 1|2] [--output FILE]
+//   [--server-settings KEY=VALUE,…] [--server-env NAME=VALUE,…] [--client-keepalive SECONDS] (also for the peak runs)
 // messaging-load capacity [--devices 22000] [--nofile 32768] [--excess 2000] [--addresses 2] [--max-hub N] [--output FILE]   (run under prlimit --nofile=…)
 //   [--server-env NAME=VALUE,…] (the server's environment only, e.g. DOTNET_gcServer=0) [--server-settings KEY=VALUE,…]
 //   [--http2] (hub connections as WebSockets over HTTP/2, ~100 per TCP connection: past the descriptor limit)
@@ -18,6 +19,10 @@ if (args.Length > 0 && args[0] == "echo-server")
 {
     return await EchoServer.RunAsync(args[2]);
 }
+
+// --server-settings KEY=VALUE,… as the server's command-line configuration.
+string[] ServerSettings() => [.. Option("server-settings", "").Split(',', StringSplitOptions.RemoveEmptyEntries)
+    .SelectMany(s => new[] { "--" + s[..s.IndexOf('=', StringComparison.Ordinal)], s[(s.IndexOf('=', StringComparison.Ordinal) + 1)..] })];
 
 string Option(string name, string fallback)
 {
@@ -57,13 +62,15 @@ if (args.Length > 0 && args[0] == "catchup-sender")
         int.Parse(Option("count", "0"), CultureInfo.InvariantCulture), int.Parse(Option("pace-ms", "0"), CultureInfo.InvariantCulture));
 }
 
-var setup = new ServerSetup(ServerSetup.ParseStorage(Option("storage", "sqlite")), int.Parse(Option("instances", "1"), CultureInfo.InvariantCulture));
+var setup = new ServerSetup(ServerSetup.ParseStorage(Option("storage", "sqlite")), int.Parse(Option("instances", "1"), CultureInfo.InvariantCulture),
+    Settings: ServerSettings(), ServerEnvironment: Option("server-env", "").Split(',', StringSplitOptions.RemoveEmptyEntries));
 var realistic = args.Length > 0 && args[0] == "realistic";
 var settings = new LoadSettings(
     realistic ? int.Parse(Option("devices", "2000"), CultureInfo.InvariantCulture) / 2 : int.Parse(Option("pairs", "100"), CultureInfo.InvariantCulture),
     int.Parse(Option("payload", "1024"), CultureInfo.InvariantCulture),
     TimeSpan.FromSeconds(int.Parse(Option("warmup", "10"), CultureInfo.InvariantCulture)),
-    TimeSpan.FromSeconds(int.Parse(Option("seconds", realistic ? "60" : "20"), CultureInfo.InvariantCulture)));
+    TimeSpan.FromSeconds(int.Parse(Option("seconds", realistic ? "60" : "20"), CultureInfo.InvariantCulture)),
+    Option("client-keepalive", "") is { Length: > 0 } keepAlive ? TimeSpan.FromSeconds(int.Parse(keepAlive, CultureInfo.InvariantCulture)) : null);
 var tool = Assembly.GetEntryAssembly()!.Location;
 var configuration = tool.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 var root = new DirectoryInfo(AppContext.BaseDirectory);
@@ -105,7 +112,7 @@ if (args.Length > 0 && args[0] == "capacity")
         int.Parse(Option("addresses", "2"), CultureInfo.InvariantCulture),
         [
             .. Option("max-hub", "") is { Length: > 0 } maxHub ? ["--Messaging:Connections:MaxHubConnections", maxHub] : Array.Empty<string>(),
-            .. Option("server-settings", "").Split(',', StringSplitOptions.RemoveEmptyEntries).SelectMany(s => new[] { "--" + s[..s.IndexOf('=', StringComparison.Ordinal)], s[(s.IndexOf('=', StringComparison.Ordinal) + 1)..] }),
+            .. ServerSettings(),
         ],
         Option("server-env", "").Split(',', StringSplitOptions.RemoveEmptyEntries),
         Option("gcdump", "") is { Length: > 0 } gcdump ? gcdump : null,

@@ -9,7 +9,8 @@ using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Messaging.LoadTest;
 
-internal sealed record LoadSettings(int Pairs, int PayloadBytes, TimeSpan WarmUp, TimeSpan Window);
+/// <summary>A run's shape; <paramref name="ClientKeepAlive"/> is the devices' ping interval when not the SDK's.</summary>
+internal sealed record LoadSettings(int Pairs, int PayloadBytes, TimeSpan WarmUp, TimeSpan Window, TimeSpan? ClientKeepAlive = null);
 
 /// <summary>
 /// Runs a closed loop: every device keeps exactly one send in flight (the next send starts when the server
@@ -175,7 +176,7 @@ internal static class RelayScenario
     {
         await using var real = await RealServer.StartAsync(serverDirectory, setup);
         var measurement = new Measurement();
-        var devices = await PrepareAsync(real, settings.Pairs, settings.PayloadBytes, measurement);
+        var devices = await PrepareAsync(real, settings.Pairs, settings.PayloadBytes, measurement, settings.ClientKeepAlive);
         await real.SettleStatisticsAsync();
         var cpu = new CpuProbe([.. real.Processes.Select(p => p.Pid)],
             setup.Storage == LoadStorage.Postgres ? ServerSetup.ProcessIdFrom(ServerSetup.PostgresPidVariable) : null,
@@ -192,7 +193,7 @@ internal static class RelayScenario
     /// <summary>Enrols 2 × <paramref name="pairs"/> workers in two services, connects them (the first of each pair to the
     /// first instance, its partner to the last), creates one conversation per pair and starts its E2E session with one
     /// exchange each way (not measured).</summary>
-    private static async Task<List<Device>> PrepareAsync(RealServer real, int pairs, int payloadBytes, Measurement measurement)
+    private static async Task<List<Device>> PrepareAsync(RealServer real, int pairs, int payloadBytes, Measurement measurement, TimeSpan? clientKeepAlive)
     {
         var clock = Stopwatch.StartNew();
         using var api = new ServerApi(real.Url);
@@ -224,6 +225,11 @@ internal static class RelayScenario
 
         await Task.WhenAll(left.Select(d => Gated(() => ConnectAsync(d, real.InstanceUrls[0][0], measurement)))
             .Concat(right.Select(d => Gated(() => ConnectAsync(d, real.InstanceUrls[^1][0], measurement)))));
+        foreach (var device in left.Concat(right))
+        {
+            device.Hub.KeepAliveInterval = clientKeepAlive ?? device.Hub.KeepAliveInterval;
+        }
+
         Console.Error.WriteLine($"connected at {clock.Elapsed.TotalSeconds:F1} s");
         for (var i = 0; i < pairs; i++)
         {
