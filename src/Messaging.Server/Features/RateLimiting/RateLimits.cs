@@ -117,8 +117,14 @@ internal sealed class ClockWindowRateLimiter(IOptions<RateLimitOptions> options,
         bool? taken;
         do
         {
-            // A counter retired by the sweep between the look-up and the count is left for a fresh one.
-            taken = _counters.GetOrAdd(counterKey, static _ => new WindowCounter()).TryTake(index, limit);
+            var counter = _counters.GetOrAdd(counterKey, static _ => new WindowCounter());
+            taken = counter.TryTake(index, limit);
+            if (taken is null)
+            {
+                // Retired by the sweep between the look-up and the count: out of the map (if the sweep has not yet taken
+                // it out), and a fresh counter in its place.
+                _counters.TryRemove(new KeyValuePair<CounterKey, WindowCounter>(counterKey, counter));
+            }
         }
         while (taken is null);
 
