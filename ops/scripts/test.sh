@@ -6,7 +6,8 @@
 #
 # The test projects run in two lanes at once: the server tests (the longest), the scheduling tests and the crypto tests
 # in one — the first two use the one SMTP sink and IMAP mailbox, so they never run together — and the others one after
-# another in the second (the browser tests first). Projects of different lanes share only PostgreSQL, where each server gets a database of its own.
+# another in the second (the browser tests first). Projects of different lanes share only PostgreSQL, where each server
+# gets a database of its own.
 # Each project writes its own trx under .test-run/results and its console output, line by line with its name in front.
 # MESSAGING_TEST_LANES=1 runs them all one after another instead.
 set -uo pipefail

@@ -154,7 +154,6 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
             var command = batch.CreateBatchCommand();
             command.CommandText = sql;
             Bind(command.Parameters, command.CreateParameter, parameters);
-
             batch.BatchCommands.Add(command);
         }
 

@@ -136,7 +136,7 @@ internal sealed class ClockWindowRateLimiter(IOptions<RateLimitOptions> options,
     }
 
     /// <summary>Drops the counters of ended windows, on the thread pool, the first time a call sees a new window.</summary>
-    internal void SweepOnce(long index)
+    private void SweepOnce(long index)
     {
         var swept = Volatile.Read(ref _sweptIndex);
         if (index <= swept || Interlocked.CompareExchange(ref _sweptIndex, index, swept) != swept)
