@@ -41,10 +41,12 @@ internal static class ClosedLoop
         await Task.Delay(settings.WarmUp);
         cpu.Start();
         var failedAtOpen = Interlocked.Read(ref failed);
+        var gcAtOpen = ToolGc.Now();
         measurement.OpenWindow();
         await Task.Delay(settings.Window);
         measurement.CloseWindow();
         var used = cpu.Stop();
+        Console.Error.WriteLine(ToolGc.Now().Since(gcAtOpen));
         var failedInWindow = Interlocked.Read(ref failed) - failedAtOpen;
         await stop.CancelAsync();
         try
@@ -90,6 +92,7 @@ internal static class PacedLoop
         var windowClose = settings.WarmUp + settings.Window;
         var opened = false;
         long failedAtOpen = 0;
+        var gcAtOpen = ToolGc.Now();
         while (clock.Elapsed < windowClose)
         {
             if (!opened && clock.Elapsed >= windowOpen)
@@ -97,6 +100,7 @@ internal static class PacedLoop
                 opened = true;
                 failedAtOpen = Interlocked.Read(ref failed);
                 cpu.Start();
+                gcAtOpen = ToolGc.Now();
                 measurement.OpenWindow();
             }
 
@@ -116,6 +120,7 @@ internal static class PacedLoop
 
         measurement.CloseWindow();
         var used = cpu.Stop();
+        Console.Error.WriteLine(ToolGc.Now().Since(gcAtOpen));
         var failedInWindow = Interlocked.Read(ref failed) - failedAtOpen;
         var drain = Stopwatch.StartNew();
         while (Interlocked.Read(ref inFlight) > 0 && drain.Elapsed < TimeSpan.FromSeconds(20))
@@ -126,6 +131,17 @@ internal static class PacedLoop
         Console.Error.WriteLine(measurement.SlowTimeline(15));
         return measurement.Summarise(settings.Window, used) with { Failed = failedInWindow };
     }
+}
+
+/// <summary>The load tool's own collections during the window: its pauses delay the receipts it timestamps, so they show
+/// in the latencies it reports.</summary>
+internal readonly record struct ToolGc(int Gen0, int Gen1, int Gen2, TimeSpan Paused)
+{
+    public static ToolGc Now() => new(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+
+    public string Since(ToolGc open)
+        => $"load tool GC in the window ({(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}): {Gen0 - open.Gen0} collections, " +
+           $"{Gen1 - open.Gen1} of gen 1, {Gen2 - open.Gen2} of gen 2; paused {(Paused - open.Paused).TotalMilliseconds:F0} ms in all";
 }
 
 /// <summary>(A) The durable relay: the real server process with SQLite, real devices with real E2E sessions, acknowledgements.</summary>
