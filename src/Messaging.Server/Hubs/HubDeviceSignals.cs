@@ -11,6 +11,10 @@ internal interface IDatabaseDeviceCheck
 {
     Task<bool> IsActiveAsync(Guid deviceId, CancellationToken cancellationToken);
 
+    /// <summary>Whether this process already knows the device is revoked: no database read. For the hub methods that read
+    /// the device's status inside their own unit of work (<see cref="ChecksCallerInUnitAttribute"/>).</summary>
+    bool IsKnownRevoked(Guid deviceId);
+
     /// <summary>The device was revoked in this process: refuse it from now on, without waiting for any cached answer.</summary>
     void Revoked(Guid deviceId);
 }
@@ -20,7 +24,8 @@ internal interface IDatabaseDeviceCheck
 /// busy device does not cost a database read on every hub call. A revocation in this process takes effect at once
 /// (<see cref="Revoked"/>, called before the device's connections are closed), and revocation is final, so a revoked
 /// device is remembered for good. A revocation made by another process (a host command, another instance) is seen
-/// within <see cref="ActiveFor"/>.
+/// within <see cref="ActiveFor"/> — at the very next call by the hub methods that read the status in their own unit of work
+/// (<see cref="ChecksCallerInUnitAttribute"/>: sends and acknowledgements).
 /// </summary>
 internal sealed class DatabaseDeviceCheck(IDatabase database, TimeProvider time) : IDatabaseDeviceCheck
 {
@@ -52,6 +57,8 @@ internal sealed class DatabaseDeviceCheck(IDatabase database, TimeProvider time)
         // A revocation that landed while the read ran wins over the answer just cached.
         return !_revoked.ContainsKey(deviceId);
     }
+
+    public bool IsKnownRevoked(Guid deviceId) => _revoked.ContainsKey(deviceId);
 
     public void Revoked(Guid deviceId)
     {

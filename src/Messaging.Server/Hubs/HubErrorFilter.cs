@@ -1,6 +1,7 @@
 using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Telemetry;
 using Microsoft.AspNetCore.SignalR;
 
@@ -8,9 +9,10 @@ namespace Messaging.Server.Hubs;
 
 /// <summary>
 /// Runs around every hub call: refuses calls with an expired token or from a device revoked since it connected (and
-/// closes such a connection), refuses a missing (null) request as malformed, and maps domain exceptions — once — to
-/// <see cref="HubException"/> with the message <c>"&lt;code&gt;: &lt;text&gt;"</c>. Any other exception reaches the client
-/// as SignalR's generic error.
+/// closes such a connection; the busiest calls read the device's status in their own unit of work,
+/// <see cref="ChecksCallerInUnitAttribute"/>), refuses a missing (null) request as malformed, and maps domain exceptions
+/// — once — to <see cref="HubException"/> with the message <c>"&lt;code&gt;: &lt;text&gt;"</c>. Any other exception
+/// reaches the client as SignalR's generic error.
 /// <para>Logging: a refusal is the caller's business, logged once at Information without a stack trace; anything else
 /// is a server defect, logged once at Error with its stack trace. SignalR's dispatcher would log both at Error with a
 /// stack (one probe: 1,142 lines), so its category is raised to Critical where the hub is registered.</para>
@@ -19,18 +21,22 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
+        Guid? callerId = null;
         try
         {
             var caller = CallerDevice.Of(invocationContext.Context);
+            callerId = caller.DeviceId;
             if (caller.TokenExpiresAt <= time.GetUtcNow())
             {
                 throw new AuthenticationFailedException(ErrorCodes.TokenExpired, "The token has expired; authenticate again.");
             }
 
-            if (!await deviceCheck.IsActiveAsync(caller.DeviceId, invocationContext.Context.ConnectionAborted))
+            var revoked = ChecksCallerInUnitAttribute.IsOn(invocationContext.HubMethod)
+                ? deviceCheck.IsKnownRevoked(caller.DeviceId)
+                : !await deviceCheck.IsActiveAsync(caller.DeviceId, invocationContext.Context.ConnectionAborted);
+            if (revoked)
             {
-                invocationContext.Context.Abort();
-                throw new AuthenticationFailedException(ErrorCodes.DeviceRevoked, "This device has been revoked.");
+                throw DeviceRepository.CallerRevoked();
             }
 
             if (invocationContext.HubMethodArguments.Any(a => a is null))
@@ -42,6 +48,14 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
         }
         catch (MessagingException ex)
         {
+            if (ex.Code == ErrorCodes.DeviceRevoked && callerId is { } revokedId)
+            {
+                // Found here or by the call's own unit of work: revocation is final, so this process remembers it, and the
+                // connection is closed.
+                deviceCheck.Revoked(revokedId);
+                await CloseRevokedAsync(invocationContext);
+            }
+
             LogRefused(logger, invocationContext.HubMethodName, ex.Code);
             metrics.Refused(ex.Code);
             throw new HubException($"{ex.Code}: {ex.Message}");
@@ -63,6 +77,23 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
             LogFailed(logger, invocationContext.HubMethodName, ex);
             throw;
         }
+    }
+
+    /// <summary>The refusal would be written after the connection is closed, and lost: the device is told as a revocation
+    /// tells it (the <c>DeviceRevoked</c> push, as <see cref="HubDeviceSignals"/> sends it), then the connection is
+    /// closed.</summary>
+    private static async Task CloseRevokedAsync(HubInvocationContext invocationContext)
+    {
+        try
+        {
+            await ((Hub<IMessagingClient>)invocationContext.Hub).Clients.Caller.DeviceRevoked();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The connection is going anyway.
+        }
+
+        invocationContext.Context.Abort();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Hub call {Method} refused: the database cannot be reached ({Exception})")]

@@ -72,8 +72,10 @@ internal sealed class MessagingHub(
         return Task.FromResult(new WhoAmIResult(caller.DeviceId, caller.MemberId, caller.OrganisationId, caller.Role, caller.TokenExpiresAt));
     }
 
+    [ChecksCallerInUnit]
     public Task<SendEnvelopeResult> SendEnvelope(SendEnvelopeRequest request) => envelopes.SendAsync(Caller, request, Context.ConnectionAborted);
 
+    [ChecksCallerInUnit]
     public Task<AcknowledgeResult> AcknowledgeEnvelopes(AcknowledgeRequest request) => envelopes.AcknowledgeAsync(Caller, request, Context.ConnectionAborted);
 
     public Task<PendingEnvelopes> FetchPending(FetchPendingRequest request) => envelopes.FetchPendingAsync(Caller, request, Context.ConnectionAborted);

@@ -94,24 +94,62 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
     public Task<List<T>> QueryAsync<T>(DbQuery<T> query) => QueryAsync(query.Sql, query.Map, query.Parameters);
 
     /// <summary>
-    /// Three queries read together: on PostgreSQL one batch, so one round trip (each statement still takes its own
+    /// Four queries read together: on PostgreSQL one batch, so one round trip (each statement still takes its own
     /// snapshot at <c>READ COMMITTED</c>, as if sent one after the other); on SQLite, whose writer is in the process, one
     /// after the other.
     /// </summary>
-    public async Task<(List<T1> First, List<T2> Second, List<T3> Third)> QueryAsync<T1, T2, T3>(DbQuery<T1> first, DbQuery<T2> second, DbQuery<T3> third)
+    public async Task<(List<T1> First, List<T2> Second, List<T3> Third, List<T4> Fourth)> QueryAsync<T1, T2, T3, T4>(
+        DbQuery<T1> first, DbQuery<T2> second, DbQuery<T3> third, DbQuery<T4> fourth)
     {
         if (!Batches)
         {
-            return (await QueryAsync(first), await QueryAsync(second), await QueryAsync(third));
+            return (await QueryAsync(first), await QueryAsync(second), await QueryAsync(third), await QueryAsync(fourth));
         }
 
-        await using var batch = CreateBatch([(first.Sql, first.Parameters), (second.Sql, second.Parameters), (third.Sql, third.Parameters)]);
+        await using var batch = CreateBatch([(first.Sql, first.Parameters), (second.Sql, second.Parameters), (third.Sql, third.Parameters),
+            (fourth.Sql, fourth.Parameters)]);
         await using var reader = await batch.ExecuteReaderAsync();
         var a = await ReadAllAsync(reader, first.Map);
         await reader.NextResultAsync();
         var b = await ReadAllAsync(reader, second.Map);
         await reader.NextResultAsync();
-        return (a, b, await ReadAllAsync(reader, third.Map));
+        var c = await ReadAllAsync(reader, third.Map);
+        await reader.NextResultAsync();
+        return (a, b, c, await ReadAllAsync(reader, fourth.Map));
+    }
+
+    /// <summary>
+    /// A query, then statements that change rows, for a unit that decides on the query's answer whether it may proceed:
+    /// <paramref name="check"/> sees the rows and throws to refuse. On PostgreSQL all of it is one batch (one round trip),
+    /// so the statements have run when the check throws, and the unit's rollback undoes them; on SQLite the check runs
+    /// before the first statement, so a refusal writes nothing. Returns the rows each statement changed.
+    /// </summary>
+    public async Task<int[]> QueryThenExecuteEachAsync<T>(DbQuery<T> query, Action<List<T>> check,
+        IReadOnlyList<(string Sql, (string Name, object? Value)[] Parameters)> statements)
+    {
+        if (!Batches)
+        {
+            check(await QueryAsync(query));
+            return await ExecuteEachAsync(statements);
+        }
+
+        await using var batch = CreateBatch([(query.Sql, query.Parameters), .. statements]);
+        await using (var reader = await batch.ExecuteReaderAsync())
+        {
+            check(await ReadAllAsync(reader, query.Map));
+            while (await reader.NextResultAsync())
+            {
+                // Each statement's row count is set once the reader has passed its result.
+            }
+        }
+
+        var changed = new int[statements.Count];
+        for (var i = 0; i < statements.Count; i++)
+        {
+            changed[i] = batch.BatchCommands[i + 1].RecordsAffected;
+        }
+
+        return changed;
     }
 
     /// <summary>
@@ -217,7 +255,7 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
         => statements is not null && statements.Keep(command) ? ValueTask.CompletedTask : command.DisposeAsync();
 }
 
-/// <summary>A query, its parameters and how to read one row: what <see cref="DbSession.QueryAsync{T1, T2, T3}"/> reads together.</summary>
+/// <summary>A query, its parameters and how to read one row: what <see cref="DbSession.QueryAsync{T1, T2, T3, T4}"/> reads together.</summary>
 internal sealed class DbQuery<T>(string sql, Func<DbDataReader, T> map, params (string Name, object? Value)[] parameters)
 {
     public string Sql { get; } = sql;

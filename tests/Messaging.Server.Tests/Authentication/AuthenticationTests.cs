@@ -160,6 +160,57 @@ public abstract class AuthenticationTests(StorageProvider storage)
         _ = b1;
     }
 
+    [Fact]
+    public async Task ADeviceRevokedByAnotherProcess_IsRefusedAtItsVeryNextSendOrAcknowledgement_WithNothingChanged()
+    {
+        await using var app = new MessagingApp(storage);
+        var serviceA = await app.CreateOrganisationAsync();
+        var serviceB = await app.CreateOrganisationAsync();
+        var workerB = await app.CreateMemberAsync(serviceB);
+        await using var sender = await app.ConnectAsync(await app.EnrolDeviceAsync(await app.CreateMemberAsync(serviceA)));
+        await using var recipient = await app.ConnectAsync(await app.EnrolDeviceAsync(workerB));
+        var conversation = await MessagingApp.CreateConversationAsync(sender, false, workerB);
+        var first = await MessagingApp.SendAsync(sender, conversation.ConversationId);
+        Assert.Equal(first.Sequence, (await recipient.ReceiveAsync(1))[0].Sequence);
+        var next = await MessagingApp.BuildSendAsync(sender, conversation.ConversationId);
+
+        // Revoked as a host command or another instance does it, with no word to this process: the test clock stands
+        // still, so the hub's cached "active" answers for both devices (DatabaseDeviceCheck.ActiveFor) never lapse.
+        await app.ExecuteSqlAsync($"UPDATE devices SET status = 'revoked', revoked_at = 1 WHERE id IN ('{sender.Device.Id:D}', '{recipient.Device.Id:D}');");
+
+        // The refusal cannot come back on a connection the server closes: each device is told it was revoked (the push a
+        // revocation sends), then its connection is closed.
+        await Assert.ThrowsAnyAsync<Exception>(() => sender.SendAsync(next));
+        await Assert.ThrowsAnyAsync<Exception>(() => recipient.AcknowledgeAsync(first.Sequence));
+        foreach (var device in new[] { sender, recipient })
+        {
+            await device.Revoked.WaitAsync(TimeSpan.FromSeconds(10));
+            await device.Closed.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        Assert.Equal(1, await app.CountAsync("envelopes"));
+        Assert.Equal(1, await app.CountAsync("envelope_recipients", $"recipient_device_id = '{recipient.Device.Id:D}' AND envelope_seq = {first.Sequence}"));
+    }
+
+    [Fact]
+    public async Task ADeviceRevokedByAnotherProcess_IsRefusedAnyOtherCall_OnceItsCachedAnswerLapses()
+    {
+        await using var app = new MessagingApp(storage);
+        var organisation = await app.CreateOrganisationAsync();
+        await using var device = await app.ConnectAsync(await app.EnrolDeviceAsync(await app.CreateMemberAsync(organisation)));
+        await device.Hub.InvokeAsync<IReadOnlyList<ConversationSummary>>(nameof(IMessagingHub.ListConversations));
+
+        await app.ExecuteSqlAsync($"UPDATE devices SET status = 'revoked', revoked_at = 1 WHERE id = '{device.Device.Id:D}';");
+        // Within the cache's second the call still passes: the bound SECURITY.md states for calls other than sends and
+        // acknowledgements.
+        await device.Hub.InvokeAsync<IReadOnlyList<ConversationSummary>>(nameof(IMessagingHub.ListConversations));
+        app.Clock.Advance(TimeSpan.FromSeconds(1));
+
+        await Assert.ThrowsAnyAsync<Exception>(() => device.Hub.InvokeAsync<IReadOnlyList<ConversationSummary>>(nameof(IMessagingHub.ListConversations)));
+        await device.Revoked.WaitAsync(TimeSpan.FromSeconds(10));
+        await device.Closed.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
     public sealed class OnSqlite() : AuthenticationTests(StorageProvider.Sqlite);
 
     public sealed class OnPostgres() : AuthenticationTests(StorageProvider.Postgres);

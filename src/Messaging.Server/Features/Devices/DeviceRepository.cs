@@ -1,4 +1,6 @@
 using System.Data.Common;
+using Messaging.Contracts;
+using Messaging.Server.Errors;
 using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Devices;
@@ -40,8 +42,26 @@ internal static class DeviceRepository
         $"SELECT {Columns} FROM devices WHERE id = @id;", Map, ("@id", id));
 
     /// <summary>The cheap per-call check: one primary-key lookup.</summary>
-    public static async Task<bool> IsActiveAsync(DbSession session, Guid id)
-        => await session.ScalarInt64Async("SELECT COUNT(*) FROM devices WHERE id = @id AND status = 'active';", ("@id", id)) > 0;
+    public static async Task<bool> IsActiveAsync(DbSession session, Guid id) => IsActive(await session.QueryAsync(Active(id)));
+
+    /// <summary>The per-call check as a query that a unit of work reads together with its own (one round trip on
+    /// PostgreSQL): one row, 1 when the device is active, 0 otherwise. See <see cref="EnsureCallerActive"/>.</summary>
+    public static DbQuery<long> Active(Guid id)
+        => new("SELECT COUNT(*) FROM devices WHERE id = @id AND status = 'active';", r => r.GetInt64(0), ("@id", id));
+
+    /// <summary>Refuses the call of a device that <see cref="Active"/> found revoked (or unknown), as the hub's per-call
+    /// check does: the unit of work is rolled back, and the hub closes the connection.</summary>
+    public static void EnsureCallerActive(List<long> active)
+    {
+        if (!IsActive(active))
+        {
+            throw CallerRevoked();
+        }
+    }
+
+    public static AuthenticationFailedException CallerRevoked() => new(ErrorCodes.DeviceRevoked, "This device has been revoked.");
+
+    private static bool IsActive(List<long> active) => active is [> 0];
 
     public static async Task<bool> IdentityKeyExistsAsync(DbSession session, byte[] identityKey)
         => await session.ScalarInt64Async("SELECT COUNT(*) FROM devices WHERE identity_key = @key;", ("@key", identityKey)) > 0;

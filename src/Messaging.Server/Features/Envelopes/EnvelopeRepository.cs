@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Messaging.Contracts;
+using Messaging.Server.Features.Devices;
 using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Envelopes;
@@ -77,14 +78,44 @@ internal static class EnvelopeRepository
         }
 
         // Every statement of every sequence together: one batch, one round trip on PostgreSQL; one after another on
-        // SQLite's writer. The envelope is checked even when this device's copy was already gone: deleting an envelope no
-        // copy waits for is always right, and a copy still uncommitted by its send is as invisible to the check as its
-        // envelope is to the delete.
+        // SQLite's writer.
+        var (statements, perSequence) = AcknowledgeStatements(session, recipientDeviceId, sequences, flushLazily: false);
+        return CountDeleted(await session.ExecuteEachAsync(statements), 0, perSequence, sequences.Count);
+    }
+
+    /// <summary>
+    /// A device's own acknowledgement call: <see cref="AcknowledgeAsync"/>, after the per-call device check read in the
+    /// same round trip (<see cref="DeviceRepository.Active"/>: a revoked device is refused and nothing is deleted), and with
+    /// a commit that, on PostgreSQL, does not wait for its WAL to reach the disk (<c>synchronous_commit = off</c> for this
+    /// transaction only; the WAL writer flushes it within a few hundred milliseconds). A crash of PostgreSQL in that window
+    /// forgets the acknowledgement and nothing else: the copy is delivered again and the client drops it as a duplicate, as
+    /// after a client that crashed before acknowledging. Every other acknowledgement (carried by a send, a revocation's
+    /// purge) commits durably with its unit.
+    /// </summary>
+    public static async Task<int> AcknowledgeOwnAsync(DbSession session, Guid deviceId, IReadOnlyCollection<long> sequences)
+    {
+        var (statements, perSequence) = AcknowledgeStatements(session, deviceId, sequences, flushLazily: true);
+        var changed = await session.QueryThenExecuteEachAsync(DeviceRepository.Active(deviceId), DeviceRepository.EnsureCallerActive, statements);
+        return CountDeleted(changed, statements.Count - (perSequence * sequences.Count), perSequence, sequences.Count);
+    }
+
+    /// <summary>The statements of an acknowledgement. The envelope is checked even when this device's copy was already
+    /// gone: deleting an envelope no copy waits for is always right, and a copy still uncommitted by its send is as
+    /// invisible to the check as its envelope is to the delete.</summary>
+    private static (List<(string Sql, (string Name, object? Value)[] Parameters)> Statements, int PerSequence) AcknowledgeStatements(
+        DbSession session, Guid deviceId, IReadOnlyCollection<long> sequences, bool flushLazily)
+    {
         var perSequence = session.LocksRows ? 3 : 2;
-        var statements = new List<(string Sql, (string Name, object? Value)[] Parameters)>(perSequence * sequences.Count);
+        var statements = new List<(string Sql, (string Name, object? Value)[] Parameters)>((perSequence * sequences.Count) + 1);
+        if (flushLazily && session.LocksRows)
+        {
+            // PostgreSQL only: SQLite's writer commits several units at once, durably, whatever each asks.
+            statements.Add(("SET LOCAL synchronous_commit = off;", []));
+        }
+
         foreach (var sequence in sequences.Order())
         {
-            statements.Add((DeleteCopy, [("@device", recipientDeviceId), ("@seq", sequence)]));
+            statements.Add((DeleteCopy, [("@device", deviceId), ("@seq", sequence)]));
             if (session.LocksRows)
             {
                 statements.Add(("SELECT 1 FROM envelopes WHERE seq = @seq FOR NO KEY UPDATE;", [("@seq", sequence)]));
@@ -93,9 +124,12 @@ internal static class EnvelopeRepository
             statements.Add((DeleteEnvelopeWithoutCopies, [("@seq", sequence)]));
         }
 
-        var changed = await session.ExecuteEachAsync(statements);
-        return Enumerable.Range(0, sequences.Count).Count(i => changed[perSequence * i] > 0);
+        return (statements, perSequence);
     }
+
+    /// <summary>How many of the sequences had this device's copy: the first statement of each sequence's group.</summary>
+    private static int CountDeleted(int[] changed, int first, int perSequence, int sequences)
+        => Enumerable.Range(0, sequences).Count(i => changed[first + (perSequence * i)] > 0);
 
     private const string DeleteCopy = "DELETE FROM envelope_recipients WHERE recipient_device_id = @device AND envelope_seq = @seq;";
 

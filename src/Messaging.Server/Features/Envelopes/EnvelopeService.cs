@@ -53,9 +53,12 @@ internal sealed partial class EnvelopeService(
 
         var outcome = await database.WriteAsync(async s =>
         {
-            // A repeat, the conversation and its members, read together (one round trip on PostgreSQL).
-            var (repeats, conversations, members) = await s.QueryAsync(EnvelopeRepository.Find(sender.DeviceId, request.EnvelopeId),
-                ConversationRepository.Get(request.ConversationId), ConversationRepository.Participants(request.ConversationId));
+            // The per-call device check, a repeat, the conversation and its members, read together (one round trip on
+            // PostgreSQL). The hub leaves the check to this unit (ChecksCallerInUnitAttribute).
+            var (active, repeats, conversations, members) = await s.QueryAsync(DeviceRepository.Active(sender.DeviceId),
+                EnvelopeRepository.Find(sender.DeviceId, request.EnvelopeId), ConversationRepository.Get(request.ConversationId),
+                ConversationRepository.Participants(request.ConversationId));
+            DeviceRepository.EnsureCallerActive(active);
             if (repeats.SingleOrDefault() is { } earlier)
             {
                 return await RepeatAsync(s, earlier);
@@ -128,7 +131,7 @@ internal sealed partial class EnvelopeService(
     public async Task<AcknowledgeResult> AcknowledgeAsync(CallerDevice device, AcknowledgeRequest request, CancellationToken cancellationToken = default)
     {
         var sequences = ValidSequences(request?.Sequences);
-        var count = await database.WriteAsync(s => EnvelopeRepository.AcknowledgeAsync(s, device.DeviceId, sequences), WriteIsolation.ReadCommitted, cancellationToken);
+        var count = await database.WriteAsync(s => EnvelopeRepository.AcknowledgeOwnAsync(s, device.DeviceId, sequences), WriteIsolation.ReadCommitted, cancellationToken);
         metrics.CopiesDelivered(count);
         return new AcknowledgeResult(count);
     }
