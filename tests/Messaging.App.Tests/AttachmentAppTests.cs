@@ -31,10 +31,10 @@ public sealed class AttachmentAppTests(BrowserWorld world)
         await sender.GoAsync(casePath);
         await Expect(sender.Page.Locator("#files-help")).ToContainTextAsync("25 Mo au plus par fichier");
         await sender.Page.GetByLabel("Note", new() { Exact = true }).FillAsync($"Trop lourd {marker}");
-        await sender.Page.GetByLabel("Fichiers joints (facultatif)").SetInputFilesAsync(new FilePayload
-        {
-            Name = "scan.pdf", MimeType = "application/pdf", Buffer = new byte[AttachmentFile.MaxBytes + 1],
-        });
+        // From a file on disk, which the local browser reads itself: as a buffer, the 25 MB crossed Playwright's pipe in
+        // base64 and took more than the 20-second timeout on a slow machine. The file is sparse and outlives the page.
+        await using var tooLarge = new TemporaryFile("scan.pdf", AttachmentFile.MaxBytes + 1);
+        await sender.Page.GetByLabel("Fichiers joints (facultatif)").SetInputFilesAsync(tooLarge.Path);
         await sender.Page.Locator("#send-note").ClickAsync();
         await Expect(sender.Page.Locator("#error")).ToHaveTextAsync("Un fichier dépasse 25 Mo ; rien n'a été envoyé.");
 
@@ -94,5 +94,27 @@ public sealed class AttachmentAppTests(BrowserWorld world)
 
         Write(string.Create(CultureInfo.InvariantCulture, $"trailer\n<< /Size {objects.Length + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"));
         return pdf.ToArray();
+    }
+}
+
+/// <summary>A file of zeros (sparse: it takes no disk space) under a name of the test's choosing, in a directory of its
+/// own, deleted with it.</summary>
+internal sealed class TemporaryFile : IAsyncDisposable
+{
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("messaging-app-test-");
+
+    public TemporaryFile(string name, long length)
+    {
+        Path = System.IO.Path.Combine(_directory.FullName, name);
+        using var file = File.Create(Path);
+        file.SetLength(length);
+    }
+
+    public string Path { get; }
+
+    public ValueTask DisposeAsync()
+    {
+        _directory.Delete(recursive: true);
+        return ValueTask.CompletedTask;
     }
 }
