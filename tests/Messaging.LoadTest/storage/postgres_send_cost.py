@@ -12,18 +12,20 @@ concatenation per id, well under a microsecond).
 Needs the cluster of services.sh (PGHOST, PGPORT, PGUSER, PGPASSWORD and MESSAGING_LOAD_POSTGRES_PID exported):
 
     source tests/Messaging.LoadTest/storage/services.sh && services_start
-    python3 tests/Messaging.LoadTest/storage/postgres_send_cost.py [--seconds 20] [variant:clients ...]
+    python3 tests/Messaging.LoadTest/storage/postgres_send_cost.py [--seconds 20] [--rate N] [variant:clients ...]
 
 Variants: serializable (as the server) or read-committed; clients: concurrent connections (default serializable:1,
 serializable:8, read-committed:8). Prints per variant: messages/s, wall time per message on one client, PostgreSQL's CPU
 per message (the postmaster and all its children, from /proc, sampled while pgbench runs and scaled to the run), pgbench's own CPU per message, and the transactions
 pgbench had to retry after a serialization failure (--max-tries 10, as the server's PostgresDatabase.MaxAttempts) or
-that failed all ten attempts.
+that failed all ten attempts. With --rate N, pgbench paces the transactions at N per second in all (an open loop, as the
+load tool's realistic load) and the latency percentiles of every transaction are printed too.
 """
 import os
 import pathlib
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,7 +98,15 @@ def cluster_cpu(root):
     return total / TICK
 
 
-def run(isolation, clients, seconds, root):
+def latencies(prefix):
+    """p50, p99, p99.9 and max of the transactions pgbench logged (-l), in milliseconds."""
+    times = sorted(int(line.split()[2]) / 1000 for log in pathlib.Path(prefix).parent.glob(pathlib.Path(prefix).name + ".*")
+                   for line in log.read_text().splitlines())
+    return (f"latency p50 {times[len(times) // 2]:.2f} ms, p99 {times[int(len(times) * 0.99)]:.2f}, "
+            f"p99.9 {times[int(len(times) * 0.999)]:.2f}, max {times[-1]:.2f} ({len(times)} transactions)")
+
+
+def run(isolation, clients, seconds, root, rate=None):
     database = f"send_cost_{os.getpid()}_{isolation.replace('-', '_')}_{clients}"
     psql("postgres", f"CREATE DATABASE {database};")
     try:
@@ -107,7 +117,12 @@ def run(isolation, clients, seconds, root):
             script.write(SCRIPT.replace("__ISOLATION__", isolation.upper().replace("-", " ")))
         cipher = "\\x" + os.urandom(1100).hex()
         command = ["pgbench", "-n", "-M", "prepared", "-f", script.name, "-c", str(clients), "-j", str(min(clients, 2)),
-                   "-T", str(seconds), "--max-tries", "10", "-D", "prev=0", "-D", "prevdev=0", "-D", f"cipher={cipher}", database]
+                   "-T", str(seconds), "--max-tries", "10", "-D", "prev=0", "-D", "prevdev=0", "-D", f"cipher={cipher}"]
+        logs = tempfile.mkdtemp()
+        if rate:
+            # Paced (an open loop, as the load tool's realistic load), every transaction's latency logged.
+            command += ["-R", str(rate), "-l", "--log-prefix", os.path.join(logs, "tx")]
+        command.append(database)
         before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         bench = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -133,6 +148,9 @@ def run(isolation, clients, seconds, root):
               f"PostgreSQL CPU {cluster / done * 1e6:.1f} us per message ({cluster / elapsed:.2f} cores); pgbench CPU {pgbench_cpu / done * 1e6:.1f} us per message; "
               f"retried after a serialization failure: {retried.group(1) if retried else 0} transactions ({retries.group(1) if retries else 0} retries); "
               f"failed all 10 tries: {failed.group(1) if failed else 0}")
+        if rate:
+            print(f"  paced at {rate}/s: {latencies(os.path.join(logs, 'tx'))}")
+        shutil.rmtree(logs)
         sys.stdout.flush()
     finally:
         psql("postgres", f"DROP DATABASE IF EXISTS {database} WITH (FORCE);")
@@ -145,10 +163,15 @@ def main():
         index = arguments.index("--seconds")
         seconds = int(arguments[index + 1])
         del arguments[index:index + 2]
+    rate = None
+    if "--rate" in arguments:
+        index = arguments.index("--rate")
+        rate = int(arguments[index + 1])
+        del arguments[index:index + 2]
     root = int(os.environ["MESSAGING_LOAD_POSTGRES_PID"])
     for variant in arguments or ["serializable:1", "serializable:8", "read-committed:8"]:
         isolation, clients = variant.split(":")
-        run(isolation, int(clients), seconds, root)
+        run(isolation, int(clients), seconds, root, rate)
 
 
 main()
