@@ -241,9 +241,12 @@ internal static class RelayScenario
 
         await Task.WhenAll(left.Select(d => Gated(() => ConnectAsync(d, real.InstanceUrls[0][0], measurement)))
             .Concat(right.Select(d => Gated(() => ConnectAsync(d, real.InstanceUrls[^1][0], measurement)))));
-        foreach (var device in left.Concat(right))
+        if (clientKeepAlive is { } interval)
         {
-            device.Hub.KeepAliveInterval = clientKeepAlive ?? device.Hub.KeepAliveInterval;
+            foreach (var device in left.Concat(right))
+            {
+                device.Hub.KeepAliveInterval = interval;
+            }
         }
 
         Console.Error.WriteLine($"connected at {clock.Elapsed.TotalSeconds:F1} s");

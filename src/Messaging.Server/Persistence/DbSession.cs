@@ -143,13 +143,7 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
             }
         }
 
-        var changed = new int[statements.Count];
-        for (var i = 0; i < statements.Count; i++)
-        {
-            changed[i] = batch.BatchCommands[i + 1].RecordsAffected;
-        }
-
-        return changed;
+        return RowsChanged(batch, 1);
     }
 
     /// <summary>
@@ -158,9 +152,9 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
     /// </summary>
     public async Task<int[]> ExecuteEachAsync(IReadOnlyList<(string Sql, (string Name, object? Value)[] Parameters)> statements)
     {
-        var changed = new int[statements.Count];
         if (!Batches || statements.Count == 1)
         {
+            var changed = new int[statements.Count];
             for (var i = 0; i < statements.Count; i++)
             {
                 changed[i] = await ExecuteAsync(statements[i].Sql, statements[i].Parameters);
@@ -171,9 +165,16 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
 
         await using var batch = CreateBatch(statements);
         await batch.ExecuteNonQueryAsync();
-        for (var i = 0; i < statements.Count; i++)
+        return RowsChanged(batch, 0);
+    }
+
+    /// <summary>The rows each of a batch's commands changed, from the <paramref name="first"/>-th on.</summary>
+    private static int[] RowsChanged(DbBatch batch, int first)
+    {
+        var changed = new int[batch.BatchCommands.Count - first];
+        for (var i = 0; i < changed.Length; i++)
         {
-            changed[i] = batch.BatchCommands[i].RecordsAffected;
+            changed[i] = batch.BatchCommands[first + i].RecordsAffected;
         }
 
         return changed;

@@ -108,6 +108,7 @@ def latencies(prefix):
 
 def run(isolation, clients, seconds, root, rate=None):
     database = f"send_cost_{os.getpid()}_{isolation.replace('-', '_')}_{clients}"
+    logs = tempfile.mkdtemp()
     psql("postgres", f"CREATE DATABASE {database};")
     try:
         for script in sorted(MIGRATIONS.glob("*.sql")):
@@ -118,7 +119,6 @@ def run(isolation, clients, seconds, root, rate=None):
         cipher = "\\x" + os.urandom(1100).hex()
         command = ["pgbench", "-n", "-M", "prepared", "-f", script.name, "-c", str(clients), "-j", str(min(clients, 2)),
                    "-T", str(seconds), "--max-tries", "10", "-D", "prev=0", "-D", "prevdev=0", "-D", f"cipher={cipher}"]
-        logs = tempfile.mkdtemp()
         if rate:
             # Paced (an open loop, as the load tool's realistic load), every transaction's latency logged.
             command += ["-R", str(rate), "-l", "--log-prefix", os.path.join(logs, "tx")]
@@ -150,9 +150,9 @@ def run(isolation, clients, seconds, root, rate=None):
               f"failed all 10 tries: {failed.group(1) if failed else 0}")
         if rate:
             print(f"  paced at {rate}/s: {latencies(os.path.join(logs, 'tx'))}")
-        shutil.rmtree(logs)
         sys.stdout.flush()
     finally:
+        shutil.rmtree(logs)
         psql("postgres", f"DROP DATABASE IF EXISTS {database} WITH (FORCE);")
 
 

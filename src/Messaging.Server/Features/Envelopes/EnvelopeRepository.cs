@@ -79,8 +79,8 @@ internal static class EnvelopeRepository
 
         // Every statement of every sequence together: one batch, one round trip on PostgreSQL; one after another on
         // SQLite's writer.
-        var (statements, perSequence) = AcknowledgeStatements(session, recipientDeviceId, sequences, flushLazily: false);
-        return CountDeleted(await session.ExecuteEachAsync(statements), 0, perSequence, sequences.Count);
+        var batch = AcknowledgeStatements(session, recipientDeviceId, sequences, flushLazily: false);
+        return batch.CountDeleted(await session.ExecuteEachAsync(batch.Statements));
     }
 
     /// <summary>
@@ -94,16 +94,15 @@ internal static class EnvelopeRepository
     /// </summary>
     public static async Task<int> AcknowledgeOwnAsync(DbSession session, Guid deviceId, IReadOnlyCollection<long> sequences)
     {
-        var (statements, perSequence) = AcknowledgeStatements(session, deviceId, sequences, flushLazily: true);
-        var changed = await session.QueryThenExecuteEachAsync(DeviceRepository.Active(deviceId), DeviceRepository.EnsureCallerActive, statements);
-        return CountDeleted(changed, statements.Count - (perSequence * sequences.Count), perSequence, sequences.Count);
+        var batch = AcknowledgeStatements(session, deviceId, sequences, flushLazily: true);
+        return batch.CountDeleted(await session.QueryThenExecuteEachAsync(DeviceRepository.Active(deviceId), DeviceRepository.EnsureCallerActive,
+            batch.Statements));
     }
 
     /// <summary>The statements of an acknowledgement. The envelope is checked even when this device's copy was already
     /// gone: deleting an envelope no copy waits for is always right, and a copy still uncommitted by its send is as
     /// invisible to the check as its envelope is to the delete.</summary>
-    private static (List<(string Sql, (string Name, object? Value)[] Parameters)> Statements, int PerSequence) AcknowledgeStatements(
-        DbSession session, Guid deviceId, IReadOnlyCollection<long> sequences, bool flushLazily)
+    private static AcknowledgeBatch AcknowledgeStatements(DbSession session, Guid deviceId, IReadOnlyCollection<long> sequences, bool flushLazily)
     {
         var perSequence = session.LocksRows ? 3 : 2;
         var statements = new List<(string Sql, (string Name, object? Value)[] Parameters)>((perSequence * sequences.Count) + 1);
@@ -112,6 +111,8 @@ internal static class EnvelopeRepository
             // PostgreSQL only: SQLite's writer commits several units at once, durably, whatever each asks.
             statements.Add(("SET LOCAL synchronous_commit = off;", []));
         }
+
+        var first = statements.Count;
 
         foreach (var sequence in sequences.Order())
         {
@@ -124,12 +125,17 @@ internal static class EnvelopeRepository
             statements.Add((DeleteEnvelopeWithoutCopies, [("@seq", sequence)]));
         }
 
-        return (statements, perSequence);
+        return new AcknowledgeBatch(statements, first, perSequence, sequences.Count);
     }
 
-    /// <summary>How many of the sequences had this device's copy: the first statement of each sequence's group.</summary>
-    private static int CountDeleted(int[] changed, int first, int perSequence, int sequences)
-        => Enumerable.Range(0, sequences).Count(i => changed[first + (perSequence * i)] > 0);
+    /// <summary>An acknowledgement's statements: from <paramref name="First"/> on, a group of <paramref name="PerSequence"/>
+    /// per sequence, the copy's delete first.</summary>
+    private sealed record AcknowledgeBatch(
+        List<(string Sql, (string Name, object? Value)[] Parameters)> Statements, int First, int PerSequence, int Sequences)
+    {
+        /// <summary>How many of the sequences had this device's copy, from the rows each statement changed.</summary>
+        public int CountDeleted(int[] changed) => Enumerable.Range(0, Sequences).Count(i => changed[First + (PerSequence * i)] > 0);
+    }
 
     private const string DeleteCopy = "DELETE FROM envelope_recipients WHERE recipient_device_id = @device AND envelope_seq = @seq;";
 
