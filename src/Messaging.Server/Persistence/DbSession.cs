@@ -4,11 +4,14 @@ namespace Messaging.Server.Persistence;
 
 /// <summary>
 /// One unit of work on one connection (inside a transaction for writes). Repositories take a session so that a feature
-/// can compose several of them atomically. Parameters are named <c>@name</c>, which SQLite and PostgreSQL both accept;
-/// values are converted by <see cref="DbValues"/>.
+/// can compose several of them atomically. Parameters are named <c>@name</c>, which SQLite and PostgreSQL both accept
+/// (on PostgreSQL a constant text is sent with positions instead, <see cref="PositionalSql"/>); values are converted by
+/// <see cref="DbValues"/>.
 /// </summary>
 internal sealed class DbSession(DbConnection connection, DbTransaction? transaction, StatementCache? statements = null, DbChainLocks? chains = null)
 {
+    private static readonly (string Sql, (string Name, object? Value)[] Parameters) Commit = ("COMMIT;", []);
+
     public DbConnection Connection { get; } = connection;
 
     public DbTransaction? Transaction { get; } = transaction;
@@ -122,29 +125,45 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
     /// A query, then statements that change rows, for a unit that decides on the query's answer whether it may proceed:
     /// <paramref name="check"/> sees the rows and throws to refuse. On PostgreSQL all of it is one batch (one round trip),
     /// so the statements have run when the check throws, and the unit's rollback undoes them; on SQLite the check runs
-    /// before the first statement, so a refusal writes nothing. Returns the rows each statement changed.
+    /// before the first statement, so a refusal writes nothing. Returns the query's rows and the rows each statement changed.
+    /// <para>With <paramref name="commit"/>, these are the unit's last statements: on PostgreSQL the batch ends with the
+    /// transaction's <c>COMMIT</c> (no round trip of its own), and once it has run the session is <see cref="Committed"/>.
+    /// The check then runs after the commit, so a caller that refuses on it must guard its statements in SQL as well (they
+    /// must change nothing when the check would refuse). A statement that fails, or a commit that fails (a serialization
+    /// failure), rolls the whole batch back. SQLite's writer commits its units itself: there the flag changes nothing.</para>
     /// </summary>
-    public async Task<int[]> QueryThenExecuteEachAsync<T>(DbQuery<T> query, Action<List<T>> check,
-        IReadOnlyList<(string Sql, (string Name, object? Value)[] Parameters)> statements)
+    public async Task<(List<T> Rows, int[] Changed)> QueryThenExecuteEachAsync<T>(DbQuery<T> query, Action<List<T>> check,
+        IReadOnlyList<(string Sql, (string Name, object? Value)[] Parameters)> statements, bool commit = false)
     {
         if (!Batches)
         {
-            check(await QueryAsync(query));
-            return await ExecuteEachAsync(statements);
+            var read = await QueryAsync(query);
+            check(read);
+            return (read, await ExecuteEachAsync(statements));
         }
 
-        await using var batch = CreateBatch([(query.Sql, query.Parameters), .. statements]);
+        var commitHere = commit && Transaction is not null;
+        await using var batch = CreateBatch([(query.Sql, query.Parameters), .. statements, .. commitHere ? [Commit] : Array.Empty<(string, (string, object?)[])>()]);
+        List<T> rows;
         await using (var reader = await batch.ExecuteReaderAsync())
         {
-            check(await ReadAllAsync(reader, query.Map));
+            rows = await ReadAllAsync(reader, query.Map);
+            check(rows);
             while (await reader.NextResultAsync())
             {
                 // Each statement's row count is set once the reader has passed its result.
             }
         }
 
-        return RowsChanged(batch, 1);
+        // Every result was read without an error: the COMMIT at the end ran too.
+        Committed = commitHere;
+        var changed = RowsChanged(batch, 1);
+        return (rows, commitHere ? changed[..^1] : changed);
     }
+
+    /// <summary>Whether this unit's transaction was committed by its last batch (<see cref="QueryThenExecuteEachAsync"/>
+    /// with <c>commit</c>): nothing more can run in it, and the database does not commit it again.</summary>
+    public bool Committed { get; private set; }
 
     /// <summary>
     /// Statements run in order, as one batch on PostgreSQL (one round trip); returns the rows each changed. A statement
@@ -186,13 +205,13 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
 
     private DbBatch CreateBatch(IReadOnlyList<(string Sql, (string Name, object? Value)[] Parameters)> statements)
     {
+        EnsureNotCommitted();
         var batch = Connection.CreateBatch();
         batch.Transaction = Transaction;
         foreach (var (sql, parameters) in statements)
         {
             var command = batch.CreateBatchCommand();
-            command.CommandText = sql;
-            Bind(command.Parameters, command.CreateParameter, parameters);
+            command.CommandText = Bind(sql, command.Parameters, parameters);
             batch.BatchCommands.Add(command);
         }
 
@@ -210,8 +229,17 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
         return rows;
     }
 
+    private void EnsureNotCommitted()
+    {
+        if (Committed)
+        {
+            throw new InvalidOperationException("This unit of work has committed its transaction; nothing more can run in it.");
+        }
+    }
+
     private DbCommand Rent(string sql, (string Name, object? Value)[] parameters)
     {
+        EnsureNotCommitted();
         if (!MayHaveWritten && !sql.AsSpan().TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase))
         {
             MayHaveWritten = true;
@@ -235,21 +263,31 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
         }
 
         var command = Connection.CreateCommand();
-        command.CommandText = sql;
         command.Transaction = Transaction;
-        Bind(command.Parameters, command.CreateParameter, parameters);
+        command.CommandText = Bind(sql, command.Parameters, parameters);
         return command;
     }
 
-    private static void Bind(DbParameterCollection to, Func<DbParameter> create, (string Name, object? Value)[] parameters)
+    /// <summary>Binds the parameters to a new command; returns the text it runs. On PostgreSQL a constant text runs with
+    /// positional parameters (<see cref="PositionalSql"/>); otherwise the text as it is, with named parameters.</summary>
+    private string Bind(string sql, DbParameterCollection to, (string Name, object? Value)[] parameters)
     {
+        var factory = DbProviderFactories.GetFactory(Connection) ?? throw new InvalidOperationException("The connection names no provider.");
+        if (LocksRows && PositionalSql.For(sql) is { } positional)
+        {
+            positional.Bind(to, factory, parameters);
+            return positional.Sql;
+        }
+
         foreach (var (name, value) in parameters)
         {
-            var parameter = create();
+            var parameter = factory.CreateParameter() ?? throw new InvalidOperationException("The provider makes no parameters.");
             parameter.ParameterName = name;
             parameter.Value = DbValues.ToDb(value);
             to.Add(parameter);
         }
+
+        return sql;
     }
 
     private ValueTask ReturnAsync(DbCommand command)
@@ -297,6 +335,15 @@ internal sealed class DbChainLockRequiredException(DbChain needed)
 {
     public DbChain Needed { get; } = needed;
 }
+
+/// <summary>
+/// Thrown by a unit of work that committed in its last batch (<see cref="DbSession.Committed"/>) and then found it must
+/// answer from what another unit committed beside it: it is run again from the start, and its first reads see that.
+/// Only a unit that may run twice in effect throws it (a send whose id a racing retry stored: the second run answers as
+/// for a repeat). Caught by the database, never by callers.
+/// </summary>
+internal sealed class DbRunAgainException()
+    : InvalidOperationException("This unit of work committed, then found a concurrent unit's result; it is run again to answer from it.");
 
 /// <summary>
 /// Prepared statements kept for the life of one connection (the writer's), so that a statement is compiled once and

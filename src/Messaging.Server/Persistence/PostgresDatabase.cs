@@ -96,6 +96,10 @@ internal sealed partial class PostgresDatabase : IDbConnectionFactory, IDatabase
             {
                 return await RunOnceAsync(work, chains, isolation, cancellationToken);
             }
+            catch (DbRunAgainException) when (attempt < MaxAttempts)
+            {
+                // The unit's first attempt committed; the next one reads what made it ask to run again.
+            }
             catch (DbChainLockRequiredException needed)
             {
                 // Not counted as a failed attempt: it happens once per call site and chain.
@@ -136,7 +140,11 @@ internal sealed partial class PostgresDatabase : IDbConnectionFactory, IDatabase
         }
 
         var result = await work(session);
-        await transaction.CommitAsync(cancellationToken);
+        if (!session.Committed)
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
+
         return result;
     }
 

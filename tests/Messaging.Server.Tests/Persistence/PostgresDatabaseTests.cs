@@ -18,11 +18,7 @@ public sealed class PostgresDatabaseTests
     {
         private readonly string _name = TestPostgres.CreateDatabase();
 
-        public IOptions<StorageOptions> Options => Microsoft.Extensions.Options.Options.Create(new StorageOptions
-        {
-            Provider = StorageProvider.Postgres,
-            ConnectionString = TestPostgres.ConnectionString(_name),
-        });
+        public IOptions<StorageOptions> Options => OptionsFor(TestPostgres.ConnectionString(_name));
 
         public static async Task<TestDatabase> CreateAsync()
         {
@@ -34,6 +30,15 @@ public sealed class PostgresDatabaseTests
 
         /// <summary>One more server process's view of the database: its own data source and pool.</summary>
         public PostgresDatabase Open() => new(Options);
+
+        /// <summary>A view whose pool holds one connection: every unit runs on the same one.</summary>
+        public PostgresDatabase OpenWithOneConnection() => new(OptionsFor(TestPostgres.ConnectionString(_name) + ";Maximum Pool Size=1"));
+
+        private static IOptions<StorageOptions> OptionsFor(string connectionString) => Microsoft.Extensions.Options.Options.Create(new StorageOptions
+        {
+            Provider = StorageProvider.Postgres,
+            ConnectionString = connectionString,
+        });
 
         public ValueTask DisposeAsync() => new(TestPostgres.DropDatabaseAsync(_name));
     }
@@ -106,8 +111,10 @@ public sealed class PostgresDatabaseTests
             await keyLog.AppendAsync(s, KeyLogAction.Added, device, member, new byte[32]);
             await auditLog.AppendAsync(s, new AuditEvent(AuditEventTypes.DeviceEnrolled, member, device, [AuditSubject.Device(device)]));
             var now = DbValues.ToStoragePrecision(DateTimeOffset.FromUnixTimeMilliseconds(1_900_000_000_000 + i));
-            return await EnvelopeRepository.InsertAsync(s, device, member, Guid.NewGuid(), Guid.NewGuid(), EnvelopeKind.Chat, now, now.AddDays(1),
-                [new RecipientCiphertext(Guid.NewGuid(), [1, 2, 3])]) ?? throw new InvalidOperationException("A fresh envelope id conflicted.");
+            // Serializable, and committed in the store's own batch: a serialization failure at that commit runs the unit again.
+            return (await EnvelopeRepository.StoreAsync(s, device, member, Guid.NewGuid(), Guid.NewGuid(), EnvelopeKind.Chat, now, now.AddDays(1),
+                [new RecipientCiphertext(Guid.NewGuid(), [1, 2, 3])], [], commit: true)).Sequence
+                ?? throw new InvalidOperationException("A fresh envelope id conflicted.");
         });
 
         var sequences = await Task.WhenAll(Enumerable.Range(0, UnitsPerProcess)
@@ -138,4 +145,73 @@ public sealed class PostgresDatabaseTests
 
         Assert.Equal(0, (await AuditLog.VerifyAsync(database, CancellationToken.None)).Entries);
     }
+
+    [Fact]
+    public async Task AUnitThatCommitsInItsLastBatch_IsCommittedOnce_AndNothingMoreRunsInIt()
+    {
+        await using var test = await TestDatabase.CreateAsync();
+        await using var database = test.OpenWithOneConnection();
+        var before = await CountOrganisationsAsync(database);
+        async Task<string> SynchronousCommitAsync() => await database.ReadAsync(async s => (await s.QueryAsync("SHOW synchronous_commit;", r => r.GetString(0))).Single());
+        var setting = await SynchronousCommitAsync();
+        Assert.NotEqual("local", setting);
+
+        var (rows, changed) = await database.WriteAsync(async s =>
+        {
+            var result = await s.QueryThenExecuteEachAsync(OrganisationCount, _ => { },
+                [("SET LOCAL synchronous_commit = local;", []), (InsertOrganisation, [("@id", Guid.NewGuid())])], commit: true);
+            Assert.True(s.Committed);
+            await Assert.ThrowsAsync<InvalidOperationException>(() => s.ExecuteAsync(InsertOrganisation, ("@id", Guid.NewGuid())));
+            return result;
+        });
+
+        Assert.Equal([before], rows);
+        Assert.Equal([-1, 1], changed);
+        Assert.Equal(before + 1, await CountOrganisationsAsync(database));
+        // The transaction's setting ended with it: the pool's one connection is handed on as it was.
+        Assert.Equal(setting, await SynchronousCommitAsync());
+    }
+
+    [Fact]
+    public async Task AUnitWhoseLastBatchFailsAfterItsFirstStatement_CommitsNothing()
+    {
+        await using var test = await TestDatabase.CreateAsync();
+        await using var database = test.Open();
+        var before = await CountOrganisationsAsync(database);
+        var id = Guid.NewGuid();
+
+        await Assert.ThrowsAsync<Npgsql.PostgresException>(() => database.WriteAsync(s => s.QueryThenExecuteEachAsync(OrganisationCount, _ => { },
+            [(InsertOrganisation, [("@id", Guid.NewGuid())]), (InsertOrganisation, [("@id", id)]), (InsertOrganisation, [("@id", id)])], commit: true)));
+
+        Assert.Equal(before, await CountOrganisationsAsync(database));
+    }
+
+    [Fact]
+    public async Task AUnitThatAsksToRunAgainAfterItsCommit_RunsAgain_AndKeepsWhatItsFirstRunCommitted()
+    {
+        await using var test = await TestDatabase.CreateAsync();
+        await using var database = test.Open();
+        var before = await CountOrganisationsAsync(database);
+        var runs = 0;
+
+        var answer = await database.WriteAsync(async s =>
+        {
+            runs++;
+            var (rows, _) = await s.QueryThenExecuteEachAsync(OrganisationCount, _ => { }, [(InsertOrganisation, [("@id", Guid.NewGuid())])], commit: runs == 1);
+            return runs == 1 ? throw new DbRunAgainException() : rows.Single();
+        }, WriteIsolation.ReadCommitted);
+
+        Assert.Equal(2, runs);
+        Assert.Equal(before + 1, answer);
+        Assert.Equal(before + 2, await CountOrganisationsAsync(database));
+    }
+
+    private static readonly DbQuery<long> OrganisationCount = new("SELECT COUNT(*) FROM organisations;", r => r.GetInt64(0));
+
+    private static async Task<long> CountOrganisationsAsync(PostgresDatabase database)
+        => (await database.ReadAsync(s => s.QueryAsync(OrganisationCount))).Single();
+
+    private const string InsertOrganisation = """
+        INSERT INTO organisations (id, name, type, created_at) VALUES (@id, 'Service', 'prevention', 0);
+        """;
 }

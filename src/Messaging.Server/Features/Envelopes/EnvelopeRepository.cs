@@ -17,10 +17,57 @@ internal static class EnvelopeRepository
         "SELECT seq, created_at, expires_at FROM envelopes WHERE sender_device_id = @sender AND envelope_id = @id;",
         r => new StoredAcceptance(r.GetInt64(0), r.GetInstant(1), r.GetInstant(2)), ("@sender", senderDeviceId), ("@id", envelopeId));
 
-    /// <summary>Stores the envelope and its copies; returns its sequence, or null when the same sender's envelope with the
-    /// same id was committed by a unit running beside this one (a retry racing its original, possible at
-    /// <see cref="WriteIsolation.ReadCommitted"/>): nothing is written then, and the caller answers with that one.</summary>
-    public static async Task<long?> InsertAsync(DbSession session, Guid senderDeviceId, Guid senderMemberId, Guid envelopeId,
+    /// <summary>
+    /// Stores the envelope and its copies, then applies the acknowledgement the send carries; returns the envelope's
+    /// sequence, or null when the same sender's envelope with the same id was committed by a unit running beside this one (a
+    /// retry racing its original, possible at <see cref="WriteIsolation.ReadCommitted"/>): no envelope and no copy is
+    /// written then (the acknowledgement still applies), and the caller answers with that one.
+    /// <para>On PostgreSQL all of it is one statement for the envelope and its copies (the copies taken from arrays), the
+    /// acknowledgement's statements after it, in one batch: one round trip, which with <paramref name="commit"/> also
+    /// commits the unit (<see cref="DbSession.QueryThenExecuteEachAsync"/>; then nothing more may run in it). On SQLite's
+    /// writer, one statement after the other, each prepared once and re-bound.</para>
+    /// </summary>
+    public static async Task<(long? Sequence, int Acknowledged)> StoreAsync(DbSession session, Guid senderDeviceId, Guid senderMemberId,
+        Guid envelopeId, Guid conversationId, EnvelopeKind kind, DateTimeOffset createdAt, DateTimeOffset expiresAt,
+        IReadOnlyList<RecipientCiphertext> recipients, IReadOnlyCollection<long> acknowledge, bool commit)
+    {
+        if (!session.LocksRows)
+        {
+            return await InsertAsync(session, senderDeviceId, senderMemberId, envelopeId, conversationId, kind, createdAt, expiresAt, recipients)
+                is { } inserted ? (inserted, await AcknowledgeAsync(session, senderDeviceId, acknowledge)) : (null, 0);
+        }
+
+        var devices = new string[recipients.Count];
+        var ciphertexts = new byte[recipients.Count][];
+        for (var i = 0; i < recipients.Count; i++)
+        {
+            devices[i] = (string)DbValues.ToDb(recipients[i].DeviceId);
+            ciphertexts[i] = recipients[i].Ciphertext;
+        }
+
+        var insert = new DbQuery<long>(InsertWithCopies, r => r.GetInt64(0), ("@sender", senderDeviceId), ("@member", senderMemberId),
+            ("@id", envelopeId), ("@conversation", conversationId), ("@kind", kind), ("@created", createdAt), ("@expires", expiresAt),
+            ("@devices", devices), ("@ciphertexts", ciphertexts));
+        var acknowledgement = AcknowledgeStatements(session, senderDeviceId, acknowledge, ownCall: false);
+        var (sequence, changed) = await session.QueryThenExecuteEachAsync(insert, _ => { }, acknowledgement.Statements, commit);
+        return (sequence.Count == 1 ? sequence[0] : null, acknowledgement.CountDeleted(changed));
+    }
+
+    /// <summary>PostgreSQL: the envelope and its copies in one statement. On a repeated id the envelope's insert returns no
+    /// row, and so no copy is inserted.</summary>
+    private const string InsertWithCopies = """
+        WITH envelope AS (
+            INSERT INTO envelopes (sender_device_id, sender_member_id, envelope_id, conversation_id, kind, created_at, expires_at)
+            VALUES (@sender, @member, @id, @conversation, @kind, @created, @expires)
+            ON CONFLICT (sender_device_id, envelope_id) DO NOTHING RETURNING seq),
+        copies AS (
+            INSERT INTO envelope_recipients (recipient_device_id, envelope_seq, ciphertext)
+            SELECT copy.device, envelope.seq, copy.ciphertext
+            FROM envelope, unnest(@devices::text[], @ciphertexts::bytea[]) AS copy(device, ciphertext))
+        SELECT seq FROM envelope;
+        """;
+
+    private static async Task<long?> InsertAsync(DbSession session, Guid senderDeviceId, Guid senderMemberId, Guid envelopeId,
         Guid conversationId, EnvelopeKind kind, DateTimeOffset createdAt, DateTimeOffset expiresAt, IReadOnlyList<RecipientCiphertext> recipients)
     {
         var sequence = await session.ScalarInt64Async(
@@ -35,7 +82,7 @@ internal static class EnvelopeRepository
         {
             return null;
         }
-        // One statement per copy, all sent together (one round trip on PostgreSQL).
+
         await session.ExecuteEachAsync([.. recipients.Select(recipient => (
             "INSERT INTO envelope_recipients (recipient_device_id, envelope_seq, ciphertext) VALUES (@device, @seq, @ciphertext);",
             new (string, object?)[] { ("@device", recipient.DeviceId), ("@seq", sequence), ("@ciphertext", recipient.Ciphertext) }))]);
@@ -79,34 +126,38 @@ internal static class EnvelopeRepository
 
         // Every statement of every sequence together: one batch, one round trip on PostgreSQL; one after another on
         // SQLite's writer.
-        var batch = AcknowledgeStatements(session, recipientDeviceId, sequences, flushLazily: false);
+        var batch = AcknowledgeStatements(session, recipientDeviceId, sequences, ownCall: false);
         return batch.CountDeleted(await session.ExecuteEachAsync(batch.Statements));
     }
 
     /// <summary>
-    /// A device's own acknowledgement call: <see cref="AcknowledgeAsync"/>, after the per-call device check read in the
-    /// same round trip (<see cref="DeviceRepository.Active"/>: a revoked device is refused and nothing is deleted), and with
-    /// a commit that, on PostgreSQL, does not wait for its WAL to reach the disk (<c>synchronous_commit = off</c> for this
-    /// transaction only; the WAL writer flushes it within a few hundred milliseconds). A crash of PostgreSQL in that window
-    /// forgets the acknowledgement and nothing else: the copy is delivered again and the client drops it as a duplicate, as
-    /// after a client that crashed before acknowledging. Every other acknowledgement (carried by a send, a revocation's
-    /// purge) commits durably with its unit.
+    /// A device's own acknowledgement call: <see cref="AcknowledgeAsync"/>, after the per-call device check
+    /// (<see cref="DeviceRepository.Active"/>: a revoked device is refused and nothing is deleted), all in one batch that on
+    /// PostgreSQL also commits the unit: one round trip. The check's answer is read after that commit, so on PostgreSQL
+    /// each copy's delete also requires the device to be active: a revoked device's batch deletes nothing (an envelope left
+    /// without copies may still go, which is always right). The commit does not wait for its WAL to reach the disk
+    /// (<c>synchronous_commit = off</c> for this transaction only; the WAL writer flushes it within a few hundred
+    /// milliseconds). A crash of PostgreSQL in that window forgets the acknowledgement and nothing else: the copy is
+    /// delivered again and the client drops it as a duplicate, as after a client that crashed before acknowledging. Every
+    /// other acknowledgement (carried by a send, a revocation's purge) commits durably with its unit.
     /// </summary>
     public static async Task<int> AcknowledgeOwnAsync(DbSession session, Guid deviceId, IReadOnlyCollection<long> sequences)
     {
-        var batch = AcknowledgeStatements(session, deviceId, sequences, flushLazily: true);
-        return batch.CountDeleted(await session.QueryThenExecuteEachAsync(DeviceRepository.Active(deviceId), DeviceRepository.EnsureCallerActive,
-            batch.Statements));
+        var batch = AcknowledgeStatements(session, deviceId, sequences, ownCall: true);
+        var (_, changed) = await session.QueryThenExecuteEachAsync(DeviceRepository.Active(deviceId), DeviceRepository.EnsureCallerActive,
+            batch.Statements, commit: true);
+        return batch.CountDeleted(changed);
     }
 
     /// <summary>The statements of an acknowledgement. The envelope is checked even when this device's copy was already
     /// gone: deleting an envelope no copy waits for is always right, and a copy still uncommitted by its send is as
     /// invisible to the check as its envelope is to the delete.</summary>
-    private static AcknowledgeBatch AcknowledgeStatements(DbSession session, Guid deviceId, IReadOnlyCollection<long> sequences, bool flushLazily)
+    private static AcknowledgeBatch AcknowledgeStatements(DbSession session, Guid deviceId, IReadOnlyCollection<long> sequences, bool ownCall)
     {
         var perSequence = session.LocksRows ? 3 : 2;
         var statements = new List<(string Sql, (string Name, object? Value)[] Parameters)>((perSequence * sequences.Count) + 1);
-        if (flushLazily && session.LocksRows)
+        var ownOnPostgres = ownCall && session.LocksRows;
+        if (ownOnPostgres)
         {
             // PostgreSQL only: SQLite's writer commits several units at once, durably, whatever each asks.
             statements.Add(("SET LOCAL synchronous_commit = off;", []));
@@ -116,7 +167,7 @@ internal static class EnvelopeRepository
 
         foreach (var sequence in sequences.Order())
         {
-            statements.Add((DeleteCopy, [("@device", deviceId), ("@seq", sequence)]));
+            statements.Add((ownOnPostgres ? DeleteOwnCopy : DeleteCopy, [("@device", deviceId), ("@seq", sequence)]));
             if (session.LocksRows)
             {
                 statements.Add(("SELECT 1 FROM envelopes WHERE seq = @seq FOR NO KEY UPDATE;", [("@seq", sequence)]));
@@ -138,6 +189,12 @@ internal static class EnvelopeRepository
     }
 
     private const string DeleteCopy = "DELETE FROM envelope_recipients WHERE recipient_device_id = @device AND envelope_seq = @seq;";
+
+    /// <summary>A device's own delete of its copy, on PostgreSQL: only while the device is active (see <see cref="AcknowledgeOwnAsync"/>).</summary>
+    private const string DeleteOwnCopy = """
+        DELETE FROM envelope_recipients WHERE recipient_device_id = @device AND envelope_seq = @seq
+          AND EXISTS (SELECT 1 FROM devices WHERE id = @device AND status = 'active');
+        """;
 
     private const string DeleteEnvelopeWithoutCopies = """
         DELETE FROM envelopes WHERE seq = @seq

@@ -81,15 +81,19 @@ internal sealed partial class EnvelopeService(
                 return (Result: mismatch, Delivery: null, AfterCommit: null, Again: null);
             }
 
-            if (await EnvelopeRepository.InsertAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
-                    request.ConversationId, request.Kind, now, expiresAt, request.Recipients) is not { } sequence)
+            // With no hook to run after it, the store is the unit's last step and commits it (on PostgreSQL in the same
+            // round trip).
+            var hooked = _acceptedHooks.Any(h => h.Applies(request.Kind));
+            var (stored, acknowledged) = await EnvelopeRepository.StoreAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
+                request.ConversationId, request.Kind, now, expiresAt, request.Recipients, acknowledge, commit: !hooked);
+            if (stored is not { } sequence)
             {
-                // A retry of this very send committed beside it: answer as for any repeat.
-                return await RepeatAsync(s, await EnvelopeRepository.FindAsync(s, sender.DeviceId, request.EnvelopeId)
+                // A retry of this very send committed beside it: answer as for any repeat, from a new run of this unit
+                // when this one has already committed (its first reads then find the repeat).
+                return s.Committed ? throw new DbRunAgainException() : await RepeatAsync(s, await EnvelopeRepository.FindAsync(s, sender.DeviceId, request.EnvelopeId)
                     ?? throw new InvalidOperationException("A conflicting envelope is not visible after its commit."));
             }
 
-            var acknowledged = await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge);
             var afterCommit = await RunAcceptedHooksAsync(s, context, sequence);
             var delivery = new EnvelopeDelivery(sequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId,
                 request.Kind, [], now, expiresAt);
