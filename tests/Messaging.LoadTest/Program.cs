@@ -15,6 +15,7 @@ using Messaging.LoadTest;
 // messaging-load catchup-sender --store PATH --conversation ID --count N --pace-ms MS   (started by catchup)
 // messaging-load job-lag [--jobs 200] [--spread 20] [--output FILE]
 // messaging-load reminder-lag [--reminders 50] [--spread 20] [--output FILE]   (needs the loopback SMTP of ops/scripts/deps.sh)
+// messaging-load allocations TRACE.nettrace [--frames 8] [--top 30] [--messages N]   (a dotnet-trace gc-verbose file: see allocations.sh)
 if (args.Length > 0 && args[0] == "echo-server")
 {
     return await EchoServer.RunAsync(args[2]);
@@ -53,6 +54,13 @@ if (args.Length > 0 && args[0] == "reminder-lag")
         await File.WriteAllTextAsync(remindersOutput, reminders + "\n");
     }
 
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "allocations")
+{
+    Console.Write(AllocationReport.Build(args[1], int.Parse(Option("frames", "8"), CultureInfo.InvariantCulture),
+        int.Parse(Option("top", "30"), CultureInfo.InvariantCulture), long.Parse(Option("messages", "0"), CultureInfo.InvariantCulture)));
     return 0;
 }
 
