@@ -3,12 +3,14 @@ using Messaging.Client.Tests.Infrastructure;
 
 namespace Messaging.Client.Tests;
 
-public sealed partial class CliTests
+/// <summary>The CLI run in-process against the real server: one server for the class, each test with its own services
+/// and devices, except the referral flow, which hands the operator's device over to the CLI.</summary>
+public sealed partial class CliTests(SharedPlatform shared) : IClassFixture<SharedPlatform>
 {
     [Fact]
     public async Task AWorker_EnrolsWithTheCli_SendsAndReadsTheReply()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, adminX) = await platform.CreateOrganisationAsync("Ville de Namur");
         var (_, adminY) = await platform.CreateOrganisationAsync("Ville de Charleroi");
         var cliMember = await platform.CreateMemberAsync(adminX, "Camille");
@@ -41,7 +43,7 @@ public sealed partial class CliTests
     [Fact]
     public async Task Enrol_WithABareFileNameAsStore_CreatesItInTheCurrentDirectory()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, admin) = await platform.CreateOrganisationAsync("Ville de Molenbeek");
         var member = await platform.CreateMemberAsync(admin, "Inès");
         var directory = Path.GetDirectoryName(platform.NewStorePath())!;
@@ -65,7 +67,7 @@ public sealed partial class CliTests
     [Fact]
     public async Task TheCli_ReportsRefusalsAndBadUsage_WithoutACrash()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var store = platform.NewStorePath();
         var badCode = await CliRunner.RunAsync(store, "enrol", "--server", platform.Server.Url.ToString(), "--code", "NOT-A-CODE");
         Assert.Equal(1, badCode.ExitCode);

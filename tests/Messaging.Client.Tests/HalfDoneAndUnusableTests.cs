@@ -8,12 +8,12 @@ namespace Messaging.Client.Tests;
 
 /// <summary>Issue 11: a device with an unusable prekey bundle does not sink a send; refer and respond resume after a
 /// failed step with the same envelope id.</summary>
-public sealed class HalfDoneAndUnusableTests
+public sealed class HalfDoneAndUnusableTests(SharedPlatform shared) : IClassFixture<SharedPlatform>
 {
     [Fact]
     public async Task ARecipientDeviceWithAnUnusableBundle_IsSkippedAndReported_AndTheOthersReceive()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, admin) = await platform.CreateOrganisationAsync("Ville d'Anderlecht");
         var alice = await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Alice"));
         var bobMember = await platform.CreateMemberAsync(admin, "Bob");
@@ -49,7 +49,7 @@ public sealed class HalfDoneAndUnusableTests
     public async Task AReferralWhoseSendFailed_IsCompletedByARetry_UnderOneReferralAndOneEnvelopeId()
     {
         // Depends on the server's idempotent OpenReferral (a repeat while proposed returns the existing entry).
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, adminX) = await platform.CreateOrganisationAsync("Service de prévention de Molenbeek");
         var aline = await platform.EnrolDeviceAsync(adminX, await platform.CreateMemberAsync(adminX, "Aline"));
         // Service Y has no enrolled device yet: the referral is opened, then its envelope has nowhere to go.
@@ -74,7 +74,7 @@ public sealed class HalfDoneAndUnusableTests
     public async Task AResponseWhoseEnvelopeWasRefused_IsCompletedByARetry_WithTheSameEnvelopeId()
     {
         // Depends on the server's idempotent RespondToReferral (the same response again returns the current entry).
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, adminX) = await platform.CreateOrganisationAsync("Service de prévention de Molenbeek");
         var (serviceY, adminY) = await platform.CreateOrganisationAsync("Service d'aide aux familles");
         var (_, adminZ) = await platform.CreateOrganisationAsync("Ville de Verviers");

@@ -4,12 +4,12 @@ using Messaging.Contracts;
 namespace Messaging.Client.Tests;
 
 /// <summary>Membership changes seen by senders, and server refusals surfaced as the exception type the caller acts on.</summary>
-public sealed class MembershipAndRefusalTests
+public sealed class MembershipAndRefusalTests(SharedPlatform shared) : IClassFixture<SharedPlatform>
 {
     [Fact]
     public async Task AMemberAddedToAConversation_ReceivesLaterMessagesOnly_AndAnOutsider_IsToldItDoesNotExist()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, adminX) = await platform.CreateOrganisationAsync("Service de prévention de Liège");
         var (_, adminY) = await platform.CreateOrganisationAsync("AMO Liège");
         var aline = await platform.EnrolDeviceAsync(adminX, await platform.CreateMemberAsync(adminX, "Aline"));
@@ -37,7 +37,7 @@ public sealed class MembershipAndRefusalTests
     [Fact]
     public async Task ASendersKnownDevices_AreCorrectedByTheServer_WhenDevicesOrMembersChange()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, adminX) = await platform.CreateOrganisationAsync("Service de prévention de Namur");
         var (_, adminY) = await platform.CreateOrganisationAsync("AMO Namur");
         var aline = await platform.EnrolDeviceAsync(adminX, await platform.CreateMemberAsync(adminX, "Aline"));
@@ -62,7 +62,7 @@ public sealed class MembershipAndRefusalTests
     [Fact]
     public async Task AWorkerAdministeringTheDirectory_IsNotPermitted()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, admin) = await platform.CreateOrganisationAsync("Ville de Mons");
         var worker = await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Wendy"));
 

@@ -5,12 +5,12 @@ namespace Messaging.Client.Tests;
 
 /// <summary>A key store has one owner at a time: a second opener, through the SDK or the CLI, is refused and changes
 /// nothing.</summary>
-public sealed class OneOwnerTests
+public sealed class OneOwnerTests(SharedPlatform shared) : IClassFixture<SharedPlatform>
 {
     [Fact]
     public async Task OpeningAStoreTwice_IsRefused_UntilTheFirstClientIsDisposed()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, admin) = await platform.CreateOrganisationAsync("Ville de Wavre");
         var store = await platform.ReleaseAsync(await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Zoé"), connect: false));
         using var passphrase = new Passphrase(Platform.Passphrase);
@@ -27,7 +27,7 @@ public sealed class OneOwnerTests
     [Fact]
     public async Task ACliCommand_OnAStoreAnotherClientHolds_ExitsWithAnErrorNamingTheHolder_AndChangesNothing()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, admin) = await platform.CreateOrganisationAsync("Ville de Wavre");
         var holderMember = await platform.CreateMemberAsync(admin, "Zoé");
         var conversation = await admin.CreateConversationAsync([holderMember]);
@@ -56,7 +56,7 @@ public sealed class OneOwnerTests
     [Fact]
     public async Task AKeyStoreFileReplacedUnderItsOwner_IsNeverWrittenOver_AndTheClientSaysSo()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, admin) = await platform.CreateOrganisationAsync("Ville de Wavre");
         var bobMember = await platform.CreateMemberAsync(admin, "Bob");
         var bob = await platform.EnrolDeviceAsync(admin, bobMember);

@@ -6,18 +6,16 @@ using Messaging.Contracts.Referrals;
 
 namespace Messaging.Client.Tests;
 
-/// <summary>The referral workflow of protocol section 7 end to end, against the real server process.</summary>
-public sealed class ReferralWorkflowTests
+/// <summary>The referral workflow of protocol section 7 end to end, against the real server process (one for the class:
+/// each test has its own three services and their devices).</summary>
+public sealed class ReferralWorkflowTests(SharedPlatform shared) : IClassFixture<SharedPlatform>
 {
     private sealed record World(Platform Platform, Guid ServiceX, Guid ServiceY, MessagingClient Aline, MessagingClient Bruno, MessagingClient BrunoPhone,
-        MessagingClient Outsider) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync() => Platform.DisposeAsync();
-    }
+        MessagingClient Outsider);
 
-    private static async Task<World> SetUpAsync()
+    private async Task<World> SetUpAsync()
     {
-        var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (serviceX, adminX) = await platform.CreateOrganisationAsync("Service de prévention de Molenbeek");
         var (serviceY, adminY) = await platform.CreateOrganisationAsync("Service d'aide aux familles");
         var (_, adminZ) = await platform.CreateOrganisationAsync("Ville de Verviers");
@@ -38,7 +36,7 @@ public sealed class ReferralWorkflowTests
     [Fact]
     public async Task TheWholeFlow_SharesOnlyWhatEachStepAllows_AndTheServerNeverHoldsIdentityOrCaseText()
     {
-        await using var w = await SetUpAsync();
+        var w = await SetUpAsync();
         var marker = Guid.NewGuid().ToString("N")[..10];
         var identity = (string Case) => new PersonIdentity(Case, $"Dupont{marker}", $"Jean{marker}", new DateOnly(2004, 5, 6), "+32 470 12 34 56",
             $"jean.{marker}@example.be", $"Rue Haute {marker}, 1000 Bruxelles");
@@ -121,7 +119,7 @@ public sealed class ReferralWorkflowTests
     [Fact]
     public async Task AFollowUpRunningElsewhere_AllowsOnlyATripartiteInterviewFirst()
     {
-        await using var w = await SetUpAsync();
+        var w = await SetUpAsync();
         var record = NewReferral(followUpOngoing: true);
         await w.Aline.ReferAsync(w.ServiceY, record);
         await ReceivedAsync(w.Bruno, EnvelopeKind.Referral);
@@ -138,7 +136,7 @@ public sealed class ReferralWorkflowTests
     [Fact]
     public async Task ARecordOutsideTheSchema_IsRefusedOnTheDevice_BeforeAnythingIsSent()
     {
-        await using var w = await SetUpAsync();
+        var w = await SetUpAsync();
         var draft = """{"nature":"individual","requester":"family","commune":"21012","followUpOngoing":false,"reason":"psychosocial-support","urgency":"normal","name":"Jean Dupont"}""";
 
         var refused = await Assert.ThrowsAsync<CaseRecordException>(() => w.Aline.ReferAsync(w.ServiceY, Encoding.UTF8.GetBytes(draft)));
@@ -152,7 +150,7 @@ public sealed class ReferralWorkflowTests
     [Fact]
     public async Task OnlyTheReceivingService_Answers_AndOnlyTheReferringService_Withdraws()
     {
-        await using var w = await SetUpAsync();
+        var w = await SetUpAsync();
         var record = NewReferral();
         await w.Aline.ReferAsync(w.ServiceY, record);
         await ReceivedAsync(w.Bruno, EnvelopeKind.Referral);

@@ -5,12 +5,12 @@ using Microsoft.Extensions.Time.Testing;
 namespace Messaging.Client.Tests;
 
 /// <summary>Replayed session starts and signed-prekey rotation (issue 9, defects 2 and 3).</summary>
-public sealed class SessionSafetyTests
+public sealed class SessionSafetyTests(SharedPlatform shared) : IClassFixture<SharedPlatform>
 {
     [Fact]
     public async Task APrekeyMessageReplayedAfter70RatchetSteps_IsRefused_AndTheConversationGoesOn()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, admin) = await platform.CreateOrganisationAsync("Ville de Verviers");
         var alice = await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Alice"));
         // No one-time prekeys: the server decides whether one is handed out, so a replay cannot rely on its erasure.
@@ -63,7 +63,7 @@ public sealed class SessionSafetyTests
     [Fact]
     public async Task TheSignedPreKey_IsRotatedWeekly_AndTheOldSecretIsErasedAfterTheGracePeriod()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, admin) = await platform.CreateOrganisationAsync("Ville de Namur");
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
         var bobMember = await platform.CreateMemberAsync(admin, "Bob");
@@ -91,7 +91,7 @@ public sealed class SessionSafetyTests
     [Fact]
     public async Task AMessageWhoseSkippedKeyIsOlderThanTheMaximumAge_ByTheClientsClock_IsNotRead()
     {
-        await using var platform = await Platform.StartAsync();
+        var platform = shared.Platform;
         var (_, admin) = await platform.CreateOrganisationAsync("Ville de Huy");
         var alice = await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Alice"));
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());

@@ -1,4 +1,3 @@
-using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 
 namespace Messaging.App.Tests.Infrastructure;
@@ -140,10 +139,8 @@ internal sealed class AppWorker : IAsyncDisposable
     /// <summary>An axe scan of the page as it is: no serious or critical violation.</summary>
     public async Task ScanAsync(string what)
     {
-        var results = await Page.RunAxe();
-        var blocking = results.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
-        Assert.True(blocking.Count == 0, $"{what}: " + string.Join("; ", blocking.Select(v =>
-            $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Select(n => n.Html))}")));
+        var blocking = await AxeScan.BlockingViolationsAsync(Page, what);
+        Assert.True(blocking.Count == 0, $"{what}: " + string.Join("; ", blocking));
     }
 
     /// <summary>A screenshot for the README, when MESSAGING_APP_SCREENSHOTS names a folder.</summary>

@@ -5,7 +5,8 @@ namespace Messaging.Client.Tests.Infrastructure;
 
 /// <summary>
 /// A running server with a bootstrapped platform operator, and intent methods to build a population:
-/// organisations with an admin, workers, devices. Each test gets its own platform (own process, own data).
+/// organisations with an admin, workers, devices. A test gets its own platform (own process, own data), or shares its
+/// class's (the client tests' <c>SharedPlatform</c>) when it builds its own organisations and reads nothing server-wide.
 /// </summary>
 internal sealed class Platform : IAsyncDisposable
 {
