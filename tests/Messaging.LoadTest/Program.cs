@@ -5,6 +5,8 @@ using Messaging.LoadTest;
 // messaging-load [--pairs 100] [--payload 1024] [--warmup 10] [--seconds 20] [--only relay|echo] [--storage sqlite|postgres] [--instances 1|2] [--output FILE]
 // messaging-load realistic [--devices 2000] [--rate 200] [--payload 1024] [--warmup 10] [--seconds 60] [--storage sqlite|postgres] [--instances 1|2] [--output FILE]
 //   [--server-settings KEY=VALUE,…] [--server-env NAME=VALUE,…] [--client-keepalive SECONDS] (also for the peak runs)
+//   [--tool-no-gc MB] (realistic: no collection in the tool itself during the window, up to MB allocated in it)
+//   [--server-directory PATH] (another build of the server, e.g. an older tree's src/Messaging.Server/bin/Release/net10.0)
 // messaging-load capacity [--devices 22000] [--nofile 32768] [--excess 2000] [--addresses 2] [--max-hub N] [--output FILE]   (run under prlimit --nofile=…)
 //   [--server-env NAME=VALUE,…] (the server's environment only, e.g. DOTNET_gcServer=0) [--server-settings KEY=VALUE,…]
 //   [--http2] (hub connections as WebSockets over HTTP/2, ~100 per TCP connection: past the descriptor limit)
@@ -78,7 +80,8 @@ var settings = new LoadSettings(
     int.Parse(Option("payload", "1024"), CultureInfo.InvariantCulture),
     TimeSpan.FromSeconds(int.Parse(Option("warmup", "10"), CultureInfo.InvariantCulture)),
     TimeSpan.FromSeconds(int.Parse(Option("seconds", realistic ? "60" : "20"), CultureInfo.InvariantCulture)),
-    Option("client-keepalive", "") is { Length: > 0 } keepAlive ? TimeSpan.FromSeconds(int.Parse(keepAlive, CultureInfo.InvariantCulture)) : null);
+    Option("client-keepalive", "") is { Length: > 0 } keepAlive ? TimeSpan.FromSeconds(int.Parse(keepAlive, CultureInfo.InvariantCulture)) : null,
+    int.Parse(Option("tool-no-gc", "0"), CultureInfo.InvariantCulture));
 var tool = Assembly.GetEntryAssembly()!.Location;
 var configuration = tool.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 var root = new DirectoryInfo(AppContext.BaseDirectory);
@@ -87,7 +90,8 @@ while (root is not null && !File.Exists(Path.Combine(root.FullName, "Messaging.s
     root = root.Parent;
 }
 
-var serverDirectory = Path.Combine(root!.FullName, "src", "Messaging.Server", "bin", configuration, "net10.0");
+var serverDirectory = Option("server-directory", "") is { Length: > 0 } otherServer ? Path.GetFullPath(otherServer)
+    : Path.Combine(root!.FullName, "src", "Messaging.Server", "bin", configuration, "net10.0");
 if (args.Length > 0 && args[0] == "catchup")
 {
     var catchUp = await CatchUpScenario.RunAsync(tool, serverDirectory,

@@ -24,5 +24,5 @@ server="$(pgrep -f "Messaging.Server.dll" | head -1)"
 "$tools/dotnet-trace" collect -p "$server" --profile gc-verbose --duration 00:00:00:30 -o "$work/server.nettrace" > /dev/null
 wait "$run"
 grep "^| realistic" "$work/run.out"
-rate="$(grep -o -- '--rate [0-9]*' <<< "$*" | cut -d' ' -f2)"
+rate="$(grep -o -- '--rate [0-9]*' <<< "$*" | cut -d' ' -f2 || true)"
 $load allocations "$work/server.nettrace" --messages "$((30 * ${rate:-200}))"
