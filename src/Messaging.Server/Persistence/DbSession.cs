@@ -12,6 +12,8 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
 {
     private static readonly (string Sql, (string Name, object? Value)[] Parameters) Commit = ("COMMIT;", []);
 
+    private DbProviderFactory? _factory;
+
     public DbConnection Connection { get; } = connection;
 
     public DbTransaction? Transaction { get; } = transaction;
@@ -229,6 +231,10 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
         return rows;
     }
 
+    /// <summary>The connection's provider, which makes the parameters: read once per session.</summary>
+    private DbProviderFactory Factory => _factory ??= DbProviderFactories.GetFactory(Connection)
+        ?? throw new InvalidOperationException("The connection names no provider.");
+
     private void EnsureNotCommitted()
     {
         if (Committed)
@@ -272,16 +278,15 @@ internal sealed class DbSession(DbConnection connection, DbTransaction? transact
     /// positional parameters (<see cref="PositionalSql"/>); otherwise the text as it is, with named parameters.</summary>
     private string Bind(string sql, DbParameterCollection to, (string Name, object? Value)[] parameters)
     {
-        var factory = DbProviderFactories.GetFactory(Connection) ?? throw new InvalidOperationException("The connection names no provider.");
         if (LocksRows && PositionalSql.For(sql) is { } positional)
         {
-            positional.Bind(to, factory, parameters);
+            positional.Bind(to, Factory, parameters);
             return positional.Sql;
         }
 
         foreach (var (name, value) in parameters)
         {
-            var parameter = factory.CreateParameter() ?? throw new InvalidOperationException("The provider makes no parameters.");
+            var parameter = Factory.CreateParameter() ?? throw new InvalidOperationException("The provider makes no parameters.");
             parameter.ParameterName = name;
             parameter.Value = DbValues.ToDb(value);
             to.Add(parameter);
@@ -385,8 +390,12 @@ internal sealed class StatementCache : IAsyncDisposable
             return _idle.TryAdd(sql, command);
         }
 
-        return ReferenceEquals(string.IsInterned(sql), sql) && _idle.Count < MaxStatements && _idle.TryAdd(sql, command);
+        return IsConstantText(sql) && _idle.Count < MaxStatements && _idle.TryAdd(sql, command);
     }
+
+    /// <summary>Whether the text is a compile-time constant (the interned instance of its value): the same instance at
+    /// every call, worth keeping what was made from it.</summary>
+    public static bool IsConstantText(string sql) => ReferenceEquals(string.IsInterned(sql), sql);
 
     public async ValueTask DisposeAsync()
     {

@@ -38,7 +38,9 @@ internal sealed class PositionalSql
             return known;
         }
 
-        if (Kept.Count >= MaxKept || !ReferenceEquals(string.IsInterned(sql), sql))
+        // A text built at run time misses at every call: it is told apart before the cache's count, which takes every
+        // lock of the dictionary.
+        if (!StatementCache.IsConstantText(sql) || Kept.Count >= MaxKept)
         {
             return null;
         }

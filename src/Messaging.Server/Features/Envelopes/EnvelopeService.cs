@@ -83,9 +83,8 @@ internal sealed partial class EnvelopeService(
 
             // With no hook to run after it, the store is the unit's last step and commits it (on PostgreSQL in the same
             // round trip).
-            var hooked = _acceptedHooks.Any(h => h.Applies(request.Kind));
             var (stored, acknowledged) = await EnvelopeRepository.StoreAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
-                request.ConversationId, request.Kind, now, expiresAt, request.Recipients, acknowledge, commit: !hooked);
+                request.ConversationId, request.Kind, now, expiresAt, request.Recipients, acknowledge, commit: !Hooked(request.Kind));
             if (stored is not { } sequence)
             {
                 // A retry of this very send committed beside it: answer as for any repeat, from a new run of this unit
@@ -149,7 +148,10 @@ internal sealed partial class EnvelopeService(
     /// meanwhile is swept (<see cref="EnvelopeRepository.PurgeStrandedAsync"/>).
     /// </summary>
     private WriteIsolation IsolationFor(EnvelopeKind kind)
-        => _gates.Any(g => g.ReadsState(kind)) || _acceptedHooks.Any(h => h.Applies(kind)) ? WriteIsolation.Serializable : WriteIsolation.ReadCommitted;
+        => _gates.Any(g => g.ReadsState(kind)) || Hooked(kind) ? WriteIsolation.Serializable : WriteIsolation.ReadCommitted;
+
+    /// <summary>Whether a hook completes an accepted envelope of this kind in the send's unit of work.</summary>
+    private bool Hooked(EnvelopeKind kind) => _acceptedHooks.Any(h => h.Applies(kind));
 
     /// <summary>The sequences of an acknowledgement (its own call, or carried by a send), without repeats.</summary>
     private List<long> ValidSequences(IReadOnlyList<long>? sequences)
