@@ -25,8 +25,9 @@ using Npgsql;
 namespace Messaging.Server.Tests.Infrastructure;
 
 /// <summary>
-/// The server in process, on its own storage — a temporary SQLite file, or a PostgreSQL database of its own copied on
-/// the test server from the migrated template (<see cref="TestPostgres.CreateMigratedDatabase"/>) and dropped afterwards — and a fake clock that starts at a random instant,
+/// The server in process, on its own storage — a temporary SQLite file, or a PostgreSQL database of its own in the
+/// migrated template's state on the test server (<see cref="TestPostgres.CreateMigratedDatabase"/>), given back
+/// afterwards — and a fake clock that starts at a random instant,
 /// with intent methods for the tests. Every test creates its own instance: no test sees another's data.
 /// </summary>
 public sealed class MessagingApp : WebApplicationFactory<Program>
@@ -154,7 +155,7 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
 
         if (_postgresDatabase is not null)
         {
-            await TestPostgres.DropDatabaseAsync(_postgresDatabase);
+            await TestPostgres.ReleaseMigratedDatabaseAsync(_postgresDatabase);
         }
 
         try
@@ -456,12 +457,14 @@ public sealed class MessagingApp : WebApplicationFactory<Program>
 
     // ---- Database inspection --------------------------------------------------------------------------------------
 
-    /// <summary>A connection of its own to this server's database, outside the server (no pool).</summary>
+    /// <summary>A connection of its own to this server's database, outside the server: SQLite's unpooled; on PostgreSQL
+    /// from the test's own pool for this database (<see cref="TestPostgres.InspectionConnectionString"/>), so that the
+    /// many inspections of a test share one session instead of starting a server process each.</summary>
     public async Task<System.Data.Common.DbConnection> OpenDatabaseAsync()
     {
         System.Data.Common.DbConnection connection = _postgresDatabase is null
             ? new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString())
-            : new NpgsqlConnection(TestPostgres.ConnectionString(_postgresDatabase, pooling: false));
+            : new NpgsqlConnection(TestPostgres.InspectionConnectionString(_postgresDatabase));
         await connection.OpenAsync();
         return connection;
     }
