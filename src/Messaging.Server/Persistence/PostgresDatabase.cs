@@ -55,6 +55,11 @@ internal sealed partial class PostgresDatabase : IDbConnectionFactory, IDatabase
             connection.AutoPrepareMinUsages = 2;
         }
 
+        if (!SetsPoolSize(options.Value.ConnectionString))
+        {
+            connection.MaxPoolSize = DefaultMaxPoolSize;
+        }
+
         // No unit leaves session state behind (settings are transaction-local, the migration lock is released
         // explicitly), so a pooled connection need not be reset on its return: the reset is five statements that
         // PostgreSQL would run before the next unit's first one, as many times as connections are opened.
@@ -68,11 +73,36 @@ internal sealed partial class PostgresDatabase : IDbConnectionFactory, IDatabase
         _dataSource = NpgsqlDataSource.Create(connection);
     }
 
+    /// <summary>
+    /// The pool's bound when the connection string sets none: four per core, at least 8 (Npgsql's own default is 100).
+    /// Npgsql hands idle connections out in turn (a queue), so a pool that a burst grew — 2,000 devices connecting at once
+    /// opened 77 — keeps cycling every unit through all of them, each meeting a backend whose caches had gone cold:
+    /// PostgreSQL's CPU per message rose by a third and the realistic tail with it. Units hold a connection only for
+    /// their transaction; a burst waits its turn for one (up to the connection string's <c>Timeout</c>). Fewer than 8
+    /// on two cores lowered the peak: concurrent commits share PostgreSQL's flushes (docs/performance.md).
+    /// </summary>
+    internal static int DefaultMaxPoolSize => Math.Max(8, 4 * Environment.ProcessorCount);
+
+    /// <summary>Whether the connection string sets the pool's bound itself (under any of Npgsql's names for it).</summary>
+    internal static bool SetsPoolSize(string? connectionString)
+    {
+        var given = new DbConnectionStringBuilder { ConnectionString = connectionString ?? "" };
+        return given.Keys.Cast<string>().Select(k => k.Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant())
+            .Any(k => k is "MAXIMUMPOOLSIZE" or "MAXPOOLSIZE");
+    }
+
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
         => await _dataSource.OpenConnectionAsync(cancellationToken);
 
     public async Task<T> ReadAsync<T>(Func<DbSession, Task<T>> work, CancellationToken cancellationToken = default)
     {
+        if (InsideWrite.Value)
+        {
+            // A second connection while the unit holds one: with a bounded pool, units doing this at once would each wait
+            // for a connection that another holds. Reads inside a unit go through its own DbSession.
+            throw new InvalidOperationException("A write unit of work cannot start a read; use its DbSession instead.");
+        }
+
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         return await work(new DbSession(connection, null));
     }

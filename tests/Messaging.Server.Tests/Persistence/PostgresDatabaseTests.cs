@@ -93,6 +93,55 @@ public sealed class PostgresDatabaseTests
         Assert.Empty(Validate("Host=db;Database=messaging;Username=messaging;Password=hunter2-secret"));
     }
 
+    [Theory]
+    [InlineData("Host=db;Database=messaging", false)]
+    [InlineData("Host=db;Database=messaging;Maximum Pool Size=50", true)]
+    [InlineData("Host=db;Database=messaging;maxpoolsize=50", true)]
+    [InlineData("Host=db;Database=messaging;Max Pool Size=50", true)]
+    [InlineData("Host=db;Database=messaging;Minimum Pool Size=2", false)]
+    public void ThePoolBound_IsTheConnectionStrings_WhenItSetsOne(string connectionString, bool sets)
+    {
+        Assert.Equal(sets, PostgresDatabase.SetsPoolSize(connectionString));
+        Assert.Equal(Math.Max(8, 4 * Environment.ProcessorCount), PostgresDatabase.DefaultMaxPoolSize);
+    }
+
+    [Fact]
+    public async Task ABurstOfReads_UsesNoMoreBackendsThanTheDefaultBound_AndEachReadCompletes()
+    {
+        await using var test = await TestDatabase.CreateAsync();
+        await using var database = test.Open();
+        var bound = PostgresDatabase.DefaultMaxPoolSize;
+
+        // Ten times the bound at once, each holding its connection long enough for all to overlap.
+        var seen = await Task.WhenAll(Enumerable.Range(0, 10 * bound).Select(_ => database.ReadAsync(async s =>
+        {
+            var backends = await s.QueryAsync(
+                "SELECT (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'messaging'), pg_sleep(0.05);",
+                r => r.GetInt64(0));
+            return backends.Single();
+        })));
+
+        Assert.Equal(10 * bound, seen.Length);
+        Assert.InRange(seen.Max(), 1, bound);
+        Assert.Equal(bound, seen.Max());
+    }
+
+    [Fact]
+    public async Task AReadStartedInsideAWriteUnit_IsRefused_AndTheUnitIsRolledBack()
+    {
+        await using var test = await TestDatabase.CreateAsync();
+        await using var database = test.Open();
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => database.WriteAsync(async s =>
+        {
+            await s.ExecuteAsync("INSERT INTO organisations (id, name, type, created_at) VALUES ('inside', 'Inside', 'prevention-service', 1);");
+            return await database.ReadAsync(r => Task.FromResult(0));
+        }));
+
+        Assert.Contains("DbSession", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await database.ReadAsync(async s => (await s.QueryAsync("SELECT count(*) FROM organisations WHERE id = 'inside';", r => r.GetInt64(0))).Single()));
+    }
+
     [Fact]
     public async Task TwoProcessesWritingAtOnce_KeepBothHashChainsValid_AndLoseNoEnvelope()
     {
