@@ -260,7 +260,13 @@ public abstract class InterviewMailboxAndGateTests(StorageProvider storage)
         await client.DisconnectAsync(true);
     }
 
+    /// <summary>Both variants read the one scheduling mailbox of the test IMAP server, and a poll takes every reply it finds
+    /// (an unknown one is refused and leaves the inbox): run at once, one variant's poll took the other's replies.</summary>
+    public const string Mailbox = "the test IMAP server's scheduling mailbox";
+
+    [Collection(Mailbox)]
     public sealed class OnSqlite() : InterviewMailboxAndGateTests(StorageProvider.Sqlite);
 
+    [Collection(Mailbox)]
     public sealed class OnPostgres() : InterviewMailboxAndGateTests(StorageProvider.Postgres);
 }
