@@ -9,7 +9,6 @@ using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Messaging.LoadTest;
 
-/// <summary>A run's shape; <paramref name="ClientKeepAlive"/> is the devices' ping interval when not the SDK's.</summary>
 /// <summary>What a run does: <paramref name="Pairs"/> of devices, <paramref name="PayloadBytes"/> a message, a warm-up then
 /// the measured window, the devices' keep-alive when given.</summary>
 /// <param name="Pairs">Device pairs (for the realistic run, half its devices).</param>

@@ -73,8 +73,6 @@ public static class TestPostgres
     /// </summary>
     public static async Task ReleaseMigratedDatabaseAsync(string database)
     {
-        var template = Template.Value;
-
         // The server's sessions and Hangfire's (the process-wide pool of ConnectionString) end here; the test's
         // inspection session stays in its pool for the next test on this database.
         await using (var pooled = new NpgsqlConnection(ConnectionString(database)))
