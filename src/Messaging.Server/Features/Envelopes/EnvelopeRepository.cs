@@ -55,10 +55,14 @@ internal static class EnvelopeRepository
 
     /// <summary>PostgreSQL: the envelope and its copies in one statement. On a repeated id the envelope's insert returns no
     /// row, and so no copy is inserted.</summary>
-    private const string InsertWithCopies = """
-        WITH envelope AS (
+    private const string InsertWithCopies = "WITH allowed AS (SELECT 1),\n" + StoreAllowed;
+
+    /// <summary>PostgreSQL: the envelope and its copies, after common table expressions that end with <c>allowed</c>, a
+    /// row when the send may be stored and none otherwise.</summary>
+    private const string StoreAllowed = """
+        envelope AS (
             INSERT INTO envelopes (sender_device_id, sender_member_id, envelope_id, conversation_id, kind, created_at, expires_at)
-            VALUES (@sender, @member, @id, @conversation, @kind, @created, @expires)
+            SELECT @sender, @member, @id, @conversation, @kind, @created, @expires FROM allowed
             ON CONFLICT (sender_device_id, envelope_id) DO NOTHING RETURNING seq),
         copies AS (
             INSERT INTO envelope_recipients (recipient_device_id, envelope_seq, ciphertext)
@@ -66,6 +70,72 @@ internal static class EnvelopeRepository
             FROM envelope, unnest(@devices::text[], @ciphertexts::bytea[]) AS copy(device, ciphertext))
         SELECT seq FROM envelope;
         """;
+
+    /// <summary>
+    /// PostgreSQL: a whole send of a kind no gate reads state for, in one round trip that also commits the unit. One
+    /// statement stores the envelope and its copies only when the send passes every check of the full path that reads the
+    /// store (<see cref="EnvelopeService"/>): the sending device is active; its member belongs to the conversation; the
+    /// conversation is not collective, unless <paramref name="collectiveAllowed"/>; every member's role is one of
+    /// <paramref name="receivers"/>; and the devices addressed (<paramref name="recipients"/> and those declared
+    /// <paramref name="unreachable"/>) are exactly the active devices of the conversation's members, the sending device aside. The acknowledgement the send
+    /// carries follows in the same batch and applies only where the sender's envelope with this id is stored (just now, or
+    /// by an earlier acceptance: a repeat) and the device is active.
+    /// <para>Returns the sequence, or null when nothing was stored; then the unit has committed nothing but, for a repeat,
+    /// that acknowledgement (its count is returned), and the full path finds out why: a repeat, a refusal, a device
+    /// mismatch.</para>
+    /// </summary>
+    public static async Task<(long? Sequence, int Acknowledged)> StoreIfAllowedAsync(DbSession session, Guid senderDeviceId, Guid senderMemberId,
+        Guid envelopeId, Guid conversationId, EnvelopeKind kind, DateTimeOffset createdAt, DateTimeOffset expiresAt,
+        IReadOnlyList<RecipientCiphertext> recipients, IReadOnlyList<Guid> unreachable, string[] receivers, bool collectiveAllowed,
+        IReadOnlyCollection<long> acknowledge)
+    {
+        if (!session.LocksRows)
+        {
+            throw new InvalidOperationException("A send is decided in its storing statement on PostgreSQL only.");
+        }
+
+        var devices = new string[recipients.Count];
+        var ciphertexts = new byte[recipients.Count][];
+        for (var i = 0; i < recipients.Count; i++)
+        {
+            devices[i] = (string)DbValues.ToDb(recipients[i].DeviceId);
+            ciphertexts[i] = recipients[i].Ciphertext;
+        }
+
+        var addressed = new string[unreachable.Count];
+        for (var i = 0; i < unreachable.Count; i++)
+        {
+            addressed[i] = (string)DbValues.ToDb(unreachable[i]);
+        }
+
+        var insert = new DbQuery<long>(InsertIfAllowed, r => r.GetInt64(0), ("@sender", senderDeviceId), ("@member", senderMemberId),
+            ("@id", envelopeId), ("@conversation", conversationId), ("@kind", kind), ("@created", createdAt), ("@expires", expiresAt),
+            ("@devices", devices), ("@ciphertexts", ciphertexts), ("@unreachable", addressed), ("@receivers", receivers),
+            ("@collective_allowed", collectiveAllowed));
+        var acknowledgement = AcknowledgeStatements(session, senderDeviceId, acknowledge, ownCall: false, carriedBy: envelopeId);
+        var (sequence, changed) = await session.QueryThenExecuteEachAsync(insert, _ => { }, acknowledgement.Statements, commit: true);
+        return (sequence.Count == 1 ? sequence[0] : null, acknowledgement.CountDeleted(changed));
+    }
+
+    /// <summary>PostgreSQL: <see cref="InsertWithCopies"/>, when the send passes the checks of
+    /// <see cref="StoreIfAllowedAsync"/>. The device comparison is one of sets, as the full path's is: a device both
+    /// addressed and declared unreachable counts once.</summary>
+    private const string InsertIfAllowed = """
+        WITH expected AS (
+            SELECT d.id FROM conversation_members cm JOIN devices d ON d.member_id = cm.member_id AND d.status = 'active'
+            WHERE cm.conversation_id = @conversation AND d.id <> @sender),
+        addressed AS (
+            SELECT unnest(@devices::text[]) AS id UNION ALL SELECT unnest(@unreachable::text[])),
+        allowed AS (
+            SELECT 1 FROM devices sender
+            WHERE sender.id = @sender AND sender.status = 'active'
+              AND EXISTS (SELECT 1 FROM conversation_members cm WHERE cm.conversation_id = @conversation AND cm.member_id = @member)
+              AND (@collective_allowed <> 0 OR EXISTS (SELECT 1 FROM conversations c WHERE c.id = @conversation AND c.collective = 0))
+              AND NOT EXISTS (SELECT 1 FROM conversation_members cm JOIN members m ON m.id = cm.member_id
+                              WHERE cm.conversation_id = @conversation AND m.role <> ALL (@receivers::text[]))
+              AND NOT EXISTS (SELECT id FROM expected EXCEPT SELECT id FROM addressed)
+              AND NOT EXISTS (SELECT id FROM addressed EXCEPT SELECT id FROM expected)),
+        """ + "\n" + StoreAllowed;
 
     private static async Task<long?> InsertAsync(DbSession session, Guid senderDeviceId, Guid senderMemberId, Guid envelopeId,
         Guid conversationId, EnvelopeKind kind, DateTimeOffset createdAt, DateTimeOffset expiresAt, IReadOnlyList<RecipientCiphertext> recipients)
@@ -152,7 +222,8 @@ internal static class EnvelopeRepository
     /// <summary>The statements of an acknowledgement. The envelope is checked even when this device's copy was already
     /// gone: deleting an envelope no copy waits for is always right, and a copy still uncommitted by its send is as
     /// invisible to the check as its envelope is to the delete.</summary>
-    private static AcknowledgeBatch AcknowledgeStatements(DbSession session, Guid deviceId, IReadOnlyCollection<long> sequences, bool ownCall)
+    private static AcknowledgeBatch AcknowledgeStatements(DbSession session, Guid deviceId, IReadOnlyCollection<long> sequences, bool ownCall,
+        Guid? carriedBy = null)
     {
         var perSequence = session.LocksRows ? 3 : 2;
         var statements = new List<(string Sql, (string Name, object? Value)[] Parameters)>((perSequence * sequences.Count) + 1);
@@ -167,7 +238,9 @@ internal static class EnvelopeRepository
 
         foreach (var sequence in sequences.Order())
         {
-            statements.Add((ownOnPostgres ? DeleteOwnCopy : DeleteCopy, [("@device", deviceId), ("@seq", sequence)]));
+            statements.Add(carriedBy is { } envelopeId
+                ? (DeleteCarriedCopy, [("@device", deviceId), ("@seq", sequence), ("@envelope", envelopeId)])
+                : (ownOnPostgres ? DeleteOwnCopy : DeleteCopy, [("@device", deviceId), ("@seq", sequence)]));
             if (session.LocksRows)
             {
                 statements.Add(("SELECT 1 FROM envelopes WHERE seq = @seq FOR NO KEY UPDATE;", [("@seq", sequence)]));
@@ -194,6 +267,14 @@ internal static class EnvelopeRepository
     private const string DeleteOwnCopy = """
         DELETE FROM envelope_recipients WHERE recipient_device_id = @device AND envelope_seq = @seq
           AND EXISTS (SELECT 1 FROM devices WHERE id = @device AND status = 'active');
+        """;
+
+    /// <summary>The delete of a copy whose acknowledgement a send decided in its storing statement carries: only where
+    /// that send's envelope is stored and the device is active (see <see cref="StoreIfAllowedAsync"/>).</summary>
+    private const string DeleteCarriedCopy = """
+        DELETE FROM envelope_recipients WHERE recipient_device_id = @device AND envelope_seq = @seq
+          AND EXISTS (SELECT 1 FROM envelopes e JOIN devices d ON d.id = e.sender_device_id
+                      WHERE e.sender_device_id = @device AND e.envelope_id = @envelope AND d.status = 'active');
         """;
 
     private const string DeleteEnvelopeWithoutCopies = """

@@ -11,9 +11,12 @@ using Microsoft.Extensions.Options;
 namespace Messaging.Server.Features.Envelopes;
 
 /// <summary>
-/// Send, deliver, acknowledge. A send is checked in this order — rate limit, shape and sizes, idempotency, membership,
+/// Send, deliver, acknowledge. A send is checked in this order — rate limit, shape and sizes (with the checks of the
+/// request alone that gates make for some kinds, <see cref="IEnvelopeGate.ChecksRequestOnly"/>), idempotency, membership,
 /// kind policy, the registered <see cref="IEnvelopeGate"/>s in their order (the referral and consent rules among them),
-/// recipient set — and every refusal happens before anything is written. An accepted envelope is committed before the call returns, then pushed to
+/// recipient set — and every refusal happens before anything is written. On PostgreSQL a send of a kind that no gate
+/// reads state for (chat and session control: nearly all the traffic) is decided by the statement that stores it, in one
+/// round trip; when that statement stores nothing the checks above run in this order and give the answer. An accepted envelope is committed before the call returns, then pushed to
 /// the recipients' live connections; the database stays the source of truth, so devices also receive everything pending
 /// when they connect. No audit entry and no other lasting row is written for an envelope: its metadata (sender,
 /// conversation, kind, times) lives in <c>envelopes</c> and <c>envelope_recipients</c> only until every recipient device
@@ -51,8 +54,29 @@ internal sealed partial class EnvelopeService(
                 await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge)), null, null,
                 await EnvelopeRepository.ListWaitingCopiesAsync(s, earlier.Sequence));
 
+        // A kind no gate reads state for is decided, on PostgreSQL, by the statement that stores it (one round trip, which
+        // commits); when that statement stores nothing, the unit runs again the full way below, which finds out why.
+        var storeDecides = StoreDecides(sender, request);
+        var carried = 0;
         var outcome = await database.WriteAsync(async s =>
         {
+            if (storeDecides is { } rule && s.LocksRows)
+            {
+                storeDecides = null;
+                var (decided, decidedAcknowledged) = await EnvelopeRepository.StoreIfAllowedAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
+                    request.ConversationId, request.Kind, now, expiresAt, request.Recipients, request.Unreachable ?? [], rule.Receivers,
+                    rule.CollectiveAllowed, acknowledge);
+                if (decided is not { } decidedSequence)
+                {
+                    carried = decidedAcknowledged;
+                    throw new DbRunAgainException();
+                }
+
+                return (Result: SendEnvelopeResult.Accepted(decidedSequence, now, expiresAt, decidedAcknowledged), Delivery: (EnvelopeDelivery?)new EnvelopeDelivery(
+                    decidedSequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId, request.Kind, [], now, expiresAt),
+                    AfterCommit: (List<Func<Task>>?)null, Again: (List<(Guid DeviceId, EnvelopeDelivery Delivery)>?)null);
+            }
+
             // The per-call device check, a repeat, the conversation and its members, read together (one round trip on
             // PostgreSQL). The hub leaves the check to this unit (ChecksCallerInUnitAttribute).
             var (active, repeats, conversations, members) = await s.QueryAsync(DeviceRepository.Active(sender.DeviceId),
@@ -99,6 +123,12 @@ internal sealed partial class EnvelopeService(
             return (Result: SendEnvelopeResult.Accepted(sequence, now, expiresAt, acknowledged), Delivery: (EnvelopeDelivery?)delivery, AfterCommit: afterCommit,
                 Again: (List<(Guid DeviceId, EnvelopeDelivery Delivery)>?)null);
         }, IsolationFor(request.Kind), cancellationToken);
+
+        if (carried > 0)
+        {
+            // A repeat whose acknowledgement the storing statement already applied: the full path found those copies gone.
+            outcome.Result = outcome.Result with { Acknowledged = outcome.Result.Acknowledged + carried };
+        }
 
         metrics.CopiesDelivered(outcome.Result.Acknowledged);
         foreach (var work in outcome.AfterCommit ?? [])
@@ -149,6 +179,38 @@ internal sealed partial class EnvelopeService(
     /// </summary>
     private WriteIsolation IsolationFor(EnvelopeKind kind)
         => _gates.Any(g => g.ReadsState(kind)) || Hooked(kind) ? WriteIsolation.Serializable : WriteIsolation.ReadCommitted;
+
+    /// <summary>
+    /// What the storing statement checks in place of the full path's reads (<see cref="EnvelopeRepository.StoreIfAllowedAsync"/>),
+    /// for a send whose kind no gate reads state for and no hook completes, after the request-only checks of the gates that
+    /// apply to it; null when the full path must run (a gate or hook, or a sender whose role may not send the kind, which
+    /// the full path refuses with its reason).
+    /// </summary>
+    private StoreRule? StoreDecides(CallerDevice sender, SendEnvelopeRequest request)
+    {
+        var kind = request.Kind;
+        if (Hooked(kind) || !EnvelopePolicy.MaySend(sender.Role, kind) || _gates.Any(g => g.Applies(kind) && !g.ChecksRequestOnly(kind)))
+        {
+            return null;
+        }
+
+        foreach (var gate in _gates)
+        {
+            if (gate.Applies(kind))
+            {
+                gate.CheckRequest(request);
+            }
+        }
+
+        return StoreRules[(int)kind];
+    }
+
+    /// <summary>The kind policy as the storing statement applies it: the roles that may receive the kind, and whether a
+    /// collective conversation takes it.</summary>
+    private sealed record StoreRule(string[] Receivers, bool CollectiveAllowed);
+
+    private static readonly StoreRule[] StoreRules = [.. Enumerable.Range(0, Enum.GetValues<EnvelopeKind>().Max(k => (int)k) + 1).Select(i =>
+        new StoreRule([.. Roles.All.Where(r => EnvelopePolicy.MayReceive(r, (EnvelopeKind)i))], EnvelopePolicy.AllowedInCollective((EnvelopeKind)i)))];
 
     /// <summary>Whether a hook completes an accepted envelope of this kind in the send's unit of work.</summary>
     private bool Hooked(EnvelopeKind kind) => _acceptedHooks.Any(h => h.Applies(kind));

@@ -28,6 +28,16 @@ internal interface IEnvelopeGate
     /// shape for some kinds says so.</summary>
     bool ReadsState(EnvelopeKind kind) => Applies(kind);
 
+    /// <summary>Whether the check for <paramref name="kind"/> reads the request only: no participant, no row. Then
+    /// <see cref="CheckRequest"/> says the same as <see cref="CheckAsync"/> for that kind, before the unit of work, and a
+    /// send of that kind may be decided by the store's own checks in the statement that stores it
+    /// (<see cref="EnvelopeRepository.StoreIfAllowedAsync"/>). By default no kind: a gate that checks the request's shape
+    /// only, for some kinds, says so.</summary>
+    bool ChecksRequestOnly(EnvelopeKind kind) => false;
+
+    /// <summary>The check of a kind for which <see cref="ChecksRequestOnly"/> is true: refuses the send by throwing.</summary>
+    void CheckRequest(SendEnvelopeRequest request) => throw new NotSupportedException("This gate reads more than the request.");
+
     /// <summary>Refuses the send by throwing; returns when the send may go on.</summary>
     Task CheckAsync(DbSession session, EnvelopeGateContext context);
 }

@@ -26,16 +26,23 @@ internal sealed class NoticeEnvelopeGate : IEnvelopeGate
     // For other kinds the check reads the request only.
     public bool ReadsState(EnvelopeKind kind) => kind == EnvelopeKind.AttendanceNotice;
 
+    public bool ChecksRequestOnly(EnvelopeKind kind) => kind != EnvelopeKind.AttendanceNotice;
+
+    /// <summary>Any other kind than a notice: refused when it carries notice routing.</summary>
+    public void CheckRequest(SendEnvelopeRequest request)
+    {
+        if (request.Notice is not null)
+        {
+            throw new MalformedRequestException("Only attendance-notice envelopes carry notice routing.", ErrorCodes.NoticeRoutingInvalid);
+        }
+    }
+
     public async Task CheckAsync(DbSession session, EnvelopeGateContext context)
     {
         var (sender, request) = (context.Sender, context.Request);
-        if (request.Kind != EnvelopeKind.AttendanceNotice)
+        if (ChecksRequestOnly(request.Kind))
         {
-            if (request.Notice is not null)
-            {
-                throw new MalformedRequestException("Only attendance-notice envelopes carry notice routing.", ErrorCodes.NoticeRoutingInvalid);
-            }
-
+            CheckRequest(request);
             return;
         }
 
