@@ -4,7 +4,8 @@ using Messaging.Server.Features.Retention;
 namespace Messaging.Server.Features.Envelopes;
 
 /// <summary>Envelopes' registration: options validated at start-up, the service (envelopes are sent, delivered and
-/// acknowledged over the hub), the expiry sweep (<see cref="EnvelopeExpiryJob"/>), and the hook other features use to add
+/// acknowledged over the hub), the expiry sweep (<see cref="EnvelopeExpiryJob"/>), the tables' upkeep on PostgreSQL
+/// (<see cref="EnvelopeTableUpkeep"/>), and the hook other features use to add
 /// their send rules (<see cref="AddEnvelopeGate{TGate}"/>).</summary>
 internal static class EnvelopesFeature
 {
@@ -13,6 +14,7 @@ internal static class EnvelopesFeature
         services.AddOptions<EnvelopesOptions>().BindConfiguration(EnvelopesOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EnvelopeService>();
         services.AddSweep<EnvelopeExpiryJob>(EnvelopeExpiryJob.Id, RetentionFeature.SweepInterval);
+        services.AddHostedService<EnvelopeTableUpkeep>();
         return services;
     }
 

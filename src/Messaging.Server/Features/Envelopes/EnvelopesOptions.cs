@@ -27,6 +27,10 @@ public sealed class EnvelopesOptions
     [Range(1, 5000)]
     public int MaxBatch { get; set; } = 500;
 
+    /// <summary>PostgreSQL: how often the envelope tables are vacuumed and analysed (<see cref="EnvelopeTableUpkeep"/>).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan TableUpkeepInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// Largest hub frame accepted from a client, derived from the limits above so that an envelope at every limit fits
     /// and one past a limit reaches the size checks (and gets <c>envelope.too-large</c>) instead of closing the
