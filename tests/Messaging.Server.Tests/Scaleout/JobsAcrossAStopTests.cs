@@ -69,7 +69,9 @@ public sealed class JobsAcrossAStopTests(ITestOutputHelper output)
                 $"{address.Split('-')[0]}: {messages.Count} email(s), {Reminders(address).Count} reminder(s), {messages.Select(m => m.MessageId).Distinct(StringComparer.Ordinal).Count()} distinct Message-IDs"));
         }
 
-        // The jobs behind that one reminder: the one scheduled before the stop and one re-derived by each instance started.
+        // The jobs behind that one reminder: the one scheduled before the stop and one re-derived by each instance started
+        // before the reminder went out (an instance that starts after it re-derives nothing): at least two, so that the
+        // single reminder each address got was decided between competing jobs.
         await using var database = new Npgsql.NpgsqlConnection(deployment.ConnectionString);
         await database.OpenAsync();
         await using var query = database.CreateCommand();
@@ -86,7 +88,7 @@ public sealed class JobsAcrossAStopTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"reminder jobs in Hangfire.PostgreSql after the restart: {string.Join(", ", jobs)}");
-        Assert.True(reminderJobs >= 3, "the stop and restart did not leave several jobs for the one reminder");
+        Assert.True(reminderJobs >= 2, "the stop and restart did not leave several jobs for the one reminder");
         Assert.All(addresses, r => Assert.Single(Reminders(r)));
         Assert.All(received.Values, messages => Assert.Equal(messages.Count, messages.Select(m => m.MessageId).Distinct(StringComparer.Ordinal).Count()));
         Assert.All(received.Values.Skip(1), messages => Assert.Single(messages, m => !(m.Subject ?? string.Empty).StartsWith("Rappel", StringComparison.Ordinal))); // one invitation each
