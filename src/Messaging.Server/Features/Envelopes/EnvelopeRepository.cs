@@ -37,6 +37,19 @@ internal static class EnvelopeRepository
                 is { } inserted ? (inserted, await AcknowledgeAsync(session, senderDeviceId, acknowledge)) : (null, 0);
         }
 
+        var (devices, ciphertexts) = CopyArrays(recipients);
+
+        var insert = new DbQuery<long>(InsertWithCopies, r => r.GetInt64(0), ("@sender", senderDeviceId), ("@member", senderMemberId),
+            ("@id", envelopeId), ("@conversation", conversationId), ("@kind", kind), ("@created", createdAt), ("@expires", expiresAt),
+            ("@devices", devices), ("@ciphertexts", ciphertexts));
+        var acknowledgement = AcknowledgeStatements(session, senderDeviceId, acknowledge, ownCall: false);
+        var (sequence, changed) = await session.QueryThenExecuteEachAsync(insert, _ => { }, acknowledgement.Statements, commit);
+        return (sequence.Count == 1 ? sequence[0] : null, acknowledgement.CountDeleted(changed));
+    }
+
+    /// <summary>The copies as the two arrays the PostgreSQL statements unnest: device ids and ciphertexts, in one order.</summary>
+    private static (string[] Devices, byte[][] Ciphertexts) CopyArrays(IReadOnlyList<RecipientCiphertext> recipients)
+    {
         var devices = new string[recipients.Count];
         var ciphertexts = new byte[recipients.Count][];
         for (var i = 0; i < recipients.Count; i++)
@@ -45,12 +58,7 @@ internal static class EnvelopeRepository
             ciphertexts[i] = recipients[i].Ciphertext;
         }
 
-        var insert = new DbQuery<long>(InsertWithCopies, r => r.GetInt64(0), ("@sender", senderDeviceId), ("@member", senderMemberId),
-            ("@id", envelopeId), ("@conversation", conversationId), ("@kind", kind), ("@created", createdAt), ("@expires", expiresAt),
-            ("@devices", devices), ("@ciphertexts", ciphertexts));
-        var acknowledgement = AcknowledgeStatements(session, senderDeviceId, acknowledge, ownCall: false);
-        var (sequence, changed) = await session.QueryThenExecuteEachAsync(insert, _ => { }, acknowledgement.Statements, commit);
-        return (sequence.Count == 1 ? sequence[0] : null, acknowledgement.CountDeleted(changed));
+        return (devices, ciphertexts);
     }
 
     /// <summary>PostgreSQL: the envelope and its copies in one statement. On a repeated id the envelope's insert returns no
@@ -94,19 +102,9 @@ internal static class EnvelopeRepository
             throw new InvalidOperationException("A send is decided in its storing statement on PostgreSQL only.");
         }
 
-        var devices = new string[recipients.Count];
-        var ciphertexts = new byte[recipients.Count][];
-        for (var i = 0; i < recipients.Count; i++)
-        {
-            devices[i] = (string)DbValues.ToDb(recipients[i].DeviceId);
-            ciphertexts[i] = recipients[i].Ciphertext;
-        }
+        var (devices, ciphertexts) = CopyArrays(recipients);
 
-        var addressed = new string[unreachable.Count];
-        for (var i = 0; i < unreachable.Count; i++)
-        {
-            addressed[i] = (string)DbValues.ToDb(unreachable[i]);
-        }
+        var addressed = unreachable.Select(d => (string)DbValues.ToDb(d)).ToArray();
 
         var insert = new DbQuery<long>(InsertIfAllowed, r => r.GetInt64(0), ("@sender", senderDeviceId), ("@member", senderMemberId),
             ("@id", envelopeId), ("@conversation", conversationId), ("@kind", kind), ("@created", createdAt), ("@expires", expiresAt),

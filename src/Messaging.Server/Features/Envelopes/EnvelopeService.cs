@@ -54,6 +54,12 @@ internal sealed partial class EnvelopeService(
                 await EnvelopeRepository.AcknowledgeAsync(s, sender.DeviceId, acknowledge)), null, null,
                 await EnvelopeRepository.ListWaitingCopiesAsync(s, earlier.Sequence));
 
+        // An accepted send's answer and delivery, whichever way it was decided.
+        (SendEnvelopeResult Result, EnvelopeDelivery? Delivery, List<Func<Task>>? AfterCommit, List<(Guid DeviceId, EnvelopeDelivery Delivery)>? Again) Accepted(
+            long sequence, int acknowledged, List<Func<Task>>? afterCommit)
+            => (SendEnvelopeResult.Accepted(sequence, now, expiresAt, acknowledged), new EnvelopeDelivery(sequence, request.EnvelopeId,
+                request.ConversationId, sender.MemberId, sender.DeviceId, request.Kind, [], now, expiresAt), afterCommit, null);
+
         // A kind no gate reads state for is decided, on PostgreSQL, by the statement that stores it (one round trip, which
         // commits); when that statement stores nothing, the unit runs again the full way below, which finds out why.
         var storeDecides = StoreDecides(sender, request);
@@ -72,9 +78,7 @@ internal sealed partial class EnvelopeService(
                     throw new DbRunAgainException();
                 }
 
-                return (Result: SendEnvelopeResult.Accepted(decidedSequence, now, expiresAt, decidedAcknowledged), Delivery: (EnvelopeDelivery?)new EnvelopeDelivery(
-                    decidedSequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId, request.Kind, [], now, expiresAt),
-                    AfterCommit: (List<Func<Task>>?)null, Again: (List<(Guid DeviceId, EnvelopeDelivery Delivery)>?)null);
+                return Accepted(decidedSequence, decidedAcknowledged, null);
             }
 
             // The per-call device check, a repeat, the conversation and its members, read together (one round trip on
@@ -117,11 +121,7 @@ internal sealed partial class EnvelopeService(
                     ?? throw new InvalidOperationException("A conflicting envelope is not visible after its commit."));
             }
 
-            var afterCommit = await RunAcceptedHooksAsync(s, context, sequence);
-            var delivery = new EnvelopeDelivery(sequence, request.EnvelopeId, request.ConversationId, sender.MemberId, sender.DeviceId,
-                request.Kind, [], now, expiresAt);
-            return (Result: SendEnvelopeResult.Accepted(sequence, now, expiresAt, acknowledged), Delivery: (EnvelopeDelivery?)delivery, AfterCommit: afterCommit,
-                Again: (List<(Guid DeviceId, EnvelopeDelivery Delivery)>?)null);
+            return Accepted(sequence, acknowledged, await RunAcceptedHooksAsync(s, context, sequence));
         }, IsolationFor(request.Kind), cancellationToken);
 
         if (carried > 0)
