@@ -2,6 +2,7 @@ using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Search;
 using MailKit.Security;
+using MimeKit;
 using Messaging.Scheduling.Delivery;
 
 namespace Messaging.Scheduling.Replies;
@@ -35,6 +36,8 @@ public sealed class ImapOptions
 /// Polls the scheduling mailbox over IMAP (MailKit): every message of the inbox is read by the
 /// <see cref="ReplyProcessor"/>, then moved to the processed or the refused folder, so a poll never reads a message
 /// twice and nothing is lost if the process stops between two polls (a message is moved only after it was handled).
+/// Two polls may overlap (two instances, a poll run by hand): a message that the other poll moved between this poll's
+/// listing and its read or its move is left to that poll, which handled it too.
 /// A job runs <see cref="PollOnceAsync"/> on a schedule.
 /// </summary>
 public sealed class ImapReplyPoller
@@ -68,20 +71,55 @@ public sealed class ImapReplyPoller
         var uids = await inbox.SearchAsync(SearchQuery.All, cancellationToken).ConfigureAwait(false);
         foreach (var uid in uids.Take(_options.BatchSize))
         {
-            var message = await inbox.GetMessageAsync(uid, cancellationToken).ConfigureAwait(false);
+            MimeMessage message;
+            try
+            {
+                message = await inbox.GetMessageAsync(uid, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsGone(e))
+            {
+                if (await InInboxAsync(inbox, uid, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+
+                continue; // an overlapping poll took it after this one listed the inbox: that poll handles it
+            }
+
             var outcome = _processor.Process(message);
             if (outcome.Reply is { } reply)
             {
                 await handle(reply, cancellationToken).ConfigureAwait(false);
             }
 
-            await inbox.MoveToAsync(uid, outcome.Reply is null ? refused : processed, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await inbox.MoveToAsync(uid, outcome.Reply is null ? refused : processed, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsGone(e))
+            {
+                if (await InInboxAsync(inbox, uid, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+
+                // An overlapping poll moved it first, after handling it too: handing a reply over twice is harmless, as
+                // applying one is idempotent (the same answer at the same SEQUENCE).
+            }
+
             outcomes.Add(outcome);
         }
 
         await client.DisconnectAsync(true, cancellationToken).ConfigureAwait(false);
         return outcomes;
     }
+
+    /// <summary>What IMAP answers for a message that another session expunged: a NO ("no longer exist") while this
+    /// session has not yet been told, or no data at all after it has.</summary>
+    private static bool IsGone(Exception e) => e is MessageNotFoundException or ImapCommandException { Response: ImapCommandResponse.No };
+
+    private static async Task<bool> InInboxAsync(IMailFolder inbox, UniqueId uid, CancellationToken cancellationToken)
+        => (await inbox.SearchAsync(SearchQuery.Uids([uid]), cancellationToken).ConfigureAwait(false)).Count > 0;
 
     private static async Task<IMailFolder> FolderAsync(ImapClient client, string name, CancellationToken cancellationToken)
     {

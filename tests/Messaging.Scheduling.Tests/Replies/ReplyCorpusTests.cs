@@ -108,37 +108,8 @@ public class ImapReplyPollerTests
     [Fact]
     public async Task Poller_ReadsTheSchedulingMailbox_HandsOverReplies_AndMovesEveryMessageOnce()
     {
-        using (var setup = new ImapClient())
-        {
-            await setup.ConnectAsync("127.0.0.1", TestServices.ImapPort, SecureSocketOptions.None);
-            await setup.AuthenticateAsync(TestServices.ImapUser, TestServices.ImapPassword);
-            await setup.Inbox.OpenAsync(FolderAccess.ReadWrite);
-            var leftovers = await setup.Inbox.SearchAsync(SearchQuery.All);
-            if (leftovers.Count > 0)
-            {
-                await setup.Inbox.AddFlagsAsync(leftovers, MessageFlags.Deleted, true);
-                await setup.Inbox.ExpungeAsync();
-            }
-
-            foreach (var file in new[] { "outlook-accept-without-organizer.eml", "non-invitee.eml", "gmail-decline.eml", "not-a-calendar.eml" })
-            {
-                await setup.Inbox.AppendAsync(ReplyCorpusTests.Load(file));
-            }
-
-            await setup.DisconnectAsync(true);
-        }
-
-        var interview = Samples.Interview();
-        var poller = new ImapReplyPoller(
-            new ImapOptions
-            {
-                Host = "127.0.0.1",
-                Port = TestServices.ImapPort,
-                Security = SecureSocketOptions.None,
-                UserName = TestServices.ImapUser,
-                Password = new Secret(TestServices.ImapPassword),
-            },
-            new ReplyProcessor(new SingleLookup(interview), new ReplyCorpusTests.RecordingLogger<ReplyProcessor>()));
+        await FillInboxAsync();
+        var poller = Poller();
         var handled = new List<ParticipantReply>();
 
         var first = await poller.PollOnceAsync((r, _) => { handled.Add(r); return Task.CompletedTask; }, CancellationToken.None);
@@ -158,6 +129,75 @@ public class ImapReplyPollerTests
         var processedCount = processed.Count;
         await refused.OpenAsync(FolderAccess.ReadOnly);
         Assert.True(processedCount >= 2 && refused.Count >= 2, $"processed {processedCount}, refused {refused.Count}");
+    }
+
+    [Fact]
+    public async Task Poller_TakesAMessageThatAnOverlappingPollMovedFirst_AsHandled_AndGoesOn()
+    {
+        await FillInboxAsync();
+        var handled = new List<ParticipantReply>();
+
+        // While this poll hands over its first reply, another poll (another instance, or a poll run by hand) takes
+        // every message of the inbox: this poll's move of that message, and its reads of the others, find them gone.
+        var outcomes = await Poller().PollOnceAsync(async (r, ct) =>
+        {
+            handled.Add(r);
+            if (handled.Count == 1)
+            {
+                using var other = await ConnectAsync();
+                var root = other.GetFolder(other.PersonalNamespaces[0]);
+                var processed = await root.GetSubfolderAsync("Processed", ct);
+                await other.Inbox.OpenAsync(FolderAccess.ReadWrite, ct);
+                var all = await other.Inbox.SearchAsync(SearchQuery.All, ct);
+                await other.Inbox.MoveToAsync(all, processed, ct);
+                await other.DisconnectAsync(true, ct);
+            }
+        }, CancellationToken.None);
+
+        Assert.Equal([ReplyAnswer.Accepted], handled.Select(h => h.Answer));
+        Assert.Equal([null], outcomes.Select(o => o.Refusal));
+        using var check = await ConnectAsync();
+        await check.Inbox.OpenAsync(FolderAccess.ReadOnly);
+        Assert.Equal(0, check.Inbox.Count);
+    }
+
+    private static ImapReplyPoller Poller() => new(
+        new ImapOptions
+        {
+            Host = "127.0.0.1",
+            Port = TestServices.ImapPort,
+            Security = SecureSocketOptions.None,
+            UserName = TestServices.ImapUser,
+            Password = new Secret(TestServices.ImapPassword),
+        },
+        new ReplyProcessor(new SingleLookup(Samples.Interview()), new ReplyCorpusTests.RecordingLogger<ReplyProcessor>()));
+
+    private static async Task<ImapClient> ConnectAsync()
+    {
+        var client = new ImapClient();
+        await client.ConnectAsync("127.0.0.1", TestServices.ImapPort, SecureSocketOptions.None);
+        await client.AuthenticateAsync(TestServices.ImapUser, TestServices.ImapPassword);
+        return client;
+    }
+
+    /// <summary>Empties the test mailbox's inbox and puts in two replies and two messages to refuse, in that order.</summary>
+    private static async Task FillInboxAsync()
+    {
+        using var setup = await ConnectAsync();
+        await setup.Inbox.OpenAsync(FolderAccess.ReadWrite);
+        var leftovers = await setup.Inbox.SearchAsync(SearchQuery.All);
+        if (leftovers.Count > 0)
+        {
+            await setup.Inbox.AddFlagsAsync(leftovers, MessageFlags.Deleted, true);
+            await setup.Inbox.ExpungeAsync();
+        }
+
+        foreach (var file in new[] { "outlook-accept-without-organizer.eml", "non-invitee.eml", "gmail-decline.eml", "not-a-calendar.eml" })
+        {
+            await setup.Inbox.AppendAsync(ReplyCorpusTests.Load(file));
+        }
+
+        await setup.DisconnectAsync(true);
     }
 
     private sealed class SingleLookup(Interview interview) : IInterviewLookup
