@@ -6,6 +6,7 @@ using Messaging.LoadTest;
 // messaging-load realistic [--devices 2000] [--rate 200] [--payload 1024] [--warmup 10] [--seconds 60] [--storage sqlite|postgres] [--instances 1|2] [--output FILE]
 //   [--server-settings KEY=VALUE,…] [--server-env NAME=VALUE,…] [--client-keepalive SECONDS] (also for the peak runs)
 //   [--tool-no-gc MB] (realistic: no collection in the tool itself during the window, up to MB allocated in it)
+//   [--echo] (realistic: the same devices and rate on the bare SignalR echo hub instead of the server: this machine's floor)
 //   [--server-directory PATH] (another build of the server, e.g. an older tree's src/Messaging.Server/bin/Release/net10.0)
 // messaging-load capacity [--devices 22000] [--nofile 32768] [--excess 2000] [--addresses 2] [--max-hub N] [--output FILE]   (run under prlimit --nofile=…)
 //   [--server-env NAME=VALUE,…] (the server's environment only, e.g. DOTNET_gcServer=0) [--server-settings KEY=VALUE,…]
@@ -135,6 +136,14 @@ if (args.Length > 0 && args[0] == "capacity")
 if (realistic)
 {
     var rate = double.Parse(Option("rate", "200"), CultureInfo.InvariantCulture);
+    if (args.Contains("--echo"))
+    {
+        Console.Error.WriteLine($"{settings.Pairs * 2} devices, {rate} messages/s in aggregate, {settings.PayloadBytes} B, on the bare SignalR echo hub");
+        var bare = await EchoScenario.RunAsync(tool, settings, rate);
+        return await WriteAsync(string.Join('\n', Result.FullHeader, bare.FullRow(string.Create(CultureInfo.InvariantCulture,
+            $"realistic: {settings.Pairs * 2} devices, {rate:F0}/s offered, bare SignalR echo hub (no storage, no E2E, no acks)"))));
+    }
+
     Console.Error.WriteLine($"{settings.Pairs * 2} devices, {rate} messages/s in aggregate, {settings.PayloadBytes} B, on {setup.Describe()}");
     var paced = await RelayScenario.RunAsync(serverDirectory, settings, setup, rate);
     return await WriteAsync(string.Join('\n', Result.FullHeader, paced.FullRow(string.Create(CultureInfo.InvariantCulture,

@@ -592,7 +592,9 @@ internal static class RelayScenario
 /// <summary>(B) The bare baseline: the same closed loop through a SignalR hub that only forwards (child process).</summary>
 internal static class EchoScenario
 {
-    public static async Task<Result> RunAsync(string toolPath, LoadSettings settings)
+    /// <summary>Closed loop (the peak), or with <paramref name="perSecond"/> the realistic scenario's open loop: the same
+    /// devices and rate as the relay, on a hub that stores, checks and encrypts nothing (the floor of this machine).</summary>
+    public static async Task<Result> RunAsync(string toolPath, LoadSettings settings, double? perSecond = null)
     {
         var port = ChildProcess.FreePort();
         var url = new Uri($"http://127.0.0.1:{port}/");
@@ -619,7 +621,10 @@ internal static class EchoScenario
             // A send in flight is never cancelled: the loop stops between sends, as in the relay scenario.
             await c.Hub.InvokeAsync("Send", c.Partner, payload, CancellationToken.None);
         })).ToList();
-        var result = await ClosedLoop.RunAsync(senders, measurement, settings, new CpuProbe([server.Pid]));
+        var cpu = new CpuProbe([server.Pid]);
+        var result = perSecond is { } rate
+            ? await PacedLoop.RunAsync([.. senders.Select(send => (Func<Task>)(() => send(CancellationToken.None)))], rate, measurement, settings, cpu)
+            : await ClosedLoop.RunAsync(senders, measurement, settings, cpu);
         await Task.WhenAll(connections.Select(c => c.Hub.DisposeAsync().AsTask()));
         return result;
     }

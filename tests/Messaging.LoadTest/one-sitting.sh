@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The relay's performance tables of docs/performance.md (issue 15), all in one sitting, one run after the other, on a
-# machine with nothing else running: realistic load and peak on (a) SQLite, (b) PostgreSQL, (c) two instances on
+# machine with nothing else running: the bare echo hub at the realistic load (this machine's floor), realistic load and peak on (a) SQLite, (b) PostgreSQL, (c) two instances on
 # PostgreSQL + Redis; then the storage floor replays, right after the peak runs whose server figures they are compared
 # with. Each step's table row goes to stdout, with the time and the load average before it.
 #
@@ -36,6 +36,8 @@ replay() {
 
 # The realistic runs keep the load tool's own collector out of the window (--tool-no-gc): its 2,000 devices share one
 # process, whose collections would pause them all at once and show as the server's latency (see docs/performance.md).
+# The floor first: the same devices and rate on the bare SignalR echo hub (no storage, checks, E2E or acknowledgements).
+step $load realistic --echo --tool-no-gc 1000
 step $load realistic --storage sqlite --instances 1 --tool-no-gc 1000
 step $load realistic --storage postgres --instances 1 --tool-no-gc 1000
 step $load realistic --storage postgres --instances 2 --tool-no-gc 1000
