@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Search;
@@ -78,11 +79,7 @@ public sealed class ImapReplyPoller
             }
             catch (Exception e) when (IsGone(e))
             {
-                if (await InInboxAsync(inbox, uid, cancellationToken).ConfigureAwait(false))
-                {
-                    throw;
-                }
-
+                await ThrowIfStillInInboxAsync(e, inbox, uid, cancellationToken).ConfigureAwait(false);
                 continue; // an overlapping poll took it after this one listed the inbox: that poll handles it
             }
 
@@ -98,11 +95,7 @@ public sealed class ImapReplyPoller
             }
             catch (Exception e) when (IsGone(e))
             {
-                if (await InInboxAsync(inbox, uid, cancellationToken).ConfigureAwait(false))
-                {
-                    throw;
-                }
-
+                await ThrowIfStillInInboxAsync(e, inbox, uid, cancellationToken).ConfigureAwait(false);
                 // An overlapping poll moved it first, after handling it too: handing a reply over twice is harmless, as
                 // applying one is idempotent (the same answer at the same SEQUENCE).
             }
@@ -118,8 +111,15 @@ public sealed class ImapReplyPoller
     /// session has not yet been told, or no data at all after it has.</summary>
     private static bool IsGone(Exception e) => e is MessageNotFoundException or ImapCommandException { Response: ImapCommandResponse.No };
 
-    private static async Task<bool> InInboxAsync(IMailFolder inbox, UniqueId uid, CancellationToken cancellationToken)
-        => (await inbox.SearchAsync(SearchQuery.Uids([uid]), cancellationToken).ConfigureAwait(false)).Count > 0;
+    /// <summary>Rethrows <paramref name="error"/> unless the message has indeed left the inbox: a refusal for any other
+    /// reason stays a failure of the poll.</summary>
+    private static async Task ThrowIfStillInInboxAsync(Exception error, IMailFolder inbox, UniqueId uid, CancellationToken cancellationToken)
+    {
+        if ((await inbox.SearchAsync(SearchQuery.Uids([uid]), cancellationToken).ConfigureAwait(false)).Count > 0)
+        {
+            ExceptionDispatchInfo.Throw(error);
+        }
+    }
 
     private static async Task<IMailFolder> FolderAsync(ImapClient client, string name, CancellationToken cancellationToken)
     {
