@@ -5,6 +5,7 @@ using Messaging.Client.Connection;
 using Messaging.Contracts;
 using Messaging.Crypto.Keys;
 using Messaging.Crypto.Ratchet;
+using Messaging.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Messaging.LoadTest;
@@ -418,7 +419,7 @@ internal static class RelayScenario
             HubLink.WebSocketsOnly(o, () => Task.FromResult<string?>(device.Token));
             if (http2 is not null)
             {
-                o.WebSocketFactory = (context, cancellation) => Http2WebSocketAsync(context.Uri, http2, device.Token, cancellation);
+                o.WebSocketFactory = (context, cancellation) => Http2WebSockets.ConnectAsync(context.Uri, http2, device.Token, cancellation);
             }
         }).Build());
 
@@ -429,24 +430,6 @@ internal static class RelayScenario
         PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
         ConnectTimeout = TimeSpan.FromSeconds(10),
     });
-
-    private static async ValueTask<System.Net.WebSockets.WebSocket> Http2WebSocketAsync(Uri uri, HttpMessageInvoker http2, string token, CancellationToken cancellation)
-    {
-        var socket = new System.Net.WebSockets.ClientWebSocket();
-        socket.Options.HttpVersion = System.Net.HttpVersion.Version20;
-        socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
-        socket.Options.SetRequestHeader("Authorization", $"Bearer {token}");
-        try
-        {
-            await socket.ConnectAsync(uri, http2, cancellation);
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
 
     internal static async Task ConnectAsync(Device device, Uri url, Measurement measurement, HttpMessageInvoker? http2 = null)
     {

@@ -6,6 +6,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using Messaging.Contracts;
+using Messaging.Testing;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -151,23 +152,7 @@ public sealed partial class LimitedServerProcess : IAsyncDisposable
         {
             options.Transports = HttpTransportType.WebSockets;
             options.SkipNegotiation = true;
-            options.WebSocketFactory = async (context, cancellation) =>
-            {
-                var socket = new System.Net.WebSockets.ClientWebSocket();
-                socket.Options.HttpVersion = HttpVersion.Version20;
-                socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
-                socket.Options.SetRequestHeader("Authorization", $"Bearer {token}");
-                try
-                {
-                    await socket.ConnectAsync(context.Uri, http2, cancellation);
-                    return socket;
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            };
+            options.WebSocketFactory = (context, cancellation) => Http2WebSockets.ConnectAsync(context.Uri, http2, token, cancellation);
         })
         .Build();
 
