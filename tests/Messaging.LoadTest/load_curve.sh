@@ -8,13 +8,9 @@
 # Each argument is the realistic scenario's options (docs/performance.md): --echo, --storage, --instances, --rate.
 # Each run prints its table row, then how many deliveries took over 15 ms.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$root"
-load="dotnet tests/Messaging.LoadTest/bin/Release/net10.0/messaging-load.dll"
 # shellcheck source=storage/services.sh
-source tests/Messaging.LoadTest/storage/services.sh
-services_start >/dev/null
-trap services_stop EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/storage/services.sh"
+services_for_load_runs
 logs="$(mktemp -d)"
 for options in "$@"; do
   sync

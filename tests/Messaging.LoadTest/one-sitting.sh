@@ -6,13 +6,9 @@
 #
 #   dotnet build tests/Messaging.LoadTest -c Release && bash tests/Messaging.LoadTest/one-sitting.sh | tee sitting.md
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$root"
-load="dotnet tests/Messaging.LoadTest/bin/Release/net10.0/messaging-load.dll"
 # shellcheck source=storage/services.sh
-source tests/Messaging.LoadTest/storage/services.sh
-services_start >/dev/null
-trap services_stop EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/storage/services.sh"
+services_for_load_runs
 
 heading() {
   # Dirty pages left by earlier work (a test suite's unsynced PostgreSQL) are flushed first, not during the run, where

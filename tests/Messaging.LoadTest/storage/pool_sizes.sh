@@ -10,13 +10,9 @@
 #
 # Each run prints its table row, then how many deliveries took over 15 ms and the server's connections 45 s in.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-cd "$root"
-load="dotnet tests/Messaging.LoadTest/bin/Release/net10.0/messaging-load.dll"
 # shellcheck source=services.sh
-source tests/Messaging.LoadTest/storage/services.sh
-services_start >/dev/null
-trap services_stop EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
+services_for_load_runs
 base="$MESSAGING_TEST_POSTGRES"
 instances="${INSTANCES:-1}"
 logs="$(mktemp -d)"

@@ -37,3 +37,12 @@ services_start() {
 services_stop() {
   deps_stop
 }
+
+# For the scripts that run the load tool against these services (one-sitting.sh, load_curve.sh, pool_sizes.sh): moves
+# to the repository's root, sets `load` to the built tool's command, starts the services and stops them on exit.
+services_for_load_runs() {
+  cd "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)" || return 1
+  load="dotnet tests/Messaging.LoadTest/bin/Release/net10.0/messaging-load.dll"
+  services_start >/dev/null || return 1
+  trap services_stop EXIT
+}
