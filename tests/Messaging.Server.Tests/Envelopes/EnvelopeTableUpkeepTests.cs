@@ -1,6 +1,9 @@
 using System.Globalization;
+using Messaging.Server.Features.Envelopes;
 using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Messaging.Server.Tests.Envelopes;
 
@@ -48,6 +51,41 @@ public sealed class EnvelopeTableUpkeepTests
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), $"not vacuumed within 30 s: {now} (before: {vacuumsBefore})");
             await Task.Delay(250);
         }
+    }
+
+    [Fact]
+    public async Task AVacuumLessThanHalfAnIntervalAgo_IsNotRepeated_SoSeveralInstancesVacuumOncePerInterval()
+    {
+        // Every instance runs the upkeep on the one database; a second instance's turn right after the first's is what
+        // RunOnceAsync called again here stands for (it reads the same statistics of the same tables).
+        await using var app = new MessagingApp(StorageProvider.Postgres, new Dictionary<string, string?>
+        {
+            ["Messaging:Envelopes:TableUpkeepInterval"] = "00:00:04",
+        });
+        var upkeep = app.Services.GetServices<IHostedService>().OfType<EnvelopeTableUpkeep>().Single();
+        var database = app.Services.GetRequiredService<PostgresDatabase>();
+
+        // A turn that vacuums: at the latest once half an interval has passed since the last vacuum (a database reused
+        // from an earlier test, or this app's own timer, may just have vacuumed).
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!await upkeep.RunOnceAsync(database, CancellationToken.None))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "no turn vacuumed within 10 s");
+            await Task.Delay(100);
+        }
+
+        // For the next second and a half — under half the interval — every turn, this one's and the app's own timer's,
+        // finds that vacuum recent and skips: no vacuum is counted.
+        var afterFirst = await VacuumsAsync(app);
+        var turns = System.Diagnostics.Stopwatch.StartNew();
+        while (turns.Elapsed < TimeSpan.FromSeconds(1.5))
+        {
+            Assert.False(await upkeep.RunOnceAsync(database, CancellationToken.None));
+            await Task.Delay(100);
+        }
+
+        var later = await VacuumsAsync(app);
+        Assert.Equal((afterFirst.Copies, afterFirst.Envelopes), (later.Copies, later.Envelopes));
     }
 
     /// <summary>Manual vacuums (not autovacuum's) and dead rows of the two tables, from PostgreSQL's statistics.</summary>
