@@ -572,7 +572,7 @@ internal static class RelayScenario
     }
 }
 
-/// <summary>(B) The bare baseline: the same closed loop through a SignalR hub that only forwards (child process).</summary>
+/// <summary>(B) The bare baseline: the same loops through a SignalR hub that only forwards (child process).</summary>
 internal static class EchoScenario
 {
     /// <summary>Closed loop (the peak), or with <paramref name="perSecond"/> the realistic scenario's open loop: the same
