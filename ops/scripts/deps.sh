@@ -7,10 +7,10 @@
 # Storage runs on embedded SQLite and on PostgreSQL (a private cluster, postgresql); the SignalR backplane on Redis
 # (a private instance, redis-server). Scheduling (issue 13) needs an SMTP server (python3-aiosmtpd), an IMAP
 # server (dovecot-imapd) and ical.js under node (an independent iCalendar parser). The worker web app's browser tests
-# (issue 16) drive Debian's Chromium (chromium, at /usr/lib/chromium/chromium) through Playwright: never Playwright's own
-# browser download.
+# (issue 16) drive Debian's headless Chromium (chromium-headless-shell, at /usr/lib/chromium/chromium-headless-shell)
+# through Playwright: never Playwright's own browser download.
 
-MESSAGING_TEST_SERVICES=(python3-aiosmtpd dovecot-imapd postgresql redis-server chromium)
+MESSAGING_TEST_SERVICES=(python3-aiosmtpd dovecot-imapd postgresql redis-server chromium-headless-shell)
 MESSAGING_DEPS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 MESSAGING_DEPS_RUN="$MESSAGING_DEPS_ROOT/.test-run/services"
 
