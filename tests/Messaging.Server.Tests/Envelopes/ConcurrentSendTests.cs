@@ -104,8 +104,9 @@ public abstract class ConcurrentSendTests(StorageProvider storage)
         var now = DbValues.ToStoragePrecision(app.Clock.GetUtcNow());
 
         // What a retry racing its original does below the service: the second insert of the same (sender, envelope id).
-        async Task<long?> Insert() => (await app.Database.WriteAsync(s => EnvelopeRepository.StoreAsync(s, sender.Device.Id, sender.Device.Member.Id,
-            send.EnvelopeId, conversation.ConversationId, EnvelopeKind.Chat, now, now.AddDays(1), send.Recipients, [], commit: true),
+        async Task<long?> Insert() => (await app.Database.WriteAsync(s => EnvelopeRepository.StoreAsync(s, new NewEnvelope(sender.Device.Id,
+            sender.Device.Member.Id, send.EnvelopeId, conversation.ConversationId, EnvelopeKind.Chat, now, now.AddDays(1), send.Recipients), [],
+            commit: true),
             WriteIsolation.ReadCommitted)).Sequence;
         var inserts = await Task.WhenAll(Insert(), Insert());
 

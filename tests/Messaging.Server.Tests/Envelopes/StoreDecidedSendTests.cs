@@ -121,8 +121,8 @@ public sealed class StoreDecidedSendTests
         Guid[]? unreachable = null, string[]? receivers = null, bool collectiveAllowed = true, long[]? acknowledge = null, Guid? envelopeId = null)
     {
         var now = DbValues.ToStoragePrecision(app.Clock.GetUtcNow());
-        return app.Database.WriteAsync(s => EnvelopeRepository.StoreIfAllowedAsync(s, sender.Id, sender.Member.Id, envelopeId ?? Guid.NewGuid(),
-            conversationId, EnvelopeKind.Chat, now, now.AddDays(7), [.. recipients.Select(d => new RecipientCiphertext(d, Ciphertexts.Random(64)))],
-            unreachable ?? [], receivers ?? EveryRole, collectiveAllowed, acknowledge ?? []), WriteIsolation.ReadCommitted);
+        return app.Database.WriteAsync(s => EnvelopeRepository.StoreIfAllowedAsync(s, new NewEnvelope(sender.Id, sender.Member.Id,
+            envelopeId ?? Guid.NewGuid(), conversationId, EnvelopeKind.Chat, now, now.AddDays(7),
+            [.. recipients.Select(d => new RecipientCiphertext(d, Ciphertexts.Random(64)))]), unreachable ?? [], receivers ?? EveryRole, collectiveAllowed, acknowledge ?? []), WriteIsolation.ReadCommitted);
     }
 }

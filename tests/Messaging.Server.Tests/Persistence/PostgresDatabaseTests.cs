@@ -161,8 +161,8 @@ public sealed class PostgresDatabaseTests
             await auditLog.AppendAsync(s, new AuditEvent(AuditEventTypes.DeviceEnrolled, member, device, [AuditSubject.Device(device)]));
             var now = DbValues.ToStoragePrecision(DateTimeOffset.FromUnixTimeMilliseconds(1_900_000_000_000 + i));
             // Serializable, and committed in the store's own batch: a serialization failure at that commit runs the unit again.
-            return (await EnvelopeRepository.StoreAsync(s, device, member, Guid.NewGuid(), Guid.NewGuid(), EnvelopeKind.Chat, now, now.AddDays(1),
-                [new RecipientCiphertext(Guid.NewGuid(), [1, 2, 3])], [], commit: true)).Sequence
+            return (await EnvelopeRepository.StoreAsync(s, new NewEnvelope(device, member, Guid.NewGuid(), Guid.NewGuid(), EnvelopeKind.Chat, now,
+                now.AddDays(1), [new RecipientCiphertext(Guid.NewGuid(), [1, 2, 3])]), [], commit: true)).Sequence
                 ?? throw new InvalidOperationException("A fresh envelope id conflicted.");
         });
 

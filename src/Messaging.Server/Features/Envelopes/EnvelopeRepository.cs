@@ -7,6 +7,11 @@ namespace Messaging.Server.Features.Envelopes;
 
 internal sealed record StoredAcceptance(long Sequence, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
 
+/// <summary>An envelope as a send stores it: its sender (device and member), the sender's id for it, its conversation and
+/// kind, when it was accepted and until when it is kept, and one ciphertext per recipient device.</summary>
+internal sealed record NewEnvelope(Guid SenderDeviceId, Guid SenderMemberId, Guid EnvelopeId, Guid ConversationId, EnvelopeKind Kind,
+    DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, IReadOnlyList<RecipientCiphertext> Recipients);
+
 internal static class EnvelopeRepository
 {
     public static async Task<StoredAcceptance?> FindAsync(DbSession session, Guid senderDeviceId, Guid envelopeId)
@@ -27,29 +32,26 @@ internal static class EnvelopeRepository
     /// commits the unit (<see cref="DbSession.QueryThenExecuteEachAsync"/>; then nothing more may run in it). On SQLite's
     /// writer, one statement after the other, each prepared once and re-bound.</para>
     /// </summary>
-    public static async Task<(long? Sequence, int Acknowledged)> StoreAsync(DbSession session, Guid senderDeviceId, Guid senderMemberId,
-        Guid envelopeId, Guid conversationId, EnvelopeKind kind, DateTimeOffset createdAt, DateTimeOffset expiresAt,
-        IReadOnlyList<RecipientCiphertext> recipients, IReadOnlyCollection<long> acknowledge, bool commit)
+    public static async Task<(long? Sequence, int Acknowledged)> StoreAsync(DbSession session, NewEnvelope envelope,
+        IReadOnlyCollection<long> acknowledge, bool commit)
     {
         if (!session.LocksRows)
         {
-            return await InsertAsync(session, senderDeviceId, senderMemberId, envelopeId, conversationId, kind, createdAt, expiresAt, recipients)
-                is { } inserted ? (inserted, await AcknowledgeAsync(session, senderDeviceId, acknowledge)) : (null, 0);
+            return await InsertAsync(session, envelope) is { } inserted
+                ? (inserted, await AcknowledgeAsync(session, envelope.SenderDeviceId, acknowledge)) : (null, 0);
         }
 
-        var (devices, ciphertexts) = CopyArrays(recipients);
-
-        var insert = new DbQuery<long>(InsertWithCopies, r => r.GetInt64(0), ("@sender", senderDeviceId), ("@member", senderMemberId),
-            ("@id", envelopeId), ("@conversation", conversationId), ("@kind", kind), ("@created", createdAt), ("@expires", expiresAt),
-            ("@devices", devices), ("@ciphertexts", ciphertexts));
-        var acknowledgement = AcknowledgeStatements(session, senderDeviceId, acknowledge, ownCall: false);
+        var insert = new DbQuery<long>(InsertWithCopies, r => r.GetInt64(0), StoreParameters(envelope));
+        var acknowledgement = AcknowledgeStatements(session, envelope.SenderDeviceId, acknowledge, ownCall: false);
         var (sequence, changed) = await session.QueryThenExecuteEachAsync(insert, _ => { }, acknowledgement.Statements, commit);
         return (sequence.Count == 1 ? sequence[0] : null, acknowledgement.CountDeleted(changed));
     }
 
-    /// <summary>The copies as the two arrays the PostgreSQL statements unnest: device ids and ciphertexts, in one order.</summary>
-    private static (string[] Devices, byte[][] Ciphertexts) CopyArrays(IReadOnlyList<RecipientCiphertext> recipients)
+    /// <summary>The parameters of <see cref="StoreAllowed"/>: the envelope's columns, and its copies as the two arrays the
+    /// statement unnests (device ids and ciphertexts, in one order).</summary>
+    private static (string, object?)[] StoreParameters(NewEnvelope envelope, params (string, object?)[] more)
     {
+        var recipients = envelope.Recipients;
         var devices = new string[recipients.Count];
         var ciphertexts = new byte[recipients.Count][];
         for (var i = 0; i < recipients.Count; i++)
@@ -58,7 +60,9 @@ internal static class EnvelopeRepository
             ciphertexts[i] = recipients[i].Ciphertext;
         }
 
-        return (devices, ciphertexts);
+        return [("@sender", envelope.SenderDeviceId), ("@member", envelope.SenderMemberId), ("@id", envelope.EnvelopeId),
+            ("@conversation", envelope.ConversationId), ("@kind", envelope.Kind), ("@created", envelope.CreatedAt),
+            ("@expires", envelope.ExpiresAt), ("@devices", devices), ("@ciphertexts", ciphertexts), .. more];
     }
 
     /// <summary>PostgreSQL: the envelope and its copies in one statement. On a repeated id the envelope's insert returns no
@@ -84,33 +88,26 @@ internal static class EnvelopeRepository
     /// statement stores the envelope and its copies only when the send passes every check of the full path that reads the
     /// store (<see cref="EnvelopeService"/>): the sending device is active; its member belongs to the conversation; the
     /// conversation is not collective, unless <paramref name="collectiveAllowed"/>; every member's role is one of
-    /// <paramref name="receivers"/>; and the devices addressed (<paramref name="recipients"/> and those declared
-    /// <paramref name="unreachable"/>) are exactly the active devices of the conversation's members, the sending device aside. The acknowledgement the send
-    /// carries follows in the same batch and applies only where the sender's envelope with this id is stored (just now, or
-    /// by an earlier acceptance: a repeat) and the device is active.
+    /// <paramref name="receivers"/>; and the devices addressed (the <paramref name="envelope"/>'s recipients and those
+    /// declared <paramref name="unreachable"/>) are exactly the active devices of the conversation's members, the sending
+    /// device aside. The acknowledgement the send carries follows in the same batch and applies only where the sender's
+    /// envelope with this id is stored (just now, or by an earlier acceptance: a repeat) and the device is active.
     /// <para>Returns the sequence, or null when nothing was stored; then the unit has committed nothing but, for a repeat,
     /// that acknowledgement (its count is returned), and the full path finds out why: a repeat, a refusal, a device
     /// mismatch.</para>
     /// </summary>
-    public static async Task<(long? Sequence, int Acknowledged)> StoreIfAllowedAsync(DbSession session, Guid senderDeviceId, Guid senderMemberId,
-        Guid envelopeId, Guid conversationId, EnvelopeKind kind, DateTimeOffset createdAt, DateTimeOffset expiresAt,
-        IReadOnlyList<RecipientCiphertext> recipients, IReadOnlyList<Guid> unreachable, string[] receivers, bool collectiveAllowed,
-        IReadOnlyCollection<long> acknowledge)
+    public static async Task<(long? Sequence, int Acknowledged)> StoreIfAllowedAsync(DbSession session, NewEnvelope envelope,
+        IReadOnlyList<Guid> unreachable, string[] receivers, bool collectiveAllowed, IReadOnlyCollection<long> acknowledge)
     {
         if (!session.LocksRows)
         {
             throw new InvalidOperationException("A send is decided in its storing statement on PostgreSQL only.");
         }
 
-        var (devices, ciphertexts) = CopyArrays(recipients);
-
-        var addressed = unreachable.Select(d => (string)DbValues.ToDb(d)).ToArray();
-
-        var insert = new DbQuery<long>(InsertIfAllowed, r => r.GetInt64(0), ("@sender", senderDeviceId), ("@member", senderMemberId),
-            ("@id", envelopeId), ("@conversation", conversationId), ("@kind", kind), ("@created", createdAt), ("@expires", expiresAt),
-            ("@devices", devices), ("@ciphertexts", ciphertexts), ("@unreachable", addressed), ("@receivers", receivers),
-            ("@collective_allowed", collectiveAllowed));
-        var acknowledgement = AcknowledgeStatements(session, senderDeviceId, acknowledge, ownCall: false, carriedBy: envelopeId);
+        var insert = new DbQuery<long>(InsertIfAllowed, r => r.GetInt64(0), StoreParameters(envelope,
+            ("@unreachable", unreachable.Select(d => (string)DbValues.ToDb(d)).ToArray()), ("@receivers", receivers),
+            ("@collective_allowed", collectiveAllowed)));
+        var acknowledgement = AcknowledgeStatements(session, envelope.SenderDeviceId, acknowledge, ownCall: false, carriedBy: envelope.EnvelopeId);
         var (sequence, changed) = await session.QueryThenExecuteEachAsync(insert, _ => { }, acknowledgement.Statements, commit: true);
         return (sequence.Count == 1 ? sequence[0] : null, acknowledgement.CountDeleted(changed));
     }
@@ -135,8 +132,7 @@ internal static class EnvelopeRepository
               AND NOT EXISTS (SELECT id FROM addressed EXCEPT SELECT id FROM expected)),
         """ + "\n" + StoreAllowed;
 
-    private static async Task<long?> InsertAsync(DbSession session, Guid senderDeviceId, Guid senderMemberId, Guid envelopeId,
-        Guid conversationId, EnvelopeKind kind, DateTimeOffset createdAt, DateTimeOffset expiresAt, IReadOnlyList<RecipientCiphertext> recipients)
+    private static async Task<long?> InsertAsync(DbSession session, NewEnvelope envelope)
     {
         var sequence = await session.ScalarInt64Async(
             """
@@ -144,14 +140,15 @@ internal static class EnvelopeRepository
             VALUES (@sender, @member, @id, @conversation, @kind, @created, @expires)
             ON CONFLICT (sender_device_id, envelope_id) DO NOTHING RETURNING seq;
             """,
-            ("@sender", senderDeviceId), ("@member", senderMemberId), ("@id", envelopeId), ("@conversation", conversationId),
-            ("@kind", kind), ("@created", createdAt), ("@expires", expiresAt));
+            ("@sender", envelope.SenderDeviceId), ("@member", envelope.SenderMemberId), ("@id", envelope.EnvelopeId),
+            ("@conversation", envelope.ConversationId), ("@kind", envelope.Kind), ("@created", envelope.CreatedAt),
+            ("@expires", envelope.ExpiresAt));
         if (sequence is null)
         {
             return null;
         }
 
-        await session.ExecuteEachAsync([.. recipients.Select(recipient => (
+        await session.ExecuteEachAsync([.. envelope.Recipients.Select(recipient => (
             "INSERT INTO envelope_recipients (recipient_device_id, envelope_seq, ciphertext) VALUES (@device, @seq, @ciphertext);",
             new (string, object?)[] { ("@device", recipient.DeviceId), ("@seq", sequence), ("@ciphertext", recipient.Ciphertext) }))]);
         return sequence;

@@ -33,8 +33,9 @@ internal sealed partial class EnvelopeService(
     IOptions<EnvelopesOptions> options,
     ILogger<EnvelopeService> logger)
 {
-    private readonly IEnvelopeGate[] _gates = [.. gates.OrderBy(g => g.Order).ThenBy(g => g.GetType().FullName, StringComparer.Ordinal)];
+    private readonly IEnvelopeGate[] _gates = InOrder(gates);
     private readonly IEnvelopeAcceptedHook[] _acceptedHooks = [.. acceptedHooks.OrderBy(h => h.GetType().FullName, StringComparer.Ordinal)];
+    private readonly KindPlan[] _plans = PlanKinds(InOrder(gates), acceptedHooks);
 
     public async Task<SendEnvelopeResult> SendAsync(CallerDevice sender, SendEnvelopeRequest request, CancellationToken cancellationToken = default)
     {
@@ -62,16 +63,18 @@ internal sealed partial class EnvelopeService(
 
         // A kind no gate reads state for is decided, on PostgreSQL, by the statement that stores it (one round trip, which
         // commits); when that statement stores nothing, the unit runs again the full way below, which finds out why.
-        var storeDecides = StoreDecides(sender, request);
+        var plan = _plans[(int)request.Kind];
+        var envelope = new NewEnvelope(sender.DeviceId, sender.MemberId, request.EnvelopeId, request.ConversationId, request.Kind, now,
+            expiresAt, request.Recipients);
+        var storeDecides = StoreDecides(plan, sender, request);
         var carried = 0;
         var outcome = await database.WriteAsync(async s =>
         {
             if (storeDecides is { } rule && s.LocksRows)
             {
                 storeDecides = null;
-                var (decided, decidedAcknowledged) = await EnvelopeRepository.StoreIfAllowedAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
-                    request.ConversationId, request.Kind, now, expiresAt, request.Recipients, request.Unreachable ?? [], rule.Receivers,
-                    rule.CollectiveAllowed, acknowledge);
+                var (decided, decidedAcknowledged) = await EnvelopeRepository.StoreIfAllowedAsync(s, envelope, request.Unreachable ?? [],
+                    rule.Receivers, rule.CollectiveAllowed, acknowledge);
                 if (decided is not { } decidedSequence)
                 {
                     carried = decidedAcknowledged;
@@ -111,8 +114,7 @@ internal sealed partial class EnvelopeService(
 
             // With no hook to run after it, the store is the unit's last step and commits it (on PostgreSQL in the same
             // round trip).
-            var (stored, acknowledged) = await EnvelopeRepository.StoreAsync(s, sender.DeviceId, sender.MemberId, request.EnvelopeId,
-                request.ConversationId, request.Kind, now, expiresAt, request.Recipients, acknowledge, commit: !Hooked(request.Kind));
+            var (stored, acknowledged) = await EnvelopeRepository.StoreAsync(s, envelope, acknowledge, commit: !plan.Hooked);
             if (stored is not { } sequence)
             {
                 // A retry of this very send committed beside it: answer as for any repeat, from a new run of this unit
@@ -122,7 +124,7 @@ internal sealed partial class EnvelopeService(
             }
 
             return Accepted(sequence, acknowledged, await RunAcceptedHooksAsync(s, context, sequence));
-        }, IsolationFor(request.Kind), cancellationToken);
+        }, plan.Isolation, cancellationToken);
 
         if (carried > 0)
         {
@@ -170,15 +172,36 @@ internal sealed partial class EnvelopeService(
     }
 
     /// <summary>
-    /// A send that a gate checks or a hook completes decides on case state (a referral's status, a consent, a mandate) that
-    /// other units change: it runs serializable. Any other send — chat and session control, nearly all the traffic —
-    /// checks only the conversation's membership and devices, and runs at <see cref="WriteIsolation.ReadCommitted"/>: its
-    /// outcome is that of the send committed just before whatever change it raced (a member leaving, a device enrolled or
-    /// revoked a moment later), its idempotency rests on the unique constraint, and a copy it leaves for a device revoked
-    /// meanwhile is swept (<see cref="EnvelopeRepository.PurgeStrandedAsync"/>).
+    /// What the gates and hooks make of a kind, worked out once per kind (their answers depend on the kind alone):
+    /// <list type="bullet">
+    /// <item><see cref="KindPlan.Hooked"/>: a hook completes an accepted envelope of the kind in the send's unit of work.</item>
+    /// <item><see cref="KindPlan.Isolation"/>: a send that a gate checks or a hook completes decides on case state (a
+    /// referral's status, a consent, a mandate) that other units change, and runs serializable. Any other send — chat and
+    /// session control, nearly all the traffic — checks only the conversation's membership and devices, and runs at
+    /// <see cref="WriteIsolation.ReadCommitted"/>: its outcome is that of the send committed just before whatever change it
+    /// raced (a member leaving, a device enrolled or revoked a moment later), its idempotency rests on the unique
+    /// constraint, and a copy it leaves for a device revoked meanwhile is swept
+    /// (<see cref="EnvelopeRepository.PurgeStrandedAsync"/>).</item>
+    /// <item><see cref="KindPlan.RequestChecks"/>: null when the storing statement cannot decide the kind (a hook, or a
+    /// gate that reads more than the request); otherwise the gates whose checks of the request alone run first.</item>
+    /// </list>
     /// </summary>
-    private WriteIsolation IsolationFor(EnvelopeKind kind)
-        => _gates.Any(g => g.ReadsState(kind)) || Hooked(kind) ? WriteIsolation.Serializable : WriteIsolation.ReadCommitted;
+    private sealed record KindPlan(bool Hooked, WriteIsolation Isolation, IEnvelopeGate[]? RequestChecks);
+
+    private static KindPlan[] PlanKinds(IEnvelopeGate[] gates, IEnumerable<IEnvelopeAcceptedHook> acceptedHooks)
+        => [.. Enumerable.Range(0, StoreRules.Length).Select(i =>
+        {
+            var kind = (EnvelopeKind)i;
+            var hooked = acceptedHooks.Any(h => h.Applies(kind));
+            var applying = gates.Where(g => g.Applies(kind)).ToArray();
+            return new KindPlan(hooked,
+                hooked || gates.Any(g => g.ReadsState(kind)) ? WriteIsolation.Serializable : WriteIsolation.ReadCommitted,
+                hooked || applying.Any(g => !g.ChecksRequestOnly(kind)) ? null : applying);
+        })];
+
+    /// <summary>The gates in the order they check a send.</summary>
+    private static IEnvelopeGate[] InOrder(IEnumerable<IEnvelopeGate> gates)
+        => [.. gates.OrderBy(g => g.Order).ThenBy(g => g.GetType().FullName, StringComparer.Ordinal)];
 
     /// <summary>
     /// What the storing statement checks in place of the full path's reads (<see cref="EnvelopeRepository.StoreIfAllowedAsync"/>),
@@ -186,23 +209,19 @@ internal sealed partial class EnvelopeService(
     /// apply to it; null when the full path must run (a gate or hook, or a sender whose role may not send the kind, which
     /// the full path refuses with its reason).
     /// </summary>
-    private StoreRule? StoreDecides(CallerDevice sender, SendEnvelopeRequest request)
+    private static StoreRule? StoreDecides(KindPlan plan, CallerDevice sender, SendEnvelopeRequest request)
     {
-        var kind = request.Kind;
-        if (Hooked(kind) || !EnvelopePolicy.MaySend(sender.Role, kind) || _gates.Any(g => g.Applies(kind) && !g.ChecksRequestOnly(kind)))
+        if (plan.RequestChecks is not { } checks || !EnvelopePolicy.MaySend(sender.Role, request.Kind))
         {
             return null;
         }
 
-        foreach (var gate in _gates)
+        foreach (var gate in checks)
         {
-            if (gate.Applies(kind))
-            {
-                gate.CheckRequest(request);
-            }
+            gate.CheckRequest(request);
         }
 
-        return StoreRules[(int)kind];
+        return StoreRules[(int)request.Kind];
     }
 
     /// <summary>The kind policy as the storing statement applies it: the roles that may receive the kind, and whether a
@@ -211,9 +230,6 @@ internal sealed partial class EnvelopeService(
 
     private static readonly StoreRule[] StoreRules = [.. Enumerable.Range(0, Enum.GetValues<EnvelopeKind>().Max(k => (int)k) + 1).Select(i =>
         new StoreRule([.. Roles.All.Where(r => EnvelopePolicy.MayReceive(r, (EnvelopeKind)i))], EnvelopePolicy.AllowedInCollective((EnvelopeKind)i)))];
-
-    /// <summary>Whether a hook completes an accepted envelope of this kind in the send's unit of work.</summary>
-    private bool Hooked(EnvelopeKind kind) => _acceptedHooks.Any(h => h.Applies(kind));
 
     /// <summary>The sequences of an acknowledgement (its own call, or carried by a send), without repeats.</summary>
     private List<long> ValidSequences(IReadOnlyList<long>? sequences)
