@@ -46,31 +46,14 @@ for project in "${projects[@]}"; do
   case " ${first_lane[*]} ${second_lane[*]} " in *" $project "*) ;; *) second_lane+=("$project") ;; esac
 done
 
-# The server and client tests run up to twice as many test classes at once as there are cores (xunit's default is one per
-# core): their tests wait on processes, sockets and timers for much of their time. On 2 cores this took the suite from
-# 12 min 40 s to 11 min 53 s (docs/performance.md, "The test suite"); the browser tests share one browser and run in
-# one collection anyway.
-parallel_threads=$((2 * $(nproc)))
-run_settings() {
-  case "$1" in
-    Messaging.Server.Tests | Messaging.Client.Tests)
-      case " ${test_args[*]} " in
-        *" -- "*) echo "xUnit.MaxParallelThreads=$parallel_threads" ;;
-        *) printf '%s\n' -- "xUnit.MaxParallelThreads=$parallel_threads" ;;
-      esac
-      ;;
-  esac
-}
-
 # Runs the given test projects one after another; fails when one of them does.
 run_lane() {
-  local lane_status=0 project name settings
+  local lane_status=0 project name
   for project in "$@"; do
     name="$(basename "$project" .csproj)"
-    mapfile -t settings < <(run_settings "$name")
     dotnet test "$project" -c Release --no-build \
       --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
-      --results-directory "$results" "${test_args[@]}" "${settings[@]}" 2>&1 | sed -u "s/^/[$name] /"
+      --results-directory "$results" "${test_args[@]}" 2>&1 | sed -u "s/^/[$name] /"
     [ "${PIPESTATUS[0]}" -eq 0 ] || lane_status=1
   done
   return "$lane_status"
