@@ -20,6 +20,11 @@ public sealed record MessagingClientOptions
     /// <summary>Argon2id cost of the key store (default: <see cref="KeyStoreOptions.Default"/>).</summary>
     public KeyStoreOptions KeyStore { get; init; } = KeyStoreOptions.Default;
 
+    /// <summary>The lowest Argon2id cost a key store is created or opened with: production's
+    /// (<see cref="KeyStoreOptions.Interactive"/>) everywhere but in the tests' own process, whose devices never leave it
+    /// at a lower cost (a store handed to another process is sealed again at production's).</summary>
+    internal KeyStoreLimits KeyStoreLimits { get; init; } = KeyStoreLimits.Production;
+
     /// <summary>The clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
@@ -204,7 +209,7 @@ public sealed partial class MessagingClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(server);
         ArgumentException.ThrowIfNullOrWhiteSpace(code);
         options ??= new MessagingClientOptions();
-        var store = new EncryptedKeyStore(storePath, options.KeyStore);
+        var store = new EncryptedKeyStore(storePath, options.KeyStore, options.KeyStoreLimits, beforeReplace: null);
         if (store.Exists())
         {
             throw new MessagingClientException("A device is already enrolled with this key store; choose another path.");
@@ -267,7 +272,7 @@ public sealed partial class MessagingClient : IAsyncDisposable
     public static async Task<MessagingClient> OpenAsync(string storePath, Passphrase passphrase, MessagingClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new MessagingClientOptions();
-        var store = await DeviceStore.OpenAsync(new EncryptedKeyStore(storePath, options.KeyStore), passphrase, options.Time, cancellationToken).ConfigureAwait(false);
+        var store = await DeviceStore.OpenAsync(new EncryptedKeyStore(storePath, options.KeyStore, options.KeyStoreLimits, beforeReplace: null), passphrase, options.Time, cancellationToken).ConfigureAwait(false);
         return new MessagingClient(store, options);
     }
 

@@ -153,8 +153,7 @@ public sealed class AttachmentTests
         var folder = Directory.CreateTempSubdirectory("attachments-").FullName;
         try
         {
-            var path = w.Platform.StorePathOf(device);
-            await device.DisposeAsync();
+            var path = await w.Platform.ReleaseAsync(device);
             var saved = await CliRunner.RunAsync(path, "case", "--case", w.CaseReference, "--save-attachments", folder);
             Assert.Equal(1, saved.ExitCode);
             Assert.Contains("not saved", saved.Error, StringComparison.Ordinal);
@@ -180,8 +179,7 @@ public sealed class AttachmentTests
             var source = Path.Combine(folder, "bilan.pdf");
             var pdf = Pdf(2 * 1024 * 1024);
             await File.WriteAllBytesAsync(source, pdf);
-            var alineStore = w.Platform.StorePathOf(w.Aline);
-            await w.Aline.DisposeAsync();
+            var alineStore = await w.Platform.ReleaseAsync(w.Aline);
 
             var sent = await CliRunner.RunAsync(alineStore, "case-note", "--case", w.CaseReference, "--consent", w.ConsentId.ToString(), "--text", "Bilan.",
                 "--attach", source, "--media-type", "application/pdf");
@@ -189,8 +187,7 @@ public sealed class AttachmentTests
 
             var bruno = w.Receivers[0];
             await ReceivedAsync(bruno, EnvelopeKind.CaseFile);
-            var brunoStore = w.Platform.StorePathOf(bruno);
-            await bruno.DisposeAsync();
+            var brunoStore = await w.Platform.ReleaseAsync(bruno);
             var shown = await CliRunner.RunAsync(brunoStore, "case", "--case", w.CaseReference);
             Assert.Contains($"attachment bilan.pdf (application/pdf, {pdf.Length} bytes)", shown.Output, StringComparison.Ordinal);
 

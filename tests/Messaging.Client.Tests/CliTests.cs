@@ -144,6 +144,27 @@ public sealed partial class CliTests(SharedPlatform shared) : IClassFixture<Shar
         Assert.DoesNotContain(caseReference, report.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>This process's devices keep their key stores below the production Argon2id floor
+    /// (<see cref="Platform.ClientOptions"/>); <see cref="Platform.ReleaseAsync"/> seals a store again at the floor before
+    /// the CLI gets it. One that reaches the CLI without that is refused as weakened, and left as it was.</summary>
+    [Fact]
+    public async Task AKeyStoreBelowTheArgon2idFloor_IsRefusedByTheCli_AsWeakened_AndLeftUnchanged()
+    {
+        var platform = shared.Platform;
+        var (_, admin) = await platform.CreateOrganisationAsync("Ville de Dinant");
+        var device = await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Eva"));
+        var store = platform.StorePathOf(device);
+        await device.DisposeAsync();
+        var before = await File.ReadAllBytesAsync(store);
+
+        var whoami = await CliRunner.RunAsync(store, "whoami");
+
+        Assert.NotEqual(0, whoami.ExitCode);
+        Assert.Contains("below the accepted minimum", whoami.Error, StringComparison.Ordinal);
+        Assert.Contains("weakened", whoami.Error, StringComparison.Ordinal);
+        Assert.Equal(before, await File.ReadAllBytesAsync(store));
+    }
+
     [GeneratedRegex("^case ([A-Z2-7]{26})$", RegexOptions.Multiline)]
     private static partial Regex CaseLine();
 

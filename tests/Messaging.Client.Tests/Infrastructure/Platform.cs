@@ -26,7 +26,19 @@ internal sealed class Platform : IAsyncDisposable
 
     public MessagingClient Operator { get; private set; } = null!;
 
-    public static MessagingClientOptions ClientOptions { get; } = new() { KeyStore = KeyStoreOptions.Interactive, MaxReconnectDelay = TimeSpan.FromMilliseconds(300) };
+    /// <summary>
+    /// The options of the devices this process enrols and opens. Their key stores use libsodium's lowest Argon2id cost
+    /// (1 pass, 8 KiB), below what a store is accepted with outside the tests: deriving store keys at the lowest production
+    /// cost took a fifth of the client tests' CPU (docs/performance.md, "The test suite"), and no test here is about
+    /// that cost (the crypto tests are, and the CLI and app processes keep production's limits). A store handed to
+    /// another process is sealed again at production's lowest cost first (<see cref="ReleaseAsync"/>).
+    /// </summary>
+    public static MessagingClientOptions ClientOptions { get; } = new()
+    {
+        KeyStore = KeyStoreOptions.ForTesting(1, 8),
+        KeyStoreLimits = KeyStoreLimits.Testing,
+        MaxReconnectDelay = TimeSpan.FromMilliseconds(300),
+    };
 
     /// <summary>The server's PostgreSQL database (its tables and Hangfire's job storage), when it runs on PostgreSQL.</summary>
     public string? PostgresDatabase { get; }
@@ -60,6 +72,24 @@ internal sealed class Platform : IAsyncDisposable
         var path = _storePaths[client.DeviceId];
         _clients.Remove(client);
         await client.DisposeAsync();
+
+        // Sealed again at the lowest cost the CLI and the app accept (see ClientOptions).
+        using var passphrase = new Passphrase(Passphrase);
+        byte[] payload;
+        using (var loaded = await new EncryptedKeyStore(path, ClientOptions.KeyStore, KeyStoreLimits.Testing, beforeReplace: null).LoadAsync(passphrase))
+        {
+            payload = loaded.ToArray();
+        }
+
+        try
+        {
+            await new EncryptedKeyStore(path, KeyStoreOptions.Interactive).SaveAsync(payload, passphrase);
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(payload);
+        }
+
         return path;
     }
 

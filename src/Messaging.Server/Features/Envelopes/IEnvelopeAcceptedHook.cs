@@ -11,7 +11,8 @@ namespace Messaging.Server.Features.Envelopes;
 /// </summary>
 internal interface IEnvelopeAcceptedHook
 {
-    /// <summary>Whether the hook has anything to do for <paramref name="kind"/>; cheap and pure.</summary>
+    /// <summary>Whether the hook has anything to do for <paramref name="kind"/>; pure (the service reads it once per kind
+    /// when it starts).</summary>
     bool Applies(EnvelopeKind kind);
 
     /// <summary>Writes the feature's rows; returns the work to run after the commit, or null.</summary>

@@ -12,6 +12,8 @@ namespace Messaging.Server.Features.Envelopes;
 /// throwing a domain exception (see <c>Errors/DomainExceptions.cs</c>), which rolls the unit back. A gate reads only:
 /// the send path writes nothing until every gate passed. Register one with
 /// <see cref="EnvelopesFeature.AddEnvelopeGate{TGate}"/> from the feature's own <c>AddX</c>.
+/// <para><see cref="Applies"/>, <see cref="ReadsState"/> and <see cref="ChecksRequestOnly"/> depend on the kind alone:
+/// the service reads them once per kind when it starts.</para>
 /// </summary>
 internal interface IEnvelopeGate
 {
