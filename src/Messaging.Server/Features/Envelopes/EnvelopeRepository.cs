@@ -60,10 +60,14 @@ internal static class EnvelopeRepository
             ciphertexts[i] = recipients[i].Ciphertext;
         }
 
-        return [("@sender", envelope.SenderDeviceId), ("@member", envelope.SenderMemberId), ("@id", envelope.EnvelopeId),
-            ("@conversation", envelope.ConversationId), ("@kind", envelope.Kind), ("@created", envelope.CreatedAt),
-            ("@expires", envelope.ExpiresAt), ("@devices", devices), ("@ciphertexts", ciphertexts), .. more];
+        return [.. ColumnParameters(envelope), ("@devices", devices), ("@ciphertexts", ciphertexts), .. more];
     }
+
+    /// <summary>The parameters of the <c>envelopes</c> row's columns, on either engine.</summary>
+    private static (string, object?)[] ColumnParameters(NewEnvelope envelope)
+        => [("@sender", envelope.SenderDeviceId), ("@member", envelope.SenderMemberId), ("@id", envelope.EnvelopeId),
+            ("@conversation", envelope.ConversationId), ("@kind", envelope.Kind), ("@created", envelope.CreatedAt),
+            ("@expires", envelope.ExpiresAt)];
 
     /// <summary>PostgreSQL: the envelope and its copies in one statement. On a repeated id the envelope's insert returns no
     /// row, and so no copy is inserted.</summary>
@@ -140,9 +144,7 @@ internal static class EnvelopeRepository
             VALUES (@sender, @member, @id, @conversation, @kind, @created, @expires)
             ON CONFLICT (sender_device_id, envelope_id) DO NOTHING RETURNING seq;
             """,
-            ("@sender", envelope.SenderDeviceId), ("@member", envelope.SenderMemberId), ("@id", envelope.EnvelopeId),
-            ("@conversation", envelope.ConversationId), ("@kind", envelope.Kind), ("@created", envelope.CreatedAt),
-            ("@expires", envelope.ExpiresAt));
+            ColumnParameters(envelope));
         if (sequence is null)
         {
             return null;
