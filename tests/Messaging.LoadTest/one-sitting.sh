@@ -2,7 +2,8 @@
 # The relay's performance tables of docs/performance.md (issue 15), all in one sitting, one run after the other, on a
 # machine with nothing else running: the bare echo hub at the realistic load (this machine's floor), realistic load and
 # peak on (a) SQLite, (b) PostgreSQL, (c) two instances on PostgreSQL + Redis; then the storage floor replays, right
-# after the peak runs whose server figures they are compared with. Each step's table row goes to stdout, with the time and the load average before it.
+# after the peak runs whose server figures they are compared with. Each step's table row goes to stdout, with the time
+# and the load average before it.
 #
 #   dotnet build tests/Messaging.LoadTest -c Release && bash tests/Messaging.LoadTest/one-sitting.sh | tee sitting.md
 set -euo pipefail
