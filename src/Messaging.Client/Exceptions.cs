@@ -42,7 +42,7 @@ public class ServerRefusedException(string code, string message) : MessagingClie
             ErrorCodes.Forbidden or ErrorCodes.KindRefused or ErrorCodes.ReferralWrongParty or ErrorCodes.ReferralParticipantsOutside
                 or ErrorCodes.ConsentRequired or ErrorCodes.ConsentRevoked or ErrorCodes.ConsentExpired or ErrorCodes.ConsentOtherService
                 or ErrorCodes.PartnerWithdrawn or ErrorCodes.ResetRequiresOrganisationAdmin or ErrorCodes.OrganisationHasAdmin
-                or ErrorCodes.ApproverNotVouched or ErrorCodes.InterviewNotOrganiser or ErrorCodes.InterviewParticipantRefused
+                or ErrorCodes.ApproverNotVouched or ErrorCodes.DeviceAwaitingApproval or ErrorCodes.InterviewNotOrganiser or ErrorCodes.InterviewParticipantRefused
                 or ErrorCodes.InterviewEnvelopeOutside or ErrorCodes.InterviewCaseNotOpen or ErrorCodes.MandateNotJusticeAssistant
                 or ErrorCodes.NoticeNoMandate or ErrorCodes.NoticeWrongSender or ErrorCodes.NoticeWrongRecipient
                 or ErrorCodes.NoticeIntakeNotConfigured => new NotPermittedException(code, message),

@@ -23,6 +23,11 @@ public static partial class ErrorCodes
     /// <summary>The device to approve is not an active, not yet approved device of the caller's member.</summary>
     public const string DeviceNotPending = "trust.device-not-pending";
 
+    /// <summary>This device awaits approval: its member has a signing key that does not vouch for it yet. Until an
+    /// existing device of the member approves it (or it resets the member key), it keeps its own keys up to date and
+    /// reads the directory, and acts for its member in nothing else.</summary>
+    public const string DeviceAwaitingApproval = "trust.device-awaiting-approval";
+
     /// <summary>No member key was sealed to this device (it is not approved yet).</summary>
     public const string GrantNotFound = "trust.grant-not-found";
 

@@ -520,6 +520,9 @@ public sealed partial class Texts
         ["error:trust.member-key-exists"] = ("Cet appareil est déjà approuvé : approuvez vos nouveaux appareils depuis celui-ci plutôt que de changer de clé.",
             "Dit toestel is al goedgekeurd: keur uw nieuwe toestellen ermee goed in plaats van de sleutel te wijzigen.",
             "This device is already approved: approve your new devices from it instead of changing the key."),
+        ["error:trust.device-awaiting-approval"] = ("Cet appareil attend encore l'approbation d'un autre de vos appareils : rien n'a été fait.",
+            "Dit toestel wacht nog op de goedkeuring van een ander toestel van u: er werd niets gedaan.",
+            "This device is still awaiting approval from another of your devices: nothing was done."),
 
         // interviews and conversations
         ["day.saturday"] = ("samedi", "zaterdag", "Saturday"),

@@ -1,5 +1,7 @@
 using Messaging.App.Device;
 using Messaging.App.Localization;
+using Messaging.Client;
+using Messaging.Contracts;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -38,6 +40,8 @@ public sealed class WithoutDeviceAttribute : Attribute;
 /// <summary>
 /// Every other page needs the unlocked device: otherwise the browser goes to the unlock (or enrolment) page, and a live
 /// view's poll gets 401 (its script then goes there). Each page request counts as use for the idle lock; a poll does not.
+/// A page that the server refuses because the device awaits approval sends the browser to the devices page, which shows
+/// the code to approve it with.
 /// </summary>
 public sealed class DeviceStateFilter(DeviceSession device) : IAsyncPageFilter
 {
@@ -62,6 +66,12 @@ public sealed class DeviceStateFilter(DeviceSession device) : IAsyncPageFilter
             device.Touch();
         }
 
-        await next();
+        var executed = await next();
+        if (executed.Exception is ServerRefusedException { Code: ErrorCodes.DeviceAwaitingApproval } && !executed.ExceptionHandled)
+        {
+            // A device awaiting approval acts for its member in nothing: the devices page shows its approval code.
+            executed.ExceptionHandled = true;
+            executed.Result = live ? new ForbidResult() : new RedirectResult("/devices");
+        }
     }
 }

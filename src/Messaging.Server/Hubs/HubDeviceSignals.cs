@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Messaging.Contracts;
+using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Persistence;
 using Microsoft.AspNetCore.SignalR;
@@ -11,6 +12,9 @@ internal interface IDatabaseDeviceCheck
 {
     Task<bool> IsActiveAsync(Guid deviceId, CancellationToken cancellationToken);
 
+    /// <summary>Where the device stands: revoked, awaiting approval, or trusted to act for its member.</summary>
+    Task<DeviceStanding> StandingAsync(Guid deviceId, CancellationToken cancellationToken);
+
     /// <summary>Whether this process already knows the device is revoked: no database read. For the hub methods that read
     /// the device's status inside their own unit of work (<see cref="ChecksCallerInUnitAttribute"/>).</summary>
     bool IsKnownRevoked(Guid deviceId);
@@ -20,7 +24,7 @@ internal interface IDatabaseDeviceCheck
 }
 
 /// <summary>
-/// Reads the device's status from the database, and remembers an "active" answer for <see cref="ActiveFor"/> so that a
+/// Reads the device's standing from the database, and remembers a "trusted" answer for <see cref="ActiveFor"/> so that a
 /// busy device does not cost a database read on every hub call. A revocation in this process takes effect at once
 /// (<see cref="Revoked"/>, called before the device's connections are closed), and revocation is final, so a revoked
 /// device is remembered for good. A revocation made by another process (a host command, another instance) is seen
@@ -34,28 +38,33 @@ internal sealed class DatabaseDeviceCheck(IDatabase database, TimeProvider time)
     private readonly ConcurrentDictionary<Guid, bool> _revoked = new();
 
     public async Task<bool> IsActiveAsync(Guid deviceId, CancellationToken cancellationToken)
+        => await StandingAsync(deviceId, cancellationToken) != DeviceStanding.Revoked;
+
+    public async Task<DeviceStanding> StandingAsync(Guid deviceId, CancellationToken cancellationToken)
     {
         if (_revoked.ContainsKey(deviceId))
         {
-            return false;
+            return DeviceStanding.Revoked;
         }
 
         if (_activeUntil.TryGetValue(deviceId, out var until) && time.GetUtcNow() < until)
         {
-            return true;
+            return DeviceStanding.Trusted;
         }
 
         var checkedAt = time.GetUtcNow();
-        var active = await database.ReadAsync(s => DeviceRepository.IsActiveAsync(s, deviceId), cancellationToken);
-        if (!active)
+        var standing = await database.ReadAsync(s => DeviceRepository.StandingAsync(s, deviceId), cancellationToken);
+        if (standing != DeviceStanding.Trusted)
         {
+            // Neither answer is kept: a revocation is remembered by Revoked, and a device awaiting approval may be
+            // approved at any moment (by another instance too).
             _activeUntil.TryRemove(deviceId, out _);
-            return false;
+            return standing;
         }
 
         _activeUntil[deviceId] = checkedAt + ActiveFor;
         // A revocation that landed while the read ran wins over the answer just cached.
-        return !_revoked.ContainsKey(deviceId);
+        return _revoked.ContainsKey(deviceId) ? DeviceStanding.Revoked : DeviceStanding.Trusted;
     }
 
     public bool IsKnownRevoked(Guid deviceId) => _revoked.ContainsKey(deviceId);

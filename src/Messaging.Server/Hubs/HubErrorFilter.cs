@@ -10,7 +10,10 @@ namespace Messaging.Server.Hubs;
 /// <summary>
 /// Runs around every hub call: refuses calls with an expired token or from a device revoked since it connected (and
 /// closes such a connection; the busiest calls read the device's status in their own unit of work,
-/// <see cref="ChecksCallerInUnitAttribute"/>), refuses a missing (null) request as malformed, and maps domain exceptions
+/// <see cref="ChecksCallerInUnitAttribute"/>), refuses a device awaiting approval every call that acts for its member
+/// (all but those marked <see cref="WhileAwaitingApprovalAttribute"/>; a send or an acknowledgement is not refused here:
+/// receivers refuse what a device its member did not vouch for sends, and nothing is encrypted to it), refuses a missing
+/// (null) request as malformed, and maps domain exceptions
 /// — once — to <see cref="HubException"/> with the message <c>"&lt;code&gt;: &lt;text&gt;"</c>. Any other exception
 /// reaches the client as SignalR's generic error.
 /// <para>Logging: a refusal is the caller's business, logged once at Information without a stack trace; anything else
@@ -31,12 +34,17 @@ internal sealed partial class HubErrorFilter(IDatabaseDeviceCheck deviceCheck, T
                 throw new AuthenticationFailedException(ErrorCodes.TokenExpired, "The token has expired; authenticate again.");
             }
 
-            var revoked = ChecksCallerInUnitAttribute.IsOn(invocationContext.HubMethod)
-                ? deviceCheck.IsKnownRevoked(caller.DeviceId)
-                : !await deviceCheck.IsActiveAsync(caller.DeviceId, invocationContext.Context.ConnectionAborted);
-            if (revoked)
+            var standing = ChecksCallerInUnitAttribute.IsOn(invocationContext.HubMethod)
+                ? deviceCheck.IsKnownRevoked(caller.DeviceId) ? DeviceStanding.Revoked : DeviceStanding.Trusted
+                : await deviceCheck.StandingAsync(caller.DeviceId, invocationContext.Context.ConnectionAborted);
+            if (standing == DeviceStanding.Revoked)
             {
                 throw DeviceRepository.CallerRevoked();
+            }
+
+            if (standing == DeviceStanding.AwaitingApproval && !WhileAwaitingApprovalAttribute.IsOn(invocationContext.HubMethod))
+            {
+                throw CallerDevice.AwaitingApprovalRefused();
             }
 
             if (invocationContext.HubMethodArguments.Any(a => a is null))

@@ -1,7 +1,7 @@
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
-using Messaging.Server.Features.Consent;
 using Messaging.Server.Features.Authentication;
+using Messaging.Server.Features.Consent;
 using Messaging.Server.Features.Conversations;
 using Messaging.Server.Features.Devices;
 using Messaging.Server.Features.Directory;
@@ -66,18 +66,22 @@ internal sealed class MessagingHub(
         return Task.CompletedTask;
     }
 
+    [WhileAwaitingApproval]
     public Task<WhoAmIResult> WhoAmI()
     {
         var caller = Caller;
         return Task.FromResult(new WhoAmIResult(caller.DeviceId, caller.MemberId, caller.OrganisationId, caller.Role, caller.TokenExpiresAt));
     }
 
+    [WhileAwaitingApproval]
     [ChecksCallerInUnit]
     public Task<SendEnvelopeResult> SendEnvelope(SendEnvelopeRequest request) => envelopes.SendAsync(Caller, request, Context.ConnectionAborted);
 
+    [WhileAwaitingApproval]
     [ChecksCallerInUnit]
     public Task<AcknowledgeResult> AcknowledgeEnvelopes(AcknowledgeRequest request) => envelopes.AcknowledgeAsync(Caller, request, Context.ConnectionAborted);
 
+    [WhileAwaitingApproval]
     public Task<PendingEnvelopes> FetchPending(FetchPendingRequest request) => envelopes.FetchPendingAsync(Caller, request, Context.ConnectionAborted);
 
     public Task<IReadOnlyList<ConversationSummary>> ListConversations() => conversations.ListAsync(Caller, Context.ConnectionAborted);
@@ -92,16 +96,22 @@ internal sealed class MessagingHub(
 
     public Task<PreKeyBundles> GetPreKeyBundles(GetPreKeyBundlesRequest request) => devices.GetBundlesAsync(Caller, request, Context.ConnectionAborted);
 
+    [WhileAwaitingApproval]
     public Task<PreKeyStatus> UploadOneTimePreKeys(UploadOneTimePreKeysRequest request) => devices.UploadOneTimePreKeysAsync(Caller, request, Context.ConnectionAborted);
 
+    [WhileAwaitingApproval]
     public Task<PreKeyStatus> RotateSignedPreKey(RotateSignedPreKeyRequest request) => devices.RotateSignedPreKeyAsync(Caller, request, Context.ConnectionAborted);
 
+    [WhileAwaitingApproval]
     public Task<KeyLogPage> GetKeyLog(GetKeyLogRequest request) => devices.GetKeyLogAsync(request, Context.ConnectionAborted);
 
+    [WhileAwaitingApproval]
     public Task<IReadOnlyList<OrganisationEntry>> ListOrganisations() => organisations.ListAsync(Context.ConnectionAborted);
 
+    [WhileAwaitingApproval]
     public Task<IReadOnlyList<MemberEntry>> ListMembers(ListMembersRequest request) => members.ListAsync(request?.OrganisationId, Context.ConnectionAborted);
 
+    [WhileAwaitingApproval]
     public Task<OrientationResult> Orient(OrientRequest request) => directory.OrientAsync(request, Context.ConnectionAborted);
 
     public Task<IReadOnlyList<JoinRequestEntry>> ListJoinRequests() => partners.ListJoinRequestsAsync(Caller, Context.ConnectionAborted);

@@ -39,6 +39,13 @@ public sealed class IndexModel(DeviceSession device, Texts texts) : AppPageModel
         var cancellationToken = HttpContext.RequestAborted;
         Approved = client.IsApproved;
         ApprovalCode = client.ApprovalCode;
+        if (!Approved)
+        {
+            // The server refuses a device awaiting approval its member's conversations: the page shows the approval code.
+            Rows = [];
+            return;
+        }
+
         var people = await People.LoadAsync(client, cancellationToken);
         var inbox = await client.GetInboxAsync(cancellationToken);
         var conversations = await client.ListConversationsAsync(cancellationToken);

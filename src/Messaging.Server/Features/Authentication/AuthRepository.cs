@@ -3,7 +3,9 @@ using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Authentication;
 
-internal sealed record TokenLookup(Guid DeviceId, DateTimeOffset ExpiresAt, Guid MemberId, Guid OrganisationId, string Role, string DeviceStatus);
+/// <summary>A token's device. <c>AwaitingApproval</c>: the member has a signing key and the device no certificate under
+/// it (<see cref="DeviceStanding.AwaitingApproval"/>).</summary>
+internal sealed record TokenLookup(Guid DeviceId, DateTimeOffset ExpiresAt, Guid MemberId, Guid OrganisationId, string Role, string DeviceStatus, bool AwaitingApproval);
 
 /// <summary>Challenges and tokens. Tokens are stored as SHA-256 only.</summary>
 internal static class AuthRepository
@@ -30,11 +32,13 @@ internal static class AuthRepository
 
     public static Task<TokenLookup?> FindTokenAsync(DbSession session, byte[] tokenHash) => session.QuerySingleOrDefaultAsync(
         """
-        SELECT t.device_id, t.expires_at, d.member_id, m.organisation_id, m.role, d.status
+        SELECT t.device_id, t.expires_at, d.member_id, m.organisation_id, m.role, d.status,
+               CASE WHEN EXISTS (SELECT 1 FROM member_keys k WHERE k.member_id = d.member_id)
+                         AND NOT EXISTS (SELECT 1 FROM device_certificates c WHERE c.device_id = d.id) THEN 1 ELSE 0 END
         FROM access_tokens t JOIN devices d ON d.id = t.device_id JOIN members m ON m.id = d.member_id
         WHERE t.token_hash = @hash;
         """,
-        r => new TokenLookup(r.GetGuidValue(0), r.GetInstant(1), r.GetGuidValue(2), r.GetGuidValue(3), r.GetString(4), r.GetString(5)),
+        r => new TokenLookup(r.GetGuidValue(0), r.GetInstant(1), r.GetGuidValue(2), r.GetGuidValue(3), r.GetString(4), r.GetString(5), r.GetInt64(6) == 1),
         ("@hash", tokenHash));
 
     public static async Task DeleteForDeviceAsync(DbSession session, Guid deviceId)

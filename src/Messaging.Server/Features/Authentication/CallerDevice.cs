@@ -6,14 +6,16 @@ using Messaging.Server.Errors;
 namespace Messaging.Server.Features.Authentication;
 
 /// <summary>The authenticated device behind a request or hub connection, taken from its token — never from a request
-/// body.</summary>
-internal sealed record CallerDevice(Guid DeviceId, Guid MemberId, Guid OrganisationId, string Role, DateTimeOffset TokenExpiresAt)
+/// body. <c>AwaitingApproval</c>: whether the device awaited approval when its request (or hub connection) was
+/// authenticated; the hub does not rely on it, it reads the device's standing per call.</summary>
+internal sealed record CallerDevice(Guid DeviceId, Guid MemberId, Guid OrganisationId, string Role, DateTimeOffset TokenExpiresAt, bool AwaitingApproval = false)
 {
     public const string DeviceIdClaim = "messaging:device";
     public const string MemberIdClaim = "messaging:member";
     public const string OrganisationIdClaim = "messaging:organisation";
     public const string RoleClaim = "messaging:role";
     public const string TokenExpiresClaim = "messaging:token-expires";
+    public const string AwaitingApprovalClaim = "messaging:awaiting-approval";
 
     public bool IsPlatformOperator => Role == Roles.PlatformOperator;
 
@@ -26,6 +28,7 @@ internal sealed record CallerDevice(Guid DeviceId, Guid MemberId, Guid Organisat
         new(OrganisationIdClaim, OrganisationId.ToString("D")),
         new(RoleClaim, Role),
         new(TokenExpiresClaim, TokenExpiresAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)),
+        new(AwaitingApprovalClaim, AwaitingApproval ? "1" : "0"),
     ];
 
     /// <summary>The caller of a hub connection, read from its token's claims once and kept with the connection (a
@@ -43,8 +46,23 @@ internal sealed record CallerDevice(Guid DeviceId, Guid MemberId, Guid Organisat
     }
 
     /// <summary>Minimal-API binding: an endpoint handler takes a <see cref="CallerDevice"/> parameter instead of reading
-    /// <c>HttpContext.User</c> itself. Throws (401 through the error handler) on an unauthenticated request.</summary>
-    public static ValueTask<CallerDevice?> BindAsync(HttpContext context) => ValueTask.FromResult<CallerDevice?>(From(context.User));
+    /// <c>HttpContext.User</c> itself. Throws (401 through the error handler) on an unauthenticated request, and (403,
+    /// <c>trust.device-awaiting-approval</c>) for a device awaiting approval at an endpoint not marked
+    /// <see cref="WhileAwaitingApprovalAttribute"/>.</summary>
+    public static ValueTask<CallerDevice?> BindAsync(HttpContext context)
+    {
+        var caller = From(context.User);
+        if (caller.AwaitingApproval && context.GetEndpoint()?.Metadata.GetMetadata<WhileAwaitingApprovalAttribute>() is null)
+        {
+            throw AwaitingApprovalRefused();
+        }
+
+        return ValueTask.FromResult<CallerDevice?>(caller);
+    }
+
+    /// <summary>The refusal of a call that acts for the member, from a device awaiting approval.</summary>
+    public static ForbiddenException AwaitingApprovalRefused()
+        => new("This device is awaiting approval: approve it from another device of this member first.", ErrorCodes.DeviceAwaitingApproval);
 
     /// <summary>Reads the claims set by the token handler; throws if the principal was not authenticated by it.</summary>
     public static CallerDevice From(ClaimsPrincipal? principal)
@@ -57,6 +75,7 @@ internal sealed record CallerDevice(Guid DeviceId, Guid MemberId, Guid Organisat
             Guid.ParseExact(Value(MemberIdClaim), "D"),
             Guid.ParseExact(Value(OrganisationIdClaim), "D"),
             Value(RoleClaim),
-            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(Value(TokenExpiresClaim), CultureInfo.InvariantCulture)));
+            DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(Value(TokenExpiresClaim), CultureInfo.InvariantCulture)),
+            principal?.FindFirst(AwaitingApprovalClaim)?.Value == "1");
     }
 }

@@ -11,7 +11,9 @@ namespace Messaging.Server.Features.Authentication;
 /// <summary>
 /// Validates bearer tokens against the token table: from the <c>Authorization: Bearer</c> header, or — for the hub only,
 /// because browsers cannot set headers on WebSockets — from the <c>access_token</c> query parameter. A token of a revoked
-/// device or an expired token is refused.
+/// device or an expired token is refused. Whether the device awaits approval is read with the token, on every request:
+/// an HTTP endpoint refuses such a device unless marked <see cref="WhileAwaitingApprovalAttribute"/>
+/// (<see cref="CallerDevice.BindAsync"/>); the hub reads it per call (<c>HubErrorFilter</c>).
 /// </summary>
 internal sealed class DeviceTokenHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -42,7 +44,7 @@ internal sealed class DeviceTokenHandler(
             return AuthenticateResult.Fail("Device revoked.");
         }
 
-        var caller = new CallerDevice(found.DeviceId, found.MemberId, found.OrganisationId, found.Role, found.ExpiresAt);
+        var caller = new CallerDevice(found.DeviceId, found.MemberId, found.OrganisationId, found.Role, found.ExpiresAt, found.AwaitingApproval);
         var identity = new ClaimsIdentity(caller.ToClaims(), SchemeName, CallerDevice.DeviceIdClaim, CallerDevice.RoleClaim);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }

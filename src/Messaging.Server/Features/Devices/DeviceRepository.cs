@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Messaging.Contracts;
 using Messaging.Server.Errors;
+using Messaging.Server.Features.Authentication;
 using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Devices;
@@ -43,6 +44,28 @@ internal static class DeviceRepository
 
     /// <summary>The cheap per-call check: one primary-key lookup.</summary>
     public static async Task<bool> IsActiveAsync(DbSession session, Guid id) => IsActive(await session.QueryAsync(Active(id)));
+
+    /// <summary>Where the device stands (<see cref="DeviceStanding"/>), in one primary-key lookup and two index probes.
+    /// A certificate is final (only a member-key reset drops certificates, and it revokes every other device), so only
+    /// a device that is not vouched for yet can change standing while active.</summary>
+    public static async Task<DeviceStanding> StandingAsync(DbSession session, Guid id)
+    {
+        var rows = await session.QueryAsync(
+            """
+            SELECT CASE WHEN d.status <> 'active' THEN 0
+                        WHEN EXISTS (SELECT 1 FROM member_keys k WHERE k.member_id = d.member_id)
+                             AND NOT EXISTS (SELECT 1 FROM device_certificates c WHERE c.device_id = d.id) THEN 1
+                        ELSE 2 END
+            FROM devices d WHERE d.id = @id;
+            """,
+            r => r.GetInt64(0), ("@id", id));
+        return rows switch
+        {
+            [2] => DeviceStanding.Trusted,
+            [1] => DeviceStanding.AwaitingApproval,
+            _ => DeviceStanding.Revoked,
+        };
+    }
 
     /// <summary>The per-call check as a query that a unit of work reads together with its own (one round trip on
     /// PostgreSQL): one row, 1 when the device is active, 0 otherwise. See <see cref="EnsureCallerActive"/>.</summary>

@@ -47,13 +47,16 @@ internal static class DevicesFeature
         return TypedResults.NoContent();
     }
 
+    [WhileAwaitingApproval]
     private static async Task<Ok<MemberKeyPublished>> PublishMemberKeyAsync(
         PublishMemberKeyRequest request, CallerDevice caller, MemberKeyService service, CancellationToken cancellationToken)
         => TypedResults.Ok(await service.PublishAsync(caller, request, cancellationToken));
 
+    [WhileAwaitingApproval]
     private static async Task<Ok<DeviceApproved>> ApproveDeviceAsync(ApproveDeviceRequest request, CallerDevice caller, MemberKeyService service, CancellationToken cancellationToken)
         => TypedResults.Ok(await service.ApproveAsync(caller, request, cancellationToken));
 
+    [WhileAwaitingApproval]
     private static async Task<Ok<MemberKeyGrant>> GetMemberKeyGrantAsync(CallerDevice caller, MemberKeyService service, CancellationToken cancellationToken)
         => TypedResults.Ok(await service.GetGrantAsync(caller, cancellationToken));
 }

@@ -25,6 +25,7 @@ internal static class DirectoryFeature
         return endpoints;
     }
 
+    [WhileAwaitingApproval]
     private static async Task<Ok<IReadOnlyList<DirectoryServiceEntry>>> ListServicesAsync(CallerDevice caller, DirectoryService service, CancellationToken cancellationToken)
         => TypedResults.Ok(await service.ListServicesAsync(caller, cancellationToken));
 
