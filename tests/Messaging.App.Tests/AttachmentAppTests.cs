@@ -21,7 +21,9 @@ public sealed class AttachmentAppTests(BrowserWorld world)
         var marker = Guid.NewGuid().ToString("N")[..8];
         var (aline, bruno, _, serviceY, record) = await ReferredCase.CreateAsync(platform, marker, ReferralResponse.Accept);
         await aline.RecordConsentAsync(record.CaseReference, serviceY, TimeProvider.System.GetUtcNow().AddDays(30));
-        var pdf = Pdf($"Rapport de suivi {marker}");
+        // 200 KB, as a scanned report is: past the form reader's 64 KiB in-memory default, above which ASP.NET would spill
+        // the upload, in clear, to a temporary file.
+        var pdf = Pdf($"Rapport de suivi {marker}", padding: 200_000);
         var casePath = $"/cases/{record.CaseReference}";
 
         await using var sender = await AppWorker.OpenAsync(world, "Aline", aline);
@@ -41,8 +43,17 @@ public sealed class AttachmentAppTests(BrowserWorld world)
         await sender.Page.GetByLabel("Note", new() { Exact = true }).FillAsync($"Rapport joint {marker}");
         await sender.Page.GetByLabel("Fichiers joints (facultatif)").SetInputFilesAsync(new FilePayload { Name = "rapport-suivi.pdf", MimeType = "application/pdf", Buffer = pdf });
         await sender.ScanAsync("case note form with a file");
-        await sender.Page.Locator("#send-note").ClickAsync();
-        await Expect(sender.Page.Locator("#notice")).ToContainTextAsync("Note envoyée");
+        var spilled = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using (var watcher = new FileSystemWatcher(sender.App.TempDirectory) { IncludeSubdirectories = true })
+        {
+            watcher.Created += (_, e) => spilled.Enqueue(e.Name ?? "");
+            watcher.EnableRaisingEvents = true;
+            await sender.Page.Locator("#send-note").ClickAsync();
+            await Expect(sender.Page.Locator("#notice")).ToContainTextAsync("Note envoyée");
+        }
+
+        // The file went from the browser to the device's memory, to be encrypted there: never to the app's disk.
+        Assert.DoesNotContain(spilled, name => name.StartsWith("ASPNETCORE_", StringComparison.Ordinal));
 
         await receiver.GoAsync(casePath);
         await WorkflowTests.ReloadUntilVisibleAsync(receiver.Page, receiver.Page.Locator(".note .attachment"));
@@ -64,9 +75,11 @@ public sealed class AttachmentAppTests(BrowserWorld world)
 
     /// <summary>A small, valid one-page PDF (with the binary comment line PDF writers put after the header, so that a
     /// byte changed by a text conversion would show).</summary>
-    private static byte[] Pdf(string line)
+    /// <summary>A one-page PDF; <paramref name="padding"/> bytes of comment lines in its content stream make it the size
+    /// of a scanned report.</summary>
+    private static byte[] Pdf(string line, int padding = 0)
     {
-        var stream = $"BT /F1 14 Tf 72 770 Td ({line}) Tj ET";
+        var stream = $"BT /F1 14 Tf 72 770 Td ({line}) Tj ET" + string.Concat(Enumerable.Repeat("\n% " + new string('0', 76), padding / 80));
         string[] objects =
         [
             "<< /Type /Catalog /Pages 2 0 R >>",

@@ -20,6 +20,9 @@ internal sealed class AppProcess : IAsyncDisposable
 
     public int Port => LaunchUrl.Port;
 
+    /// <summary>The app's TMPDIR, a folder of its own, removed with the process.</summary>
+    public string TempDirectory { get; private init; } = null!;
+
     public string Logs
     {
         get
@@ -47,7 +50,11 @@ internal sealed class AppProcess : IAsyncDisposable
 
         info.Environment["MESSAGING_KEYSTORE_COST"] = "interactive";
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        var app = new AppProcess(Process.Start(info)!);
+        // A temporary folder of its own, where a test can see whether the app writes anything (ASP.NET spills large
+        // request bodies to TMPDIR).
+        var temp = Directory.CreateTempSubdirectory("messaging-app-tmp-");
+        info.Environment["TMPDIR"] = temp.FullName;
+        var app = new AppProcess(Process.Start(info)!) { TempDirectory = temp.FullName };
         app._process.OutputDataReceived += (_, e) => app.Log(e.Data);
         app._process.ErrorDataReceived += (_, e) => app.Log(e.Data);
         app._process.BeginOutputReadLine();
@@ -93,6 +100,7 @@ internal sealed class AppProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        Directory.Delete(TempDirectory, recursive: true);
     }
 
     /// <summary>The app as built beside these tests (the project reference copies it, with its runtime configuration).</summary>

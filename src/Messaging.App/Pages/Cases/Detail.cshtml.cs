@@ -16,10 +16,18 @@ namespace Messaging.App.Pages.Cases;
 /// end (answers, the identity, notes). The actions follow the protocol's order and the worker's side: the receiving
 /// service answers; the referring service withdraws, shares the identity once accepted (to the accepting service only),
 /// records and revokes the person's consent, and sends case notes under a live consent. Identity and notes are POSTed,
-/// never put in a URL; the page title names nothing.
+/// never put in a URL; the page title names nothing. A note's files stay in memory from the browser to the SDK, which
+/// encrypts them: the form is read in memory up to the request limit (ASP.NET's default would write any body over
+/// 64 KiB, in clear, to a temporary file).
 /// </summary>
+[RequestFormLimits(MultipartBodyLengthLimit = NoteFormLimit, MemoryBufferThreshold = NoteFormLimit)]
+[RequestSizeLimit(NoteFormLimit)]
 public sealed class DetailModel(DeviceSession device, Texts texts, TimeProvider time) : AppPageModel(device, texts)
 {
+    // Kestrel's own request limit (30 MB): room for a file a little over the attachment limit, so that it gets the
+    // sentence rather than a refused request.
+    private const int NoteFormLimit = 30_000_000;
+
     [BindProperty(SupportsGet = true)]
     public string Reference { get; set; } = "";
 
