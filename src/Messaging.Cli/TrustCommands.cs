@@ -9,7 +9,8 @@ internal sealed partial class CliApp
     private const string TrustUsage = """
           device status                          approved, or waiting for approval (with the code to compare)
           device pending                         my devices waiting for approval and the code each shows
-          device approve --code DIGITS           approve the one device of mine showing these digits
+          device approve --code DIGITS           approve the one device of mine showing these 20 digits
+                                                 (spaces ignored: quote them, or type them without)
           device reset-member-key --yes          every device of mine is lost: new member key, my other
                                                  devices revoked, every contact warned
           contact confirm --member ID [--yes]    after a contact's reset: show the new safety number;

@@ -63,6 +63,43 @@ public sealed class TrustAndLockTests(BrowserWorld world)
     }
 
     [Fact]
+    public async Task ANewDevice_IsApprovedOnTheDevicesPage_OnlyByAllTwentyDigitsOfItsCode()
+    {
+        var platform = world.Platform;
+        var marker = Guid.NewGuid().ToString("N")[..8];
+        var (_, admin) = await platform.CreateOrganisationAsync($"Service A {marker}");
+        var emma = await platform.CreateMemberAsync(admin, $"Emma {marker}");
+        var laptop = await platform.EnrolDeviceAsync(admin, emma);
+        var phone = await platform.EnrolDeviceAsync(admin, emma, approve: false);
+        var digits = phone.ApprovalCode.Replace(" ", "", StringComparison.Ordinal);
+        Assert.Equal(20, digits.Length);
+
+        await using var worker = await AppWorker.OpenAsync(world, "Emma", laptop);
+        await worker.GoAsync("/devices");
+        var code = worker.Page.Locator("#code");
+
+        // The browser holds back a code that is not 20 digits; without the browser's check, the page refuses it.
+        await code.FillAsync(digits[..8]);
+        Assert.True(await code.EvaluateAsync<bool>("input => input.validity.patternMismatch"));
+        await code.EvaluateAsync("input => input.removeAttribute('pattern')");
+        await worker.Page.Locator("#approve").ClickAsync();
+        await Expect(worker.Page.Locator("#error")).ToContainTextAsync("Le code compte 20 chiffres");
+
+        // One digit off is another code: no device shows it, nothing is approved.
+        await code.FillAsync(string.Concat(digits[..^1], digits[^1] == '9' ? "0" : "9"));
+        await worker.Page.Locator("#approve").ClickAsync();
+        await Expect(worker.Page.Locator("#error")).ToContainTextAsync("rien n'a été modifié");
+        Assert.False(await phone.RefreshApprovalAsync());
+
+        // The code as the phone shows it, in its four groups: approved, and the phone takes the member key.
+        await code.FillAsync(phone.ApprovalCode);
+        await worker.Page.Locator("#approve").ClickAsync();
+        await Expect(worker.Page.Locator("#notice")).ToContainTextAsync("Appareil approuvé");
+        Assert.True(await phone.RefreshApprovalAsync());
+        await Expect(worker.Page.Locator("#approve-form")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task AfterTheIdleTime_TheAppAsksForThePassphraseAgain_AndAWrongOneIsRefused()
     {
         var platform = world.Platform;

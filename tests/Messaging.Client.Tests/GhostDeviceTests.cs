@@ -125,7 +125,13 @@ public sealed class GhostDeviceTests
         var beforeApproval = await w.Aline.SendTextAsync(conversation, "pas pour le téléphone");
         Assert.Contains(beforeApproval.Unreachable, d => d.DeviceId == phone.DeviceId);
 
-        await Assert.ThrowsAsync<MessagingClientException>(() => w.Bruno.ApproveDeviceAsync("0000 0000"));
+        // Only the whole code approves: its first 8 digits are refused as malformed, one digit changed matches no device.
+        var malformed = await Assert.ThrowsAsync<MessagingClientException>(() => w.Bruno.ApproveDeviceAsync(phone.ApprovalCode[..9]));
+        Assert.Contains("20 digits", malformed.Message, StringComparison.Ordinal);
+        var oneDigitOff = string.Concat(phone.ApprovalCode[..^1], phone.ApprovalCode[^1] == '9' ? "0" : "9");
+        var unknown = await Assert.ThrowsAsync<MessagingClientException>(() => w.Bruno.ApproveDeviceAsync(oneDigitOff));
+        Assert.Contains("No device", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal(phone.DeviceId, Assert.Single(await w.Bruno.GetPendingDevicesAsync()).DeviceId);
         await Platform.ApproveAsync(w.Bruno, phone);
         Assert.Empty(await w.Bruno.GetPendingDevicesAsync());
         var afterApproval = await w.Aline.SendTextAsync(conversation, "pour les deux");

@@ -22,7 +22,7 @@ public sealed partial class TrustCliTests
         var enrol = await CliRunner.RunAsync(phone, "enrol", "--server", platform.Server.Url.ToString(), "--code", await platform.IssueCodeAsync(adminX, camille));
         Assert.True(enrol.ExitCode == 0, enrol.Error);
         var code = ApproveCode().Match(enrol.Output).Groups[1].Value;
-        Assert.Equal(8, code.Length);
+        Assert.Equal(20, code.Length);
 
         // Dario's CLI sends, and names the phone it left out.
         var darioStore = await platform.ReleaseAsync(dario);
@@ -32,8 +32,12 @@ public sealed partial class TrustCliTests
 
         // The laptop lists the phone with its code and approves it; the next send leaves nobody out.
         var pending = await CliRunner.RunAsync(laptop, "device", "pending");
-        Assert.Contains($"{code[..4]} {code[4..]}", pending.Output, StringComparison.Ordinal);
-        var approve = await CliRunner.RunAsync(laptop, "device", "approve", "--code", code);
+        var grouped = string.Join(' ', code.Chunk(5).Select(group => new string(group)));
+        Assert.Contains(grouped, pending.Output, StringComparison.Ordinal);
+        var shortCode = await CliRunner.RunAsync(laptop, "device", "approve", "--code", code[..8]);
+        Assert.NotEqual(0, shortCode.ExitCode);
+        Assert.Contains("20 digits", shortCode.Error, StringComparison.Ordinal);
+        var approve = await CliRunner.RunAsync(laptop, "device", "approve", "--code", grouped);
         Assert.True(approve.ExitCode == 0, approve.Error);
         Assert.Contains("approved: ", (await CliRunner.RunAsync(phone, "device", "status")).Output, StringComparison.Ordinal);
         var again = await CliRunner.RunAsync(darioStore, "send", "--conversation", conversation.ToString(), "--text", "Pour les deux");
@@ -55,7 +59,7 @@ public sealed partial class TrustCliTests
         Assert.Equal(0, (await CliRunner.RunAsync(darioStore, "send", "--conversation", conversation.ToString(), "--text", "Après")).ExitCode);
     }
 
-    [GeneratedRegex(@"approve --code (\d{8})")]
+    [GeneratedRegex(@"approve --code (\d{20})")]
     private static partial Regex ApproveCode();
 
     [GeneratedRegex(@"safety number with member [0-9a-f-]+: (\d{5} ){11}\d{5}")]

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Globalization;
 using System.Text;
 using Messaging.Crypto.Keys;
 using Messaging.Crypto.Primitives;
@@ -26,10 +24,7 @@ public sealed class SafetyNumber : IEquatable<SafetyNumber>
     /// <summary>Number of digits in <see cref="Digits"/>.</summary>
     public const int DigitCount = 60;
 
-    private const int FingerprintDigits = 30;
-    private const int ChunkBytes = 5;
     private const int Chunks = 6;
-    private const int GroupDigits = 5;
 
     /// <summary>Version prefix of the first hash input, a big-endian u16.</summary>
     private static readonly byte[] VersionPrefix = [0x00, 0x01];
@@ -44,7 +39,7 @@ public sealed class SafetyNumber : IEquatable<SafetyNumber>
     private SafetyNumber(string digits)
     {
         Digits = digits;
-        Displayable = Group(digits);
+        Displayable = DecimalCode.Group(digits);
         _digits = Encoding.ASCII.GetBytes(digits);
     }
 
@@ -102,20 +97,7 @@ public sealed class SafetyNumber : IEquatable<SafetyNumber>
     public bool Matches(string candidate)
     {
         ArgumentNullException.ThrowIfNull(candidate);
-        var compact = candidate.Replace(" ", string.Empty, StringComparison.Ordinal);
-        if (compact.Length != DigitCount)
-        {
-            return false;
-        }
-
-        var bytes = new byte[DigitCount];
-        for (var i = 0; i < DigitCount; i++)
-        {
-            // Non-ASCII characters map to a value no digit has, so they can never match.
-            bytes[i] = compact[i] < 0x80 ? (byte)compact[i] : (byte)0xFF;
-        }
-
-        return LibSodium.FixedTimeEquals(bytes, _digits);
+        return DecimalCode.Matches(candidate, _digits);
     }
 
     /// <summary>Equality of the 60 digits, in time independent of where they differ.</summary>
@@ -166,50 +148,10 @@ public sealed class SafetyNumber : IEquatable<SafetyNumber>
             throw new ArgumentException("A stable id must be valid UTF-16 (no lone surrogates).", parameterName, ex);
         }
 
-        var keysLength = keys.Length;
-        var first = new byte[version.Length + keysLength + id.Length];
+        var first = new byte[version.Length + keys.Length + id.Length];
         version.CopyTo(first);
         keys.CopyTo(first.AsSpan(version.Length));
-        id.CopyTo(first, version.Length + keysLength);
-
-        // Every later round hashes h || keys; h is rewritten in place at the front.
-        var round = new byte[LibSodium.Sha512Bytes + keysLength];
-        keys.CopyTo(round.AsSpan(LibSodium.Sha512Bytes));
-        var hash = round.AsSpan(0, LibSodium.Sha512Bytes);
-        LibSodium.Sha512(hash, first);
-        Span<byte> next = stackalloc byte[LibSodium.Sha512Bytes];
-        for (var i = 0; i < Iterations; i++)
-        {
-            LibSodium.Sha512(next, round);
-            next.CopyTo(hash);
-        }
-
-        var digits = new StringBuilder(FingerprintDigits);
-        Span<byte> chunk = stackalloc byte[8];
-        for (var c = 0; c < Chunks; c++)
-        {
-            chunk.Clear();
-            hash.Slice(c * ChunkBytes, ChunkBytes).CopyTo(chunk[(8 - ChunkBytes)..]);
-            var value = BinaryPrimitives.ReadUInt64BigEndian(chunk) % 100_000;
-            digits.Append(value.ToString("D5", CultureInfo.InvariantCulture));
-        }
-
-        return digits.ToString();
-    }
-
-    private static string Group(string digits)
-    {
-        var builder = new StringBuilder(digits.Length + (digits.Length / GroupDigits));
-        for (var i = 0; i < digits.Length; i += GroupDigits)
-        {
-            if (i > 0)
-            {
-                builder.Append(' ');
-            }
-
-            builder.Append(digits, i, GroupDigits);
-        }
-
-        return builder.ToString();
+        id.CopyTo(first, version.Length + keys.Length);
+        return DecimalCode.Digits(DecimalCode.IteratedSha512(first, keys, Iterations), Chunks);
     }
 }

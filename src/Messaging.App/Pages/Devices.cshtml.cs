@@ -25,9 +25,17 @@ public sealed class DevicesModel(DeviceSession device, Texts texts) : AppPageMod
         Pending = Approved ? await client.GetPendingDevicesAsync(HttpContext.RequestAborted) : [];
     }
 
+    /// <summary>Approves the one pending device whose code is all 20 digits typed (spaces ignored); anything else approves
+    /// nothing. The whole code is what ties the approval to the device in the worker's hand (docs/crypto.md §11).</summary>
     public Task<IActionResult> OnPostApproveAsync(string? code) => ChangeAsync(async () =>
     {
-        await Device.Client.ApproveDeviceAsync((code ?? "").Replace(" ", "", StringComparison.Ordinal), HttpContext.RequestAborted);
+        if (code is null || !Crypto.CrossSigning.ApprovalCode.IsWellFormed(code))
+        {
+            TempData["error"] = T["devices.code-invalid"];
+            return Redirect("/devices");
+        }
+
+        await Device.Client.ApproveDeviceAsync(code, HttpContext.RequestAborted);
         Notify("devices.approved-notice");
         return Redirect("/devices");
     }, () => Redirect("/devices"));

@@ -10,7 +10,7 @@ namespace Messaging.Client.KeyLog;
 
 /// <summary>A device of this member waiting for approval, with the code it shows.</summary>
 /// <param name="DeviceId">The pending device.</param>
-/// <param name="ApprovalCode">The 8 digits the new device shows; compare before approving.</param>
+/// <param name="ApprovalCode">The 20 digits the new device shows, in four groups of five; compare before approving.</param>
 /// <param name="ApprovalHex">The full hash (what a QR code on the new device carries).</param>
 public sealed record PendingDevice(Guid DeviceId, string ApprovalCode, string ApprovalHex);
 
@@ -24,8 +24,11 @@ internal sealed class DeviceTrust(DeviceStore store, HubLink hub, KeyDirectory k
     /// <summary>Whether this device holds the member signing key (it is vouched for and can approve others).</summary>
     public bool IsApproved => store.Keys.MemberSigningSeed is { Length: MemberSigningKey.SeedLength };
 
-    /// <summary>The code this device shows while it waits for approval.</summary>
-    public ApprovalCode ApprovalCode => ApprovalCode.Compute(store.Keys.MemberId, store.Identity.PublicKey);
+    private ApprovalCode? _approvalCode;
+
+    /// <summary>The code this device shows while it waits for approval (computed once: 5201 SHA-512 calls, over a
+    /// member id and identity key that never change for a device).</summary>
+    public ApprovalCode ApprovalCode => _approvalCode ??= ApprovalCode.Compute(store.Keys.MemberId, store.Identity.PublicKey);
 
     /// <summary>
     /// Makes sure this device holds the member key when it can: if the verified log names no key for the member, this
@@ -71,33 +74,28 @@ internal sealed class DeviceTrust(DeviceStore store, HubLink hub, KeyDirectory k
     /// <summary>The member's devices waiting for approval (active in the verified log, not vouched for under this
     /// member's key), with the code each shows.</summary>
     public async Task<IReadOnlyList<PendingDevice>> PendingAsync(CancellationToken cancellationToken)
-    {
-        await keys.SyncAsync(cancellationToken).ConfigureAwait(false);
-        return await store.UnderLockAsync<IReadOnlyList<PendingDevice>>(() => [.. store.LoggedDevices
-            .Where(d => d.Value.MemberId == store.Keys.MemberId && d.Value.Active && d.Key != store.Keys.DeviceId
-                && keys.Check(d.Key, store.Keys.MemberId) != Vouch.Vouched && IdentityPublicKey.TryParse(d.Value.IdentityKey, out _))
-            .Select(d =>
-            {
-                var code = ApprovalCode.Compute(store.Keys.MemberId, IdentityPublicKey.Parse(d.Value.IdentityKey));
-                return new PendingDevice(d.Key, code.Digits, code.Hex);
-            })], cancellationToken).ConfigureAwait(false);
-    }
+        => [.. (await PendingCodesAsync(cancellationToken).ConfigureAwait(false)).Select(p => new PendingDevice(p.DeviceId, p.Code.Digits, p.Code.Hex))];
 
-    /// <summary>Approves the one pending device showing <paramref name="code"/>: signs its certificate and seals the
-    /// member key to it.</summary>
-    /// <exception cref="MessagingClientException">This device is not approved itself, no pending device shows this code,
-    /// or several do (never guess: one of them was made to collide).</exception>
+    /// <summary>Approves the one pending device whose code is <paramref name="code"/>, every digit of it: signs its
+    /// certificate and seals the member key to it.</summary>
+    /// <exception cref="MessagingClientException">The code is not 20 digits, this device is not approved itself, no
+    /// pending device shows this code, or several do (never guess: one of them was made to collide).</exception>
     public async Task<Guid> ApproveAsync(string code, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(code);
+        if (!ApprovalCode.IsWellFormed(code))
+        {
+            throw new MessagingClientException($"An approval code is {ApprovalCode.DigitCount} digits (spaces are ignored): type every digit the new device shows.");
+        }
+
         if (!IsApproved)
         {
             throw new MessagingClientException("This device is not approved itself: approve it from another device of yours first.");
         }
 
-        var typed = code.Replace(" ", string.Empty, StringComparison.Ordinal);
-        var matching = (await PendingAsync(cancellationToken).ConfigureAwait(false))
-            .Where(p => string.Equals(p.ApprovalCode.Replace(" ", string.Empty, StringComparison.Ordinal), typed, StringComparison.Ordinal)).ToList();
+        // The pending list comes from the key log, which the server writes: only the full code ties the approval to the
+        // device the user holds (docs/crypto.md §11).
+        var matching = (await PendingCodesAsync(cancellationToken).ConfigureAwait(false)).Where(p => p.Code.Matches(code)).ToList();
         if (matching.Count == 0)
         {
             throw new MessagingClientException("No device of yours waiting for approval shows this code.");
@@ -116,6 +114,18 @@ internal sealed class DeviceTrust(DeviceStore store, HubLink hub, KeyDirectory k
         await hub.Api.ApproveDeviceAsync(token, new ApproveDeviceRequest(certificate.ToBytes(), memberKey.SealTo(identity)), cancellationToken).ConfigureAwait(false);
         await keys.SyncAsync(cancellationToken).ConfigureAwait(false);
         return device;
+    }
+
+    private async Task<IReadOnlyList<(Guid DeviceId, ApprovalCode Code)>> PendingCodesAsync(CancellationToken cancellationToken)
+    {
+        await keys.SyncAsync(cancellationToken).ConfigureAwait(false);
+        var pending = await store.UnderLockAsync<IReadOnlyList<(Guid DeviceId, byte[] IdentityKey)>>(() => [.. store.LoggedDevices
+            .Where(d => d.Value.MemberId == store.Keys.MemberId && d.Value.Active && d.Key != store.Keys.DeviceId
+                && keys.Check(d.Key, store.Keys.MemberId) != Vouch.Vouched && IdentityPublicKey.TryParse(d.Value.IdentityKey, out _))
+            .Select(d => (d.Key, d.Value.IdentityKey))], cancellationToken).ConfigureAwait(false);
+
+        // Each code is 5201 SHA-512 calls: computed outside the store's lock.
+        return [.. pending.Select(p => (p.DeviceId, ApprovalCode.Compute(store.Keys.MemberId, IdentityPublicKey.Parse(p.IdentityKey))))];
     }
 
     private IdentityPublicKey IdentityOf(Guid deviceId)

@@ -19,7 +19,8 @@ public sealed partial class MessagingClient
     /// next devices. False while it waits for approval.</summary>
     public bool IsApproved => _trust.IsApproved;
 
-    /// <summary>The code this device shows while it waits for approval (8 digits; compare it on the approving device).</summary>
+    /// <summary>The code this device shows while it waits for approval (20 digits in four groups of five; the approving
+    /// device must type every one).</summary>
     public string ApprovalCode => _trust.ApprovalCode.Digits;
 
     /// <summary>The full approval hash in hex (for a QR code).</summary>
@@ -34,8 +35,8 @@ public sealed partial class MessagingClient
     /// signs its certificate with the member key and seals the member key to it, so it can approve the next one.
     /// </summary>
     /// <returns>The approved device.</returns>
-    /// <exception cref="MessagingClientException">This device is not approved itself, or no single pending device shows
-    /// this code.</exception>
+    /// <exception cref="MessagingClientException">The code is not 20 digits (spaces are ignored), this device is not
+    /// approved itself, or no single pending device shows this code.</exception>
     /// <exception cref="ServerRefusedException">The server refused the approval.</exception>
     public Task<Guid> ApproveDeviceAsync(string approvalCode, CancellationToken cancellationToken = default) => _trust.ApproveAsync(approvalCode, cancellationToken);
 

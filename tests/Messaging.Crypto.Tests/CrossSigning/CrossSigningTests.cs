@@ -29,13 +29,55 @@ public sealed class CrossSigningTests
         Assert.Equal("0111111111222243338444555555555555aaaaaaaabbbb4ccc8dddeeeeeeeeeeee0103a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8358072d6365880d1aeea329adf9121383851ed21a28e3b75e965d0d2cd166254beb03cc1d2bb15c9cd6120d7807a9ad258f97c50c7981ceefdfcdc067ff91388552a406f17e1569de579a20dac754895ee9cace9e11c885be1d150aabb07f80c0000019b76daa80044fc0aae5fd6b50fa2c2d55413bd80834c833bcd90b43a706a4a520d456281e8f4e06bc08e5c96a5260762e346865bcaaca427c573b4160d5d580da972505902",
             Convert.ToHexStringLower(memberKey.Certify(Device, identity.PublicKey, IssuedAt).ToBytes()));
         var code = ApprovalCode.Compute(Member, identity.PublicKey);
-        Assert.Equal(("4179 3337", "7ebdd86fcb58bb39decf02eb5153b9f349cc1574680ab68bf06c65e12a97184d"), (code.Digits, code.Hex));
-        Assert.True(code.Matches("41793337"));
+        Assert.Equal(("14476 28573 91067 53657", "1ca785498c2fdb31ac3da4e4bf7c9b135def787954920802b57742c16fbca20392047f6cbe2fc4ed15013f17bf27089fe0fa6f87ffea04d85f2ffba67332e67e"),
+            (code.Digits, code.Hex));
+        Assert.True(code.Matches("14476285739106753657"));
         using var remoteKey = MemberSigningKey.FromSeed(Remote, Range(0x40, 32));
         Assert.Equal("20098 67035 44658 96509 22665 37210 94710 98614 27901 54844 42624 71387",
             SafetyNumber.ComputeForMembers(Member.ToString("D"), memberKey.PublicKey, Remote.ToString("D"), remoteKey.PublicKey).Displayable);
         Assert.Equal(SafetyNumber.ComputeForMembers(Remote.ToString("D"), remoteKey.PublicKey, Member.ToString("D"), memberKey.PublicKey),
             SafetyNumber.ComputeForMembers(Member.ToString("D"), memberKey.PublicKey, Remote.ToString("D"), remoteKey.PublicKey));
+    }
+
+    [Fact]
+    public void AnApprovalCode_IsTwentyDigitsInFourGroups_AndMatchesOnlyAllOfThem()
+    {
+        using var identity = IdentityKeyPair.Generate();
+        var code = ApprovalCode.Compute(Member, identity.PublicKey);
+        Assert.Matches(@"^\d{5} \d{5} \d{5} \d{5}$", code.Digits);
+        Assert.Equal(128, code.Hex.Length);
+        var digits = code.Digits.Replace(" ", string.Empty, StringComparison.Ordinal);
+        Assert.Equal(ApprovalCode.DigitCount, digits.Length);
+        Assert.True(code.Matches(digits));
+        Assert.True(code.Matches(code.Digits));
+        Assert.True(code.Matches($" {digits[..7]} {digits[7..]} "));
+
+        // Any one digit changed, anywhere, is another code.
+        for (var i = 0; i < digits.Length; i++)
+        {
+            var changed = string.Concat(digits.AsSpan(0, i), ((char)('0' + ((digits[i] - '0' + 1) % 10))).ToString(), digits.AsSpan(i + 1));
+            Assert.True(ApprovalCode.IsWellFormed(changed));
+            Assert.False(code.Matches(changed), $"digit {i} changed still matches");
+        }
+
+        // Only the whole code, spaces aside: a prefix (as long as version 1's 8 digits), a digit short or extra, a letter,
+        // a non-ASCII digit or another separator never match.
+        string[] wrongs = [digits[..8], digits[..19], digits + "0", digits[..19] + "x", digits[..19] + "\u0663", $"{digits[..10]}-{digits[10..]}", ""];
+        foreach (var wrong in wrongs)
+        {
+            Assert.False(ApprovalCode.IsWellFormed(wrong), wrong);
+            Assert.False(code.Matches(wrong), wrong);
+        }
+    }
+
+    [Fact]
+    public void TheApprovalCode_DependsOnTheMemberAndEveryByteOfTheIdentityKey()
+    {
+        using var identity = AliceIdentity();
+        var code = ApprovalCode.Compute(Member, identity.PublicKey);
+        Assert.NotEqual(code.Digits, ApprovalCode.Compute(Remote, identity.PublicKey).Digits);
+        using var other = IdentityKeyPair.FromSecrets(Range(0x00, 32), Range(0x21, 32)); // another X25519 key, same Ed25519 key
+        Assert.NotEqual(code.Digits, ApprovalCode.Compute(Member, other.PublicKey).Digits);
     }
 
     [Fact]

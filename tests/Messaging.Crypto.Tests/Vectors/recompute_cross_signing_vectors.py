@@ -27,19 +27,23 @@ announcement = body + sign(member_seed, "messaging.member-key.v1", body)
 body = b"\x01" + guid(member_id) + guid(device_id) + identity + ms(issued_at)
 certificate = body + sign(member_seed, "messaging.device-certificate.v1", body)
 
-h = hashlib.sha256(b"messaging.device-approval.v1\0" + guid(member_id) + identity).digest()
-digits = "%08d" % (struct.unpack(">Q", h[:8])[0] % 100000000)
+def iterated(first, suffix, rounds):
+    h = hashlib.sha512(first).digest()
+    for _ in range(rounds): h = hashlib.sha512(h + suffix).digest()
+    return h
+def digits(h, chunks): return "".join("%05d" % (int.from_bytes(h[5*i:5*i+5], "big") % 100000) for i in range(chunks))
+def grouped(text): return " ".join(text[i:i+5] for i in range(0, len(text), 5))
 
-def fingerprint(stable_id, key):
-    h = hashlib.sha512(b"\x00\x02" + key + stable_id.encode()).digest()
-    for _ in range(5200): h = hashlib.sha512(h + key).digest()
-    return "".join("%05d" % (int.from_bytes(h[5*i:5*i+5], "big") % 100000) for i in range(6))
+device = guid(member_id) + identity
+h = iterated(b"messaging.device-approval.v2\0" + device, device, 5200)
+
+def fingerprint(stable_id, key): return digits(iterated(b"\x00\x02" + key + stable_id.encode(), key, 5200), 6)
 parts = sorted([fingerprint(member_id, member_pub), fingerprint(remote_id, ed_pub(remote_seed))])
-safety = " ".join((parts[0] + parts[1])[i:i+5] for i in range(0, 60, 5))
+safety = grouped(parts[0] + parts[1])
 
 values = {
     "member.public": member_pub.hex(), "member.announcement": announcement.hex(), "device.certificate": certificate.hex(),
-    "approval.code": digits[:4] + " " + digits[4:], "approval.hex": h.hex(), "member.safety-number": safety,
+    "approval.code": grouped(digits(h, 4)), "approval.hex": h.hex(), "member.safety-number": safety,
 }
 doc = open(sys.argv[1]).read() if len(sys.argv) > 1 else ""
 failed = False
