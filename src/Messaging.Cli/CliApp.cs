@@ -114,7 +114,7 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
             return args[0] switch
             {
                 "enrol" => await EnrolAsync(options, cancellationToken),
-                "verify-certificate" => await VerifyCertificateAsync(args),
+                "verify-certificate" => await VerifyCertificateAsync(args, options, cancellationToken),
                 "admin" => await AdminAsync(args, cancellationToken),
                 _ => await WithClientAsync(options, client => DispatchAsync(args, options, client, cancellationToken), cancellationToken),
             };

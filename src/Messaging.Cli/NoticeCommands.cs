@@ -6,7 +6,7 @@ using Messaging.Crypto.Attestations;
 namespace Messaging.Cli;
 
 /// <summary>Mandates and attendance notices (protocol 7.C): the following service's commands, the assistant's verified
-/// inbox and certificates, and the offline certificate check.</summary>
+/// inbox and certificates, and the certificate check.</summary>
 internal sealed partial class CliApp
 {
     private const string NoticeUsage = """
@@ -20,7 +20,9 @@ internal sealed partial class CliApp
                                                  'interview outcome --held --attendance no-show' also records the outcome)
           notices                                notices received, each verified against the key log
           notice certificate --notice ID --out FILE.html   a printable attendance certificate
-          verify-certificate FILE                check a certificate offline (exit 0 only when valid)
+          verify-certificate FILE                check a certificate against this device's verified key log (exit 0
+                                                 only when valid); with no key store, only whether the signature is
+                                                 consistent with the key printed in the file (never valid)
         """;
 
     private async Task<int?> NoticeCommandAsync(string[] args, Options options, MessagingClient client, CancellationToken cancellationToken)
@@ -95,22 +97,40 @@ internal sealed partial class CliApp
         }
     }
 
-    /// <summary>Offline: no key store, no server.</summary>
-    private async Task<int> VerifyCertificateAsync(string[] args)
+    /// <summary>
+    /// With a key store at the store path: against this device's verified key log (synced first), the only check that can
+    /// answer valid. Without one: the file alone, which cannot vouch for the key it carries, so at best "not
+    /// authenticated", with the signer's fingerprint to compare out of band.
+    /// </summary>
+    private async Task<int> VerifyCertificateAsync(string[] args, Options options, CancellationToken cancellationToken)
     {
         var path = args.ElementAtOrDefault(1) ?? throw new UsageException("verify-certificate takes the certificate file");
-        var check = AttendanceCertificate.Verify(await File.ReadAllTextAsync(path));
+        var html = await File.ReadAllTextAsync(path, cancellationToken);
+        return File.Exists(StorePath(options))
+            ? await WithClientAsync(options, async client => await WriteCertificateCheckAsync(await client.VerifyAttendanceCertificateAsync(html, cancellationToken)),
+                cancellationToken)
+            : await WriteCertificateCheckAsync(AttendanceCertificate.Verify(html));
+    }
+
+    private async Task<int> WriteCertificateCheckAsync(CertificateCheck check)
+    {
         var status = check.Status switch
         {
             CertificateStatus.Valid => "VALID",
             CertificateStatus.SignerRevoked => "SIGNER REVOKED",
             CertificateStatus.SignerUnknown => "SIGNER UNKNOWN",
+            CertificateStatus.NotAuthenticated => "NOT AUTHENTICATED",
             _ => "ALTERED",
         };
         await output.WriteLineAsync($"{status}: {check.Reason}");
         if (check.Notice is { } notice)
         {
             await output.WriteLineAsync($"notice {notice.NoticeId} ({AttendanceNotice.KindCode(notice.Kind)}) case {notice.CaseReference}, issued {notice.IssuedAt:yyyy-MM-dd HH:mm} UTC by member {notice.IssuerMemberId} on device {notice.IssuerDeviceId}, verification code {check.VerificationCode}");
+        }
+
+        if (check.SignerFingerprint is { } fingerprint)
+        {
+            await output.WriteLineAsync($"signing key fingerprint {fingerprint} (one half of the safety number of that device: 'messaging safety-number --member {check.Notice!.IssuerMemberId}')");
         }
 
         return check.Status == CertificateStatus.Valid ? 0 : 1;

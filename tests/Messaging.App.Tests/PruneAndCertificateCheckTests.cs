@@ -1,8 +1,12 @@
 using System.Text;
 using Messaging.App.Tests.Infrastructure;
+using Messaging.Client.Notices;
 using Messaging.Client.Tests.Infrastructure;
+using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
 using Messaging.Crypto.Attestations;
+using Messaging.Crypto.Keys;
+using Messaging.Crypto.SafetyNumbers;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -68,14 +72,14 @@ public sealed class PruneAndCertificateCheckTests(BrowserWorld world)
     }
 
     [Fact]
-    public async Task ACertificateFromTheNoticeFlow_ChecksAsValid_AndWithOneAttestedCharacterChanged_AsNotValid()
+    public async Task ACertificateFromTheNoticeFlow_ChecksAsValid_AndAForgeryOrOneAttestedCharacterChanged_AsNotValid()
     {
         var platform = world.Platform;
         var marker = Guid.NewGuid().ToString("N")[..8];
         var assistantDevice = await JusticeHouse.AssistantAsync(platform, marker);
         var (_, bruno, _, _, record) = await ReferredCase.CreateAsync(platform, marker, ReferralResponse.Accept);
         await assistantDevice.AcceptMandateAsync((await bruno.ProposeMandateAsync(record.CaseReference, assistantDevice.MemberId)).MandateId);
-        await bruno.IssueNoticeAsync(record.CaseReference, AttendanceNoticeKind.NoShow, date: new DateOnly(2031, 3, 3));
+        var issued = await bruno.IssueNoticeAsync(record.CaseReference, AttendanceNoticeKind.NoShow, date: new DateOnly(2031, 3, 3));
 
         // The certificate as the assistant downloads it from their inbox.
         await using var assistant = await AppWorker.OpenAsync(world, "Justine", assistantDevice);
@@ -100,6 +104,8 @@ public sealed class PruneAndCertificateCheckTests(BrowserWorld world)
         await Expect(page.Locator("#verify-kind")).ToHaveTextAsync("absence non justifiée");
         await Expect(page.Locator("#verify-date")).ToContainTextAsync("3 mars 2031");
         await Expect(page.Locator("#verify-case")).ToHaveTextAsync(record.CaseReference);
+        await Expect(page.Locator("#verify-fingerprint")).ToHaveTextAsync(
+            SafetyNumber.IdentityFingerprint(bruno.MemberId.ToString("D"), SignedAttestation.Parse(issued.SignedNotice).Signer));
         await assistant.ScanAsync("certificate check, valid");
         await assistant.ScreenshotAsync("certificate-check");
 
@@ -115,6 +121,23 @@ public sealed class PruneAndCertificateCheckTests(BrowserWorld world)
             "Le fichier n'est pas l'attestation telle qu'elle a été émise : il a été modifié, ou ce n'est pas une attestation.");
         await Expect(page.Locator("#verify-attests")).ToHaveCountAsync(0);
         await assistant.ScanAsync("certificate check, altered");
+
+        // A forgery: the same notice signed with a key of the forger's own, with a self-hashed key-log entry for it.
+        using var forger = IdentityKeyPair.Generate();
+        var signed = issued.Notice.Sign(forger).ToBytes();
+        var key = forger.PublicKey.ToBytes();
+        var at = issued.Notice.IssuedAt;
+        var entry = new KeyLogEntry(0, at, KeyLogAction.Added, bruno.DeviceId, bruno.MemberId, key, KeyLogHash.Genesis(),
+            KeyLogHash.Compute(0, at, KeyLogAction.Added, bruno.DeviceId, bruno.MemberId, key, KeyLogHash.Genesis()));
+        var forged = AttendanceCertificate.Render(new CertificateData(signed, [entry], "Any Worker", "CAPREV Bruxelles"));
+        await file.SetInputFilesAsync(new FilePayload { Name = "attestation.html", MimeType = "text/html", Buffer = Encoding.UTF8.GetBytes(forged) });
+        await page.Locator("#verify").ClickAsync();
+        await Expect(result.Locator("h2")).ToHaveTextAsync("Attestation NON valable : ne pas s'y fier");
+        await Expect(result).ToHaveAttributeAsync("data-status", "SignerUnknown");
+        await Expect(page.Locator("#verify-reason")).ToContainTextAsync("quoi que le fichier contienne");
+        await Expect(page.Locator("#verify-fingerprint")).ToHaveTextAsync(SafetyNumber.IdentityFingerprint(bruno.MemberId.ToString("D"), forger.PublicKey));
+        await Expect(page.Locator("#verify-attests")).ToHaveCountAsync(0);
+        await assistant.ScanAsync("certificate check, forged");
 
         // Not HTML, or too big: a sentence, and no check.
         await file.SetInputFilesAsync(new FilePayload { Name = "scan.pdf", MimeType = "application/pdf", Buffer = Encoding.UTF8.GetBytes(html) });

@@ -88,6 +88,23 @@ public sealed class SafetyNumber : IEquatable<SafetyNumber>
     }
 
     /// <summary>
+    /// One device identity's half of a safety number (version 0x0001): 30 digits as 6 groups of 5. It needs no second
+    /// party, so a check that has no identity of its own (an attendance certificate checked without a key log) can show
+    /// it; the same 30 digits are one half of every safety number computed with that identity and stable id, so they can
+    /// be compared with what the identity's owner, or anyone who has a safety number with that device, reads.
+    /// </summary>
+    /// <param name="stableId">The stable identifier used in safety numbers (a member id, "D" format); not empty.</param>
+    /// <param name="identity">The device identity key.</param>
+    /// <returns>For example <c>85285 80891 30371 19415 72234 05508</c>.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">The stable id is empty or not valid UTF-16 (a lone surrogate).</exception>
+    public static string IdentityFingerprint(string stableId, IdentityPublicKey identity)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        return Group(Fingerprint(stableId, identity, nameof(stableId)));
+    }
+
+    /// <summary>
     /// Compares with a number the user typed or scanned. Spaces are ignored; any other difference, or a
     /// different length, is a mismatch. The comparison does not stop at the first differing digit.
     /// </summary>

@@ -7,6 +7,7 @@ using Messaging.Contracts;
 using Messaging.Crypto;
 using Messaging.Crypto.Attestations;
 using Messaging.Crypto.Keys;
+using Messaging.Crypto.SafetyNumbers;
 
 namespace Messaging.Client.Notices;
 
@@ -18,35 +19,59 @@ namespace Messaging.Client.Notices;
 /// <param name="ServiceName">The issuing service's name, when known.</param>
 public sealed record CertificateData(byte[] SignedNotice, IReadOnlyList<KeyLogEntry> SignerEntries, string? IssuerName, string? ServiceName);
 
-/// <summary>The outcome of checking a certificate offline.</summary>
+/// <summary>The outcome of checking a certificate. Only a check against a verified key log of the verifier's own
+/// (<see cref="MessagingClient.VerifyAttendanceCertificateAsync"/>) can answer <see cref="Valid"/>: a file cannot vouch for
+/// the key it carries.</summary>
 public enum CertificateStatus
 {
-    /// <summary>Unaltered, signed by the device the embedded key-log entry records, which was not revoked.</summary>
+    /// <summary>Unaltered, and signed with the key the verifier's verified key log records for the signing device of the
+    /// issuing member, a device the log does not record as revoked.</summary>
     Valid = 1,
 
-    /// <summary>Unaltered and validly signed, but the embedded key log records the signing device as revoked.</summary>
+    /// <summary>Unaltered and validly signed, but the signing device is revoked: as the verifier's key log records it, or
+    /// (checked without a key log) as the file itself records it.</summary>
     SignerRevoked = 2,
 
-    /// <summary>No embedded, self-consistent key-log entry records the signing key for the issuing device and member.</summary>
+    /// <summary>The verifier's verified key log does not record the signing key for the issuing device and member,
+    /// whatever key-log entries the file embeds: possibly a forgery.</summary>
     SignerUnknown = 3,
 
     /// <summary>The file is not the certificate as rendered (a byte was changed, added or removed), or the signature fails.</summary>
     Altered = 4,
+
+    /// <summary>Checked without a key log (<see cref="AttendanceCertificate.Verify(string)"/>): the file is as rendered and its
+    /// signature is consistent with the key printed in the file, but nothing outside the file vouches for that key. Anyone
+    /// can make such a file; compare <see cref="CertificateCheck.SignerFingerprint"/> out of band, or check it on an
+    /// enrolled device.</summary>
+    NotAuthenticated = 5,
 }
 
-/// <summary>The result of <see cref="AttendanceCertificate.Verify"/>.</summary>
+/// <summary>The result of <see cref="AttendanceCertificate.Verify(string)"/> or
+/// <see cref="MessagingClient.VerifyAttendanceCertificateAsync"/>.</summary>
 /// <param name="Status">The outcome.</param>
-/// <param name="Notice">The notice, when it could be read.</param>
+/// <param name="Notice">The notice, when it could be read (authenticated only when <paramref name="Status"/> is
+/// <see cref="CertificateStatus.Valid"/> or <see cref="CertificateStatus.SignerRevoked"/> from a key-log check).</param>
 /// <param name="VerificationCode">The code printed on the certificate, when it could be read.</param>
 /// <param name="Reason">Why, in one sentence (no content).</param>
-public sealed record CertificateCheck(CertificateStatus Status, AttendanceNotice? Notice, string? VerificationCode, string Reason);
+/// <param name="SignerFingerprint">When the notice could be read: the fingerprint of the identity key that signed it
+/// (<see cref="SafetyNumber.IdentityFingerprint"/> with the issuing member's id), which is one half of every safety
+/// number with the signing device; to compare out of band.</param>
+public sealed record CertificateCheck(CertificateStatus Status, AttendanceNotice? Notice, string? VerificationCode, string Reason,
+    string? SignerFingerprint = null);
+
+/// <summary>The signing device as a verified key log records it for the notice's issuing member.</summary>
+/// <param name="Identity">The device's logged identity key.</param>
+/// <param name="Active">False once the log records the device as revoked.</param>
+internal sealed record LoggedSigner(IdentityPublicKey Identity, bool Active);
 
 /// <summary>
 /// The printable attendance certificate: one self-contained HTML file (print stylesheet included) showing the notice and
 /// a verification code, with the signed attestation and the signer's key-log entries embedded as JSON. The HTML is a
-/// deterministic rendering of the embedded data, so <see cref="Verify"/> re-renders it and compares every byte: a
-/// certificate altered by one byte anywhere fails. Then the signature is checked against the identity key the embedded,
-/// self-hashed key-log entry records for the issuing device and member.
+/// deterministic rendering of the embedded data, so a check re-renders it and compares every byte: a certificate altered
+/// by one byte anywhere fails. The embedded entries are hints for a reader; they never make a certificate valid. Only
+/// <see cref="MessagingClient.VerifyAttendanceCertificateAsync"/>, which checks the signer against the verifier's own
+/// verified key log, answers <see cref="CertificateStatus.Valid"/>; <see cref="Verify(string)"/> (no key log) at best
+/// says the signature is consistent with the key printed in the file.
 /// </summary>
 public static class AttendanceCertificate
 {
@@ -117,52 +142,118 @@ public static class AttendanceCertificate
         return html.ToString();
     }
 
-    /// <summary>Checks a certificate offline: exact re-rendering, the key-log entries' own hashes, the signer's entry and
-    /// the signature.</summary>
+    /// <summary>
+    /// Checks a certificate with nothing but the file (no key log): exact re-rendering and the signature under the key
+    /// the file itself carries. The file cannot vouch for that key — anyone can render a certificate with a key of their
+    /// own and a self-hashed key-log entry for it — so this never answers <see cref="CertificateStatus.Valid"/>: at best
+    /// <see cref="CertificateStatus.NotAuthenticated"/>, with the signer's fingerprint to compare out of band. A
+    /// revocation the file itself records is reported (bad news from the file is believed, good news never). On an
+    /// enrolled device, use <see cref="MessagingClient.VerifyAttendanceCertificateAsync"/>.
+    /// </summary>
     /// <param name="html">The file's text.</param>
     /// <returns>The check's outcome; never throws for bad input.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="html"/> is null.</exception>
     public static CertificateCheck Verify(string html)
     {
         ArgumentNullException.ThrowIfNull(html);
-        CertificateData data;
-        AttendanceNotice notice;
-        SignedAttestation signed;
-        try
+        if (Read(html) is not { } read)
         {
-            data = Deserialize(html);
-            signed = SignedAttestation.Parse(data.SignedNotice);
-            notice = AttendanceNotice.FromAttestation(signed.Attestation);
-            if (!string.Equals(Render(data), html, StringComparison.Ordinal))
-            {
-                return new(CertificateStatus.Altered, null, null, "The file differs from the certificate its embedded data renders: it was altered.");
-            }
-        }
-        catch (Exception e) when (e is JsonException or FormatException or CryptoException or KeyNotFoundException or InvalidOperationException or ArgumentException)
-        {
-            return new(CertificateStatus.Altered, null, null, "The file is not a readable attendance certificate: it was altered or is not one.");
+            return Unreadable;
         }
 
-        var code = VerificationCode(data.SignedNotice);
-        var consistent = data.SignerEntries.Where(e => KeyLogHash.Compute(e).AsSpan().SequenceEqual(e.Hash)
-            && e.DeviceId == notice.IssuerDeviceId && e.MemberId == notice.IssuerMemberId).ToList();
-        var added = consistent.FirstOrDefault(e => e.Action == KeyLogAction.Added && e.IdentityKey.AsSpan().SequenceEqual(signed.Signer.ToBytes()));
-        if (added is null || !IdentityPublicKey.TryParse(added.IdentityKey, out var identity))
+        var (data, signed, notice) = read;
+        if (!SignatureVerifies(signed, signed.Signer))
         {
-            return new(CertificateStatus.SignerUnknown, notice, code, "No embedded key-log entry records the signing key for the issuing device: the signer is unknown.");
+            return read.Check(CertificateStatus.Altered, "The notice's signature does not verify.");
         }
 
+        var signer = signed.Signer.ToBytes();
+        return data.SignerEntries.Any(e => e.Action == KeyLogAction.Revoked && e.DeviceId == notice.IssuerDeviceId && e.MemberId == notice.IssuerMemberId
+            && e.IdentityKey.AsSpan().SequenceEqual(signer))
+            ? read.Check(CertificateStatus.SignerRevoked, "The signature verifies under the key the file carries, and the file itself records the signing device as revoked.")
+            : read.Check(CertificateStatus.NotAuthenticated,
+                "The signature is consistent with the key printed in the file, but no key log vouched for that key: not authenticated (compare the signer's fingerprint out of band, or check it on an enrolled device).");
+    }
+
+    /// <summary>
+    /// Checks a certificate against the verifier's own verified key log: exact re-rendering, then the signature under the
+    /// identity key <paramref name="signerOf"/> gives for the notice's signing device and issuing member, and that
+    /// device's revocation. The embedded key-log entries are not consulted: they come from the file.
+    /// </summary>
+    /// <param name="html">The file's text.</param>
+    /// <param name="signerOf">The signing device as the verified log records it for the issuing member; null when it does
+    /// not record that device for that member.</param>
+    internal static CertificateCheck Verify(string html, Func<AttendanceNotice, LoggedSigner?> signerOf)
+    {
+        if (Read(html) is not { } read)
+        {
+            return Unreadable;
+        }
+
+        if (signerOf(read.Notice) is not { } logged)
+        {
+            return read.Check(CertificateStatus.SignerUnknown,
+                "The verified key log does not record the signing device for the issuing member: the signer is unknown, whatever the file embeds.");
+        }
+
+        if (!logged.Identity.Equals(read.Signed.Signer))
+        {
+            return read.Check(CertificateStatus.SignerUnknown,
+                "The notice was signed with a key the verified key log does not record for the signing device: the signer is unknown, whatever the file embeds.");
+        }
+
+        if (!SignatureVerifies(read.Signed, logged.Identity))
+        {
+            return read.Check(CertificateStatus.Altered, "The notice's signature does not verify.");
+        }
+
+        // The issue time is the signer's own claim, so a revoked device's notice is reported as such whatever its date.
+        return logged.Active
+            ? read.Check(CertificateStatus.Valid, "The signature verifies under the key the verified key log records for the signing device, which is not revoked.")
+            : read.Check(CertificateStatus.SignerRevoked, "The signature verifies, but the verified key log records the signing device as revoked.");
+    }
+
+    private static CertificateCheck Unreadable { get; } = new(CertificateStatus.Altered, null, null,
+        "The file is not the certificate its embedded data renders, or not a readable attendance certificate: it was altered or is not one.");
+
+    private static bool SignatureVerifies(SignedAttestation signed, IdentityPublicKey identity)
+    {
         try
         {
-            signed.Verify(identity!);
+            signed.Verify(identity);
+            return true;
         }
         catch (SignatureVerificationException)
         {
-            return new(CertificateStatus.Altered, notice, code, "The notice's signature does not verify.");
+            return false;
         }
+    }
 
-        return consistent.Any(e => e.Action == KeyLogAction.Revoked && e.Index > added.Index)
-            ? new(CertificateStatus.SignerRevoked, notice, code, "The signature verifies, but the key log records the signing device as revoked.")
-            : new(CertificateStatus.Valid, notice, code, "The signature verifies under the signing device's key-log entry.");
+    /// <summary>The embedded data, when the file reads as an attendance certificate, is exactly its rendering and its
+    /// embedded key-log entries hash to their own hashes.</summary>
+    private static ReadCertificate? Read(string html)
+    {
+        try
+        {
+            var data = Deserialize(html);
+            var signed = SignedAttestation.Parse(data.SignedNotice);
+            var notice = AttendanceNotice.FromAttestation(signed.Attestation);
+            // An embedded entry that does not hash to its own hash was altered: that says nothing of the signer, but the
+            // file is not the certificate as rendered.
+            return string.Equals(Render(data), html, StringComparison.Ordinal) && data.SignerEntries.All(e => KeyLogHash.Compute(e).AsSpan().SequenceEqual(e.Hash))
+                ? new ReadCertificate(data, signed, notice)
+                : null;
+        }
+        catch (Exception e) when (e is JsonException or FormatException or CryptoException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private sealed record ReadCertificate(CertificateData Data, SignedAttestation Signed, AttendanceNotice Notice)
+    {
+        public CertificateCheck Check(CertificateStatus status, string reason)
+            => new(status, Notice, VerificationCode(Data.SignedNotice), reason, SafetyNumber.IdentityFingerprint(Notice.IssuerMemberId.ToString("D"), Signed.Signer));
     }
 
     private static string Describe(AttendanceNoticeKind kind) => kind switch

@@ -174,7 +174,8 @@ public sealed partial class MessagingClient
     /// A printable attendance certificate for a received notice: self-contained HTML with a print stylesheet, the
     /// notice, its verification code, and — embedded for offline checking — the signed attestation and the signing
     /// device's key-log entries (from the whole log, whose chain is verified from its start up to the head this device
-    /// already verified). Check it with <see cref="AttendanceCertificate.Verify"/> (<c>messaging verify-certificate</c>).
+    /// already verified). The embedded entries are hints for a reader: a certificate is valid only when checked against a
+    /// verified key log (<see cref="VerifyAttendanceCertificateAsync"/>, <c>messaging verify-certificate</c> with a key store).
     /// </summary>
     /// <exception cref="NoticeNotFoundException">This device holds no verified notice with this id.</exception>
     /// <exception cref="KeyLogTamperedException">The key log does not continue the chain this device verified.</exception>
@@ -186,6 +187,34 @@ public sealed partial class MessagingClient
         var entries = await SignerEntriesAsync(notice.Notice!.IssuerDeviceId, cancellationToken).ConfigureAwait(false);
         return AttendanceCertificate.Render(new CertificateData(notice.SignedNotice, entries, notice.IssuerName, notice.ServiceName));
     }
+
+    /// <summary>
+    /// Checks a printable attendance certificate against this device's verified key log, synced first so that a
+    /// revocation is known: the file must be exactly the certificate its embedded data renders, and the notice must be
+    /// signed with the identity key the log records for the signing device of the issuing member. The key-log entries the
+    /// file embeds are not consulted (a file cannot vouch for itself): a forged certificate, with a key and a self-hashed
+    /// entry of its own, is <see cref="CertificateStatus.SignerUnknown"/>, and a revoked device's certificate that leaves
+    /// out its revocation is <see cref="CertificateStatus.SignerRevoked"/>. Nothing of the file is sent anywhere.
+    /// </summary>
+    /// <param name="html">The certificate file's text.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Valid, signer revoked, signer unknown or altered; never throws for a bad file.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="html"/> is null.</exception>
+    /// <exception cref="KeyLogTamperedException">The key log does not continue the chain this device verified; nothing was checked.</exception>
+    public async Task<CertificateCheck> VerifyAttendanceCertificateAsync(string html, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(html);
+        await _keys.SyncAsync(cancellationToken).ConfigureAwait(false);
+        return await _store.UnderLockAsync(() => AttendanceCertificate.Verify(html, LoggedSignerOf), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The signing device of <paramref name="claimed"/> as the verified key log records it for the notice's
+    /// issuing member; null when the log does not record that device for that member. Caller holds the lock.</summary>
+    private LoggedSigner? LoggedSignerOf(AttendanceNotice claimed)
+        => _store.TryGetLoggedDevice(claimed.IssuerDeviceId, out var logged) && logged.MemberId == claimed.IssuerMemberId
+            && IdentityPublicKey.TryParse(logged.IdentityKey, out var identity)
+            ? new LoggedSigner(identity!, logged.Active)
+            : null;
 
     private (AttendanceNotice? Notice, NoticeVerification Verification) VerifyReceived(InboxMessage message)
     {
@@ -206,15 +235,14 @@ public sealed partial class MessagingClient
             return (claimed, NoticeVerification.Invalid);
         }
 
-        if (!_store.TryGetLoggedDevice(claimed.IssuerDeviceId, out var logged) || logged.MemberId != claimed.IssuerMemberId
-            || !IdentityPublicKey.TryParse(logged.IdentityKey, out var identity))
+        if (LoggedSignerOf(claimed) is not { } logged)
         {
             return (claimed, NoticeVerification.SignerUnknown);
         }
 
         try
         {
-            var verified = AttendanceNotice.Verify(message.Body, identity!, MemberId);
+            var verified = AttendanceNotice.Verify(message.Body, logged.Identity, MemberId);
             return (verified, logged.Active ? NoticeVerification.Verified : NoticeVerification.SignerRevoked);
         }
         catch (SignatureVerificationException)

@@ -5,6 +5,8 @@ using Messaging.Client.Tests.Infrastructure;
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
 using Messaging.Crypto.Attestations;
+using Messaging.Crypto.Keys;
+using Messaging.Crypto.SafetyNumbers;
 
 namespace Messaging.Client.Tests.Notices;
 
@@ -86,16 +88,26 @@ public sealed class NoticeWorkflowTests
     }
 
     [Fact]
-    public async Task ACertificate_VerifiesOffline_AndAnyOneByteChange_ARevokedSigner_OrAnUnknownSigner_IsReported()
+    public async Task ACertificate_IsValidOnlyAgainstAVerifiedKeyLog_AndAnyOneByteChange_OrARevokedSigner_IsReported()
     {
         await using var w = await SetUpAsync();
+        var phoneStore = await w.Platform.ReleaseAsync(w.AssistantPhone);
+        var noStore = Path.Combine(Path.GetTempPath(), $"no-store-{Guid.NewGuid():N}.mks");
         var issued = await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.NoShow, interviewId: Guid.NewGuid());
         await NoticesWhenAsync(w.Assistant, 1);
         var html = await w.Assistant.CreateAttendanceCertificateAsync(issued.Notice.NoticeId);
+        var fingerprint = SafetyNumber.IdentityFingerprint(w.Aline.MemberId.ToString("D"), SignedAttestation.Parse(issued.SignedNotice).Signer);
+        var (_, safetyNumber) = Assert.Single(await w.Assistant.GetSafetyNumbersAsync(w.Aline.MemberId));
+        Assert.Contains(fingerprint, safetyNumber, StringComparison.Ordinal);
 
-        var check = AttendanceCertificate.Verify(html);
+        // Against the assistant's verified key log: valid. With the file alone: consistent, never valid.
+        var check = await w.Assistant.VerifyAttendanceCertificateAsync(html);
         Assert.Equal(CertificateStatus.Valid, check.Status);
         Assert.Equal(issued.Notice, check.Notice);
+        Assert.Equal(fingerprint, check.SignerFingerprint);
+        var anonymous = AttendanceCertificate.Verify(html);
+        Assert.Equal(CertificateStatus.NotAuthenticated, anonymous.Status);
+        Assert.Equal(fingerprint, anonymous.SignerFingerprint);
         Assert.Contains(AttendanceCertificate.VerificationCode(issued.SignedNotice), html, StringComparison.Ordinal);
         Assert.Contains("@media print", html, StringComparison.Ordinal);
 
@@ -105,32 +117,93 @@ public sealed class NoticeWorkflowTests
         {
             var altered = (byte[])bytes.Clone();
             altered[i] = altered[i] == (byte)'A' ? (byte)'B' : (byte)'A';
-            Assert.NotEqual(CertificateStatus.Valid, AttendanceCertificate.Verify(Encoding.UTF8.GetString(altered)).Status);
+            Assert.Equal(CertificateStatus.Altered, AttendanceCertificate.Verify(Encoding.UTF8.GetString(altered)).Status);
         }
 
-        // A certificate whose embedded key log does not record the signer.
-        var unknown = AttendanceCertificate.Render(new CertificateData(issued.SignedNotice, [], "Aline", "Service"));
-        Assert.Equal(CertificateStatus.SignerUnknown, AttendanceCertificate.Verify(unknown).Status);
+        // A signature that does not verify under the logged key, rendered as a certificate: altered on both paths.
+        var badSignature = (byte[])issued.SignedNotice.Clone();
+        badSignature[1 + IdentityPublicKey.EncodedLength] ^= 1;
+        var unsigned = AttendanceCertificate.Render(new CertificateData(badSignature, [], "Aline", "Service"));
+        Assert.Equal(CertificateStatus.Altered, (await w.Assistant.VerifyAttendanceCertificateAsync(unsigned)).Status);
+        Assert.Equal(CertificateStatus.Altered, AttendanceCertificate.Verify(unsigned).Status);
 
-        // Offline through the CLI, with no key store.
+        // The embedded entries are only hints: without them the key log still vouches, and the file alone still does not.
+        var bare = AttendanceCertificate.Render(new CertificateData(issued.SignedNotice, [], "Aline", "Service"));
+        Assert.Equal(CertificateStatus.Valid, (await w.Assistant.VerifyAttendanceCertificateAsync(bare)).Status);
+        Assert.Equal(CertificateStatus.NotAuthenticated, AttendanceCertificate.Verify(bare).Status);
+
+        // Through the CLI: with a key store, against its key log; with none, the file alone (never exit 0).
         var file = Path.Combine(Path.GetTempPath(), $"certificate-{Guid.NewGuid():N}.html");
         await File.WriteAllTextAsync(file, html);
-        var (exitCode, output, _) = await CliRunner.RunAsync(Path.Combine(Path.GetTempPath(), "no-store.mks"), "verify-certificate", file);
-        Assert.Equal(0, exitCode);
-        Assert.StartsWith("VALID", output, StringComparison.Ordinal);
+        var anchoredRun = await CliRunner.RunAsync(phoneStore, "verify-certificate", file);
+        Assert.Equal(0, anchoredRun.ExitCode);
+        Assert.StartsWith("VALID", anchoredRun.Output, StringComparison.Ordinal);
+        Assert.Contains(fingerprint, anchoredRun.Output, StringComparison.Ordinal);
+        var (exitCode, output, _) = await CliRunner.RunAsync(noStore, "verify-certificate", file);
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith("NOT AUTHENTICATED", output, StringComparison.Ordinal);
+        Assert.Contains($"signing key fingerprint {fingerprint}", output, StringComparison.Ordinal);
         await File.WriteAllTextAsync(file, html.Replace("no-show", "present", StringComparison.Ordinal));
-        Assert.Equal(1, (await CliRunner.RunAsync(Path.Combine(Path.GetTempPath(), "no-store.mks"), "verify-certificate", file)).ExitCode);
+        Assert.StartsWith("ALTERED", (await CliRunner.RunAsync(phoneStore, "verify-certificate", file)).Output, StringComparison.Ordinal);
+        Assert.Equal(1, (await CliRunner.RunAsync(noStore, "verify-certificate", file)).ExitCode);
 
-        // The signing device is revoked: the assistant's view and a new certificate say so.
+        // The signing device is revoked. The certificate made before, which carries no revocation entry, is reported
+        // revoked against the key log; a new certificate carries the entry, and even the file alone then says revoked.
         await w.ServiceAdmin.Api.RevokeDeviceAsync(await w.ServiceAdmin.GetAccessTokenAsync(), w.Aline.DeviceId);
-        await w.Assistant.SyncKeyLogAsync();
+        Assert.Equal(CertificateStatus.SignerRevoked, (await w.Assistant.VerifyAttendanceCertificateAsync(html)).Status);
         Assert.Equal(NoticeVerification.SignerRevoked, Assert.Single(await w.Assistant.GetNoticesAsync()).Verification);
+        await File.WriteAllTextAsync(file, html);
+        var omittedRun = await CliRunner.RunAsync(phoneStore, "verify-certificate", file);
+        Assert.Equal(1, omittedRun.ExitCode);
+        Assert.StartsWith("SIGNER REVOKED", omittedRun.Output, StringComparison.Ordinal);
+        Assert.Equal(CertificateStatus.NotAuthenticated, AttendanceCertificate.Verify(html).Status);
         var revoked = await w.Assistant.CreateAttendanceCertificateAsync(issued.Notice.NoticeId);
         Assert.Equal(CertificateStatus.SignerRevoked, AttendanceCertificate.Verify(revoked).Status);
         await File.WriteAllTextAsync(file, revoked);
-        var revokedRun = await CliRunner.RunAsync(Path.Combine(Path.GetTempPath(), "no-store.mks"), "verify-certificate", file);
+        var revokedRun = await CliRunner.RunAsync(noStore, "verify-certificate", file);
         Assert.Equal(1, revokedRun.ExitCode);
         Assert.StartsWith("SIGNER REVOKED", revokedRun.Output, StringComparison.Ordinal);
+        File.Delete(file);
+    }
+
+    [Fact]
+    public async Task AForgedCertificate_SignedWithItsOwnKeyAndASelfHashedKeyLogEntry_IsNeverValid()
+    {
+        await using var w = await SetUpAsync();
+        var phoneStore = await w.Platform.ReleaseAsync(w.AssistantPhone);
+        var noStore = Path.Combine(Path.GetTempPath(), $"no-store-{Guid.NewGuid():N}.mks");
+        using var forger = IdentityKeyPair.Generate();
+        var at = new DateTimeOffset(2031, 3, 4, 9, 30, 0, TimeSpan.Zero);
+        var file = Path.Combine(Path.GetTempPath(), $"forged-{Guid.NewGuid():N}.html");
+
+        // Claiming Aline's real device, then a device of its own: public SDK calls only.
+        foreach (var device in new[] { w.Aline.DeviceId, Guid.NewGuid() })
+        {
+            var signed = AttendanceNotice.Create(Guid.NewGuid(), AttendanceNoticeKind.Present, null, Guid.NewGuid(), null, w.CaseReference, w.Service,
+                w.Aline.MemberId, device, at, w.Assistant.MemberId).Sign(forger).ToBytes();
+            var key = forger.PublicKey.ToBytes();
+            var entry = new KeyLogEntry(0, at, KeyLogAction.Added, device, w.Aline.MemberId, key, KeyLogHash.Genesis(),
+                KeyLogHash.Compute(0, at, KeyLogAction.Added, device, w.Aline.MemberId, key, KeyLogHash.Genesis()));
+            var forged = AttendanceCertificate.Render(new CertificateData(signed, [entry], "Any Worker", "CAPREV Bruxelles"));
+            var forgerFingerprint = SafetyNumber.IdentityFingerprint(w.Aline.MemberId.ToString("D"), forger.PublicKey);
+
+            var anonymous = AttendanceCertificate.Verify(forged);
+            Assert.Equal(CertificateStatus.NotAuthenticated, anonymous.Status);
+            Assert.Equal(forgerFingerprint, anonymous.SignerFingerprint);
+            var anchored = await w.Assistant.VerifyAttendanceCertificateAsync(forged);
+            Assert.Equal(CertificateStatus.SignerUnknown, anchored.Status);
+            Assert.Equal(forgerFingerprint, anchored.SignerFingerprint);
+
+            await File.WriteAllTextAsync(file, forged);
+            var anchoredRun = await CliRunner.RunAsync(phoneStore, "verify-certificate", file);
+            Assert.Equal(1, anchoredRun.ExitCode);
+            Assert.StartsWith("SIGNER UNKNOWN", anchoredRun.Output, StringComparison.Ordinal);
+            var anonymousRun = await CliRunner.RunAsync(noStore, "verify-certificate", file);
+            Assert.Equal(1, anonymousRun.ExitCode);
+            Assert.StartsWith("NOT AUTHENTICATED", anonymousRun.Output, StringComparison.Ordinal);
+            Assert.Contains(forgerFingerprint, anonymousRun.Output, StringComparison.Ordinal);
+        }
+
         File.Delete(file);
     }
 

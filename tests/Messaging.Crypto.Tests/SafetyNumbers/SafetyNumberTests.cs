@@ -35,6 +35,18 @@ public sealed class SafetyNumberTests
     }
 
     [Fact]
+    public void IdentityFingerprint_IsThatPartysHalfOfTheSafetyNumber_Grouped()
+    {
+        using var alice = Alice();
+        using var bob = Bob();
+
+        Assert.Equal("85285 80891 30371 19415 72234 05508", SafetyNumber.IdentityFingerprint("alice", alice.PublicKey));
+        Assert.Equal("62968 11048 49190 75387 99307 63406", SafetyNumber.IdentityFingerprint("bob", bob.PublicKey));
+        Assert.Contains(SafetyNumber.IdentityFingerprint("alice", alice.PublicKey), ExpectedDisplayable, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => SafetyNumber.IdentityFingerprint(string.Empty, alice.PublicKey));
+    }
+
+    [Fact]
     public void Compute_WithPartiesSwapped_GivesTheSameNumber()
     {
         using var alice = Alice();

@@ -7,9 +7,10 @@ using Microsoft.AspNetCore.Mvc;
 namespace Messaging.App.Pages.Notices;
 
 /// <summary>
-/// The offline check of a printable attendance certificate (<c>messaging verify-certificate FILE</c>), for anyone
-/// unlocked: the uploaded HTML is read in memory, checked by the SDK and answered on the same response. It is never kept
-/// (no redirect carrying it, no temporary file: the form stays in memory up to its limit) and never logged.
+/// The check of a printable attendance certificate (<c>messaging verify-certificate FILE</c>), for anyone unlocked: the
+/// uploaded HTML is read in memory, checked by the SDK against this device's verified key log (synced first; the file is
+/// not sent) and answered on the same response. It is never kept (no redirect carrying it, no temporary file: the form
+/// stays in memory up to its limit) and never logged. The key-log entries the file embeds never make it valid.
 /// </summary>
 [RequestFormLimits(MultipartBodyLengthLimit = FormLimit, MemoryBufferThreshold = FormLimit)]
 [RequestSizeLimit(FormLimit)]
@@ -54,7 +55,15 @@ public sealed class VerifyModel(DeviceSession device, Texts texts) : AppPageMode
             return Page();
         }
 
-        Check = AttendanceCertificate.Verify(html);
+        try
+        {
+            Check = await Device.Client.VerifyAttendanceCertificateAsync(html, HttpContext.RequestAborted);
+        }
+        catch (Exception ex) when (Texts.IsExpected(ex))
+        {
+            Refusal = T.Error(ex);
+        }
+
         return Page();
     }
 
@@ -64,6 +73,7 @@ public sealed class VerifyModel(DeviceSession device, Texts texts) : AppPageMode
         CertificateStatus.Valid => "verify.reason.valid",
         CertificateStatus.SignerRevoked => "verify.reason.signer-revoked",
         CertificateStatus.SignerUnknown => "verify.reason.signer-unknown",
+        CertificateStatus.NotAuthenticated => "verify.reason.not-authenticated",
         _ when check.Notice is not null => "verify.reason.bad-signature",
         _ => "verify.reason.altered",
     }];
