@@ -92,7 +92,12 @@ public sealed record MemberDevice(Guid MemberId, Guid DeviceId);
 /// <param name="Sequence">Its server sequence number.</param>
 /// <param name="SenderDeviceId">Its sender device.</param>
 /// <param name="Reason">Why, without any content.</param>
-public sealed record DeliveryFailure(long Sequence, Guid SenderDeviceId, string Reason);
+public sealed record DeliveryFailure(long Sequence, Guid SenderDeviceId, string Reason)
+{
+    /// <summary>The <see cref="Reason"/> of a message the server labelled as another member's than the one this device's
+    /// session with its sending device was started with (a relabelled sender): refused, never shown as that member's.</summary>
+    public const string SenderMemberMismatchReason = "SenderMemberMismatch";
+}
 
 /// <summary>
 /// One device of one member: its keys in the encrypted key store, its sessions and received messages in a local
@@ -193,6 +198,8 @@ public sealed partial class MessagingClient : IAsyncDisposable
     internal DeviceStore Store => _store;
 
     internal Inbox.Inbox InboxPart => _inbox;
+
+    internal SessionBook SessionsPart => _sessions;
 
     internal PreKeyUpkeep PreKeyPart => _preKeys;
 
@@ -354,10 +361,14 @@ public sealed partial class MessagingClient : IAsyncDisposable
     /// <summary>
     /// Deletes messages kept on this device: those received more than <paramref name="olderThan"/> ago, and all but the
     /// newest <paramref name="keepLatest"/> (either may be null). Retention is the user's choice: nothing is deleted
-    /// unless asked. Sessions and keys are not affected.
+    /// unless asked. Sessions and keys are not affected. The deleted rows are overwritten in the local database file and
+    /// its write-ahead log is truncated: neither file holds them afterwards (blocks the file system or the disk itself
+    /// set aside earlier are beyond SQLite's reach: encrypt the disk).
     /// </summary>
     /// <returns>How many messages were deleted.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A negative age or count.</exception>
+    /// <exception cref="MessagingClientException">The messages were deleted, but the write-ahead log could not be truncated
+    /// (another process has the local database open).</exception>
     public Task<int> DeleteMessagesAsync(TimeSpan? olderThan = null, int? keepLatest = null, CancellationToken cancellationToken = default)
     {
         if (olderThan < TimeSpan.Zero)

@@ -1,4 +1,5 @@
 using Messaging.Client.Cases;
+using Messaging.Client.Sessions;
 using Messaging.Client.Tests.Infrastructure;
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
@@ -248,6 +249,96 @@ public sealed class GhostDeviceTests
         await w.Bruno.InboxWhenAsync(i => i.Any(m => m.Text == "secret"));
         await chloe.SynchronizeAsync();
         Assert.DoesNotContain(await chloe.GetInboxAsync(), m => m.Text == "secret");
+    }
+
+    [Fact]
+    public async Task WhileAResetIsUnconfirmed_OnlyTheMembersNewDevice_SpeaksAsTheMember_NotAGhostNorARelabelledDevice()
+    {
+        await using var w = await SetUpAsync();
+        var chloeId = await w.Platform.CreateMemberAsync(w.AdminY, "Chloé");
+        var chloe = await w.Platform.EnrolDeviceAsync(w.AdminY, chloeId);
+        var conversation = (await w.Aline.CreateConversationAsync([w.BrunoId, chloeId])).ConversationId;
+        await w.Aline.SendTextAsync(conversation, "bonjour");
+        await chloe.InboxWhenAsync(i => i.Any(m => m.Text == "bonjour"));
+        await chloe.SendTextAsync(conversation, "salut");
+        await w.Aline.InboxWhenAsync(i => i.Any(m => m.Text == "salut"));
+
+        // Bruno resets (legitimately); Aline has seen the new key and not confirmed it.
+        var replacement = await w.Platform.EnrolDeviceAsync(w.AdminY, w.BrunoId, approve: false);
+        await replacement.ResetMemberKeyAsync();
+        Assert.NotNull(await w.Aline.GetMemberSafetyNumberAsync(w.BrunoId));
+        Assert.True(await w.Aline.IsMemberKeyUnconfirmedAsync(w.BrunoId));
+
+        // Meanwhile the operator enrols an uncertified ghost under Bruno, which writes as Bruno: refused. Bruno's new
+        // device, certified under the new key, is heard.
+        var refusals = new System.Collections.Concurrent.ConcurrentQueue<DeliveryFailure>();
+        w.Aline.DeliveryFailed += (_, failure) => refusals.Enqueue(failure);
+        var ghost = await w.Platform.EnrolWithCodeAsync(await w.Platform.HostCodeAsync(w.BrunoId));
+        await ghost.SendTextAsync(conversation, "c'est moi, Bruno");
+        await replacement.SendTextAsync(conversation, "mon nouveau téléphone");
+        await w.Aline.InboxWhenAsync(i => i.Any(m => m.Text == "mon nouveau téléphone" && m.SenderMemberId == w.BrunoId));
+        for (var waited = 0; waited < 150 && !refusals.Any(f => f.SenderDeviceId == ghost.DeviceId); waited++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Contains(refusals, f => f.SenderDeviceId == ghost.DeviceId && f.Reason == UnreachableDevice.NotVouchedReason);
+        Assert.DoesNotContain(await w.Aline.GetInboxAsync(), m => m.Text == "c'est moi, Bruno");
+
+        // While Aline is offline, Chloé (who has confirmed Bruno's new key) writes and the operator relabels the envelope
+        // as Bruno's.
+        var alineStore = await w.Platform.ReleaseAsync(w.Aline);
+        await chloe.ConfirmMemberKeyAsync(w.BrunoId);
+        var relabelled = await chloe.SendTextAsync(conversation, "relabellisé");
+        await OperatorAccess.ExecuteAsync(w.Database, "UPDATE envelopes SET sender_member_id = $m WHERE sender_device_id = $d AND envelope_id = $e",
+            ("$m", w.BrunoId.ToString("D")), ("$d", chloe.DeviceId.ToString("D")), ("$e", relabelled.EnvelopeId.ToString("D")));
+        await using var aline = await w.Platform.OpenAsync(alineStore, connect: false);
+        var caught = new System.Collections.Concurrent.ConcurrentQueue<EnvelopeDelivery>();
+        aline.InboxPart.Received += caught.Enqueue;
+        aline.DeliveryFailed += (_, failure) => refusals.Enqueue(failure);
+        await aline.ConnectAsync();
+        await aline.SynchronizeAsync();
+        Assert.Contains(refusals, f => f.SenderDeviceId == chloe.DeviceId && f.Reason == UnreachableDevice.NotVouchedReason);
+        Assert.DoesNotContain(await aline.GetInboxAsync(), m => m.Text == "relabellisé");
+
+        // The sessions refuse it by themselves too: the one with Chloé's device opens nothing labelled as Bruno's.
+        var delivery = caught.First(d => d.EnvelopeId == relabelled.EnvelopeId);
+        Assert.Equal(w.BrunoId, delivery.SenderMemberId);
+        await aline.Store.LockAsync(CancellationToken.None);
+        try
+        {
+            using var page = new DecryptionPage(aline.Store);
+            var associatedData = MessagingClient.AssociatedData(delivery.EnvelopeId, delivery.ConversationId, delivery.SenderDeviceId, delivery.Kind);
+            Assert.Throws<SenderMemberMismatchException>(() => aline.SessionsPart.Decrypt(page, delivery, null, associatedData));
+        }
+        finally
+        {
+            aline.Store.Release();
+        }
+    }
+
+    [Fact]
+    public async Task AFirstMessageFromAVouchedDevice_RevokedBeforeTheRecipientConnects_IsStillReceived()
+    {
+        await using var w = await SetUpAsync();
+        var conversation = (await w.Aline.CreateConversationAsync([w.BrunoId])).ConversationId;
+        var phone = await w.Platform.EnrolDeviceAsync(w.AdminY, w.BrunoId);
+        Assert.True(phone.IsApproved);
+
+        // Aline is offline; Bruno's phone starts its session with her (a prekey message), then is revoked.
+        var alineStore = await w.Platform.ReleaseAsync(w.Aline);
+        await phone.SendTextAsync(conversation, "envoyé avant la révocation");
+        await w.AdminY.Api.RevokeDeviceAsync(await w.AdminY.GetAccessTokenAsync(), phone.DeviceId);
+
+        await using var aline = await w.Platform.OpenAsync(alineStore, connect: false);
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<DeliveryFailure>();
+        aline.DeliveryFailed += (_, failure) => failures.Enqueue(failure);
+        await aline.ConnectAsync();
+        await aline.SynchronizeAsync();
+        Assert.Empty(failures);
+        var received = Assert.Single(await aline.GetInboxAsync(), m => m.Text == "envoyé avant la révocation");
+        Assert.Equal((w.BrunoId, phone.DeviceId), (received.SenderMemberId, received.SenderDeviceId));
+        Assert.Contains((phone.DeviceId, false), await aline.GetDevicesAsync(w.BrunoId));
     }
 }
 

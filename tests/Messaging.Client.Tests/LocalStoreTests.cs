@@ -3,6 +3,7 @@ using Messaging.Client.Storage;
 using Messaging.Client.Tests.Infrastructure;
 using Messaging.Contracts;
 using Messaging.Crypto.KeyStore;
+using Microsoft.Data.Sqlite;
 
 namespace Messaging.Client.Tests;
 
@@ -137,10 +138,22 @@ public sealed class LocalStoreTests
                 }
             });
             await using var client = await OpenAsync(path);
+            var stored = await StoredMessageRowsAsync(path);
+            Assert.Equal(5, stored.Count);
             Assert.Equal(0, await client.DeleteMessagesAsync(olderThan: TimeSpan.FromDays(1)));
             Assert.Equal(3, await client.DeleteMessagesAsync(keepLatest: 2));
             Assert.Equal([4L, 5L], (await client.GetInboxAsync()).Select(m => m.Sequence));
             await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.DeleteMessagesAsync(keepLatest: -1));
+
+            // Deleted means gone from the device's files, not left in a free cell of the database or in its write-ahead
+            // log (read while the client still has the database open, so the log has not been folded in at close).
+            var file = await LocalDatabaseBytesAsync(path);
+            foreach (var (sequence, lookup, sealedRow) in stored)
+            {
+                var kept = sequence > 3;
+                Assert.True(kept == file.AsSpan().IndexOf(sealedRow) >= 0, $"message {sequence}'s sealed row");
+                Assert.True(kept == file.AsSpan().IndexOf(lookup) >= 0, $"message {sequence}'s lookup");
+            }
         }
         finally
         {
@@ -228,6 +241,24 @@ public sealed class LocalStoreTests
     {
         var database = LocalDatabase.PathFor(keyStorePath);
         return [.. await File.ReadAllBytesAsync(database), .. File.Exists(database + "-wal") ? await File.ReadAllBytesAsync(database + "-wal") : []];
+    }
+
+    /// <summary>The message rows of the device's local database as stored: server sequence, lookup and sealed row.</summary>
+    private static async Task<List<(long Sequence, byte[] Lookup, byte[] Sealed)>> StoredMessageRowsAsync(string keyStorePath)
+    {
+        var source = new SqliteConnectionStringBuilder { DataSource = LocalDatabase.PathFor(keyStorePath), Mode = SqliteOpenMode.ReadOnly, Pooling = false };
+        await using var connection = new SqliteConnection(source.ToString());
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT sequence, lookup, sealed FROM messages ORDER BY sequence";
+        var rows = new List<(long, byte[], byte[])>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add((reader.GetInt64(0), (byte[])reader[1], (byte[])reader[2]));
+        }
+
+        return rows;
     }
 
     /// <summary>A device's key store in <paramref name="directory"/> (an old-format one, filled by <paramref name="fill"/>),

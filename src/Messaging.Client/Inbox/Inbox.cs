@@ -166,7 +166,7 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
         // A sending device its member did not vouch for may be a ghost speaking as the member: look for a newer
         // certificate once, then refuse what still does not verify.
         var senders = page.Select(d => (d.SenderDeviceId, d.SenderMemberId)).Distinct().ToList();
-        if (await store.UnderLockAsync(() => senders.Exists(s => keys.Check(s.SenderDeviceId, s.SenderMemberId, requireActive: false) == Vouch.NotVouched), cancellationToken).ConfigureAwait(false))
+        if (await store.UnderLockAsync(() => senders.Exists(s => !keys.VouchesForSender(s.SenderDeviceId, s.SenderMemberId)), cancellationToken).ConfigureAwait(false))
         {
             await keys.SyncAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -186,7 +186,7 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
                     continue;
                 }
 
-                if (keys.Check(delivery.SenderDeviceId, delivery.SenderMemberId, requireActive: false) == Vouch.NotVouched)
+                if (!keys.VouchesForSender(delivery.SenderDeviceId, delivery.SenderMemberId))
                 {
                     failures.Add((new DeliveryFailure(delivery.Sequence, delivery.SenderDeviceId, UnreachableDevice.NotVouchedReason), null));
                     continue;
@@ -207,6 +207,10 @@ internal sealed class Inbox(DeviceStore store, HubLink hub, SessionBook sessions
                 catch (IdentityKeyChangedException ex)
                 {
                     failures.Add((new DeliveryFailure(delivery.Sequence, delivery.SenderDeviceId, ex.GetType().Name), ex));
+                }
+                catch (SenderMemberMismatchException)
+                {
+                    failures.Add((new DeliveryFailure(delivery.Sequence, delivery.SenderDeviceId, DeliveryFailure.SenderMemberMismatchReason), null));
                 }
                 catch (Exception ex) when (ex is CryptoException or MessagingClientException)
                 {

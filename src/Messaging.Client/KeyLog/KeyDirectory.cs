@@ -110,11 +110,7 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
     /// device of that member in the verified key log whose logged certificate names this member, this device and its
     /// logged identity key, and verifies under the member key this device pinned. Caller holds the lock.
     /// </summary>
-    public Vouch Check(Guid deviceId, Guid memberId) => Check(deviceId, memberId, requireActive: true);
-
-    /// <summary>As <see cref="Check(Guid, Guid)"/>; a receiver passes <paramref name="requireActive"/> false, since what
-    /// a vouched-for device sent before it was revoked is still the member's.</summary>
-    public Vouch Check(Guid deviceId, Guid memberId, bool requireActive)
+    public Vouch Check(Guid deviceId, Guid memberId)
     {
         if (IsUnconfirmed(memberId))
         {
@@ -122,13 +118,51 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
         }
 
         var memberKey = PinnedMemberKey(memberId);
-        if (memberKey is null || !store.TryGetLoggedDevice(deviceId, out var device) || (requireActive && !device.Active) || device.MemberId != memberId
-            || device.Certificate is null)
+        return memberKey is not null && TryGetCertified(deviceId, memberId, requireActive: true, out var certificate, out var identityKey)
+            && CertificateVouches(deviceId, memberId, certificate, identityKey, memberKey)
+            ? Vouch.Vouched
+            : Vouch.NotVouched;
+    }
+
+    /// <summary>
+    /// Whether a message that names <paramref name="deviceId"/> as its sender may be taken as <paramref name="memberId"/>'s:
+    /// the verified key log records the device under that member, active or revoked since (what a vouched-for device sent
+    /// before its revocation is still the member's), with a certificate that verifies under the pinned member key — or,
+    /// while a reset is not confirmed, under the key the log now names (the reset member's new device). A reset opens
+    /// nothing more: a device without such a certificate, or another member's, is refused as before. Caller holds the lock.
+    /// </summary>
+    public bool VouchesForSender(Guid deviceId, Guid memberId)
+    {
+        if (PinnedMemberKey(memberId) is not { } first
+            || !TryGetCertified(deviceId, memberId, requireActive: false, out var certificate, out var identityKey))
         {
-            return Vouch.NotVouched;
+            return false;
         }
 
-        return CertificateVouches(deviceId, memberId, device.Certificate, device.IdentityKey, memberKey) ? Vouch.Vouched : Vouch.NotVouched;
+        var second = IsUnconfirmed(memberId) ? store.Keys.MemberKeys[memberId].Logged : null;
+        if (second is not null && _verified.TryGetValue(deviceId, out var known) && known.MemberKey.AsSpan().SequenceEqual(second))
+        {
+            // The key that answered for this device last time first: a new device's messages check one signature, not two.
+            (first, second) = (second, first);
+        }
+
+        return CertificateVouches(deviceId, memberId, certificate, identityKey, first)
+            || (second is not null && CertificateVouches(deviceId, memberId, certificate, identityKey, second));
+    }
+
+    /// <summary>The logged certificate and identity key of <paramref name="deviceId"/> when the log records it under
+    /// <paramref name="memberId"/> with a certificate (and, if <paramref name="requireActive"/>, not revoked).</summary>
+    private bool TryGetCertified(Guid deviceId, Guid memberId, bool requireActive, out byte[] certificate, out byte[] identityKey)
+    {
+        if (store.TryGetLoggedDevice(deviceId, out var device) && (!requireActive || device.Active) && device.MemberId == memberId
+            && device.Certificate is { } logged)
+        {
+            (certificate, identityKey) = (logged, device.IdentityKey);
+            return true;
+        }
+
+        (certificate, identityKey) = ([], []);
+        return false;
     }
 
     /// <summary>
@@ -320,12 +354,15 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
     }
 
     /// <summary>Checks an identity the server handed out against the verified key log and the pinned identity, and pins
-    /// it on first use. Caller holds the store's lock.</summary>
-    /// <exception cref="MessagingClientException">The key log does not record this key for this device.</exception>
+    /// it on first use. A sender passes <paramref name="requireActive"/> true (a revoked device gets nothing); a receiver
+    /// false, since a session start a device sent before its revocation is still its member's (the key is checked all
+    /// the same). Caller holds the store's lock.</summary>
+    /// <exception cref="MessagingClientException">The key log does not record this key for this device (or, if
+    /// <paramref name="requireActive"/>, records it revoked).</exception>
     /// <exception cref="IdentityKeyChangedException">The device's identity differs from the pinned one.</exception>
-    public IdentityPublicKey Verify(Guid deviceId, Guid memberId, byte[] identityKey)
+    public IdentityPublicKey Verify(Guid deviceId, Guid memberId, byte[] identityKey, bool requireActive)
     {
-        if (!store.TryGetLoggedDevice(deviceId, out var logged) || !logged.Active || logged.MemberId != memberId
+        if (!store.TryGetLoggedDevice(deviceId, out var logged) || (requireActive && !logged.Active) || logged.MemberId != memberId
             || !CryptographicOperations.FixedTimeEquals(logged.IdentityKey, identityKey))
         {
             throw new MessagingClientException($"The server presented a key for device {deviceId} that its verified key log does not record.");

@@ -95,7 +95,7 @@ internal sealed class SessionBook(DeviceStore store, HubLink hub, KeyDirectory k
                 {
                     foreach (var bundle in bundles.Bundles.Where(b => missing.Exists(m => m.DeviceId == b.DeviceId)))
                     {
-                        var identity = keys.Verify(bundle.DeviceId, member, bundle.IdentityKey);
+                        var identity = keys.Verify(bundle.DeviceId, member, bundle.IdentityKey, requireActive: true);
                         try
                         {
                             var signedPreKey = SignedPreKeyPublic.Create(bundle.SignedPreKey.Id, bundle.SignedPreKey.PublicKey, bundle.SignedPreKey.Signature, identity);
@@ -138,10 +138,20 @@ internal sealed class SessionBook(DeviceStore store, HubLink hub, KeyDirectory k
     /// <exception cref="DuplicateMessageException">Already read, or a replayed session start.</exception>
     /// <exception cref="CryptoException">Does not authenticate, or malformed.</exception>
     /// <exception cref="IdentityKeyChangedException">A session start from a device whose identity changed.</exception>
+    /// <exception cref="SenderMemberMismatchException">The delivery names another member than the one this device's
+    /// sessions with the sending device were started with.</exception>
     /// <exception cref="MessagingClientException">No session, or a key the log does not record.</exception>
     public byte[] Decrypt(DecryptionPage page, EnvelopeDelivery delivery, PreKeyMessageInfo? info, byte[] associatedData)
     {
         var sessions = store.SessionsOf(delivery.SenderDeviceId);
+
+        // The associated data binds the sending device, not its member: the server could otherwise relabel a message of
+        // one member's device as another member's, and the session would still open it.
+        if (sessions.Exists(s => s.MemberId != delivery.SenderMemberId))
+        {
+            throw new SenderMemberMismatchException(delivery.SenderDeviceId, delivery.SenderMemberId);
+        }
+
         CryptoException? failure = null;
         for (var i = 0; i < sessions.Count; i++)
         {
@@ -187,7 +197,7 @@ internal sealed class SessionBook(DeviceStore store, HubLink hub, KeyDirectory k
             throw new DuplicateMessageException("A replayed session start: this device accepted it before.");
         }
 
-        var initiator = keys.Verify(delivery.SenderDeviceId, delivery.SenderMemberId, info.Initiator.ToBytes());
+        var initiator = keys.Verify(delivery.SenderDeviceId, delivery.SenderMemberId, info.Initiator.ToBytes(), requireActive: false);
         var signedPreKey = store.Keys.SignedPreKeys.FirstOrDefault(s => s.Id == info.SignedPreKeyId)
             ?? throw new MessagingClientException("The message names a signed prekey this device no longer has.");
         byte[]? oneTimeSecret = null;
@@ -301,3 +311,8 @@ internal sealed class DecryptionPage(DeviceStore store) : IDisposable
         _live.Clear();
     }
 }
+
+/// <summary>A delivery names another member than the one this device's sessions with its sending device belong to (see
+/// <see cref="DeliveryFailure.SenderMemberMismatchReason"/>).</summary>
+internal sealed class SenderMemberMismatchException(Guid deviceId, Guid memberId)
+    : MessagingClientException($"A message from device {deviceId} is labelled as member {memberId}'s, but its session is with another member.");

@@ -13,6 +13,8 @@ namespace Messaging.Client.Storage;
 /// by keyed hashes. Opened only by the process holding the unlocked key store (the store's one owner), so there is a
 /// single writer. Writes go through one <see cref="Batch"/> per step (a page of deliveries, a send), committed in one
 /// SQLite transaction with <c>synchronous=FULL</c>: once <see cref="Batch.Commit"/> returns, the step is on disk.
+/// <c>secure_delete</c> is on: a deleted or replaced row (a pruned message, a superseded ratchet state) is overwritten in
+/// the file rather than left in a free cell or page; the write-ahead log is truncated after a prune.
 /// </summary>
 internal sealed class LocalDatabase : IDisposable
 {
@@ -61,6 +63,7 @@ internal sealed class LocalDatabase : IDisposable
             Execute(connection, """
                 PRAGMA journal_mode=WAL;
                 PRAGMA synchronous=FULL;
+                PRAGMA secure_delete=ON;
                 CREATE TABLE IF NOT EXISTS sessions (lookup BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS pinned (lookup BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS keylog (lookup BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
@@ -198,8 +201,27 @@ internal sealed class LocalDatabase : IDisposable
     }
 
     /// <summary>Deletes messages received before <paramref name="receivedBefore"/>, and all but the newest
-    /// <paramref name="keepLatest"/>. Returns how many were deleted.</summary>
+    /// <paramref name="keepLatest"/>. Returns how many were deleted. The deleted rows are overwritten in the file
+    /// (<c>secure_delete</c>), and the write-ahead log, whose earlier frames still hold them, is checkpointed and
+    /// truncated to nothing.</summary>
     public int DeleteMessages(DateTimeOffset? receivedBefore, int? keepLatest)
+    {
+        var deleted = DeleteMessageRows(receivedBefore, keepLatest);
+        if (deleted > 0)
+        {
+            // This connection is the file's only one (the store's one owner), so nothing can hold the checkpoint back;
+            // if something did, the log would still hold the deleted rows: say so rather than report a clean prune.
+            using var checkpoint = Command("PRAGMA wal_checkpoint(TRUNCATE)");
+            if (checkpoint.ExecuteScalar() is not 0L)
+            {
+                throw new MessagingClientException($"{deleted} messages were deleted, but the local database's write-ahead log could not be truncated.");
+            }
+        }
+
+        return deleted;
+    }
+
+    private int DeleteMessageRows(DateTimeOffset? receivedBefore, int? keepLatest)
     {
         using var transaction = _connection.BeginTransaction();
         var deleted = 0;

@@ -156,12 +156,18 @@ internal sealed class Platform : IAsyncDisposable
         return client;
     }
 
-    public async Task<MessagingClient> OpenAsync(string storePath)
+    /// <summary>Opens a released device again; with <paramref name="connect"/> false the caller connects it (after
+    /// subscribing to what its catch-up raises).</summary>
+    public async Task<MessagingClient> OpenAsync(string storePath, bool connect = true)
     {
         using var passphrase = new Passphrase(Passphrase);
         var client = await MessagingClient.OpenAsync(storePath, passphrase, ClientOptions);
         _clients.Add(client);
-        await client.ConnectAsync();
+        if (connect)
+        {
+            await client.ConnectAsync();
+        }
+
         return client;
     }
 
