@@ -101,7 +101,7 @@ public sealed class SafetyNumber : IEquatable<SafetyNumber>
     public static string IdentityFingerprint(string stableId, IdentityPublicKey identity)
     {
         ArgumentNullException.ThrowIfNull(identity);
-        return Group(Fingerprint(stableId, identity, nameof(stableId)));
+        return DecimalCode.Group(Fingerprint(stableId, identity, nameof(stableId)));
     }
 
     /// <summary>
