@@ -97,7 +97,12 @@ public sealed class GhostDeviceTests
         await AssertHoldsNothingAsync(ghostAdmin, record.CaseReference);
         await AssertHoldsNothingAsync(ghostBruno, record.CaseReference);
 
-        // What the ghost writes as Bruno is refused by Aline's client: its device was not vouched for.
+        // The ghost cannot even write as Bruno through the server: it awaits approval, so the server refuses it the
+        // conversation's devices. The operator, who has the database, then makes the server believe it was approved:
+        // what it writes as Bruno is refused by Aline's client, which checks the certificate the server cannot forge.
+        var refusedSend = await Assert.ThrowsAsync<NotPermittedException>(() => ghostBruno.SendTextAsync(sent.ConversationId, "c'est moi, Bruno"));
+        Assert.Equal(ErrorCodes.DeviceAwaitingApproval, refusedSend.Code);
+        await OperatorAccess.VouchOnServerAsync(w.Database, ghostBruno.DeviceId, w.BrunoId);
         var refusals = new List<DeliveryFailure>();
         w.Aline.DeliveryFailed += (_, failure) => refusals.Add(failure);
         await ghostBruno.SendTextAsync(sent.ConversationId, "c'est moi, Bruno");
@@ -277,6 +282,7 @@ public sealed class GhostDeviceTests
         var refusals = new System.Collections.Concurrent.ConcurrentQueue<DeliveryFailure>();
         w.Aline.DeliveryFailed += (_, failure) => refusals.Enqueue(failure);
         var ghost = await w.Platform.EnrolWithCodeAsync(await w.Platform.HostCodeAsync(w.BrunoId));
+        await OperatorAccess.VouchOnServerAsync(w.Database, ghost.DeviceId, w.BrunoId); // past the server's own refusal
         await ghost.SendTextAsync(conversation, "c'est moi, Bruno");
         await replacement.SendTextAsync(conversation, "mon nouveau téléphone");
         await w.Aline.InboxWhenAsync(i => i.Any(m => m.Text == "mon nouveau téléphone" && m.SenderMemberId == w.BrunoId));

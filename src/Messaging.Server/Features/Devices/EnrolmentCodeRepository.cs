@@ -4,7 +4,7 @@ namespace Messaging.Server.Features.Devices;
 
 /// <summary>A stored enrolment code: only its hash is kept (the key), the member it enrols, and when it expires or was
 /// used.</summary>
-internal sealed record EnrolmentCodeRecord(Guid MemberId, DateTimeOffset ExpiresAt, DateTimeOffset? UsedAt);
+internal sealed record EnrolmentCodeRecord(Guid MemberId, DateTimeOffset ExpiresAt, DateTimeOffset? UsedAt, Guid? IssuedByMemberId);
 
 /// <summary>
 /// The <c>enrolment_codes</c> table. Devices owns it: Members issues codes (<see cref="InsertAsync"/>) and a partner's
@@ -22,14 +22,19 @@ internal static class EnrolmentCodeRepository
             ("@hash", codeHash), ("@member", memberId), ("@issuer", issuedBy), ("@now", now), ("@expires", expiresAt));
 
     public static Task<EnrolmentCodeRecord?> GetAsync(DbSession session, byte[] codeHash) => session.QuerySingleOrDefaultAsync(
-        "SELECT member_id, expires_at, used_at FROM enrolment_codes WHERE code_hash = @hash;",
-        r => new EnrolmentCodeRecord(r.GetGuidValue(0), r.GetInstant(1), r.GetNullableInstant(2)),
+        "SELECT member_id, expires_at, used_at, issued_by_member_id FROM enrolment_codes WHERE code_hash = @hash;",
+        r => new EnrolmentCodeRecord(r.GetGuidValue(0), r.GetInstant(1), r.GetNullableInstant(2), r.IsDBNull(3) ? null : r.GetGuidValue(3)),
         ("@hash", codeHash));
 
     /// <summary>Consumes a code for the device it enrolled; a code already used is left as it is.</summary>
     public static Task<int> MarkUsedAsync(DbSession session, byte[] codeHash, Guid deviceId, DateTimeOffset at) => session.ExecuteAsync(
         "UPDATE enrolment_codes SET used_at = @now, device_id = @device WHERE code_hash = @hash AND used_at IS NULL;",
         ("@now", at), ("@device", deviceId), ("@hash", codeHash));
+
+    /// <summary>Deletes a member's unused codes (one of them just enrolled a device): a spare code issued alongside could
+    /// otherwise enrol a further device later, as a reset nobody issued as one.</summary>
+    public static Task<int> DeleteUnusedForMemberAsync(DbSession session, Guid memberId) => session.ExecuteAsync(
+        "DELETE FROM enrolment_codes WHERE used_at IS NULL AND member_id = @member;", ("@member", memberId));
 
     /// <summary>Deletes the codes that expired, or were used, at or before <paramref name="before"/>.</summary>
     public static Task<int> DeleteUsedOrExpiredAsync(DbSession session, DateTimeOffset before) => session.ExecuteAsync(

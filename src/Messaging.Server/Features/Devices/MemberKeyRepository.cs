@@ -1,3 +1,4 @@
+using Messaging.Contracts;
 using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Devices;
@@ -11,6 +12,16 @@ internal static class MemberKeyRepository
 
     public static async Task<bool> ExistsAsync(DbSession session, Guid memberId)
         => await session.ScalarInt64Async("SELECT COUNT(*) FROM member_keys WHERE member_id = @member;", ("@member", memberId)) > 0;
+
+    /// <summary>Whether an organisation admin of <paramref name="organisationId"/> other than <paramref name="exceptMemberId"/>
+    /// ever published a member key (a reset replaces it; nothing deletes it).</summary>
+    public static async Task<bool> AnotherAdminHasKeyAsync(DbSession session, Guid organisationId, Guid exceptMemberId)
+        => await session.ScalarInt64Async(
+            """
+            SELECT COUNT(*) FROM member_keys k JOIN members m ON m.id = k.member_id
+            WHERE m.organisation_id = @org AND m.role = @role AND m.id <> @member;
+            """,
+            ("@org", organisationId), ("@role", Roles.OrganisationAdmin), ("@member", exceptMemberId)) > 0;
 
     public static async Task<bool> IsCertifiedAsync(DbSession session, Guid deviceId)
         => await session.ScalarInt64Async("SELECT COUNT(*) FROM device_certificates WHERE device_id = @device;", ("@device", deviceId)) > 0;

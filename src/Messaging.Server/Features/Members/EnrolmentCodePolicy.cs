@@ -21,8 +21,11 @@ internal enum EnrolmentCodeKind
 /// <item>an organisation admin issues codes for members of their own organisation (never platform operators); a code
 /// for a member who already has an active device is a <see cref="EnrolmentCodeKind.Reset"/>;</item>
 /// <item>the platform operator issues codes only for organisation admins and platform operators who have no active
-/// device, and for an organisation admin only while no admin of that organisation has an active device (the first
-/// admin) — never for members of an organisation that has one, and never a reset;</item>
+/// device, and for an organisation admin only while no admin of that organisation has an active device and no other
+/// admin of it ever published a member key (the first admin, or the recovery of an admin whose new device then resets
+/// that admin's key, which every contact sees) — never for members of an organisation that has one, never a reset, and
+/// never a fresh admin beside admins whose devices were revoked (the operator may revoke any device: it could otherwise
+/// revoke an organisation's admins and enrol an admin of its own, whose first key no contact questions);</item>
 /// <item>no other role issues codes.</item>
 /// </list>
 /// A code never gives its holder anyone's conversations: the device it enrols gets nothing until a device of the same
@@ -36,7 +39,7 @@ internal static class EnrolmentCodePolicy
     /// <exception cref="ForbiddenException">The actor may not issue this code (<see cref="ErrorCodes.Forbidden"/>,
     /// <see cref="ErrorCodes.ResetRequiresOrganisationAdmin"/> or <see cref="ErrorCodes.OrganisationHasAdmin"/>).</exception>
     public static EnrolmentCodeKind Decide(string actorRole, Guid actorOrganisationId, string targetRole, Guid targetOrganisationId,
-        bool targetHasActiveDevice, bool organisationHasAdminWithActiveDevice)
+        bool targetHasActiveDevice, bool organisationHasAdminWithActiveDevice, bool anotherAdminHasMemberKey = false)
     {
         switch (actorRole)
         {
@@ -52,6 +55,12 @@ internal static class EnrolmentCodePolicy
                 if (targetRole == Roles.OrganisationAdmin && organisationHasAdminWithActiveDevice)
                 {
                     throw new ForbiddenException("This organisation has an admin with an active device: its admin issues its codes.", ErrorCodes.OrganisationHasAdmin);
+                }
+
+                if (targetRole == Roles.OrganisationAdmin && anotherAdminHasMemberKey)
+                {
+                    throw new ForbiddenException("Another admin of this organisation has a member key: recover that admin, or use the host command.",
+                        ErrorCodes.OrganisationHasAdmin);
                 }
 
                 return EnrolmentCodeKind.FirstDevice;

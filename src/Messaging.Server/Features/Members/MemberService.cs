@@ -66,7 +66,8 @@ internal sealed class MemberService(IDatabase database, AuditLog audit, TimeProv
             var kind = actor is null
                 ? (hasActiveDevice ? EnrolmentCodeKind.Reset : EnrolmentCodeKind.FirstDevice)
                 : EnrolmentCodePolicy.Decide(actor.Role, actor.OrganisationId, member.Role, member.OrganisationId, hasActiveDevice,
-                    await DeviceRepository.AnyActiveInOrganisationWithRoleAsync(s, member.OrganisationId, Roles.OrganisationAdmin));
+                    await DeviceRepository.AnyActiveInOrganisationWithRoleAsync(s, member.OrganisationId, Roles.OrganisationAdmin),
+                    await MemberKeyRepository.AnotherAdminHasKeyAsync(s, member.OrganisationId, member.Id));
 
             await RequireStillPartnerAsync(s, member.OrganisationId);
             await EnrolmentCodeRepository.InsertAsync(s, EnrolmentCodes.Hash(code), member.Id, actor?.MemberId, now, expiresAt);
@@ -88,7 +89,7 @@ internal sealed class MemberService(IDatabase database, AuditLog audit, TimeProv
         }, cancellationToken);
     }
 
-    /// <summary>The admin rights rule, shared with device revocation.</summary>
+    /// <summary>The admin rights rule for creating members (device revocation has its own, in DeviceService).</summary>
     internal static void RequireMayManage(CallerDevice actor, Guid organisationId, string targetRole)
     {
         var allowed = actor.Role switch
