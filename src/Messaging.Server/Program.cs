@@ -9,8 +9,14 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddMessagingServer();
 if (command is not null)
 {
-    // Host commands print to stdout for the human; keep the log quiet so secrets stand alone and nothing else mixes in.
-    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    // Host commands print to stdout for the human (in a container, that stdout is also the container's log): keep the
+    // log quiet so secrets stand alone and nothing else mixes in. Not SetMinimumLevel: a configured rule such as
+    // Logging:LogLevel:Default would win over it. Dropping every rule after configuration's leaves Warning for all.
+    builder.Services.Configure<LoggerFilterOptions>(filters =>
+    {
+        filters.Rules.Clear();
+        filters.MinLevel = LogLevel.Warning;
+    });
 }
 
 var app = builder.Build();

@@ -62,6 +62,7 @@ internal static class ServerComposition
         services.AddReports();
         services.AddInterviews();
         services.AddDeliveryLedger(); // the email ledger of Interviews and Notices: its expiry sweep
+        services.AddHostedService<PickupMailWarning>(); // in Production: says when their emails would go to a pickup folder
         services.AddRetention();
         services.AddHealth();
         services.AddConnectionLimits();

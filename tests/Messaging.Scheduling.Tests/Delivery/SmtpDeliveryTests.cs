@@ -170,6 +170,35 @@ public sealed class SmtpDeliveryTests : IDisposable
         Assert.Equal(messages[0].Message.Subject, MimeMessage.Load(Path.Combine(folder, messages[0].DeliveryId + ".eml")).Subject);
     }
 
+    [Fact]
+    public async Task PickupFolder_ItCreates_IsTheOwnersAlone_AndSoIsEveryMessage()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        // Below a folder that already exists with the usual umask's 0755: the data folder of a PostgreSQL deployment
+        // started by hand, which nothing else tightens.
+        Directory.CreateDirectory(_ledgerDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        var folder = Path.Combine(_ledgerDirectory, "interviews", "pickup");
+        var sender = new PickupFolderSender(folder);
+        var messages = Messages(Samples.Interview());
+
+        await Task.WhenAll(messages.Select(m => sender.SendAsync(m, CancellationToken.None)));
+
+        const UnixFileMode ownerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Assert.Equal(ownerOnlyDirectory, File.GetUnixFileMode(folder));
+        Assert.Equal(ownerOnlyDirectory, File.GetUnixFileMode(Path.GetDirectoryName(folder)!));
+        var files = Directory.GetFiles(folder);
+        Assert.Equal(messages.Count, files.Length);
+        foreach (var file in files)
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        }
+    }
+
     private static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

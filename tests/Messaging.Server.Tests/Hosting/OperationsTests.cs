@@ -154,8 +154,7 @@ public sealed class OperationsTests
     [Fact]
     public async Task Readiness_FailsOnACorruptedCopyOfTheDatabase()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
+        var directory = NewWorkingDirectory();
         var copy = Path.Combine(directory, "messaging.db");
         await using (var original = new MessagingApp())
         {
@@ -197,8 +196,7 @@ public sealed class OperationsTests
     [Fact]
     public async Task VerifyAudit_OnAMalformedDatabase_ExitsOneWithAMessage()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
+        var directory = NewWorkingDirectory();
         var garbage = new byte[16 * 1024];
         new Random(7).NextBytes(garbage);
         await File.WriteAllBytesAsync(Path.Combine(directory, "messaging.db"), garbage);
@@ -214,8 +212,7 @@ public sealed class OperationsTests
     [Fact]
     public async Task TheServer_StartedFromAnotherDirectory_ReadsItsOwnSettings()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
+        var directory = NewWorkingDirectory();
         var start = StartServer(directory, "--urls", "http://127.0.0.1:0", "--Messaging:Storage:DataDirectory", Path.Combine(directory, "data"));
         using var process = start.Process;
         try
@@ -236,6 +233,26 @@ public sealed class OperationsTests
         var output = start.Output.ToString();
         Assert.Contains("Now listening on", output, StringComparison.Ordinal);
         Assert.DoesNotContain("Microsoft.AspNetCore.Routing", output, StringComparison.Ordinal);
+        // Production without SMTP settings: interview and notice emails would go to a pickup folder, and the start says so.
+        Assert.Contains("Messaging:Interviews:Smtp is not set", output, StringComparison.Ordinal);
+        Assert.Contains("Messaging:Notices:Smtp is not set", output, StringComparison.Ordinal);
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task AHostCommand_PrintsItsOutputAlone_EvenWhenTheSettingsLogAtInformation()
+    {
+        var directory = NewWorkingDirectory();
+
+        // A fresh data folder: the migrations run (and log "Applied database migration …" at Information, the level
+        // appsettings.json sets) before the enrolment code is printed on the same stdout.
+        var (exitCode, output) = await RunServerAsync(directory, "bootstrap", "--organisation", "Platform", "--operator", "Operator",
+            "--email", "operator@example.org", "--Messaging:Storage:DataDirectory", Path.Combine(directory, "data"));
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("enrolment code ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Applied database migration", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("info:", output, StringComparison.Ordinal);
         Directory.Delete(directory, recursive: true);
     }
 
@@ -286,6 +303,10 @@ public sealed class OperationsTests
 
         return counts;
     }
+
+    /// <summary>A new empty folder for a server process to start in.</summary>
+    private static string NewWorkingDirectory()
+        => Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "messaging-server-tests", Guid.NewGuid().ToString("N"))).FullName;
 
     private static string ServerAssembly => Path.Combine(AppContext.BaseDirectory, "Messaging.Server.dll");
 
