@@ -16,8 +16,10 @@ internal sealed partial class CliApp
           notice issue --case REF --kind present|justified-absence|no-show|unilateral-end|risk-to-person|risk-to-third-parties
                 [--justification illness|work|family-emergency|transport|other-justified]
                 (--interview ID | --date yyyy-MM-dd)    signed here, sent to the mandate's assistant only
-          no-show --case REF --interview ID      the no-show notice at once, for any interview (for one organised here,
-                                                 'interview outcome --held --attendance no-show' also records the outcome)
+          no-show --case REF --interview ID      the no-show notice at once, for a started interview of your service on
+                                                 the case (for one you organise, 'interview outcome --held --attendance
+                                                 no-show' also records the outcome; for one held outside the system,
+                                                 'notice issue --kind no-show --date')
           notices                                notices received, each verified against the key log
           notice certificate --notice ID --out FILE.html   a printable attendance certificate
           verify-certificate FILE                check a certificate against this device's verified key log (exit 0

@@ -45,14 +45,15 @@ public class ServerRefusedException(string code, string message) : MessagingClie
                 or ErrorCodes.ApproverNotVouched or ErrorCodes.DeviceAwaitingApproval or ErrorCodes.InterviewNotOrganiser or ErrorCodes.InterviewParticipantRefused
                 or ErrorCodes.InterviewEnvelopeOutside or ErrorCodes.InterviewCaseNotOpen or ErrorCodes.MandateNotJusticeAssistant
                 or ErrorCodes.NoticeNoMandate or ErrorCodes.NoticeWrongSender or ErrorCodes.NoticeWrongRecipient
-                or ErrorCodes.NoticeIntakeNotConfigured => new NotPermittedException(code, message),
+                or ErrorCodes.NoticeIntakeNotConfigured or ErrorCodes.NoticeInterviewOtherCase => new NotPermittedException(code, message),
             ErrorCodes.ConversationNotFound or ErrorCodes.MemberNotFound or ErrorCodes.OrganisationNotFound or ErrorCodes.DeviceNotFound
                 or ErrorCodes.ReferralNotFound or ErrorCodes.ConsentNotFound or ErrorCodes.CommuneNotFound or ErrorCodes.JoinRequestNotFound
-                or ErrorCodes.GrantNotFound or ErrorCodes.InterviewNotFound or ErrorCodes.MandateNotFound => new TargetNotFoundException(code, message),
+                or ErrorCodes.GrantNotFound or ErrorCodes.InterviewNotFound or ErrorCodes.MandateNotFound
+                or ErrorCodes.NoticeInterviewUnknown => new TargetNotFoundException(code, message),
             ErrorCodes.ReferralTransitionRefused or ErrorCodes.ReferralClosed or ErrorCodes.ReferralNotAccepted or ErrorCodes.CaseReferenceInUse
                 or ErrorCodes.ObjectionWindowClosed or ErrorCodes.MemberKeyExists or ErrorCodes.DeviceNotPending
                 or ErrorCodes.InterviewTransitionRefused or ErrorCodes.MandateExists or ErrorCodes.MandateTransitionRefused
-                or ErrorCodes.NoticeDuplicate => new StateConflictException(code, message),
+                or ErrorCodes.NoticeDuplicate or ErrorCodes.NoticeInterviewNotStarted => new StateConflictException(code, message),
             ErrorCodes.Unauthenticated or ErrorCodes.ChallengeInvalid or ErrorCodes.SignatureInvalid or ErrorCodes.TokenExpired
                 => new AuthenticationFailedException(code, message),
             _ => new ServerRefusedException(code, message),

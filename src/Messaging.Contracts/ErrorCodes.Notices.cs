@@ -31,8 +31,20 @@ public static partial class ErrorCodes
     /// <summary>A notice goes to the mandate's justice assistant only (and the sender's own devices).</summary>
     public const string NoticeWrongRecipient = "notice.wrong-recipient";
 
-    /// <summary>A notice with this id was already relayed.</summary>
+    /// <summary>A notice with this id was already relayed, or this mandate already sent a notice of this kind about
+    /// this interview.</summary>
     public const string NoticeDuplicate = "notice.duplicate";
+
+    /// <summary>The notice names an interview that does not exist or does not involve the sender's service (neither its
+    /// organiser nor one of its participants); a notice about an interview held outside the system names a date.</summary>
+    public const string NoticeInterviewUnknown = "notice.interview-unknown";
+
+    /// <summary>The notice names an interview of the sender's service held under another case reference than the
+    /// notice's.</summary>
+    public const string NoticeInterviewOtherCase = "notice.interview-other-case";
+
+    /// <summary>The notice names an interview that has not started yet: attendance is reported once it has.</summary>
+    public const string NoticeInterviewNotStarted = "notice.interview-not-started";
 
     /// <summary>The signed notice handed over for intake delivery does not verify or does not match the relayed notice.</summary>
     public const string NoticeInvalid = "notice.invalid";

@@ -39,13 +39,17 @@ public sealed partial class MessagingClient
     /// <param name="caseReference">The case under mandate.</param>
     /// <param name="kind">What the notice reports.</param>
     /// <param name="justification">Required for a justified absence, null otherwise.</param>
-    /// <param name="interviewId">The interview, or null with <paramref name="date"/>.</param>
+    /// <param name="interviewId">An interview of this member's service under the case that has started, or null with
+    /// <paramref name="date"/> (an interview held outside the system).</param>
     /// <param name="date">The date, or null with <paramref name="interviewId"/>.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The issued notice.</returns>
     /// <exception cref="ArgumentException">The fields do not fit the closed record; nothing was sent.</exception>
     /// <exception cref="MandateNotFoundException">No accepted mandate for the case in this member's service.</exception>
-    /// <exception cref="ServerRefusedException">The server's notice gate refused it (<c>notice.*</c>); nothing was stored.</exception>
+    /// <exception cref="ServerRefusedException">The server's notice gate refused it (<c>notice.*</c>); nothing was stored. For
+    /// an interview: <see cref="TargetNotFoundException"/> <c>notice.interview-unknown</c> (none with this id involves this
+    /// member's service), <see cref="NotPermittedException"/> <c>notice.interview-other-case</c>,
+    /// <see cref="StateConflictException"/> <c>notice.interview-not-started</c>.</exception>
     public async Task<NoticeIssued> IssueNoticeAsync(string caseReference, AttendanceNoticeKind kind, AbsenceJustification? justification = null,
         Guid? interviewId = null, DateOnly? date = null, CancellationToken cancellationToken = default)
     {
@@ -134,9 +138,11 @@ public sealed partial class MessagingClient
         }
     }
 
-    /// <summary>Issues the no-show notice for an interview — one held outside this system too — without recording an
-    /// outcome on the server (for an interview organised here, <see cref="RecordInterviewOutcomeAsync"/> does both).
-    /// The notice goes out at once, signed by this device.</summary>
+    /// <summary>Issues the no-show notice for an interview of this member's service (organised by it or with it as a
+    /// participant) under <paramref name="caseReference"/> that has started, without recording an outcome on the server
+    /// (for an interview organised here, <see cref="RecordInterviewOutcomeAsync"/> does both). The notice goes out at
+    /// once, signed by this device. For an interview held outside this system, use <see cref="IssueNoticeAsync"/> with
+    /// its date.</summary>
     /// <inheritdoc cref="IssueNoticeAsync" path="/exception"/>
     public Task<NoticeIssued> RecordNoShowAsync(string caseReference, Guid interviewId, CancellationToken cancellationToken = default)
         => IssueNoticeAsync(caseReference, AttendanceNoticeKind.NoShow, interviewId: interviewId, cancellationToken: cancellationToken);

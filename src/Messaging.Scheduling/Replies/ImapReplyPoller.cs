@@ -3,6 +3,7 @@ using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Search;
 using MailKit.Security;
+using Microsoft.Extensions.Logging;
 using MimeKit;
 using Messaging.Scheduling.Delivery;
 
@@ -27,6 +28,10 @@ public sealed class ImapOptions
     /// <summary>Where refused messages go, for an operator to look at (created when missing).</summary>
     public string RefusedFolder { get; set; } = "Refused";
 
+    /// <summary>Where a message goes whose reading or handing over threw unexpectedly (created when missing): an operator
+    /// may move it back to the inbox once the cause is fixed, as applying a reply twice is harmless.</summary>
+    public string FailedFolder { get; set; } = "Failed";
+
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Messages read per poll at most.</summary>
@@ -37,19 +42,23 @@ public sealed class ImapOptions
 /// Polls the scheduling mailbox over IMAP (MailKit): every message of the inbox is read by the
 /// <see cref="ReplyProcessor"/>, then moved to the processed or the refused folder, so a poll never reads a message
 /// twice and nothing is lost if the process stops between two polls (a message is moved only after it was handled).
+/// A message whose reading or handing over throws (anything but the mailbox connection itself) is moved to the failed
+/// folder, logged with the exception's type only, and the poll goes on: one bad message never blocks the ones after it.
 /// Two polls may overlap (two instances, a poll run by hand): a message that the other poll moved between this poll's
 /// listing and its read or its move is left to that poll, which handled it too.
 /// A job runs <see cref="PollOnceAsync"/> on a schedule.
 /// </summary>
-public sealed class ImapReplyPoller
+public sealed partial class ImapReplyPoller
 {
     private readonly ImapOptions _options;
     private readonly ReplyProcessor _processor;
+    private readonly ILogger<ImapReplyPoller> _logger;
 
-    public ImapReplyPoller(ImapOptions options, ReplyProcessor processor)
+    public ImapReplyPoller(ImapOptions options, ReplyProcessor processor, ILogger<ImapReplyPoller> logger)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _processor = processor ?? throw new ArgumentNullException(nameof(processor));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
     }
 
     /// <summary>Reads the inbox once; <paramref name="handle"/> receives each reply taken (before its message is moved).</summary>
@@ -67,6 +76,7 @@ public sealed class ImapReplyPoller
         await inbox.OpenAsync(FolderAccess.ReadWrite, cancellationToken).ConfigureAwait(false);
         var processed = await FolderAsync(client, _options.ProcessedFolder, cancellationToken).ConfigureAwait(false);
         var refused = await FolderAsync(client, _options.RefusedFolder, cancellationToken).ConfigureAwait(false);
+        var failed = await FolderAsync(client, _options.FailedFolder, cancellationToken).ConfigureAwait(false);
 
         var outcomes = new List<ReplyOutcome>();
         var uids = await inbox.SearchAsync(SearchQuery.All, cancellationToken).ConfigureAwait(false);
@@ -83,15 +93,26 @@ public sealed class ImapReplyPoller
                 continue; // an overlapping poll took it after this one listed the inbox: that poll handles it
             }
 
-            var outcome = _processor.Process(message);
-            if (outcome.Reply is { } reply)
-            {
-                await handle(reply, cancellationToken).ConfigureAwait(false);
-            }
-
+            ReplyOutcome outcome;
             try
             {
-                await inbox.MoveToAsync(uid, outcome.Reply is null ? refused : processed, cancellationToken).ConfigureAwait(false);
+                outcome = _processor.Process(message);
+                if (outcome.Reply is { } reply)
+                {
+                    await handle(reply, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                // The message's content or the handler's store: the type says which, and never carries the content.
+                LogFailed(e.GetType().FullName ?? e.GetType().Name);
+                outcome = ReplyOutcome.Refused(ReplyRefusal.Failed);
+            }
+
+            var destination = outcome.Reply is not null ? processed : outcome.Refusal == ReplyRefusal.Failed ? failed : refused;
+            try
+            {
+                await inbox.MoveToAsync(uid, destination, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (IsGone(e))
             {
@@ -106,6 +127,9 @@ public sealed class ImapReplyPoller
         await client.DisconnectAsync(true, cancellationToken).ConfigureAwait(false);
         return outcomes;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Scheduling mailbox: a message could not be handled ({ExceptionType}); moved to the failed folder")]
+    private partial void LogFailed(string exceptionType);
 
     /// <summary>What IMAP answers for a message that another session expunged: a NO ("no longer exist") while this
     /// session has not yet been told, or no data at all after it has.</summary>

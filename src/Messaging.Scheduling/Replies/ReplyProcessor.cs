@@ -36,6 +36,10 @@ public enum ReplyRefusal
 
     /// <summary>The attendee in the body is not one of the interview's invitees.</summary>
     NotAnInvitee,
+
+    /// <summary>Reading or handing over the message failed unexpectedly (set by <see cref="ImapReplyPoller"/>, never by
+    /// the processor): it is moved to the failed folder, logged with the exception's type only, and the poll goes on.</summary>
+    Failed,
 }
 
 /// <summary>A reply taken: which interview, which invitee (read from the calendar body, not the mail sender), the
@@ -122,52 +126,78 @@ public sealed partial class ReplyProcessor
             return ReplyOutcome.Refused(ReplyRefusal.Malformed);
         }
 
-        var method = calendar.Method?.ToUpperInvariant();
-        if (method is not ("REPLY" or "COUNTER"))
+        var (read, refusal) = Interpret(calendar);
+        if (read is null)
         {
-            return ReplyOutcome.Refused(ReplyRefusal.NotACalendarReply);
+            return ReplyOutcome.Refused(refusal);
         }
 
-        if (calendar.Events.Count != 1 || calendar.Events.First() is not { } evt || string.IsNullOrEmpty(evt.Uid) || evt.Attendees.Count != 1)
-        {
-            return ReplyOutcome.Refused(ReplyRefusal.Malformed);
-        }
-
-        var attendee = Address(evt.Attendees[0].Value);
-        var answer = method == "COUNTER" ? ReplyAnswer.ProposedAnotherTime : Answer(evt.Attendees[0].ParticipationStatus);
-        if (attendee is null || answer is null)
-        {
-            return ReplyOutcome.Refused(ReplyRefusal.Malformed);
-        }
-
-        var interview = _interviews.FindByUid(evt.Uid);
+        var interview = _interviews.FindByUid(read.Uid);
         if (interview is null || InterviewStateMachine.IsFinal(interview.Status))
         {
             return ReplyOutcome.Refused(ReplyRefusal.UnknownInterview);
         }
 
-        if (evt.Sequence < interview.Sequence)
+        if (read.Sequence < interview.Sequence)
         {
             return ReplyOutcome.Refused(ReplyRefusal.StaleSequence);
         }
 
-        var invitee = interview.EmailedParticipants.FirstOrDefault(p => p.WorkEmail == attendee);
+        var invitee = interview.EmailedParticipants.FirstOrDefault(p => p.WorkEmail == read.Attendee);
         if (invitee is null)
         {
             return ReplyOutcome.Refused(ReplyRefusal.NotAnInvitee);
         }
 
         var from = message.From.Mailboxes.Select(m => m.Address.ToLowerInvariant()).FirstOrDefault();
-        Instant? proposedStart = null, proposedEnd = null;
-        if (answer == ReplyAnswer.ProposedAnotherTime && evt.DtStart is not null)
-        {
-            proposedStart = IcsBusyCalendar.ToInstant(evt.DtStart, SlotSearch.Brussels);
-            proposedEnd = proposedStart + IcsBusyCalendar.NominalDuration(evt, SlotSearch.Brussels);
-        }
-
-        return new ReplyOutcome(new ParticipantReply(interview.Id, invitee.MemberId, attendee, answer.Value, evt.Sequence,
-            from != attendee, proposedStart, proposedEnd), null);
+        return new ReplyOutcome(new ParticipantReply(interview.Id, invitee.MemberId, read.Attendee, read.Answer, read.Sequence,
+            from != read.Attendee, read.ProposedStart, read.ProposedEnd), null);
     }
+
+    /// <summary>What the calendar object says, or why it is refused (the refusal means nothing beside a reply).
+    /// Everything read from the parsed object is read here, under one catch: Ical.Net parses property values lazily,
+    /// and a COUNTER's time can name an unknown TZID or an out-of-range DTEND or DURATION, so any exception means
+    /// "malformed" — never an exception out of <see cref="Process"/>.</summary>
+    private static (ReadReply? Reply, ReplyRefusal Refusal) Interpret(Calendar calendar)
+    {
+        try
+        {
+            var method = calendar.Method?.ToUpperInvariant();
+            if (method is not ("REPLY" or "COUNTER"))
+            {
+                return (null, ReplyRefusal.NotACalendarReply);
+            }
+
+            if (calendar.Events.Count != 1 || calendar.Events.First() is not { } evt || string.IsNullOrEmpty(evt.Uid) || evt.Attendees.Count != 1)
+            {
+                return (null, ReplyRefusal.Malformed);
+            }
+
+            var attendee = Address(evt.Attendees[0].Value);
+            var answer = method == "COUNTER" ? ReplyAnswer.ProposedAnotherTime : Answer(evt.Attendees[0].ParticipationStatus);
+            if (attendee is null || answer is null)
+            {
+                return (null, ReplyRefusal.Malformed);
+            }
+
+            Instant? proposedStart = null, proposedEnd = null;
+            if (answer == ReplyAnswer.ProposedAnotherTime && evt.DtStart is not null)
+            {
+                proposedStart = IcsBusyCalendar.ToInstant(evt.DtStart, SlotSearch.Brussels);
+                proposedEnd = proposedStart + IcsBusyCalendar.NominalDuration(evt, SlotSearch.Brussels);
+            }
+
+            return (new ReadReply(evt.Uid, evt.Sequence, attendee, answer.Value, proposedStart, proposedEnd), ReplyRefusal.Malformed);
+        }
+#pragma warning disable CA1031 // Hostile input: whatever reading the parsed object throws means "malformed".
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return (null, ReplyRefusal.Malformed);
+        }
+    }
+
+    private sealed record ReadReply(string Uid, int Sequence, string Attendee, ReplyAnswer Answer, Instant? ProposedStart, Instant? ProposedEnd);
 
     /// <summary>Every calendar object in the message, in document order, forwarded messages included.</summary>
     private static IEnumerable<string> CalendarTexts(MimeMessage message)

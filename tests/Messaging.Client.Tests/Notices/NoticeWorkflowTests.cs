@@ -48,14 +48,15 @@ public sealed class NoticeWorkflowTests
     public async Task EveryKind_IssuedFromTheWorkersSdk_ReachesEveryDeviceOfTheAssistant_VerifiedAndNamingItsIssuer()
     {
         await using var w = await SetUpAsync();
-        var interview = Guid.NewGuid();
+        var interviews = await InterviewMaker.CreateAsync(w);
+        var interview = await interviews.StartedAsync(w.CaseReference);
         var issued = new List<NoticeIssued>
         {
-            await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.Present, interviewId: interview),
+            await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.Present, interviewId: interview.InterviewId),
             await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.JustifiedAbsence, AbsenceJustification.Transport, date: new DateOnly(2031, 3, 4)),
-            await w.Aline.RecordNoShowAsync(w.CaseReference, Guid.NewGuid()),
+            await w.Aline.RecordNoShowAsync(w.CaseReference, interview.InterviewId),
             await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.UnilateralEnd, date: new DateOnly(2031, 3, 5)),
-            await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.RiskToPerson, interviewId: interview),
+            await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.RiskToPerson, interviewId: interview.InterviewId),
             await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.RiskToThirdParties, date: new DateOnly(2031, 3, 6)),
         };
 
@@ -93,7 +94,7 @@ public sealed class NoticeWorkflowTests
         await using var w = await SetUpAsync();
         var phoneStore = await w.Platform.ReleaseAsync(w.AssistantPhone);
         var noStore = Path.Combine(Path.GetTempPath(), $"no-store-{Guid.NewGuid():N}.mks");
-        var issued = await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.NoShow, interviewId: Guid.NewGuid());
+        var issued = await w.Aline.IssueNoticeAsync(w.CaseReference, AttendanceNoticeKind.NoShow, date: new DateOnly(2031, 3, 3));
         await NoticesWhenAsync(w.Assistant, 1);
         var html = await w.Assistant.CreateAttendanceCertificateAsync(issued.Notice.NoticeId);
         var fingerprint = SafetyNumber.IdentityFingerprint(w.Aline.MemberId.ToString("D"), SignedAttestation.Parse(issued.SignedNotice).Signer);
@@ -211,26 +212,9 @@ public sealed class NoticeWorkflowTests
     public async Task AHostRecordingANoShow_OnAnInterviewUnderMandate_SendsExactlyOneVerifiedNotice_EvenWhenRetried()
     {
         await using var w = await SetUpAsync();
-        var (serviceY, adminY) = await w.Platform.CreateOrganisationAsync("AMO Liège");
-        var bruno = await w.Platform.EnrolDeviceAsync(adminY, await w.Platform.CreateMemberAsync(adminY, "Bruno"));
-        var referrals = 0;
-        async Task<InterviewEntry> InterviewAsync(string caseReference)
-        {
-            await w.Aline.ReferAsync(serviceY, new ReferralRecord(caseReference, RequestNature.Individual, Requester.Family, "21012", false,
-                ReasonCategory.PsychosocialSupport, Urgency.Normal));
-            var expected = ++referrals;
-            await bruno.InboxWhenAsync(i => i.Count(m => m.Kind == EnvelopeKind.Referral) >= expected);
-            await bruno.RespondToReferralAsync(caseReference, ReferralResponse.Accept);
-            return await w.Aline.Interviews.InviteAsync(new ProposeInterviewRequest(Guid.NewGuid(), caseReference, [bruno.MemberId], IncludesPerson: true,
-                TimeProvider.System.GetUtcNow().AddSeconds(2), 30, Address: "Rue de la Loi 16, 1000 Bruxelles"));
-        }
-
-        var underMandate = await InterviewAsync(w.CaseReference);
-        var withoutMandate = await InterviewAsync(CaseReference.New());
-        while (TimeProvider.System.GetUtcNow() < underMandate.Start.AddMilliseconds(300) || TimeProvider.System.GetUtcNow() < withoutMandate.Start.AddMilliseconds(300))
-        {
-            await Task.Delay(100);
-        }
+        var interviews = await InterviewMaker.CreateAsync(w);
+        var underMandate = await interviews.StartedAsync(w.CaseReference);
+        var withoutMandate = await interviews.StartedAsync(CaseReference.New());
 
         var outcome = await w.Aline.RecordInterviewOutcomeAsync(underMandate.InterviewId, held: true, PersonAttendance.NoShow);
         Assert.Equal(InterviewState.Held, outcome.Interview.State);
@@ -256,6 +240,38 @@ public sealed class NoticeWorkflowTests
         Assert.Equal(NoticeVerification.Verified, noShow.Verification);
         Assert.Equal(notice.Notice, noShow.Notice);
         Assert.Equal(2, received.Count);
+    }
+
+    /// <summary>Interviews Aline organises with Bruno, of a second service that accepts her referral on each case: a
+    /// notice may name only an interview of the sender's service, under the notice's case, that has started.</summary>
+    private sealed class InterviewMaker(World w, Guid serviceY, MessagingClient bruno)
+    {
+        private int _referrals;
+
+        public static async Task<InterviewMaker> CreateAsync(World w)
+        {
+            var (serviceY, adminY) = await w.Platform.CreateOrganisationAsync("AMO Liège");
+            return new InterviewMaker(w, serviceY, await w.Platform.EnrolDeviceAsync(adminY, await w.Platform.CreateMemberAsync(adminY, "Bruno")));
+        }
+
+        /// <summary>Refers the case to Bruno's service, which accepts; proposes an interview two seconds ahead and waits
+        /// until it has started.</summary>
+        public async Task<InterviewEntry> StartedAsync(string caseReference)
+        {
+            await w.Aline.ReferAsync(serviceY, new ReferralRecord(caseReference, RequestNature.Individual, Requester.Family, "21012", false,
+                ReasonCategory.PsychosocialSupport, Urgency.Normal));
+            var expected = ++_referrals;
+            await bruno.InboxWhenAsync(i => i.Count(m => m.Kind == EnvelopeKind.Referral) >= expected);
+            await bruno.RespondToReferralAsync(caseReference, ReferralResponse.Accept);
+            var interview = await w.Aline.Interviews.InviteAsync(new ProposeInterviewRequest(Guid.NewGuid(), caseReference, [bruno.MemberId],
+                IncludesPerson: true, TimeProvider.System.GetUtcNow().AddSeconds(2), 30, Address: "Rue de la Loi 16, 1000 Bruxelles"));
+            while (TimeProvider.System.GetUtcNow() < interview.Start.AddMilliseconds(300))
+            {
+                await Task.Delay(100);
+            }
+
+            return interview;
+        }
     }
 
     /// <summary>On SQLite the job storage lives in the server process's memory (Hangfire in-memory; the server's own

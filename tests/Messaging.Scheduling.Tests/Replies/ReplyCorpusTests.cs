@@ -71,6 +71,8 @@ public class ReplyCorpusTests
     [InlineData("unknown-uid.eml", ReplyRefusal.UnknownInterview)]
     [InlineData("two-attendees.eml", ReplyRefusal.Malformed)]
     [InlineData("not-a-calendar.eml", ReplyRefusal.NotACalendarReply)]
+    [InlineData("counter-unknown-tzid.eml", ReplyRefusal.Malformed)]
+    [InlineData("counter-absurd-duration.eml", ReplyRefusal.Malformed)]
     public void BadReplies_AreRefusedWithTheirReason_AndLoggedWithoutContent(string file, ReplyRefusal refusal)
     {
         var logger = new RecordingLogger<ReplyProcessor>();
@@ -161,7 +163,44 @@ public class ImapReplyPollerTests
         Assert.Equal(0, check.Inbox.Count);
     }
 
-    private static ImapReplyPoller Poller() => new(
+    [Fact]
+    public async Task AMessageWhoseHandlingThrows_IsMovedToTheFailedFolder_LoggedByTypeOnly_AndThePollGoesOn()
+    {
+        await FillInboxAsync(["outlook-accept-without-organizer.eml", "non-invitee.eml", "gmail-decline.eml", "apple-tentative.eml", "not-a-calendar.eml"]);
+        await EmptyAsync("Failed");
+        var logger = new ReplyCorpusTests.RecordingLogger<ImapReplyPoller>();
+        var handled = new List<ParticipantReply>();
+
+        // The first message makes the processor throw (its lookup fails once), the first reply handed over makes the
+        // handler throw (its store fails once): neither stops the poll, and neither stays in the inbox.
+        var handlerCalls = 0;
+        var outcomes = await Poller(new FailingOnceLookup(Samples.Interview()), logger).PollOnceAsync((r, _) =>
+        {
+            if (++handlerCalls == 1)
+            {
+                throw new InvalidOperationException($"The store is unreachable for {r.Attendee}.");
+            }
+
+            handled.Add(r);
+            return Task.CompletedTask;
+        }, CancellationToken.None);
+
+        Assert.Equal([ReplyRefusal.Failed, ReplyRefusal.NotAnInvitee, ReplyRefusal.Failed, null, ReplyRefusal.NotACalendarReply],
+            outcomes.Select(o => o.Refusal));
+        Assert.Equal([ReplyAnswer.Tentative], handled.Select(h => h.Answer));
+        Assert.Equal(2, logger.Lines.Count);
+        Assert.All(logger.Lines, l => Assert.Equal(
+            "Scheduling mailbox: a message could not be handled (System.InvalidOperationException); moved to the failed folder", l));
+
+        using var check = await ConnectAsync();
+        await check.Inbox.OpenAsync(FolderAccess.ReadOnly);
+        Assert.Equal(0, check.Inbox.Count);
+        var failed = await check.GetFolder(check.PersonalNamespaces[0]).GetSubfolderAsync("Failed");
+        await failed.OpenAsync(FolderAccess.ReadOnly);
+        Assert.Equal(2, failed.Count);
+    }
+
+    private static ImapReplyPoller Poller(IInterviewLookup? lookup = null, ILogger<ImapReplyPoller>? logger = null) => new(
         new ImapOptions
         {
             Host = "127.0.0.1",
@@ -170,7 +209,8 @@ public class ImapReplyPollerTests
             UserName = TestServices.ImapUser,
             Password = new Secret(TestServices.ImapPassword),
         },
-        new ReplyProcessor(new SingleLookup(Samples.Interview()), new ReplyCorpusTests.RecordingLogger<ReplyProcessor>()));
+        new ReplyProcessor(lookup ?? new SingleLookup(Samples.Interview()), new ReplyCorpusTests.RecordingLogger<ReplyProcessor>()),
+        logger ?? new ReplyCorpusTests.RecordingLogger<ImapReplyPoller>());
 
     private static async Task<ImapClient> ConnectAsync()
     {
@@ -180,19 +220,13 @@ public class ImapReplyPollerTests
         return client;
     }
 
-    /// <summary>Empties the test mailbox's inbox and puts in two replies and two messages to refuse, in that order.</summary>
-    private static async Task FillInboxAsync()
+    /// <summary>Empties the test mailbox's inbox and puts in <paramref name="files"/> — by default two replies and two
+    /// messages to refuse — in that order.</summary>
+    private static async Task FillInboxAsync(string[]? files = null)
     {
         using var setup = await ConnectAsync();
-        await setup.Inbox.OpenAsync(FolderAccess.ReadWrite);
-        var leftovers = await setup.Inbox.SearchAsync(SearchQuery.All);
-        if (leftovers.Count > 0)
-        {
-            await setup.Inbox.AddFlagsAsync(leftovers, MessageFlags.Deleted, true);
-            await setup.Inbox.ExpungeAsync();
-        }
-
-        foreach (var file in new[] { "outlook-accept-without-organizer.eml", "non-invitee.eml", "gmail-decline.eml", "not-a-calendar.eml" })
+        await EmptyAsync(setup.Inbox);
+        foreach (var file in files ?? ["outlook-accept-without-organizer.eml", "non-invitee.eml", "gmail-decline.eml", "not-a-calendar.eml"])
         {
             await setup.Inbox.AppendAsync(ReplyCorpusTests.Load(file));
         }
@@ -200,8 +234,48 @@ public class ImapReplyPollerTests
         await setup.DisconnectAsync(true);
     }
 
+    /// <summary>Empties a folder of the test mailbox (created when missing).</summary>
+    private static async Task EmptyAsync(string name)
+    {
+        using var setup = await ConnectAsync();
+        var root = setup.GetFolder(setup.PersonalNamespaces[0]);
+        IMailFolder folder;
+        try
+        {
+            folder = await root.GetSubfolderAsync(name);
+        }
+        catch (FolderNotFoundException)
+        {
+            folder = await root.CreateAsync(name, true) ?? throw new InvalidOperationException("The mailbox did not create the folder.");
+        }
+
+        await EmptyAsync(folder);
+        await setup.DisconnectAsync(true);
+    }
+
+    private static async Task EmptyAsync(IMailFolder folder)
+    {
+        await folder.OpenAsync(FolderAccess.ReadWrite);
+        var leftovers = await folder.SearchAsync(SearchQuery.All);
+        if (leftovers.Count > 0)
+        {
+            await folder.AddFlagsAsync(leftovers, MessageFlags.Deleted, true);
+            await folder.ExpungeAsync();
+        }
+    }
+
     private sealed class SingleLookup(Interview interview) : IInterviewLookup
     {
         public Interview? FindByUid(string uid) => uid == interview.Uid ? interview : null;
+    }
+
+    /// <summary>A lookup whose first call fails, as a store that is briefly unreachable does.</summary>
+    private sealed class FailingOnceLookup(Interview interview) : IInterviewLookup
+    {
+        private int _calls;
+
+        public Interview? FindByUid(string uid) => ++_calls == 1
+            ? throw new InvalidOperationException($"The store is unreachable for {uid}.")
+            : uid == interview.Uid ? interview : null;
     }
 }

@@ -236,7 +236,8 @@ Content-Disposition: attachment
 open("forwarded-reply-from-another-address.eml", "w", newline="").write(forwarded)
 
 
-def simple(name, attendees, seq, uid=UID, method="REPLY", start="20270326T090000Z", end="20270326T100000Z"):
+def simple(name, attendees, seq, uid=UID, method="REPLY", start="20270326T090000Z", end="20270326T100000Z", times=None):
+    times = times or f"DTSTART:{start}\nDTEND:{end}"
     ics = crlf(f"""BEGIN:VCALENDAR
 VERSION:2.0
 PRODID:-//Test//Mailer//EN
@@ -245,8 +246,7 @@ BEGIN:VEVENT
 UID:{uid}
 SEQUENCE:{seq}
 DTSTAMP:20270302T090000Z
-DTSTART:{start}
-DTEND:{end}
+{times}
 {attendees}
 END:VEVENT
 END:VCALENDAR
@@ -270,6 +270,12 @@ simple("unknown-uid", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:worker@safer.example", 
 simple("two-attendees", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:worker@safer.example\nATTENDEE;PARTSTAT=ACCEPTED:mailto:aj@mj-liege.example", 0)
 simple("counter-proposal", "ATTENDEE;PARTSTAT=TENTATIVE:mailto:worker@safer.example", 0, method="COUNTER",
        start="20270330T120000Z", end="20270330T130000Z")
+# COUNTERs whose proposed time cannot be read (a client's own time zone name; an absurd length): refused as malformed,
+# never an exception that would leave them in the inbox.
+simple("counter-unknown-tzid", "ATTENDEE;PARTSTAT=TENTATIVE:mailto:worker@safer.example", 0, method="COUNTER",
+       times="DTSTART;TZID=Foo/Bar:20270330T120000\nDTEND;TZID=Foo/Bar:20270330T130000")
+simple("counter-absurd-duration", "ATTENDEE;PARTSTAT=TENTATIVE:mailto:worker@safer.example", 0, method="COUNTER",
+       times="DTSTART:20270330T120000Z\nDURATION:P9999999W")
 open("not-a-calendar.eml", "w", newline="").write(crlf("""From: worker@safer.example
 To: planning@messaging.example
 Subject: Question

@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using Hangfire;
+using Hangfire.Common;
+using Hangfire.States;
 using Ical.Net;
 using Messaging.Contracts;
 using Messaging.Scheduling.Tests.Infrastructure;
@@ -65,6 +69,67 @@ public abstract class InterviewFlowTests(StorageProvider storage)
         }
 
         await Refusal.AssertHubAsync(ErrorCodes.InterviewTransitionRefused, () => world.RescheduleAsync(entry.InterviewId, world.StartIn(5)));
+    }
+
+    [Fact]
+    public async Task ACancelWhoseJobIsLostInARestart_IsSentAfterTheRestart_ExactlyOnce()
+    {
+        var losing = new StrongBox<bool>(false);
+        await using var world = await InterviewWorld.CreateAsync(configureServices: s => LoseCancelJobs(s, losing), storage: storage);
+        var entry = await world.ProposeAsync(world.StartIn(3));
+        await world.WaitAsync(() => world.ReadAsync(entry.InterviewId).Result is var i && i.OrganiserDelivery == InterviewDeliveryState.Sent
+            && i.Participants.Where(p => p.MemberId is not null).All(p => p.Delivery == InterviewDeliveryState.Sent), "the invitations recorded as sent");
+
+        // The cancel commits, then the process stops before its mail job records anything (the embedded mode's job is
+        // in memory): the job is lost. The cancel itself sets every delivery back to pending.
+        losing.Value = true;
+        var cancelled = await world.CancelAsync(entry.InterviewId);
+        Assert.Equal(InterviewDeliveryState.Pending, cancelled.OrganiserDelivery);
+        Assert.All(cancelled.Participants.Where(p => p.MemberId is not null), p => Assert.Equal(InterviewDeliveryState.Pending, p.Delivery));
+        await world.App.RunDueJobsAsync();
+        Assert.Empty(Cancels(world));
+
+        // At the next start the CANCEL is re-derived from the deliveries still pending, and goes to each address once.
+        losing.Value = false;
+        await world.RestartAsync();
+        await world.WaitAsync(() => Cancels(world).Count == 3, "the CANCEL sent after the restart");
+        Assert.Equal(world.Addresses.Order(StringComparer.Ordinal), Cancels(world).SelectMany(m => m.To.Mailboxes.Select(b => b.Address)).Order(StringComparer.Ordinal));
+        Assert.All(Cancels(world), m =>
+        {
+            var cancel = AssertCalendarPart(m, "CANCEL").Events.Single();
+            Assert.Equal((entry.Uid, 1), (cancel.Uid, cancel.Sequence));
+        });
+        await world.WaitAsync(() => world.ReadAsync(entry.InterviewId).Result is var i && i.OrganiserDelivery == InterviewDeliveryState.Sent
+            && i.Participants.Where(p => p.MemberId is not null).All(p => p.Delivery == InterviewDeliveryState.Sent), "the CANCEL recorded as sent");
+
+        // Nothing is pending any more: another restart derives nothing, and a second run of the job sends nothing (the
+        // delivery ids are those of the messages already out).
+        await world.RestartAsync();
+        await world.App.RunDueJobsAsync();
+        Assert.Equal(0, await world.App.Services.GetRequiredService<InterviewMailJob>().SendAsync(entry.InterviewId, 1, true, CancellationToken.None));
+        Assert.Equal(3, Cancels(world).Count);
+    }
+
+    private static List<MimeMessage> Cancels(InterviewWorld world)
+        => [.. world.PickupMessages().Where(m => (m.Subject ?? string.Empty).StartsWith("Annulé", StringComparison.Ordinal))];
+
+    /// <summary>Drops the CANCEL's mail job while <paramref name="losing"/> holds, as a process that stops between the
+    /// cancel's commit and its job would lose it.</summary>
+    private static void LoseCancelJobs(IServiceCollection services, StrongBox<bool> losing)
+    {
+        var original = services.Last(d => d.ServiceType == typeof(IBackgroundJobClient));
+        services.Remove(original);
+        services.AddSingleton<IBackgroundJobClient>(sp => new LosingCancelJobs(
+            (IBackgroundJobClient)(original.ImplementationFactory?.Invoke(sp) ?? original.ImplementationInstance
+                ?? ActivatorUtilities.CreateInstance(sp, original.ImplementationType!)), losing));
+    }
+
+    private sealed class LosingCancelJobs(IBackgroundJobClient inner, StrongBox<bool> losing) : IBackgroundJobClient
+    {
+        public string Create(Job job, IState state)
+            => losing.Value && job.Type == typeof(InterviewMailJob) && job.Args[2] is true ? "lost" : inner.Create(job, state);
+
+        public bool ChangeState(string jobId, IState state, string expectedState) => inner.ChangeState(jobId, state, expectedState);
     }
 
     [Fact]

@@ -149,20 +149,56 @@ public abstract class NoticeGateTests(StorageProvider storage)
     }
 
     [Fact]
-    public async Task TheSameNoticeTwice_OrTwoNoticesOfOneKindForOneInterview_AreRefused()
+    public async Task TheSameNoticeTwice_OrTwoNoticesOfOneKindForOneInterview_AreRefused_WhileAnotherMandateOnTheCaseReportsOnItsOwn()
     {
         await using var world = await NoticeWorld.CreateAsync(storage: storage);
-        var interview = Guid.NewGuid();
-        var first = await world.BuildNoticeAsync(NoticeKind.NoShow, interview);
+        var (caseReference, interview) = await world.InterviewAsync(TimeSpan.FromMinutes(5));
+        world.App.Clock.Advance(TimeSpan.FromMinutes(10));
+        Task<SendEnvelopeRequest> Notice(NoticeKind kind) => NoticeWorld.BuildNoticeAsync(world.Worker, world.ConversationId, caseReference, kind, interview);
+        var first = await Notice(NoticeKind.NoShow);
         Assert.Equal(SendOutcome.Accepted, (await world.Worker.SendAsync(first)).Outcome);
 
         // The same envelope again is the idempotent repeat of the first acceptance; a new envelope is another notice.
         Assert.Equal(SendOutcome.Accepted, (await world.Worker.SendAsync(first)).Outcome);
-        var replay = (await world.BuildNoticeAsync(NoticeKind.Present)) with { Notice = first.Notice };
+        var replay = (await Notice(NoticeKind.Present)) with { Notice = first.Notice };
         await AssertRefusedAsync(world, ErrorCodes.NoticeDuplicate, replay);
-        await AssertRefusedAsync(world, ErrorCodes.NoticeDuplicate, await world.BuildNoticeAsync(NoticeKind.NoShow, interview));
-        Assert.Equal(SendOutcome.Accepted, (await world.Worker.SendAsync(await world.BuildNoticeAsync(NoticeKind.RiskToPerson, interview))).Outcome);
-        Assert.Equal(2, await world.App.CountAsync("notices"));
+        await AssertRefusedAsync(world, ErrorCodes.NoticeDuplicate, await Notice(NoticeKind.NoShow));
+        Assert.Equal(SendOutcome.Accepted, (await world.Worker.SendAsync(await Notice(NoticeKind.RiskToPerson))).Outcome);
+
+        // The other service on the case, a participant of the interview, follows the person too under its own mandate:
+        // its no-show notice about the same interview is its own, not a duplicate.
+        await NoticeWorld.AcceptAsync(world.Assistant,
+            (await NoticeWorld.ProposeAsync(world.OtherWorker, caseReference, world.Assistant.Device.Member.Id)).MandateId);
+        var otherConversation = (await MessagingApp.CreateConversationAsync(world.OtherWorker, false, world.Assistant.Device.Member)).ConversationId;
+        Assert.Equal(SendOutcome.Accepted, (await world.OtherWorker.SendAsync(await NoticeWorld.BuildNoticeAsync(world.OtherWorker, otherConversation,
+            caseReference, NoticeKind.NoShow, interview))).Outcome);
+        Assert.Equal(3, await world.App.CountAsync("notices"));
+    }
+
+    [Fact]
+    public async Task ANoticeNamingAnInterview_UnknownForeignOfAnotherCaseOrNotStarted_IsRefusedWithItsCode_AndNothingIsStored()
+    {
+        await using var world = await NoticeWorld.CreateAsync(storage: storage);
+        var (caseReference, interview) = await world.InterviewAsync(TimeSpan.FromMinutes(5));
+
+        // Another service's interview: the second service organises it with a third one; the following service has no
+        // part in it (it may still know its id: a UID is the interview id).
+        var third = await world.App.CreateOrganisationAsync();
+        await using var thirdWorker = await world.App.ConnectWorkerAsync(third);
+        var (_, foreign) = await world.InterviewAsync(TimeSpan.FromMinutes(5), world.OtherWorker, thirdWorker, mandated: false);
+        Task<SendEnvelopeRequest> Notice(Guid id, string? under = null)
+            => NoticeWorld.BuildNoticeAsync(world.Worker, world.ConversationId, under ?? caseReference, NoticeKind.NoShow, id);
+
+        await AssertRefusedAsync(world, ErrorCodes.NoticeInterviewNotStarted, await Notice(interview));
+        world.App.Clock.Advance(TimeSpan.FromMinutes(10));
+        await AssertRefusedAsync(world, ErrorCodes.NoticeInterviewUnknown, await Notice(foreign));
+        await AssertRefusedAsync(world, ErrorCodes.NoticeInterviewUnknown, await Notice(Guid.NewGuid()));
+        await AssertRefusedAsync(world, ErrorCodes.NoticeInterviewOtherCase, await Notice(interview, world.CaseReference));
+        Assert.Equal(0, await world.App.CountAsync("notices"));
+
+        // The refusals blocked nothing: the host's own notice about its started interview goes through.
+        Assert.Equal(SendOutcome.Accepted, (await world.Worker.SendAsync(await Notice(interview))).Outcome);
+        Assert.Equal(1, await world.App.CountAsync("notices", $"interview_id = '{interview:D}'"));
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using Messaging.Contracts;
+using Messaging.Contracts.Referrals;
 using Messaging.Server.Tests.Infrastructure;
 
 namespace Messaging.Server.Tests.Notices;
@@ -68,6 +69,27 @@ internal sealed class NoticeWorld : IAsyncDisposable
 
     public Task<SendEnvelopeRequest> BuildNoticeAsync(NoticeKind kind, Guid? interviewId = null)
         => BuildNoticeAsync(Worker, ConversationId, CaseReference, kind, interviewId);
+
+    /// <summary>A tripartite case between <paramref name="organiser"/>'s service and <paramref name="other"/>'s (by
+    /// default the following service's worker and the second service's), an interview of an hour on it organised by
+    /// <paramref name="organiser"/> with the other worker and the assistant, starting <paramref name="startsIn"/> from now
+    /// on the fake clock; with <paramref name="mandated"/>, under an accepted mandate of the organiser's service with the
+    /// assistant.</summary>
+    public async Task<(string CaseReference, Guid InterviewId)> InterviewAsync(TimeSpan startsIn, ConnectedDevice? organiser = null,
+        ConnectedDevice? other = null, bool mandated = true)
+    {
+        var (by, with) = (organiser ?? Worker, other ?? OtherWorker);
+        var caseReference = (await MessagingApp.OpenReferralAsync(by, with.Device.Member.OrganisationId)).CaseReference;
+        await MessagingApp.RespondAsync(with, caseReference, ReferralResponse.ProposeTripartite);
+        if (mandated)
+        {
+            await AcceptAsync(Assistant, (await ProposeAsync(by, caseReference, Assistant.Device.Member.Id)).MandateId);
+        }
+
+        var interview = await by.InvokeAsync<InterviewEntry>(nameof(IMessagingHub.ProposeInterview), new ProposeInterviewRequest(Guid.NewGuid(),
+            caseReference, [with.Device.Member.Id, Assistant.Device.Member.Id], false, App.Clock.GetUtcNow() + startsIn, 60, "Rue de la Loi 16"));
+        return (caseReference, interview.InterviewId);
+    }
 
     /// <summary>Restarts the server on the same database and clock (Hangfire's in-memory jobs are gone) and reconnects
     /// the worker and the assistant with fresh tokens.</summary>

@@ -53,6 +53,12 @@ internal sealed class InterviewQueries(IDatabase database)
         ("@interviews_ended_by", endedBy),
     ]);
 
+    /// <summary>The interview, inside the caller's unit of work, when it involves <paramref name="organisationId"/> (its
+    /// organiser's service, or the service of one of its invited members); null when there is none or it does not.</summary>
+    public static async Task<InterviewSummary?> FindInvolvingAsync(DbSession session, Guid interviewId, Guid organisationId)
+        => await InterviewRepository.InvolvesOrganisationAsync(session, interviewId, organisationId)
+           && await InterviewRepository.GetAsync(session, interviewId) is { } r ? Summarise(r) : null;
+
     public static InterviewSummary Summarise(InterviewRecord r) => new(
         r.Id, r.CaseReference, r.OrganiserMemberId, r.OrganiserOrganisationId,
         r.Participants.FirstOrDefault(p => p.Role == InterviewParticipantRole.JusticeAssistant)?.MemberId,

@@ -11,9 +11,10 @@ namespace Messaging.Server.Features.Interviews;
 /// Reads the scheduling mailbox (the ORGANIZER of every invitation) once per <see cref="InterviewsOptions.ReplyPollInterval"/>
 /// with the library's <see cref="ImapReplyPoller"/>, when a mailbox is configured. Each iMIP REPLY or COUNTER from an
 /// invitee, at the interview's current SEQUENCE, updates that participant's answer (and may confirm the interview);
-/// unknown UIDs, stale SEQUENCEs and non-invitees are refused and logged by the library with the reason only. Reply
-/// bodies are never stored: a reply becomes an answer on the participant's row, and the message is moved to the
-/// mailbox's processed or refused folder.
+/// unknown UIDs, stale SEQUENCEs and non-invitees are refused and logged by the library with the reason only; a message
+/// whose reading or applying throws goes to the failed folder (logged with the exception's type only) and the poll goes
+/// on. Reply bodies are never stored: a reply becomes an answer on the participant's row, and the message is moved to
+/// the mailbox's processed, refused or failed folder.
 /// </summary>
 internal sealed partial class InterviewReplyPollJob(
     IDatabase database,
@@ -43,7 +44,8 @@ internal sealed partial class InterviewReplyPollJob(
                 UserName = imap.UserName,
                 Password = imap.Password is null ? null : new Secret(imap.Password),
             },
-            new ReplyProcessor(lookup, loggers.CreateLogger<ReplyProcessor>()));
+            new ReplyProcessor(lookup, loggers.CreateLogger<ReplyProcessor>()),
+            loggers.CreateLogger<ImapReplyPoller>());
         var applied = 0;
         var outcomes = await poller.PollOnceAsync(async (reply, ct) =>
         {

@@ -167,6 +167,15 @@ internal static class InterviewRepository
         return await WithParticipantsAsync(session, rows);
     }
 
+    /// <summary>Whether the interview exists and <paramref name="organisationId"/> organises it or has a member invited to it.</summary>
+    public static async Task<bool> InvolvesOrganisationAsync(DbSession session, Guid id, Guid organisationId)
+        => await session.ScalarInt64Async(
+            """
+            SELECT COUNT(*) FROM interviews i WHERE i.id = @id AND (i.organiser_organisation_id = @org OR EXISTS (
+                SELECT 1 FROM interview_participants p JOIN members m ON m.id = p.member_id WHERE p.interview_id = i.id AND m.organisation_id = @org));
+            """,
+            ("@id", id), ("@org", organisationId)) > 0;
+
     /// <summary>Live interviews (not cancelled, held or not held), for the reply poll and the gate.</summary>
     public static async Task<List<InterviewRecord>> ListLiveAsync(DbSession session)
         => await WithParticipantsAsync(session, await session.QueryAsync($"SELECT {Columns} FROM interviews WHERE status IN (1, 2, 3) ORDER BY start_at, id;", Map));
@@ -244,7 +253,28 @@ internal static class InterviewRepository
         return changed;
     }
 
-    /// <summary>Changes status (and SEQUENCE, for a cancel) if the status is still <paramref name="from"/>.</summary>
+    /// <summary>Cancels the interview at SEQUENCE <paramref name="sequence"/> if its status is still
+    /// <paramref name="from"/>, and sets every delivery (the organiser's, each participant's) back to pending: the CANCEL
+    /// is the version to deliver now, so that should the process stop before its job records anything, the start-up
+    /// re-derivation (<see cref="InterviewMailJob.Pending"/>) finds it still to send. Answers stay as given.</summary>
+    public static async Task<int> CancelAsync(DbSession session, Guid id, InterviewState from, int sequence, DateTimeOffset now)
+    {
+        var changed = await session.ExecuteAsync(
+            """
+            UPDATE interviews SET status = @to, sequence = @sequence, organiser_delivery = 0, organiser_reply_code = NULL, updated_at = @now
+            WHERE id = @id AND status = @from;
+            """,
+            ("@id", id), ("@from", from), ("@to", InterviewState.Cancelled), ("@sequence", sequence), ("@now", now));
+        if (changed > 0)
+        {
+            await session.ExecuteAsync("UPDATE interview_participants SET delivery = 0, reply_code = NULL WHERE interview_id = @id;", ("@id", id));
+        }
+
+        return changed;
+    }
+
+    /// <summary>Changes status and SEQUENCE if the status is still <paramref name="from"/> (a confirmation; a cancel goes
+    /// through <see cref="CancelAsync"/>, which also resets the deliveries).</summary>
     public static Task<int> UpdateStatusAsync(DbSession session, Guid id, InterviewState from, InterviewState to, int sequence, DateTimeOffset now)
         => session.ExecuteAsync(
             "UPDATE interviews SET status = @to, sequence = @sequence, updated_at = @now WHERE id = @id AND status = @from;",

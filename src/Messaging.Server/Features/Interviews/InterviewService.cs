@@ -130,9 +130,13 @@ internal sealed class InterviewService(
         {
             var current = await RequireOrganisedAsync(s, caller, request.InterviewId);
             var domain = Transition(() => current.ToDomain().Cancel(Instant.FromDateTimeOffset(now)));
-            await InterviewRepository.UpdateStatusAsync(s, current.Id, current.State, InterviewState.Cancelled, domain.Sequence, now);
+            await InterviewRepository.CancelAsync(s, current.Id, current.State, domain.Sequence, now);
             await InterviewRepository.DeleteRemindersAsync(s, current.Id);
-            var next = current with { State = InterviewState.Cancelled, Sequence = domain.Sequence };
+            var next = current with
+            {
+                State = InterviewState.Cancelled, Sequence = domain.Sequence, OrganiserDelivery = InterviewDeliveryState.Pending, OrganiserReplyCode = null,
+                Participants = [.. current.Participants.Select(p => p with { Delivery = InterviewDeliveryState.Pending, ReplyCode = null })],
+            };
             await AppendAsync(s, InterviewAuditTypes.Cancelled, next, caller);
             return next;
         }, cancellationToken);

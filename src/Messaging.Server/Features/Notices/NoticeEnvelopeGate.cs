@@ -1,6 +1,7 @@
 using Messaging.Contracts;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Envelopes;
+using Messaging.Server.Features.Interviews;
 using Messaging.Server.Features.Referrals;
 using Messaging.Server.Persistence;
 
@@ -11,9 +12,10 @@ namespace Messaging.Server.Features.Notices;
 /// attendance-notice envelope carries its routing (notice id, kind, optionally the interview) and the case reference,
 /// and nothing else the server reads (no consent); an accepted mandate must link that case reference to the sender's
 /// service; the conversation holds the sender and the mandate's justice assistant only, and every recipient device is
-/// one of theirs (the assistant's, or the sender's own other devices, which multi-device delivery requires); a notice id
-/// is relayed once, and one interview gets at most one notice of each kind. Any other kind must not carry notice
-/// routing. That a justice assistant never receives a referral, identity-share or case-file envelope is the kind
+/// one of theirs (the assistant's, or the sender's own other devices, which multi-device delivery requires); an
+/// interview the notice names exists, involves the sender's service (as organiser or participant), is under the
+/// notice's case reference and has started; a notice id is relayed once, and a mandate sends at most one notice of each
+/// kind about one interview. Any other kind must not carry notice routing. That a justice assistant never receives a referral, identity-share or case-file envelope is the kind
 /// policy's rule (<see cref="EnvelopePolicy.MayReceive"/>), checked before this gate.
 /// </summary>
 internal sealed class NoticeEnvelopeGate : IEnvelopeGate
@@ -82,10 +84,38 @@ internal sealed class NoticeEnvelopeGate : IEnvelopeGate
             throw new ForbiddenException("A notice goes to the devices of the mandate's justice assistant only.", ErrorCodes.NoticeWrongRecipient);
         }
 
+        if (routing.InterviewId is { } interviewId)
+        {
+            await RequireReportableInterviewAsync(session, interviewId, caseReference, sender.OrganisationId, context.Now);
+        }
+
         if (await NoticeRepository.GetNoticeAsync(session, routing.NoticeId) is not null
-            || (routing.InterviewId is { } interview && await NoticeRepository.InterviewHasNoticeOfKindAsync(session, interview, routing.Kind)))
+            || (routing.InterviewId is { } interview && await NoticeRepository.InterviewHasNoticeOfKindAsync(session, mandate.Id, interview, routing.Kind)))
         {
             throw new ConflictException(ErrorCodes.NoticeDuplicate, "This notice was already sent.");
+        }
+    }
+
+    /// <summary>
+    /// The interview a notice names, read in the send's own unit of work: one that involves the sender's service (an
+    /// unknown id and another service's interview are refused alike, so the gate tells nothing of interviews the sender
+    /// has no part in), under the notice's case reference (the mandate's), that has started. Otherwise a notice could
+    /// block another service's notice about its interview and stop its outcome chase.
+    /// </summary>
+    private static async Task RequireReportableInterviewAsync(DbSession session, Guid interviewId, string caseReference, Guid senderOrganisationId,
+        DateTimeOffset now)
+    {
+        var interview = await InterviewQueries.FindInvolvingAsync(session, interviewId, senderOrganisationId)
+            ?? throw new NotFoundException(ErrorCodes.NoticeInterviewUnknown,
+                "No interview with this id involves your service; for one held outside the system, give its date.");
+        if (!string.Equals(interview.CaseReference, caseReference, StringComparison.Ordinal))
+        {
+            throw new ForbiddenException("This interview is under another case reference than the notice's.", ErrorCodes.NoticeInterviewOtherCase);
+        }
+
+        if (interview.Start > now)
+        {
+            throw new ConflictException(ErrorCodes.NoticeInterviewNotStarted, "This interview has not started yet.");
         }
     }
 }

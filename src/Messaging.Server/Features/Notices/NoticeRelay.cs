@@ -26,8 +26,9 @@ internal sealed class NoticeRelay(AuditLog audit, JobScheduler jobs, TimeProvide
             [NoticeAudit.Notice(routing.NoticeId), NoticeAudit.Mandate(mandate.Id)], NoticeKinds.Name(routing.Kind)));
         if (routing.InterviewId is { } interview)
         {
-            // A notice about the interview is its outcome as far as the mandate goes: the chase stops.
-            await OutcomeChaseJob.ResolveAsync(session, interview, context.Now);
+            // A notice about the interview is its outcome as far as the mandate goes: that mandate's chase stops (the gate
+            // checked that the interview involves the sender's service, under this mandate's case reference).
+            await OutcomeChaseJob.ResolveAsync(session, interview, context.Now, mandate.Id);
         }
 
         var noticeId = routing.NoticeId;

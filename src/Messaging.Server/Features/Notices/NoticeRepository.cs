@@ -86,12 +86,16 @@ internal static class NoticeRepository
     public static Task<NoticeRecord?> GetNoticeAsync(DbSession session, Guid id) => session.QuerySingleOrDefaultAsync(
         $"SELECT {NoticeColumns} FROM notices WHERE id = @id;", MapNotice, ("@id", id));
 
-    public static async Task<bool> InterviewHasNoticeOfKindAsync(DbSession session, Guid interviewId, NoticeKind kind)
-        => await session.ScalarInt64Async("SELECT COUNT(*) FROM notices WHERE interview_id = @i AND kind = @k;", ("@i", interviewId), ("@k", kind)) > 0;
+    /// <summary>Whether <paramref name="mandateId"/> already relayed a notice of <paramref name="kind"/> about the
+    /// interview (another service's mandate on the same case reports on its own).</summary>
+    public static async Task<bool> InterviewHasNoticeOfKindAsync(DbSession session, Guid mandateId, Guid interviewId, NoticeKind kind)
+        => await session.ScalarInt64Async("SELECT COUNT(*) FROM notices WHERE mandate_id = @m AND interview_id = @i AND kind = @k;",
+            ("@m", mandateId), ("@i", interviewId), ("@k", kind)) > 0;
 
     /// <summary>
     /// The interviews of <paramref name="ended"/> whose outcome needs chasing now, in one statement: under an accepted
-    /// mandate of their case and organising service, not chased yet, with no notice about them; earliest end first. With
+    /// mandate of their case and organising service, not chased yet, with no notice about them under that mandate;
+    /// earliest end first. With
     /// <paramref name="interviewId"/>, that interview only (the re-check inside the chase's own write).
     /// </summary>
     public static Task<List<ChaseCandidate>> ListToChaseAsync(DbSession session, InterviewRelation ended, Guid? interviewId = null) => session.QueryAsync(
@@ -100,7 +104,7 @@ internal static class NoticeRepository
         FROM ({ended.Sql}) i
         JOIN mandates m ON m.case_reference = i.case_reference AND m.service_organisation_id = i.organiser_organisation_id AND m.status = 2
         WHERE NOT EXISTS (SELECT 1 FROM notice_outcome_chases c WHERE c.interview_id = i.interview_id)
-          AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.interview_id = i.interview_id)
+          AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.interview_id = i.interview_id AND n.mandate_id = m.id)
           {(interviewId is null ? "" : "AND i.interview_id = @chase_interview")}
         ORDER BY i.ended_at, i.interview_id;
         """,

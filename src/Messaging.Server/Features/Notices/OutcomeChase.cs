@@ -73,9 +73,11 @@ internal sealed partial class OutcomeChaseJob(IDatabase database, IEnumerable<IM
     public async Task<bool> EscalateAsync(Guid interviewId, CancellationToken cancellationToken)
         => await RunStageAsync(interviewId, escalate: true, cancellationToken);
 
-    /// <summary>Marks the chase of an interview resolved (an outcome or a notice was recorded), inside the caller's unit.</summary>
-    public static Task<int> ResolveAsync(DbSession session, Guid interviewId, DateTimeOffset now) => session.ExecuteAsync(
-        "UPDATE notice_outcome_chases SET resolved_at = @at WHERE interview_id = @id AND resolved_at IS NULL;", ("@id", interviewId), ("@at", now));
+    /// <summary>Marks the chase of an interview resolved, inside the caller's unit: any chase for an outcome recorded,
+    /// only the chase under <paramref name="mandateId"/> for a notice sent under that mandate.</summary>
+    public static Task<int> ResolveAsync(DbSession session, Guid interviewId, DateTimeOffset now, Guid? mandateId = null) => session.ExecuteAsync(
+        $"UPDATE notice_outcome_chases SET resolved_at = @at WHERE interview_id = @id AND resolved_at IS NULL{(mandateId is null ? "" : " AND mandate_id = @mandate")};",
+        [("@id", interviewId), ("@at", now), .. mandateId is { } m ? [("@mandate", (object?)m)] : Array.Empty<(string, object?)>()]);
 
     /// <summary>The host's open chases that were reminded: what the client lists as "outcome to record".</summary>
     public async Task<IReadOnlyList<OutcomeReminderEntry>> ListForHostAsync(CallerDevice caller, CancellationToken cancellationToken = default)
