@@ -224,15 +224,15 @@ internal sealed partial class CliApp
         foreach (var identity in view.Identities)
         {
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"  identity: {identity.FamilyName}, {identity.GivenNames}{(identity.BirthDate is { } birth ? $", born {birth:yyyy-MM-dd}" : "")}{(identity.Phone is { } phone ? $", {phone}" : "")}{(identity.Email is { } email ? $", {email}" : "")}{(identity.PostalAddress is { } address ? $", {address}" : "")}"));
+                $"  identity: {Printable(identity.FamilyName)}, {Printable(identity.GivenNames)}{(identity.BirthDate is { } birth ? $", born {birth:yyyy-MM-dd}" : "")}{(identity.Phone is { } phone ? $", {Printable(phone)}" : "")}{(identity.Email is { } email ? $", {Printable(email)}" : "")}{(identity.PostalAddress is { } address ? $", {Printable(address)}" : "")}"));
         }
 
         foreach (var note in view.Notes)
         {
-            await output.WriteLineAsync($"  note (consent {note.ConsentId}): {note.Text}");
+            await output.WriteLineAsync($"  note (consent {note.ConsentId}): {Printable(note.Text)}");
             foreach (var attachment in note.Attachments)
             {
-                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"    attachment {attachment.FileName} ({attachment.MediaType}, {attachment.Size} bytes)"));
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"    attachment {Printable(attachment.FileName)} ({Printable(attachment.MediaType)}, {attachment.Size} bytes)"));
             }
         }
     }

@@ -16,6 +16,8 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
 {
     private const string Usage = """
         usage: messaging <command> [options]   (--store PATH, default ~/.messaging/device.mks)
+          any --NAME VALUE may be given as --NAME-file PATH (UTF-8, or /dev/stdin): give case content — a name, an
+          identity, a note, a message — that way, so it stays out of shell history and other users' process lists
           enrol --server URL --code CODE         enrol this device with a one-time code
           whoami                                 who this device is
           directory [--organisation ID]          organisations and members
@@ -102,7 +104,18 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
         }
 
         // admin commands may take two words (admin directory list); AdminAsync reads its options after the first.
-        var options = Options.Parse(args.Skip(args[0] == "admin" ? 2 : 1));
+        Options? options;
+        try
+        {
+            options = Options.Parse(args.Skip(args[0] == "admin" ? 2 : 1));
+        }
+        catch (UsageException ex)
+        {
+            // A --NAME-file that cannot be read, or a value given twice.
+            await error.WriteLineAsync($"error: {ex.Message}");
+            return 2;
+        }
+
         if (options is null)
         {
             await error.WriteLineAsync("error: options are --name value pairs");
@@ -264,7 +277,31 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
     }
 
     private Task WriteMessageAsync(InboxMessage message)
-        => output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"[{message.SentAt:yyyy-MM-dd HH:mm:ss}Z] {message.ConversationId} {message.SenderMemberId}: {(message.Kind == EnvelopeKind.Chat ? message.Text : $"<{EnvelopeKinds.Name(message.Kind)}, {message.Body.Length} bytes>")}"));
+        => output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"[{message.SentAt:yyyy-MM-dd HH:mm:ss}Z] {message.ConversationId} {message.SenderMemberId}: {(message.Kind == EnvelopeKind.Chat ? Printable(message.Text) : $"<{EnvelopeKinds.Name(message.Kind)}, {message.Body.Length} bytes>")}"));
+
+    /// <summary>Text another person wrote, made safe to print on one line of a terminal: a line break shows as <c>⏎</c>,
+    /// and any other control or format character (carriage return, escape sequences, direction overrides) as <c>�</c>,
+    /// so that a message cannot forge a line that seems to come from someone else, or hide part of itself.</summary>
+    internal static string Printable(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return text ?? "";
+        }
+
+        var printable = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            printable.Append(c switch
+            {
+                '\n' => '⏎',
+                _ when char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format => '\uFFFD',
+                _ => c,
+            });
+        }
+
+        return printable.ToString();
+    }
 
     private async Task<int> EnrolAsync(Options options, CancellationToken cancellationToken)
     {
@@ -374,7 +411,19 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
                 var name = list[i][2..];
                 if (i + 1 < list.Count && !list[i + 1].StartsWith("--", StringComparison.Ordinal))
                 {
-                    options._values[name] = list[++i];
+                    var value = list[++i];
+                    if (name.EndsWith(FileSuffix, StringComparison.Ordinal) && name.Length > FileSuffix.Length)
+                    {
+                        // --text-file PATH gives --text from a file (or /dev/stdin): what it holds is never a command-line
+                        // argument, which the shell's history and other local users' process lists would show.
+                        name = name[..^FileSuffix.Length];
+                        value = ReadValueFile(name, value);
+                    }
+
+                    if (!options._values.TryAdd(name, value))
+                    {
+                        throw new UsageException($"--{name} is given twice (directly and from a file?)");
+                    }
                 }
                 else
                 {
@@ -383,6 +432,53 @@ internal sealed partial class CliApp(TextWriter output, TextWriter error, Func<s
             }
 
             return options;
+        }
+
+        /// <summary>The largest value a <c>--NAME-file</c> gives.</summary>
+        public const int MaxValueFileBytes = 1024 * 1024;
+
+        private const string FileSuffix = "-file";
+
+        private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+        /// <summary>A value from a file: UTF-8, at most <see cref="MaxValueFileBytes"/>, one final line break dropped (what an
+        /// editor or <c>echo</c> adds).</summary>
+        private static string ReadValueFile(string name, string path)
+        {
+            byte[] bytes;
+            try
+            {
+                using var file = File.OpenRead(path);
+                bytes = new byte[MaxValueFileBytes + 1];
+                var read = 0;
+                for (int n; read < bytes.Length && (n = file.Read(bytes, read, bytes.Length - read)) > 0;)
+                {
+                    read += n;
+                }
+
+                if (read > MaxValueFileBytes)
+                {
+                    throw new UsageException($"--{name}-file: the file is larger than {MaxValueFileBytes / 1024} KiB");
+                }
+
+                Array.Resize(ref bytes, read);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"--{name}-file: cannot read {path}: {e.Message}");
+            }
+
+            string text;
+            try
+            {
+                text = StrictUtf8.GetString(bytes);
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new UsageException($"--{name}-file: the file is not UTF-8 text");
+            }
+
+            return text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
         }
 
         /// <summary>Every option name given, values and flags.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Messaging.Client;
 using Messaging.Contracts;
 
@@ -159,11 +160,27 @@ internal sealed partial class CliApp
         var files = client.Interviews.PersonInvitation(entry, options.Optional("name"));
         var folder = options.Required("out");
         Directory.CreateDirectory(folder);
-        await File.WriteAllTextAsync(Path.Combine(folder, files.IcsFileName), files.Ics, cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(folder, "message.txt"), files.Text, cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(folder, "mailto.txt"), files.MailTo.AbsoluteUri + "\n", cancellationToken);
+        await WriteOwnerOnlyAsync(Path.Combine(folder, files.IcsFileName), files.Ics, cancellationToken);
+        await WriteOwnerOnlyAsync(Path.Combine(folder, "message.txt"), files.Text, cancellationToken);
+        await WriteOwnerOnlyAsync(Path.Combine(folder, "mailto.txt"), files.MailTo.AbsoluteUri + "\n", cancellationToken);
         await output.WriteLineAsync($"written to {folder}: {files.IcsFileName}, message.txt, mailto.txt (attach the .ics; add the person's address in your mail program)");
         return 0;
+    }
+
+    /// <summary>Writes a file only its owner reads (0600: it may name the person), replacing any earlier one of the same
+    /// name, which may have been readable by others, rather than writing into it.</summary>
+    private static async Task WriteOwnerOnlyAsync(string path, string text, CancellationToken cancellationToken)
+    {
+        File.Delete(path);
+        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using var file = new FileStream(path, create);
+        await using var writer = new StreamWriter(file, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        await writer.WriteAsync(text.AsMemory(), cancellationToken);
     }
 
     private async Task WriteInterviewAsync(InterviewEntry entry)

@@ -27,13 +27,19 @@ public sealed partial class CliTests(SharedPlatform shared) : IClassFixture<Shar
         Assert.True(created.ExitCode == 0, created.Error);
         var conversation = ConversationId().Match(created.Output).Groups[1].Value;
 
-        var send = await CliRunner.RunAsync(store, "send", "--conversation", conversation, "--text", "Rendez-vous mardi ?");
+        // The text from a file (one final line break dropped), never on the command line.
+        var textFile = Path.Combine(Path.GetDirectoryName(store)!, "message.txt");
+        await File.WriteAllTextAsync(textFile, "Rendez-vous mardi ?\n");
+        var send = await CliRunner.RunAsync(store, "send", "--conversation", conversation, "--text-file", textFile);
         Assert.True(send.ExitCode == 0, send.Error);
         Assert.Equal("Rendez-vous mardi ?", (await peer.NextAsync()).Text);
 
-        await peer.SendTextAsync(Guid.Parse(conversation), "Oui, 10 h.");
+        // What another member wrote is printed on its own line: a line break, a carriage return or an escape sequence in
+        // it cannot forge a line that seems to come from someone else.
+        await peer.SendTextAsync(Guid.Parse(conversation), "Oui, 10 h.\r\n[2026-01-01 00:00:00Z] forged \u001b[2Kline");
         var inbox = await CliRunner.RunAsync(store, "inbox");
-        Assert.Contains("Oui, 10 h.", inbox.Output, StringComparison.Ordinal);
+        Assert.Contains("Oui, 10 h.\uFFFD⏎[2026-01-01 00:00:00Z] forged \uFFFD[2Kline", inbox.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(inbox.Output.ReplaceLineEndings("\n").Split('\n'), line => line.StartsWith("[2026-01-01", StringComparison.Ordinal));
 
         var safety = await CliRunner.RunAsync(store, "safety-number", "--member", peerMember.ToString());
         var peerSide = await peer.GetSafetyNumbersAsync(cliMember);
@@ -76,6 +82,12 @@ public sealed partial class CliTests(SharedPlatform shared) : IClassFixture<Shar
 
         var missing = await CliRunner.RunAsync(store, "send", "--text", "x");
         Assert.NotEqual(0, missing.ExitCode);
+        var textFile = Path.Combine(Path.GetDirectoryName(store)!, $"text-{Guid.NewGuid():N}.txt");
+        await File.WriteAllTextAsync(textFile, "x");
+        var twice = await CliRunner.RunAsync(store, "send", "--conversation", Guid.NewGuid().ToString(), "--text", "x", "--text-file", textFile);
+        Assert.Equal((2, true), (twice.ExitCode, twice.Error.Contains("--text is given twice", StringComparison.Ordinal)));
+        var noFile = await CliRunner.RunAsync(store, "send", "--conversation", Guid.NewGuid().ToString(), "--text-file", textFile + ".missing");
+        Assert.Equal((2, true), (noFile.ExitCode, noFile.Error.Contains("--text-file: cannot read", StringComparison.Ordinal)));
         Assert.Equal(2, (await CliRunner.RunAsync(store)).ExitCode);
     }
 
@@ -115,7 +127,9 @@ public sealed partial class CliTests(SharedPlatform shared) : IClassFixture<Shar
         Assert.True(accept.ExitCode == 0, accept.Error);
         Assert.Equal($"referral {caseReference}: accepted\n", accept.Output.ReplaceLineEndings("\n"));
 
-        var share = await CliRunner.RunAsync(referrer, "share-identity", "--case", caseReference, "--family-name", "Dupont", "--given-names", "Jean",
+        var familyNameFile = Path.Combine(Path.GetDirectoryName(referrer)!, "family-name.txt");
+        await File.WriteAllTextAsync(familyNameFile, "Dupont\r\n");
+        var share = await CliRunner.RunAsync(referrer, "share-identity", "--case", caseReference, "--family-name-file", familyNameFile, "--given-names", "Jean",
             "--birth-date", "2004-05-06", "--phone", "+32 470 12 34 56");
         Assert.True(share.ExitCode == 0, share.Error);
         var until = TimeProvider.System.GetUtcNow().AddDays(60).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);

@@ -72,8 +72,24 @@ public sealed partial class InterviewCliTests
 
         // The person's invitation: written on this device, the person's name in the text only.
         var folder = Path.Combine(Path.GetDirectoryName(organiser)!, "for-the-person-" + interviewId);
-        var person = await CliRunner.RunAsync(organiser, "interview", "person-invitation", "--interview", interviewId, "--out", folder, "--name", PersonName);
+        // The name from a file, not the command line (which shell history and other users' process lists show); a file
+        // of the same name left by an earlier run, readable by others, is replaced by one only the worker reads.
+        Directory.CreateDirectory(folder);
+        await File.WriteAllTextAsync(Path.Combine(folder, "message.txt"), "older");
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(Path.Combine(folder, "message.txt"), (UnixFileMode)0b110_100_100);
+        }
+
+        var nameFile = Path.Combine(Path.GetDirectoryName(organiser)!, "person-name.txt");
+        await File.WriteAllTextAsync(nameFile, PersonName + "\n");
+        var person = await CliRunner.RunAsync(organiser, "interview", "person-invitation", "--interview", interviewId, "--out", folder, "--name-file", nameFile);
         Assert.True(person.ExitCode == 0, person.Error);
+        foreach (var file in new[] { "entretien.ics", "message.txt", "mailto.txt" })
+        {
+            Assert.True(OperatingSystem.IsLinux() && File.GetUnixFileMode(Path.Combine(folder, file)) == (UnixFileMode.UserRead | UnixFileMode.UserWrite), file);
+        }
+
         var ics = await File.ReadAllTextAsync(Path.Combine(folder, "entretien.ics"));
         Assert.Contains("METHOD:PUBLISH", ics, StringComparison.Ordinal);
         Assert.Contains("SEQUENCE:1", ics, StringComparison.Ordinal);

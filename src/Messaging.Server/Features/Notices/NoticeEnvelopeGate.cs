@@ -15,8 +15,9 @@ namespace Messaging.Server.Features.Notices;
 /// one of theirs (the assistant's, or the sender's own other devices, which multi-device delivery requires); an
 /// interview the notice names exists, involves the sender's service (as organiser or participant), is under the
 /// notice's case reference and has started; a notice id is relayed once, and a mandate sends at most one notice of each
-/// kind about one interview. Any other kind must not carry notice routing. That a justice assistant never receives a referral, identity-share or case-file envelope is the kind
-/// policy's rule (<see cref="EnvelopePolicy.MayReceive"/>), checked before this gate.
+/// kind about one interview. Any other kind must not carry notice routing. That a justice assistant never receives a
+/// referral, identity-share or case-file envelope is the kind policy's rule (<see cref="EnvelopePolicy.MayReceive"/>),
+/// checked before this gate.
 /// </summary>
 internal sealed class NoticeEnvelopeGate : IEnvelopeGate
 {
