@@ -63,9 +63,13 @@ public sealed class WorkflowTests(BrowserWorld world)
         await bruno.Page.Locator(".conversation-link").ClickAsync();
         await Expect(bruno.Page.Locator(".message.theirs")).ToContainTextAsync($"Bonjour Bruno {marker}");
         await bruno.Page.GetByLabel("Votre message").FillAsync($"Bien reçu {marker}");
-        await bruno.Page.Locator("#send").ClickAsync();
+        // A double click sends once.
+        await bruno.Page.Locator("#send").DblClickAsync();
         // Aline's open page shows the answer without a reload (the live script).
         await Expect(aline.Page.Locator(".message.theirs")).ToContainTextAsync($"Bien reçu {marker}", new() { Timeout = 20_000 });
+        await Expect(bruno.Page.Locator(".message.mine", new() { HasText = $"Bien reçu {marker}" })).ToHaveCountAsync(1);
+        await aline.Page.ReloadAsync();
+        await Expect(aline.Page.Locator(".message.theirs", new() { HasText = $"Bien reçu {marker}" })).ToHaveCountAsync(1);
         await aline.ScanAsync("conversation");
         await aline.ScreenshotAsync("conversation");
 

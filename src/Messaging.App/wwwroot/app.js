@@ -29,17 +29,40 @@
       .then(function () { window.setTimeout(function () { poll(element); }, POLL_MS); });
   }
 
-  // Long operations: the button says so and cannot be pressed twice.
+  // Long operations: the button says so and cannot be pressed twice (a double click would send a message, a note or a
+  // notice twice). Every such form posts and is answered by a redirect, so the page it sits on goes away.
   function busy(form) {
-    form.addEventListener('submit', function () {
+    form.addEventListener('submit', function (event) {
       var button = form.querySelector('button[data-busy]');
-      if (button) {
-        button.setAttribute('aria-disabled', 'true');
-        button.textContent = button.getAttribute('data-busy');
-        form.setAttribute('aria-busy', 'true');
+      if (!button) {
+        return;
       }
+
+      if (form.getAttribute('aria-busy') === 'true') {
+        event.preventDefault();
+        return;
+      }
+
+      button.setAttribute('aria-disabled', 'true');
+      button.setAttribute('data-label', button.textContent);
+      button.textContent = button.getAttribute('data-busy');
+      form.setAttribute('aria-busy', 'true');
     });
   }
+
+  // Back to a page kept in the browser's cache: its forms can be sent again.
+  window.addEventListener('pageshow', function (event) {
+    if (event.persisted) {
+      document.querySelectorAll('form[aria-busy="true"]').forEach(function (form) {
+        var button = form.querySelector('button[data-busy]');
+        form.removeAttribute('aria-busy');
+        if (button) {
+          button.removeAttribute('aria-disabled');
+          button.textContent = button.getAttribute('data-label');
+        }
+      });
+    }
+  });
 
   document.addEventListener('DOMContentLoaded', function () {
     document.querySelectorAll('[data-live-src]').forEach(function (element) {
