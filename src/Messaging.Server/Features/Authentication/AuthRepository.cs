@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Messaging.Server.Features.Devices;
 using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Authentication;
@@ -31,10 +32,9 @@ internal static class AuthRepository
         ("@hash", tokenHash), ("@device", deviceId), ("@now", now), ("@expires", expiresAt));
 
     public static Task<TokenLookup?> FindTokenAsync(DbSession session, byte[] tokenHash) => session.QuerySingleOrDefaultAsync(
-        """
+        $"""
         SELECT t.device_id, t.expires_at, d.member_id, m.organisation_id, m.role, d.status,
-               CASE WHEN EXISTS (SELECT 1 FROM member_keys k WHERE k.member_id = d.member_id)
-                         AND NOT EXISTS (SELECT 1 FROM device_certificates c WHERE c.device_id = d.id) THEN 1 ELSE 0 END
+               CASE WHEN {DeviceRepository.AwaitingApprovalCondition} THEN 1 ELSE 0 END
         FROM access_tokens t JOIN devices d ON d.id = t.device_id JOIN members m ON m.id = d.member_id
         WHERE t.token_hash = @hash;
         """,

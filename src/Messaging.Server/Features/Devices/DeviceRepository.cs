@@ -45,17 +45,21 @@ internal static class DeviceRepository
     /// <summary>The cheap per-call check: one primary-key lookup.</summary>
     public static async Task<bool> IsActiveAsync(DbSession session, Guid id) => IsActive(await session.QueryAsync(Active(id)));
 
+    /// <summary>SQL, true when the device <c>d</c> awaits approval (<see cref="DeviceStanding.AwaitingApproval"/>): its
+    /// member has a signing key, and it has no certificate under it.</summary>
+    public const string AwaitingApprovalCondition = """
+        (EXISTS (SELECT 1 FROM member_keys k WHERE k.member_id = d.member_id)
+         AND NOT EXISTS (SELECT 1 FROM device_certificates c WHERE c.device_id = d.id))
+        """;
+
     /// <summary>Where the device stands (<see cref="DeviceStanding"/>), in one primary-key lookup and two index probes.
     /// A certificate is final (only a member-key reset drops certificates, and it revokes every other device), so only
     /// a device that is not vouched for yet can change standing while active.</summary>
     public static async Task<DeviceStanding> StandingAsync(DbSession session, Guid id)
     {
         var rows = await session.QueryAsync(
-            """
-            SELECT CASE WHEN d.status <> 'active' THEN 0
-                        WHEN EXISTS (SELECT 1 FROM member_keys k WHERE k.member_id = d.member_id)
-                             AND NOT EXISTS (SELECT 1 FROM device_certificates c WHERE c.device_id = d.id) THEN 1
-                        ELSE 2 END
+            $"""
+            SELECT CASE WHEN d.status <> 'active' THEN 0 WHEN {AwaitingApprovalCondition} THEN 1 ELSE 2 END
             FROM devices d WHERE d.id = @id;
             """,
             r => r.GetInt64(0), ("@id", id));

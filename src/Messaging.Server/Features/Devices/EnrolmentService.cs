@@ -60,13 +60,8 @@ internal sealed partial class EnrolmentService(
             // The issuance rule again, on the state at enrolment rather than at issuance: a first-admin code the operator
             // issued while the organisation had no admin with a device is void once one has; the enrolment of a member
             // who has an active device is a reset, whatever the code was issued as.
-            var hadActiveDevice = (await DeviceRepository.ListActiveByMemberAsync(s, member.Id)).Count > 0;
-            if (code.IssuedByMemberId is { } issuerId && await MemberRepository.GetAsync(s, issuerId) is { } issuer)
-            {
-                EnrolmentCodePolicy.Decide(issuer.Role, issuer.OrganisationId, member.Role, member.OrganisationId, hadActiveDevice,
-                    await DeviceRepository.AnyActiveInOrganisationWithRoleAsync(s, member.OrganisationId, Roles.OrganisationAdmin),
-                    await MemberKeyRepository.AnotherAdminHasKeyAsync(s, member.OrganisationId, member.Id));
-            }
+            var issuer = code.IssuedByMemberId is { } issuerId ? await MemberRepository.GetAsync(s, issuerId) : null;
+            var kind = await EnrolmentCodePolicy.DecideAsync(s, issuer?.Role, issuer?.OrganisationId ?? Guid.Empty, member);
 
             var device = new DeviceRecord(Guid.NewGuid(), member.Id, identityBytes, signedPreKey.Id, signedPreKey.PublicKey,
                 signedPreKey.Signature, DeviceStatus.Active, now, null);
@@ -76,7 +71,7 @@ internal sealed partial class EnrolmentService(
             await EnrolmentCodeRepository.DeleteUnusedForMemberAsync(s, member.Id);
             var index = await keyLog.AppendAsync(s, KeyLogAction.Added, device.Id, member.Id, identityBytes);
             await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.DeviceEnrolled, member.Id, device.Id,
-                [AuditSubject.Device(device.Id), AuditSubject.Member(member.Id)], hadActiveDevice ? EnrolmentCodePolicy.ResetDetail : null));
+                [AuditSubject.Device(device.Id), AuditSubject.Member(member.Id)], kind == EnrolmentCodeKind.Reset ? EnrolmentCodePolicy.ResetDetail : null));
             return new EnrolDeviceResponse(device.Id, member.Id, member.OrganisationId, member.Role, index,
                 await MemberKeyRepository.ExistsAsync(s, member.Id));
         }, cancellationToken);

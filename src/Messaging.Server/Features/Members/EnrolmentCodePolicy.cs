@@ -1,5 +1,7 @@
 using Messaging.Contracts;
 using Messaging.Server.Errors;
+using Messaging.Server.Features.Devices;
+using Messaging.Server.Persistence;
 
 namespace Messaging.Server.Features.Members;
 
@@ -35,6 +37,25 @@ internal static class EnrolmentCodePolicy
 {
     /// <summary>The audit detail of a reset code.</summary>
     public const string ResetDetail = "reset";
+
+    /// <summary>
+    /// Reads, in the caller's unit of work, the state the rule depends on for <paramref name="target"/> and applies it:
+    /// when a code is issued, and again when it is used. <paramref name="actorRole"/> is null for a host command (or a
+    /// code whose issuer is gone), which the rule does not bind: its code is a reset when the member has an active device.
+    /// </summary>
+    /// <inheritdoc cref="Decide" path="/exception"/>
+    public static async Task<EnrolmentCodeKind> DecideAsync(DbSession session, string? actorRole, Guid actorOrganisationId, MemberRecord target)
+    {
+        var targetHasActiveDevice = (await DeviceRepository.ListActiveByMemberAsync(session, target.Id)).Count > 0;
+        if (actorRole is null)
+        {
+            return targetHasActiveDevice ? EnrolmentCodeKind.Reset : EnrolmentCodeKind.FirstDevice;
+        }
+
+        return Decide(actorRole, actorOrganisationId, target.Role, target.OrganisationId, targetHasActiveDevice,
+            await DeviceRepository.AnyActiveInOrganisationWithRoleAsync(session, target.OrganisationId, Roles.OrganisationAdmin),
+            await MemberKeyRepository.AnotherAdminHasKeyAsync(session, target.OrganisationId, target.Id));
+    }
 
     /// <exception cref="ForbiddenException">The actor may not issue this code (<see cref="ErrorCodes.Forbidden"/>,
     /// <see cref="ErrorCodes.ResetRequiresOrganisationAdmin"/> or <see cref="ErrorCodes.OrganisationHasAdmin"/>).</exception>

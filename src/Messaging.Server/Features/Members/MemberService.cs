@@ -62,12 +62,7 @@ internal sealed class MemberService(IDatabase database, AuditLog audit, TimeProv
         {
             var member = await MemberRepository.GetAsync(s, memberId)
                 ?? throw new NotFoundException(ErrorCodes.MemberNotFound, "No such member.");
-            var hasActiveDevice = (await DeviceRepository.ListActiveByMemberAsync(s, member.Id)).Count > 0;
-            var kind = actor is null
-                ? (hasActiveDevice ? EnrolmentCodeKind.Reset : EnrolmentCodeKind.FirstDevice)
-                : EnrolmentCodePolicy.Decide(actor.Role, actor.OrganisationId, member.Role, member.OrganisationId, hasActiveDevice,
-                    await DeviceRepository.AnyActiveInOrganisationWithRoleAsync(s, member.OrganisationId, Roles.OrganisationAdmin),
-                    await MemberKeyRepository.AnotherAdminHasKeyAsync(s, member.OrganisationId, member.Id));
+            var kind = await EnrolmentCodePolicy.DecideAsync(s, actor?.Role, actor?.OrganisationId ?? Guid.Empty, member);
 
             await RequireStillPartnerAsync(s, member.OrganisationId);
             await EnrolmentCodeRepository.InsertAsync(s, EnrolmentCodes.Hash(code), member.Id, actor?.MemberId, now, expiresAt);
