@@ -205,8 +205,7 @@ public sealed class GhostDeviceTests
         using var forger = MemberSigningKey.Generate(w.BrunoId);
         var forged = forger.Certify(ghost.DeviceId, ghost.Identity, TimeProvider.System.GetUtcNow()).ToBytes();
         await OperatorAccess.AppendKeyLogAsync(w.Database, KeyLogAction.DeviceCertified, ghost.DeviceId, w.BrunoId, forged);
-        await OperatorAccess.ExecuteAsync(w.Database, "INSERT INTO device_certificates (device_id, member_id, certificate, certified_at) VALUES ($d, $m, $c, 0)",
-            ("$d", ghost.DeviceId.ToString("D")), ("$m", w.BrunoId.ToString("D")), ("$c", forged));
+        await OperatorAccess.VouchOnServerAsync(w.Database, ghost.DeviceId, w.BrunoId, forged);
 
         var receipt = await w.Aline.SendTextAsync(conversation, "confidentiel");
         Assert.Contains(receipt.Unreachable, d => d.DeviceId == ghost.DeviceId && d.Reason == UnreachableDevice.NotVouchedReason);

@@ -50,11 +50,12 @@ internal static class OperatorAccess
     }
 
     /// <summary>The operator, with the database, makes the server treat a device as approved: a certificate row whose
-    /// bytes no member key signed. The server then lets the device act for its member (its standing reads the row); the
-    /// clients, which check certificates in the key log against the member key they pinned, are not fooled.</summary>
-    public static Task VouchOnServerAsync(string database, Guid deviceId, Guid memberId)
+    /// bytes no member key signed (zeros, or <paramref name="certificate"/>, e.g. one signed by a made-up key). The server
+    /// then lets the device act for its member (its standing reads the row); the clients, which check certificates in the
+    /// key log against the member key they pinned, are not fooled.</summary>
+    public static Task VouchOnServerAsync(string database, Guid deviceId, Guid memberId, byte[]? certificate = null)
         => ExecuteAsync(database, "INSERT INTO device_certificates (device_id, member_id, certificate, certified_at) VALUES ($d, $m, $c, 0)",
-            ("$d", deviceId.ToString("D")), ("$m", memberId.ToString("D")), ("$c", new byte[64]));
+            ("$d", deviceId.ToString("D")), ("$m", memberId.ToString("D")), ("$c", certificate ?? new byte[64]));
 
     public static async Task ExecuteAsync(string database, string sql, params (string Name, object Value)[] parameters)
     {
