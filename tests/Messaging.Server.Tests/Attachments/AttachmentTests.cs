@@ -120,6 +120,48 @@ public abstract class AttachmentTests(StorageProvider storage)
     }
 
     [Fact]
+    public async Task FilesACrashLeftWithoutARow_AreDeletedByTheSweepOnceOlderThanTheGrace_AndNothingElseIs()
+    {
+        // Outside review 2026-11-29, persist F6: a crash between the upload's rename and its insert, during the copy, or
+        // between the sweep's commit and its deletes left files that nothing ever deleted.
+        await using var app = new MessagingApp(storage);
+        var device = await app.EnrolDeviceAsync(await app.CreateMemberAsync(await app.CreateOrganisationAsync()));
+        var http = await app.ClientAsync(device);
+        var kept = await UploadAsync(http, RandomNumberGenerator.GetBytes(1000));
+        var folder = app.Services.GetRequiredService<AttachmentService>().Folder;
+        var old = TimeProvider.System.GetUtcNow().UtcDateTime - TimeSpan.FromDays(2);
+
+        string Write(string name, DateTime? writtenAt)
+        {
+            var path = Path.Combine(folder, name);
+            File.WriteAllBytes(path, RandomNumberGenerator.GetBytes(100));
+            if (writtenAt is { } at)
+            {
+                File.SetLastWriteTimeUtc(path, at);
+            }
+
+            return path;
+        }
+
+        static string NewId() => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var orphan = Write(NewId(), old);
+        var orphanPart = Write(NewId() + ".part", old);
+        var recentOrphan = Write(NewId(), null);
+        var notOurs = Write("README", old);
+        File.SetLastWriteTimeUtc(Path.Combine(folder, kept.AttachmentId), old);
+
+        await app.RunSweepsAsync();
+
+        Assert.False(File.Exists(orphan));
+        Assert.False(File.Exists(orphanPart));
+        Assert.True(File.Exists(recentOrphan)); // perhaps an upload in progress on another instance
+        Assert.True(File.Exists(notOurs));
+        var download = await http.GetAsync(new Uri(AttachmentRoutes.For(kept.AttachmentId), UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        Assert.Equal(1, await app.CountAsync("attachments"));
+    }
+
+    [Fact]
     public async Task ADevice_IsHeldToItsStoredBytesQuota_AndItsUploadRate()
     {
         await using var app = new MessagingApp(storage, new Dictionary<string, string?>

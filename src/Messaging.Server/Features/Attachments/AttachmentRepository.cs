@@ -23,4 +23,13 @@ internal static class AttachmentRepository
     /// <summary>Deletes the expired rows and returns their ids (whose files the caller deletes after the commit).</summary>
     public static Task<List<string>> DeleteExpiredAsync(DbSession session, DateTimeOffset now) => session.QueryAsync(
         "DELETE FROM attachments WHERE expires_at <= @now RETURNING id;", r => r.GetString(0), ("@now", now));
+
+    /// <summary>Which of <paramref name="ids"/> have a row (expired or not).</summary>
+    public static async Task<HashSet<string>> ExistingAsync(DbSession session, IReadOnlyList<string> ids)
+    {
+        var parameters = ids.Select((id, i) => ($"@id{i}", (object?)id)).ToArray();
+        var found = await session.QueryAsync(
+            $"SELECT id FROM attachments WHERE id IN ({string.Join(", ", parameters.Select(p => p.Item1))});", r => r.GetString(0), parameters);
+        return [.. found];
+    }
 }

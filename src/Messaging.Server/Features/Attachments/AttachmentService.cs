@@ -29,6 +29,7 @@ internal sealed partial class AttachmentService(
 {
     public const int IdLength = 43;
     private const int BufferBytes = 81920;
+    private const int OrphanCheckBatch = 200;
 
     public string Folder => string.IsNullOrEmpty(options.Value.Directory)
         ? Path.Combine(Path.GetFullPath(storage.Value.DataDirectory), "attachments")
@@ -116,7 +117,10 @@ internal sealed partial class AttachmentService(
         }
     }
 
-    /// <summary>Deletes expired blobs (rows first, then their files); returns how many.</summary>
+    /// <summary>
+    /// Deletes expired blobs (rows first, then their files), then the files no row accounts for; returns how many blobs
+    /// went.
+    /// </summary>
     public async Task<int> PurgeExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var expired = await database.WriteAsync(s => AttachmentRepository.DeleteExpiredAsync(s, now), cancellationToken);
@@ -125,7 +129,54 @@ internal sealed partial class AttachmentService(
             File.Delete(Path.Combine(Folder, id));
         }
 
-        return expired.Count;
+        return expired.Count + await PurgeOrphansAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A crash can leave a blob's file without its row: between the upload's rename and its insert, during the copy (a
+    /// <c>.part</c> file), or between the sweep's commit and its deletes. Nothing would ever find those files through a
+    /// row, so the folder itself is swept: a file named like a blob (or its <c>.part</c>) that no row names and that
+    /// nobody has written for <see cref="AttachmentsOptions.OrphanGrace"/> is deleted (outside review 2026-11-29, persist
+    /// F6). The age is the file's, in real time: an upload in progress on this or another instance writes its file, and
+    /// renames it just before its insert.
+    /// </summary>
+    private async Task<int> PurgeOrphansAsync(CancellationToken cancellationToken)
+    {
+        var folder = Folder;
+        if (!System.IO.Directory.Exists(folder))
+        {
+            return 0;
+        }
+
+        var before = TimeProvider.System.GetUtcNow().UtcDateTime - options.Value.OrphanGrace;
+        var candidates = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var path in System.IO.Directory.EnumerateFiles(folder))
+        {
+            var name = Path.GetFileName(path);
+            var id = name.EndsWith(".part", StringComparison.Ordinal) ? name[..^".part".Length] : name;
+            if (id.Length == IdLength && Base64Url.IsValid(id) && File.GetLastWriteTimeUtc(path) < before)
+            {
+                (candidates.TryGetValue(id, out var paths) ? paths : candidates[id] = []).Add(path);
+            }
+        }
+
+        var deleted = 0;
+        foreach (var chunk in candidates.Keys.Chunk(OrphanCheckBatch))
+        {
+            var existing = await database.ReadAsync(s => AttachmentRepository.ExistingAsync(s, chunk), cancellationToken);
+            foreach (var orphan in chunk.Where(id => !existing.Contains(id)))
+            {
+                foreach (var path in candidates[orphan])
+                {
+                    File.Delete(path);
+                }
+
+                deleted++;
+                LogOrphanDeleted(logger);
+            }
+        }
+
+        return deleted;
     }
 
     private string EnsureFolder()
@@ -179,6 +230,9 @@ internal sealed partial class AttachmentService(
     private static PayloadTooLargeException TooLarge(long max) => new($"An attachment is at most {max} bytes.", ErrorCodes.AttachmentTooLarge);
 
     private static NotFoundException NotFound() => new(ErrorCodes.AttachmentNotFound, "No such attachment (unknown or expired).");
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "An attachment file no row accounted for was deleted (left by an interrupted upload or sweep)")]
+    private static partial void LogOrphanDeleted(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Attachment of {Size} bytes stored for device {DeviceId}")]
     private static partial void LogStored(ILogger logger, Guid deviceId, long size);

@@ -19,4 +19,9 @@ public sealed class AttachmentsOptions
 
     /// <summary>The folder of the blob files; empty means <c>attachments</c> inside the storage data folder.</summary>
     public string Directory { get; set; } = string.Empty;
+
+    /// <summary>How long a blob file that no row names must have gone unwritten before the expiry sweep deletes it
+    /// (files a crash left behind; an upload in progress writes its file until just before its row is inserted).</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan OrphanGrace { get; set; } = TimeSpan.FromDays(1);
 }
