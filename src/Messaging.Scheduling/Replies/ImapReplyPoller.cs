@@ -32,6 +32,14 @@ public sealed class ImapOptions
     /// may move it back to the inbox once the cause is fixed, as applying a reply twice is harmless.</summary>
     public string FailedFolder { get; set; } = "Failed";
 
+    /// <summary>How long a message stays in the processed folder after it reached the mailbox: the reply it carried is
+    /// an answer on the participant's row by then, and its body (which may hold a free-text comment or a forwarded
+    /// thread) is not kept longer than needed to look into a problem.</summary>
+    public TimeSpan ProcessedRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How long a message stays in the refused or the failed folder, for an operator to look at.</summary>
+    public TimeSpan RefusedRetention { get; set; } = TimeSpan.FromDays(30);
+
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Messages read per poll at most.</summary>
@@ -46,6 +54,10 @@ public sealed class ImapOptions
 /// folder, logged with the exception's type only, and the poll goes on: one bad message never blocks the ones after it.
 /// Two polls may overlap (two instances, a poll run by hand): a message that the other poll moved between this poll's
 /// listing and its read or its move is left to that poll, which handled it too.
+/// Each poll then deletes (flags and expunges) what has stayed in the processed folder longer than
+/// <see cref="ImapOptions.ProcessedRetention"/> and in the refused and failed folders longer than
+/// <see cref="ImapOptions.RefusedRetention"/>, counted from the message's arrival in the mailbox (its IMAP internal
+/// date, which a move keeps): the mailbox is not a second, unbounded store of reply bodies.
 /// A job runs <see cref="PollOnceAsync"/> on a schedule.
 /// </summary>
 public sealed partial class ImapReplyPoller
@@ -124,8 +136,39 @@ public sealed partial class ImapReplyPoller
             outcomes.Add(outcome);
         }
 
+        var uidPlus = client.Capabilities.HasFlag(ImapCapabilities.UidPlus);
+        await PurgeAsync(processed, _options.ProcessedRetention, uidPlus, cancellationToken).ConfigureAwait(false);
+        await PurgeAsync(refused, _options.RefusedRetention, uidPlus, cancellationToken).ConfigureAwait(false);
+        await PurgeAsync(failed, _options.RefusedRetention, uidPlus, cancellationToken).ConfigureAwait(false);
         await client.DisconnectAsync(true, cancellationToken).ConfigureAwait(false);
         return outcomes;
+    }
+
+    /// <summary>
+    /// Deletes the messages of <paramref name="folder"/> that arrived before <paramref name="retention"/> ago. The
+    /// internal date is the mail server's own arrival time, so real time is the measure here, not a domain clock. IMAP
+    /// compares whole days (SEARCH BEFORE): a message goes on the first poll of the day after its retention ends.
+    /// </summary>
+    private static async Task PurgeAsync(IMailFolder folder, TimeSpan retention, bool uidPlus, CancellationToken cancellationToken)
+    {
+        await folder.OpenAsync(FolderAccess.ReadWrite, cancellationToken).ConfigureAwait(false);
+        var before = (TimeProvider.System.GetUtcNow() - retention).UtcDateTime.Date;
+        var expired = await folder.SearchAsync(SearchQuery.DeliveredBefore(before), cancellationToken).ConfigureAwait(false);
+        if (expired.Count > 0)
+        {
+            await folder.AddFlagsAsync(expired, MessageFlags.Deleted, true, cancellationToken).ConfigureAwait(false);
+            if (uidPlus)
+            {
+                await folder.ExpungeAsync(expired, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                // Without UIDPLUS every message flagged deleted in the folder goes: in these three folders, only ours.
+                await folder.ExpungeAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await folder.CloseAsync(false, cancellationToken).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Scheduling mailbox: a message could not be handled ({ExceptionType}); moved to the failed folder")]

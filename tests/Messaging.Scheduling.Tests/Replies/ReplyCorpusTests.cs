@@ -105,6 +105,7 @@ public class ReplyCorpusTests
     }
 }
 
+[Collection(SchedulingMailbox.Name)]
 public class ImapReplyPollerTests
 {
     [Fact]

@@ -14,7 +14,8 @@ namespace Messaging.Server.Features.Interviews;
 /// unknown UIDs, stale SEQUENCEs and non-invitees are refused and logged by the library with the reason only; a message
 /// whose reading or applying throws goes to the failed folder (logged with the exception's type only) and the poll goes
 /// on. Reply bodies are never stored: a reply becomes an answer on the participant's row, and the message is moved to
-/// the mailbox's processed, refused or failed folder.
+/// the mailbox's processed, refused or failed folder, where the poll deletes it after its retention (7 days processed, 30
+/// refused or failed, by default).
 /// </summary>
 internal sealed partial class InterviewReplyPollJob(
     IDatabase database,
@@ -43,6 +44,8 @@ internal sealed partial class InterviewReplyPollJob(
                 Security = imap.Security,
                 UserName = imap.UserName,
                 Password = imap.Password is null ? null : new Secret(imap.Password),
+                ProcessedRetention = imap.ProcessedRetention,
+                RefusedRetention = imap.RefusedRetention,
             },
             new ReplyProcessor(lookup, loggers.CreateLogger<ReplyProcessor>()),
             loggers.CreateLogger<ImapReplyPoller>());

@@ -84,6 +84,12 @@ public sealed class InterviewsOptions : IValidatableObject
         {
             yield return new ValidationResult("Imap: host, port, user name and password are required.", [nameof(Imap)]);
         }
+
+        if (Imap is { } retained && (retained.ProcessedRetention < TimeSpan.FromDays(1) || retained.RefusedRetention < TimeSpan.FromDays(1)
+            || retained.ProcessedRetention > TimeSpan.FromDays(366) || retained.RefusedRetention > TimeSpan.FromDays(366)))
+        {
+            yield return new ValidationResult("Imap: ProcessedRetention and RefusedRetention are between 1 and 366 days.", [nameof(Imap)]);
+        }
     }
 }
 
@@ -121,6 +127,12 @@ public sealed class ImapSettings
     public string UserName { get; set; } = string.Empty;
 
     public string? Password { get; set; }
+
+    /// <summary>How long read replies stay in the mailbox's processed folder (then they are deleted).</summary>
+    public TimeSpan ProcessedRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How long refused and failed messages stay in their folders, for an operator to look at.</summary>
+    public TimeSpan RefusedRetention { get; set; } = TimeSpan.FromDays(30);
 
     public override string ToString() => $"{Host}:{Port}";
 }
