@@ -24,6 +24,10 @@ namespace Messaging.Scheduling.Delivery;
 /// </summary>
 public sealed partial class SmtpInvitationSender : IInvitationSender
 {
+    /// <summary>Tries at recording a message the relay took, with the sends' backoff doubling between them (with the
+    /// default 1 s first backoff, half a minute in all: well within the claim's lease).</summary>
+    private const int RecordAttempts = 6;
+
     private readonly SmtpConnectionPool _pool;
     private readonly IDeliveryLedger _ledger;
     private readonly SmtpOptions _options;
@@ -112,7 +116,7 @@ public sealed partial class SmtpInvitationSender : IInvitationSender
             healthy = false;
             await pooled.Client.SendAsync(invitation.Message, cancellationToken).ConfigureAwait(false);
             healthy = true;
-            await _ledger.RecordSentAsync(claim, CancellationToken.None).ConfigureAwait(false);
+            await RecordSentAsync(claim).ConfigureAwait(false);
             claim = null;
             pooled.Sent++;
             return new DeliveryResult(id, DeliveryStatus.Sent);
@@ -146,6 +150,29 @@ public sealed partial class SmtpInvitationSender : IInvitationSender
         }
     }
 
+    /// <summary>
+    /// Records that the relay took the message. Past this point a lost record means a second send once the claim's lease
+    /// lapses, so the write is tried again on its own (a database restarting, a failover) with the sends' backoff, and
+    /// is not cancelled: the message is out. Only when every try fails does the claim lapse, and the next attempt sends
+    /// again as an uncertain resend, logged as such (outside review 2026-11-29, scheduling finding 11).
+    /// </summary>
+    private async Task RecordSentAsync(DeliveryClaim claim)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await _ledger.RecordSentAsync(claim, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (attempt < RecordAttempts)
+            {
+                LogRecordRetried(claim.DeliveryId, attempt, e.GetType().Name);
+                await Task.Delay(_options.FirstBackoff * Math.Pow(2, attempt - 1), _time, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
     private async Task ReleaseAsync(DeliveryClaim? claim, bool outcomeUnknown)
     {
         if (claim is { Status: DeliveryClaimStatus.Claimed })
@@ -165,6 +192,9 @@ public sealed partial class SmtpInvitationSender : IInvitationSender
 
     private static bool IsConnectionFailure(Exception e)
         => e is IOException or SocketException or SmtpProtocolException or ServiceNotConnectedException or TimeoutException;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} was sent, but recording it failed ({ExceptionType}, try {Attempt}): trying again")]
+    private partial void LogRecordRetried(string deliveryId, int attempt, string exceptionType);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} already sent: not sent again")]
     private partial void LogAlreadySent(string deliveryId);

@@ -81,6 +81,38 @@ public sealed class SmtpDeliveryTests : IDisposable
     }
 
     [Fact]
+    public async Task ALedgerWriteThatFailsAfterTheRelayTookTheMessage_IsTriedAgain_SoTheMessageIsNotSentTwice()
+    {
+        // Outside review 2026-11-29, scheduling finding 11: the database briefly unreachable right after the end of DATA
+        // left the claim to lapse, and the job's retry sent the message a second time.
+        var message = Messages(UniqueInterview())[0];
+        var options = Options();
+        await using var pool = new SmtpConnectionPool(options);
+        var ledger = new FlakyRecordLedger(new FileDeliveryLedger(_ledgerDirectory), failures: 3);
+        var sender = new SmtpInvitationSender(pool, ledger, options, TimeProvider.System, NullLogger<SmtpInvitationSender>.Instance);
+
+        var first = await sender.SendAsync(message, CancellationToken.None);
+        var again = await sender.SendAsync(message, CancellationToken.None);
+
+        Assert.Equal((DeliveryStatus.Sent, DeliveryStatus.AlreadySent), (first.Status, again.Status));
+        Assert.Equal(4, ledger.RecordCalls);
+        Assert.Single(TestServices.Received(message.Recipient));
+    }
+
+    /// <summary>A ledger whose first <c>failures</c> records throw, as a database does while it restarts.</summary>
+    private sealed class FlakyRecordLedger(IDeliveryLedger inner, int failures) : IDeliveryLedger
+    {
+        public int RecordCalls { get; private set; }
+
+        public Task<DeliveryClaim> ClaimAsync(string deliveryId, CancellationToken cancellationToken) => inner.ClaimAsync(deliveryId, cancellationToken);
+
+        public Task RecordSentAsync(DeliveryClaim claim, CancellationToken cancellationToken)
+            => ++RecordCalls <= failures ? throw new InvalidOperationException("The database is restarting.") : inner.RecordSentAsync(claim, cancellationToken);
+
+        public Task ReleaseAsync(DeliveryClaim claim, bool outcomeUnknown, CancellationToken cancellationToken) => inner.ReleaseAsync(claim, outcomeUnknown, cancellationToken);
+    }
+
+    [Fact]
     public async Task DeliveredInvitation_ArrivesWhole_WithTheSameMethodInMimeAndBody()
     {
         var interview = UniqueInterview();
