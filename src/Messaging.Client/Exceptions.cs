@@ -52,7 +52,7 @@ public class ServerRefusedException(string code, string message) : MessagingClie
                 or ErrorCodes.NoticeInterviewUnknown => new TargetNotFoundException(code, message),
             ErrorCodes.ReferralTransitionRefused or ErrorCodes.ReferralClosed or ErrorCodes.ReferralNotAccepted or ErrorCodes.CaseReferenceInUse
                 or ErrorCodes.ObjectionWindowClosed or ErrorCodes.MemberKeyExists or ErrorCodes.DeviceNotPending
-                or ErrorCodes.InterviewTransitionRefused or ErrorCodes.MandateExists or ErrorCodes.MandateTransitionRefused
+                or ErrorCodes.InterviewTransitionRefused or ErrorCodes.InterviewAlreadyStarted or ErrorCodes.MandateExists or ErrorCodes.MandateTransitionRefused
                 or ErrorCodes.NoticeDuplicate or ErrorCodes.NoticeInterviewNotStarted => new StateConflictException(code, message),
             ErrorCodes.Unauthenticated or ErrorCodes.ChallengeInvalid or ErrorCodes.SignatureInvalid or ErrorCodes.TokenExpired
                 => new AuthenticationFailedException(code, message),

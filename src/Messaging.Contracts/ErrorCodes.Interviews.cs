@@ -12,6 +12,10 @@ public static partial class ErrorCodes
     /// <summary>The interview's state does not admit this step (final already, or an outcome before the start).</summary>
     public const string InterviewTransitionRefused = "interview.transition-refused";
 
+    /// <summary>The interview's start has passed, so it can no longer be cancelled: record its outcome (held, or not held
+    /// with the person's attendance) instead. Nothing was changed.</summary>
+    public const string InterviewAlreadyStarted = "interview.already-started";
+
     /// <summary>Only the organiser may do this.</summary>
     public const string InterviewNotOrganiser = "interview.not-organiser";
 

@@ -73,11 +73,12 @@ public sealed class InterviewsClient
     public Task<InterviewEntry> RescheduleAsync(RescheduleInterviewRequest request, CancellationToken cancellationToken = default)
         => _hub.InvokeAsync<InterviewEntry>(nameof(IMessagingHub.RescheduleInterview), request, cancellationToken);
 
-    /// <summary>Cancels the interview (organiser only): METHOD:CANCEL goes out with SEQUENCE + 1.</summary>
+    /// <summary>Cancels the interview before its start (organiser only): METHOD:CANCEL goes out with SEQUENCE + 1.</summary>
     /// <exception cref="InvalidOperationException">Not connected.</exception>
     /// <exception cref="TargetNotFoundException"><c>interview.not-found</c>.</exception>
     /// <exception cref="NotPermittedException"><c>interview.not-organiser</c>.</exception>
-    /// <exception cref="ServerRefusedException"><c>interview.transition-refused</c>.</exception>
+    /// <exception cref="StateConflictException"><c>interview.already-started</c> (the start has passed: record the
+    /// outcome with <see cref="RecordOutcomeAsync"/> instead), <c>interview.transition-refused</c> (already final).</exception>
     public Task<InterviewEntry> CancelAsync(Guid interviewId, CancellationToken cancellationToken = default)
         => _hub.InvokeAsync<InterviewEntry>(nameof(IMessagingHub.CancelInterview), new CancelInterviewRequest(interviewId), cancellationToken);
 

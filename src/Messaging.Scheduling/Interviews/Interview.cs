@@ -267,8 +267,9 @@ public sealed record Interview
         return new Interview(Id, CaseReference, Organiser, Participants, start, duration, place, status, Sequence + 1);
     }
 
-    /// <summary>Called off: the CANCEL carries SEQUENCE + 1.</summary>
-    /// <exception cref="InterviewTransitionRefusedException">Already final.</exception>
+    /// <summary>Called off before its start: the CANCEL carries SEQUENCE + 1.</summary>
+    /// <exception cref="InterviewTransitionRefusedException">Already final, or the start has passed
+    /// (<see cref="InterviewRefusal.AlreadyStarted"/>: record the outcome instead).</exception>
     public Interview Cancel(Instant now)
     {
         var status = InterviewStateMachine.Apply(Status, InterviewAction.Cancel, InterviewActor.Organiser, Start, now);

@@ -60,12 +60,14 @@ public enum InterviewActor
 /// confirmed   --reschedule (organiser)---------------------------------&gt; rescheduled
 /// rescheduled --confirm (system)---------------------------------------&gt; confirmed
 /// rescheduled --reschedule (organiser)---------------------------------&gt; rescheduled
-/// proposed | confirmed | rescheduled --cancel (organiser)--------------&gt; cancelled  (final)
+/// proposed | confirmed | rescheduled --cancel (organiser, before the start)--&gt; cancelled  (final)
 /// proposed | confirmed | rescheduled --record-held (organiser, once started)--&gt; held (final)
 /// proposed | confirmed | rescheduled --record-not-held (organiser, once started)--&gt; not-held (final)
 /// </code>
 /// An outcome (held, not held) is recorded only once the interview's start has passed, and never for an interview that
-/// was cancelled; a final state admits nothing. An unconfirmed interview may still be held: people do come without
+/// was cancelled; a cancellation only before the start (what happened at a meeting whose time has come is an outcome: a
+/// person who did not come is a no-show protocol 7.C requires to be reported, not a cancelled meeting, and a late cancel
+/// would escape the outcome chase). A final state admits nothing. An unconfirmed interview may still be held: people do come without
 /// answering the invitation.
 /// </summary>
 public static class InterviewStateMachine
@@ -86,7 +88,11 @@ public static class InterviewStateMachine
     public static bool NeedsStartPassed(InterviewAction action) => action is InterviewAction.RecordHeld
         or InterviewAction.RecordNotHeld;
 
-    /// <summary>The status after <paramref name="action"/>, or null when the transition is not allowed.</summary>
+    /// <summary>Actions that may happen only before the interview's start.</summary>
+    public static bool NeedsNotStarted(InterviewAction action) => action is InterviewAction.Cancel;
+
+    /// <summary>The status after <paramref name="action"/>, or null when the transition is not allowed (the time
+    /// conditions are checked by <see cref="Apply"/>).</summary>
     public static InterviewStatus? Next(InterviewStatus from, InterviewAction action) => (from, action) switch
     {
         (InterviewStatus.Proposed or InterviewStatus.Rescheduled, InterviewAction.Confirm) => InterviewStatus.Confirmed,
@@ -122,6 +128,11 @@ public static class InterviewStateMachine
             throw new InterviewTransitionRefusedException(from, action, InterviewRefusal.NotStartedYet);
         }
 
+        if (NeedsNotStarted(action) && now >= start)
+        {
+            throw new InterviewTransitionRefusedException(from, action, InterviewRefusal.AlreadyStarted);
+        }
+
         return Next(from, action)
             ?? throw new InterviewTransitionRefusedException(from, action, InterviewRefusal.NotFromThisStatus);
     }
@@ -153,6 +164,10 @@ public enum InterviewRefusal
 
     /// <summary>An outcome can be recorded only once the interview's start has passed.</summary>
     NotStartedYet,
+
+    /// <summary>The interview's start has passed, so it can no longer be cancelled: record its outcome (held, or not
+    /// held) instead.</summary>
+    AlreadyStarted,
 }
 
 /// <summary>An illegal interview transition. Nothing was changed.</summary>

@@ -49,6 +49,33 @@ public class InterviewStateMachineTests
         Assert.Equal(InterviewRefusal.NotStartedYet, e.Reason);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(60 * 24 * 7)]
+    public void Cancel_AtOrAfterTheStart_IsRefusedAsAlreadyStarted_FromEveryLiveStatus(int minutesAfterStart)
+    {
+        var interview = Samples.Interview();
+        var confirmed = interview.Confirm(Before);
+        var rescheduled = interview.Reschedule(interview.Start, interview.Duration + Duration.FromMinutes(15), interview.Place, Before);
+        var now = interview.Start + Duration.FromMinutes(minutesAfterStart);
+        foreach (var live in new[] { interview, confirmed, rescheduled })
+        {
+            var e = Assert.Throws<InterviewTransitionRefusedException>(() => live.Cancel(now));
+            Assert.Equal(InterviewRefusal.AlreadyStarted, e.Reason);
+
+            // What happened is recorded as an outcome instead.
+            Assert.Equal(InterviewStatus.NotHeld, live.RecordOutcome(held: false, now).Status);
+        }
+    }
+
+    [Fact]
+    public void Cancel_OneTickBeforeTheStart_IsAllowed()
+    {
+        var interview = Samples.Interview();
+        Assert.Equal(InterviewStatus.Cancelled, interview.Cancel(interview.Start - Duration.Epsilon).Status);
+    }
+
     [Fact]
     public void Confirm_ByTheOrganiser_IsRefusedAsNotYourAction()
     {

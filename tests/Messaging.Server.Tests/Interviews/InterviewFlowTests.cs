@@ -8,6 +8,7 @@ using Messaging.Scheduling.Tests.Infrastructure;
 using Messaging.Server.Features.Interviews;
 using Messaging.Server.Persistence;
 using Messaging.Server.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
@@ -221,6 +222,33 @@ public abstract class InterviewFlowTests(StorageProvider storage)
         await Refusal.AssertHubAsync(ErrorCodes.InterviewTransitionRefused, () => world.Organiser.InvokeAsync<InterviewEntry>(
             nameof(IMessagingHub.RecordInterviewOutcome), new RecordInterviewOutcomeRequest(entry.InterviewId, false)));
         Assert.Equal(1, await world.App.CountAsync("audit_log", "event_type = 'interview.outcome-recorded' AND detail = 'held'"));
+    }
+
+    [Fact]
+    public async Task ACancel_OnceTheStartHasPassed_IsRefusedAsAlreadyStarted_ChangesNothing_AndTheOutcomeIsStillChased()
+    {
+        await using var world = await InterviewWorld.CreateAsync(storage: storage);
+        var entry = await world.ProposeAsync(world.StartIn(2));
+        var end = entry.Start.AddMinutes(entry.DurationMinutes);
+        world.App.Clock.Advance(entry.Start - world.App.Clock.GetUtcNow() + TimeSpan.FromMinutes(5));
+        await world.ReconnectAllAsync();
+
+        // The person did not come and the organiser tries to call it off: refused, with a sentence saying what to do.
+        var refused = await Assert.ThrowsAsync<HubException>(() => world.CancelAsync(entry.InterviewId));
+        Assert.True(ErrorCodes.TryParseHubMessage(refused.Message, out var code), refused.Message);
+        Assert.Equal(ErrorCodes.InterviewAlreadyStarted, code);
+        Assert.Contains("record its outcome", refused.Message, StringComparison.Ordinal);
+        var after = await world.ReadAsync(entry.InterviewId);
+        Assert.Equal((InterviewState.Proposed, entry.Sequence), (after.State, after.Sequence));
+        Assert.Equal(0, await world.App.CountAsync("audit_log", "event_type = 'interview.cancelled'"));
+
+        // So the interview stays among those whose outcome is chased, and the outcome path records what happened.
+        world.App.Clock.Advance(TimeSpan.FromHours(2));
+        await world.ReconnectAllAsync();
+        Assert.Equal([entry.InterviewId], await EndedWithoutOutcomeAsync(world, end));
+        var notHeld = await world.Organiser.InvokeAsync<InterviewEntry>(nameof(IMessagingHub.RecordInterviewOutcome),
+            new RecordInterviewOutcomeRequest(entry.InterviewId, false));
+        Assert.Equal(InterviewState.NotHeld, notHeld.State);
     }
 
     [Fact]

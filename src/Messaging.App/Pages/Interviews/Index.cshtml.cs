@@ -16,7 +16,7 @@ namespace Messaging.App.Pages.Interviews;
 /// absences and the secret calendar feed (posted, shown back only as set or not). The person's own invitation is made
 /// here, on this device, and handed to the browser as downloads; the name typed for its greeting is posted, never sent on.
 /// </summary>
-public sealed class IndexModel(DeviceSession device, Texts texts) : AppPageModel(device, texts)
+public sealed class IndexModel(DeviceSession device, Texts texts, TimeProvider time) : AppPageModel(device, texts)
 {
     public static IReadOnlyList<DayOfWeek> WorkingDays { get; } = [DayOfWeek.Monday, DayOfWeek.Tuesday, DayOfWeek.Wednesday, DayOfWeek.Thursday, DayOfWeek.Friday];
 
@@ -35,6 +35,10 @@ public sealed class IndexModel(DeviceSession device, Texts texts) : AppPageModel
     public int Minutes { get; set; } = 60;
 
     public Guid Me { get; private set; }
+
+    /// <summary>Whether the interview's start has passed: it can then no longer be cancelled (the server refuses it with
+    /// <c>interview.already-started</c>), only have its outcome recorded.</summary>
+    public bool HasStarted(InterviewEntry interview) => interview.Start <= time.GetUtcNow();
 
     public IReadOnlyList<InterviewEntry> Interviews { get; private set; } = [];
 

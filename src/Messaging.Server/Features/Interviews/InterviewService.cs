@@ -382,6 +382,11 @@ internal sealed class InterviewService(
         {
             return step();
         }
+        catch (InterviewTransitionRefusedException e) when (e.Reason == InterviewRefusal.AlreadyStarted)
+        {
+            throw new ConflictException(ErrorCodes.InterviewAlreadyStarted,
+                "The interview has started, so it can no longer be cancelled: record its outcome (held or not held) instead.");
+        }
         catch (InterviewTransitionRefusedException e)
         {
             throw new ConflictException(ErrorCodes.InterviewTransitionRefused, e.Message);
