@@ -18,9 +18,11 @@ public static class ReportGranularities
 
 /// <summary>
 /// One row of the follow-up committee report (protocol section 8): counts for one period and one partner type, never a
-/// case reference, an organisation name or a person. A null count is suppressed: the true count is between 1 and
-/// <see cref="ReferralReport.MinimumCellCount"/> − 1. Zero is published as 0. The report carries no totals, so a
-/// suppressed cell cannot be recovered by subtraction.
+/// case reference, an organisation name or a person. A null count is suppressed: it is at least 1, either a small count
+/// (from 1 to <see cref="ReferralReport.MinimumCellCount"/> − 1) or a larger one suppressed as well so that the small
+/// one cannot be worked out from the other granularities of the same year (a quarter is the sum of its months, the year
+/// of its quarters). Zero is published as 0. The report carries no totals, so a suppressed cell cannot be recovered by
+/// subtraction, within one report or across the month, quarter and year reports of one year.
 /// </summary>
 /// <param name="Period">The period label.</param>
 /// <param name="PartnerType">The organisation type of the partners counted.</param>

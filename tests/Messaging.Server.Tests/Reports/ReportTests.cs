@@ -87,6 +87,57 @@ public abstract class ReportTests(StorageProvider storage)
     }
 
     [Fact]
+    public async Task TheYearMinusItsQuarters_AndAQuarterMinusItsMonths_DoNotGiveASuppressedCount()
+    {
+        // Review 2026-11-29, sched finding 7: five referrals in one quarter, two in the next, nothing else that year.
+        await using var app = new MessagingApp(storage);
+        var a = await app.CreateOrganisationAsync();
+        var b = await app.CreateOrganisationAsync();
+        var sender = await app.ConnectWorkerAsync(a);
+        for (var i = 0; i < 5; i++)
+        {
+            await MessagingApp.OpenReferralAsync(sender, b.Id);
+        }
+
+        var firstQuarter = (app.Clock.GetUtcNow().Month - 1) / 3;
+        app.Clock.Advance(TimeSpan.FromDays(93)); // the clock starts between March and June: still the same year
+        var secondQuarter = (app.Clock.GetUtcNow().Month - 1) / 3;
+        sender = await app.ReconnectAsync(sender);
+        for (var i = 0; i < 2; i++)
+        {
+            await MessagingApp.OpenReferralAsync(sender, b.Id);
+        }
+
+        await sender.DisposeAsync();
+        var year = app.Clock.GetUtcNow().Year;
+        var operatorDevice = await app.OperatorAsync();
+        operatorDevice.Token = null; // issued before the clock jumped
+        var op = await app.ClientAsync(operatorDevice);
+        async Task<Dictionary<string, int?>> SentAsync(string granularity)
+            => (await op.GetFromJsonAsync<ReferralReport>($"{ApiRoutes.ReferralReport}?year={year}&granularity={granularity}"))!.Rows
+                .Where(r => r.PartnerType == OrganisationTypes.PreventionService).ToDictionary(r => r.Period, r => r.ReferralsSent);
+        var byYear = await SentAsync(ReportGranularities.Year);
+        var byQuarter = await SentAsync(ReportGranularities.Quarter);
+        var byMonth = await SentAsync(ReportGranularities.Month);
+
+        string Quarter(int q) => string.Create(CultureInfo.InvariantCulture, $"{year}-Q{q + 1}");
+        Assert.Equal(7, byYear[year.ToString(CultureInfo.InvariantCulture)]);
+        Assert.Null(byQuarter[Quarter(secondQuarter)]);
+        Assert.Null(byQuarter[Quarter(firstQuarter)]); // the complement: 7 − 0 − 0 leaves the sum of the two
+
+        // Year − the published quarters, and each quarter − its published months, leave at least two unknowns.
+        var quartersHidden = Enumerable.Range(0, 4).Count(q => byQuarter.TryGetValue(Quarter(q), out var v) && v is null);
+        Assert.True(quartersHidden >= 2, "one suppressed quarter would be the year minus the others");
+        for (var q = 0; q < 4; q++)
+        {
+            var months = Enumerable.Range((3 * q) + 1, 3).Select(m => string.Create(CultureInfo.InvariantCulture, $"{year}-{m:D2}")).ToList();
+            var hidden = months.Count(m => byMonth.TryGetValue(m, out var v) && v is null)
+                + (byQuarter.TryGetValue(Quarter(q), out var quarter) && quarter is null ? 1 : 0);
+            Assert.NotEqual(1, hidden);
+        }
+    }
+
+    [Fact]
     public async Task TheThreshold_IsConfiguration()
     {
         var s = await SetUpAsync(new Dictionary<string, string?> { ["Messaging:Reports:MinimumCellCount"] = "4" });

@@ -12,8 +12,9 @@ namespace Messaging.Server.Features.Reports;
 /// The follow-up committee report (protocol section 8): per period of one calendar year (UTC) and per partner type,
 /// referrals sent (counted for the referring partner's type, at opening), accepted, declined and tripartite
 /// interviews proposed and not yet answered (counted for the receiving partner's type, at the response; the proposal
-/// leaves no trace once answered). Small cells are suppressed and no
-/// totals are published, so no suppressed cell can be recovered by subtraction. No case reference, organisation name
+/// leaves no trace once answered). Small cells are suppressed, with complementary cells over the year's months,
+/// quarters and year (<see cref="PeriodSuppression"/>), and no totals are published, so no suppressed cell can be
+/// recovered by subtraction, within one report or across the granularities of one year. No case reference, organisation name
 /// or organisation id appears; per-referral rows exist only in memory while counting.
 /// </summary>
 internal sealed class ReportService(IDatabase database, IOptions<ReportsOptions> options)
@@ -38,19 +39,18 @@ internal sealed class ReportService(IDatabase database, IOptions<ReportsOptions>
         var end = start.AddYears(1);
         var rows = await database.ReadAsync(s => ReportRepository.ListReferralEventsAsync(s, start, end), cancellationToken);
 
-        // (period, type) → [sent, accepted, declined, tripartite]
-        var cells = new SortedDictionary<(string Period, string Type), int[]>();
+        // partner type → metric (sent, accepted, declined, tripartite) → month → count
+        var series = new SortedDictionary<string, int[][]>(StringComparer.Ordinal);
         void Count(DateTimeOffset? at, string type, int metric)
         {
             if (at is { } instant && instant >= start && instant < end)
             {
-                var key = (Label(instant, granularity), type);
-                if (!cells.TryGetValue(key, out var counts))
+                if (!series.TryGetValue(type, out var counts))
                 {
-                    cells[key] = counts = new int[4];
+                    series[type] = counts = [new int[12], new int[12], new int[12], new int[12]];
                 }
 
-                counts[metric]++;
+                counts[metric][instant.UtcDateTime.Month - 1]++;
             }
         }
 
@@ -62,10 +62,24 @@ internal sealed class ReportService(IDatabase database, IOptions<ReportsOptions>
             Count(row.Tripartite, row.ReceiverType, 3);
         }
 
+        // Suppressed over the whole year's hierarchy whatever the granularity asked, so that the month, quarter and year
+        // reports together reveal no more than each alone.
         var threshold = options.Value.MinimumCellCount;
-        int? Publish(int count) => count >= 1 && count < threshold ? null : count;
-        return new ReferralReport(year, granularity, threshold,
-            [.. cells.Select(c => new ReferralReportRow(c.Key.Period, c.Key.Type, Publish(c.Value[0]), Publish(c.Value[1]), Publish(c.Value[2]), Publish(c.Value[3])))]);
+        var published = series.Select(t => (Type: t.Key, Metrics: t.Value.Select(m => PeriodSuppression.Publish(m, threshold)).ToArray())).ToList();
+        var report = new List<ReferralReportRow>();
+        foreach (var (label, cell) in PeriodSuppression.Periods(year, granularity))
+        {
+            foreach (var (type, metrics) in published)
+            {
+                // A period without activity of this type has no row (as every count of it is a published 0).
+                if (metrics.Any(m => m[cell] != 0))
+                {
+                    report.Add(new ReferralReportRow(label, type, metrics[0][cell], metrics[1][cell], metrics[2][cell], metrics[3][cell]));
+                }
+            }
+        }
+
+        return new ReferralReport(year, granularity, threshold, report);
     }
 
     /// <summary>RFC 4180: a header line, comma-separated fields, CRLF line ends, fields quoted when they hold a comma,
@@ -87,15 +101,4 @@ internal sealed class ReportService(IDatabase database, IOptions<ReportsOptions>
     private static string Quote(string field) => field.AsSpan().IndexOfAny(",\"\r\n") >= 0
         ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
         : field;
-
-    private static string Label(DateTimeOffset instant, string granularity)
-    {
-        var utc = instant.UtcDateTime;
-        return granularity switch
-        {
-            ReportGranularities.Month => utc.ToString("yyyy-MM", CultureInfo.InvariantCulture),
-            ReportGranularities.Quarter => string.Create(CultureInfo.InvariantCulture, $"{utc.Year:D4}-Q{((utc.Month - 1) / 3) + 1}"),
-            _ => utc.Year.ToString("D4", CultureInfo.InvariantCulture),
-        };
-    }
 }
