@@ -76,6 +76,11 @@ public sealed record Organiser
     /// <summary>The organising service's name, the only party named in an invitation.</summary>
     public string ServiceName { get; }
 
+    /// <summary>The longest service name: the longest organisation name the server takes, so that every service can
+    /// organise an interview under its full name (official names such as "… de la Fédération Wallonie-Bruxelles" are
+    /// long).</summary>
+    public const int MaxServiceNameLength = 200;
+
     /// <exception cref="InterviewInvalidException">An argument is empty or malformed.</exception>
     public static Organiser Create(Guid memberId, string workEmail, string serviceName)
     {
@@ -84,9 +89,10 @@ public sealed record Organiser
             throw new InterviewInvalidException(InterviewProblem.BadParticipant, "The organiser needs a member id.");
         }
 
-        if (string.IsNullOrWhiteSpace(serviceName) || serviceName.Length > 120 || serviceName.Any(char.IsControl))
+        if (string.IsNullOrWhiteSpace(serviceName) || serviceName.Trim().Length > MaxServiceNameLength || serviceName.Any(char.IsControl))
         {
-            throw new InterviewInvalidException(InterviewProblem.BadParticipant, "The organising service's name must be 1–120 printable characters.");
+            throw new InterviewInvalidException(InterviewProblem.BadParticipant,
+                $"The organising service's name must be 1–{MaxServiceNameLength} printable characters.");
         }
 
         return new Organiser(memberId, WorkAddress.Normalise(workEmail), serviceName.Trim());

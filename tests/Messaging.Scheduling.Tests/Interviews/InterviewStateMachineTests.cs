@@ -140,6 +140,17 @@ public class InterviewStateMachineTests
     }
 
     [Fact]
+    public void TheOrganisingServicesName_IsTakenUpTo200Characters_AndRefusedBeyond()
+    {
+        var longest = "Service d'aide à la jeunesse de la Fédération Wallonie-Bruxelles ".PadRight(Organiser.MaxServiceNameLength, 'x');
+        Assert.Equal(200, longest.Length);
+
+        Assert.Equal(longest, Organiser.Create(Samples.OrganiserId, "organiser@caprev.example", longest).ServiceName);
+        var e = Assert.Throws<InterviewInvalidException>(() => Organiser.Create(Samples.OrganiserId, "organiser@caprev.example", longest + "x"));
+        Assert.Equal(InterviewProblem.BadParticipant, e.Problem);
+    }
+
+    [Fact]
     public void ThePerson_HasNoMemberIdAndNoAddress()
     {
         Assert.Null(Participant.ThePerson.MemberId);

@@ -46,6 +46,25 @@ public abstract class InterviewFlowTests(StorageProvider storage)
     }
 
     [Fact]
+    public void EveryOrganisationName_TheServerTakes_IsAServiceNameAnInterviewTakes()
+        => Assert.Equal(Messaging.Server.Text.MaxNameLength, Messaging.Scheduling.Interviews.Organiser.MaxServiceNameLength);
+
+    [Fact]
+    public async Task AServiceWithTheLongestNameAllowed_ProposesAnInterview_AndItsInvitationsNameIt()
+    {
+        // Review 2026-11-29, sched finding 12: names of 121–200 characters used to be refused as interview.invalid.
+        var name = "Service d'aide à la jeunesse de la Fédération Wallonie-Bruxelles, section prévention ".PadRight(Messaging.Server.Text.MaxNameLength, 'z');
+        await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings(), storage: storage, organiserServiceName: name);
+        var entry = await world.ProposeAsync(world.StartIn(3));
+
+        Assert.Equal((InterviewState.Proposed, name), (entry.State, entry.ServiceName));
+        await world.WaitAsync(() => TestServices.Received(world.WorkerBEmail).Length == 1, "the invitation");
+        var message = InterviewWorld.SmtpMessages(world.WorkerBEmail).Single();
+        Assert.Equal(name, AssertCalendarPart(message, "REQUEST").Events.Single().Organizer!.CommonName);
+        Assert.Contains(name, message.Subject, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ARescheduleResendsTheSameUidWithSequenceOne_AndACancelSendsCancelWithSequenceTwo()
     {
         await using var world = await InterviewWorld.CreateAsync(InterviewWorld.SmtpSettings(), storage: storage);

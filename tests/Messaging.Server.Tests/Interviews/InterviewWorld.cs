@@ -61,7 +61,7 @@ internal sealed class InterviewWorld : IAsyncDisposable
 
     public static async Task<InterviewWorld> CreateAsync(IDictionary<string, string?>? settings = null,
         Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configureServices = null,
-        Messaging.Server.Persistence.StorageProvider storage = Messaging.Server.Persistence.StorageProvider.Sqlite)
+        Messaging.Server.Persistence.StorageProvider storage = Messaging.Server.Persistence.StorageProvider.Sqlite, string? organiserServiceName = null)
     {
         var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>(), StringComparer.Ordinal)
         {
@@ -69,13 +69,13 @@ internal sealed class InterviewWorld : IAsyncDisposable
             ["Messaging:RateLimits:SendsPerWindow"] = "100000",
         };
         var world = new InterviewWorld(new MessagingApp(storage, all, configureServices), Guid.NewGuid().ToString("N")[..12]);
-        await world.InitialiseAsync();
+        await world.InitialiseAsync(organiserServiceName);
         return world;
     }
 
-    private async Task InitialiseAsync()
+    private async Task InitialiseAsync(string? organiserServiceName)
     {
-        ServiceA = await App.CreateOrganisationAsync();
+        ServiceA = await App.CreateOrganisationAsync(name: organiserServiceName);
         ServiceB = await App.CreateOrganisationAsync();
         JusticeHouse = await App.CreateOrganisationAsync(OrganisationTypes.JusticeHouse);
         Organiser = await App.ConnectAsync(await App.EnrolDeviceAsync(await App.CreateMemberAsync(ServiceA, email: OrganiserEmail)));
