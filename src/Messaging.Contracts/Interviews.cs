@@ -85,7 +85,9 @@ public sealed record FindInterviewSlotsRequest(
 /// <summary>One slot, as instants.</summary>
 public sealed record InterviewSlot(DateTimeOffset Start, DateTimeOffset End);
 
-/// <summary>An external feed that could not be read: whose, and why (never its URL).</summary>
+/// <summary>An external feed that could not be read: whose, and why (never its URL). <paramref name="Kind"/> is
+/// <c>Unavailable</c> (no answer in time, a failed connection, an HTTP error or a host without a public address: told
+/// apart neither by kind nor by message), <c>Malformed</c>, <c>TooLarge</c> or <c>NotHttps</c>.</summary>
 public sealed record InterviewFeedProblem(Guid MemberId, string Kind, string Message);
 
 /// <summary>A participant who is never free in the window, and the constraint that empties their time.</summary>

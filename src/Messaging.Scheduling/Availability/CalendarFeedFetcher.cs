@@ -20,6 +20,10 @@ public enum FeedProblemKind
 
     /// <summary>The URL is not an absolute https URL.</summary>
     NotHttps,
+
+    /// <summary>The feed's host resolves to no public internet address (loopback, a private network, link-local …): the
+    /// server does not connect to it (see <see cref="FeedHosts"/>).</summary>
+    HostNotAllowed,
 }
 
 /// <summary>A feed left out of a search: whose (a member label) and why. The URL is not kept: private feed URLs carry
@@ -35,12 +39,20 @@ public sealed class CalendarFeedOptions
 
     /// <summary>Only tests against a loopback stand-in turn this off.</summary>
     public bool RequireHttps { get; set; } = true;
+
+    /// <summary>
+    /// Lets <see cref="CalendarFeedFetcher.CreateHandler"/> connect to loopback, private and link-local addresses. Off by
+    /// default: a feed URL is chosen by a worker, and with this on a slot search can reach the server's own network.
+    /// Only tests against a loopback stand-in turn it on.
+    /// </summary>
+    public bool AllowPrivateFeedHosts { get; set; }
 }
 
 /// <summary>
 /// Fetches a participant's external calendar over HTTPS with a timeout and a size cap, and compiles it. A slow, failing
 /// or malformed feed is reported as a <see cref="FeedProblem"/> (and logged without URL or content), never thrown: the
-/// search goes on with what is known.
+/// search goes on with what is known. The <see cref="HttpClient"/> given must run over <see cref="CreateHandler"/>: it
+/// is what keeps feeds off loopback and private addresses.
 /// </summary>
 public sealed partial class CalendarFeedFetcher
 {
@@ -55,6 +67,24 @@ public sealed partial class CalendarFeedFetcher
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+    }
+
+    /// <summary>
+    /// The handler feeds are fetched through: no redirects, the fetch timeout as connect timeout, and connections only to
+    /// public addresses, checked on the address actually connected to (<see cref="FeedHosts.ConnectAsync"/>) unless
+    /// <see cref="CalendarFeedOptions.AllowPrivateFeedHosts"/>. The caller owns it (and may set its TLS options).
+    /// </summary>
+    public static SocketsHttpHandler CreateHandler(CalendarFeedOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var allowPrivate = options.AllowPrivateFeedHosts;
+        return new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            ConnectTimeout = options.Timeout,
+            UseProxy = false,
+            ConnectCallback = (context, cancellationToken) => FeedHosts.ConnectAsync(context.DnsEndPoint, allowPrivate, cancellationToken),
+        };
     }
 
     /// <summary>The compiled feed, or the problem that kept it out.</summary>
@@ -105,6 +135,10 @@ public sealed partial class CalendarFeedFetcher
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             return Fail(participantLabel, FeedProblemKind.Timeout, $"The calendar feed did not answer within {_options.Timeout.TotalSeconds:0.#} s.");
+        }
+        catch (HttpRequestException e) when (e.InnerException is FeedHostNotAllowedException)
+        {
+            return Fail(participantLabel, FeedProblemKind.HostNotAllowed, "The calendar feed's host is not a public internet address.");
         }
         catch (HttpRequestException e)
         {

@@ -75,6 +75,78 @@ public sealed class CalendarFeedFetcherTests : IDisposable
         Assert.Empty(_server.LogEntries);
     }
 
+    [Theory]
+    [InlineData("0.0.0.0")]
+    [InlineData("0.1.2.3")]
+    [InlineData("127.0.0.1")]
+    [InlineData("127.255.0.9")]
+    [InlineData("10.0.0.5")]
+    [InlineData("172.16.0.1")]
+    [InlineData("172.31.255.255")]
+    [InlineData("192.168.1.1")]
+    [InlineData("169.254.169.254")]
+    [InlineData("100.64.0.1")]
+    [InlineData("100.127.255.255")]
+    [InlineData("192.0.0.8")]
+    [InlineData("198.18.0.1")]
+    [InlineData("224.0.0.1")]
+    [InlineData("240.0.0.1")]
+    [InlineData("255.255.255.255")]
+    [InlineData("::")]
+    [InlineData("::1")]
+    [InlineData("fc00::1")]
+    [InlineData("fd12:3456::1")]
+    [InlineData("fe80::1")]
+    [InlineData("fec0::1")]
+    [InlineData("ff02::1")]
+    [InlineData("::ffff:127.0.0.1")]
+    [InlineData("::ffff:10.0.0.5")]
+    [InlineData("::ffff:100.64.0.1")]
+    [InlineData("::10.0.0.5")]
+    [InlineData("64:ff9b::a00:5")]
+    public void AnAddressOfTheServersOwnNetwork_IsNotPublic(string address)
+        => Assert.False(FeedHosts.IsPublic(IPAddress.Parse(address)));
+
+    [Theory]
+    [InlineData("8.8.8.8")]
+    [InlineData("172.15.255.255")]
+    [InlineData("172.32.0.1")]
+    [InlineData("100.63.255.255")]
+    [InlineData("100.128.0.1")]
+    [InlineData("193.191.245.1")]
+    [InlineData("2001:4860:4860::8888")]
+    [InlineData("::ffff:8.8.8.8")]
+    [InlineData("64:ff9b::808:808")]
+    public void APublicAddress_IsPublic(string address) => Assert.True(FeedHosts.IsPublic(IPAddress.Parse(address)));
+
+    [Fact]
+    public async Task AFeedOnLoopbackOrAPrivateAddress_IsRefusedWithoutConnecting_UnlessPrivateHostsAreAllowed()
+    {
+        var path = Serve("/internal.ics", r => r.WithStatusCode(200).WithBody(GoodFeed)).AbsolutePath;
+        var port = new Uri(_server.Url!).Port;
+        var refusing = new CalendarFeedOptions { Timeout = TimeSpan.FromSeconds(3), RequireHttps = false };
+        using var refusingHttp = new HttpClient(CalendarFeedFetcher.CreateHandler(refusing));
+        var fetcher = new CalendarFeedFetcher(refusingHttp, refusing, TimeProvider.System, NullLogger<CalendarFeedFetcher>.Instance);
+
+        // localhost resolves to 127.0.0.1 (and ::1); 10.0.0.5 is refused before any connection is tried, so it cannot time out.
+        foreach (var host in new[] { "127.0.0.1", "localhost", "[::1]", "[::ffff:127.0.0.1]", "10.0.0.5" })
+        {
+            var (calendar, problem) = await fetcher.FetchAsync("m", new Uri($"http://{host}:{port}{path}"), CancellationToken.None);
+            Assert.Null(calendar);
+            Assert.Equal(FeedProblemKind.HostNotAllowed, problem!.Kind);
+            Assert.DoesNotContain(host.Trim('[', ']'), problem.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Empty(_server.LogEntries);
+
+        // The same loopback feed through a handler that allows private hosts (what the tests' stand-ins need) is read.
+        var allowing = new CalendarFeedOptions { Timeout = TimeSpan.FromSeconds(3), RequireHttps = false, AllowPrivateFeedHosts = true };
+        using var allowingHttp = new HttpClient(CalendarFeedFetcher.CreateHandler(allowing));
+        var read = await new CalendarFeedFetcher(allowingHttp, allowing, TimeProvider.System, NullLogger<CalendarFeedFetcher>.Instance)
+            .FetchAsync("m", new Uri($"http://127.0.0.1:{port}{path}"), CancellationToken.None);
+        Assert.NotNull(read.Calendar);
+    }
+
     [Fact]
     public async Task OversizedFeed_IsReportedAsTooLarge()
     {

@@ -5,6 +5,7 @@ using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Security;
 using Messaging.Contracts;
+using Messaging.Scheduling.Availability;
 using Messaging.Scheduling.Tests.Infrastructure;
 using Messaging.Server.Features.Interviews;
 using Messaging.Server.Persistence;
@@ -104,15 +105,12 @@ public abstract class InterviewMailboxAndGateTests(StorageProvider storage)
     public async Task TheSlotSearch_ReadsFeedsOverHttps_AvoidsTheirBusyTimes_AndReportsAFailingOrMalformedFeed()
     {
         using var certificate = SelfSignedCertificate();
-        using var feed = WireMockServer.Start(new WireMockServerSettings
-        {
-            UseSSL = true,
-            CertificateSettings = new WireMockCertificateSettings { X509Certificate = certificate },
-        });
+        using var feed = StartHttpsFeed(certificate);
         var thumbprint = Convert.ToHexString(SHA256.HashData(certificate.RawData));
         await using var world = await InterviewWorld.CreateAsync(new Dictionary<string, string?>
         {
             ["Messaging:Interviews:FeedTestCertificateThumbprint"] = thumbprint,
+            ["Messaging:Interviews:AllowPrivateFeedHosts"] = "true", // the stand-in is on loopback
             ["Messaging:Interviews:FeedTimeout"] = "00:00:01",
         }, storage: storage);
         var monday = NextMonday(world.App.Clock.GetUtcNow().AddDays(2));
@@ -141,7 +139,8 @@ public abstract class InterviewMailboxAndGateTests(StorageProvider storage)
         feed.Given(Request.Create().WithPath("/private/secret-token-4242/basic.ics")).RespondWith(Response.Create().WithStatusCode(503));
         var degraded = await FindAsync(world);
         Assert.False(degraded.Complete);
-        Assert.Equal((world.WorkerB.Device.Member.Id, "Unreachable"), (degraded.FeedProblems.Single().MemberId, degraded.FeedProblems.Single().Kind));
+        Assert.Equal((world.WorkerB.Device.Member.Id, InterviewAvailabilityService.UnavailableFeed), (degraded.FeedProblems.Single().MemberId, degraded.FeedProblems.Single().Kind));
+        Assert.DoesNotContain("503", degraded.FeedProblems.Single().Message, StringComparison.Ordinal);
         Assert.NotEmpty(degraded.Slots);
 
         feed.Reset();
@@ -154,7 +153,9 @@ public abstract class InterviewMailboxAndGateTests(StorageProvider storage)
         using (world.RunClock())
         {
             // The fetch timeout runs on the server's clock: let the fake clock run while the stand-in stalls.
-            Assert.Equal("Timeout", (await FindAsync(world)).FeedProblems.Single().Kind);
+            // Told apart from the failing feed by neither kind nor sentence.
+            Assert.Equal((InterviewAvailabilityService.UnavailableFeed, degraded.FeedProblems.Single().Message),
+                ((await FindAsync(world)).FeedProblems.Single().Kind, (await FindAsync(world)).FeedProblems.Single().Message));
         }
 
 
@@ -163,22 +164,53 @@ public abstract class InterviewMailboxAndGateTests(StorageProvider storage)
         Assert.True((await world.WorkerB.Hub.InvokeAsync<InterviewAvailabilityEntry>(nameof(IMessagingHub.GetInterviewAvailability))).HasFeed);
     }
 
+    [Fact]
+    public async Task AFeedOnTheServersOwnNetwork_IsNeverConnectedTo_AndTheWorkerLearnsOnlyThatItIsUnavailable()
+    {
+        // Review 2026-11-29, sched finding 14: a worker points their feed at a loopback HTTPS service and runs a search.
+        using var certificate = SelfSignedCertificate();
+        using var feed = StartHttpsFeed(certificate);
+        feed.Given(Request.Create().UsingGet()).RespondWith(Response.Create().WithStatusCode(403));
+        await using var world = await InterviewWorld.CreateAsync(new Dictionary<string, string?>
+        {
+            ["Messaging:Interviews:FeedTestCertificateThumbprint"] = Convert.ToHexString(SHA256.HashData(certificate.RawData)),
+        }, storage: storage);
+        var port = new Uri(feed.Url!).Port;
+        foreach (var host in new[] { "127.0.0.1", "localhost", "[::1]", "10.0.0.5" })
+        {
+            await world.WorkerB.InvokeAsync<InterviewAvailabilityEntry>(nameof(IMessagingHub.SetInterviewAvailability),
+                new SetInterviewAvailabilityRequest([], [], new Uri($"https://{host}:{port}/admin")));
+            var problem = (await FindAsync(world)).FeedProblems.Single();
+
+            Assert.Equal((world.WorkerB.Device.Member.Id, InterviewAvailabilityService.UnavailableFeed), (problem.MemberId, problem.Kind));
+            Assert.DoesNotContain("403", problem.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(port.ToString(System.Globalization.CultureInfo.InvariantCulture), problem.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Empty(feed.LogEntries);
+        Assert.Equal(4, world.App.Logs.Lines.Count(l => l.Contains(nameof(FeedProblemKind.HostNotAllowed), StringComparison.Ordinal)));
+    }
+
     [Theory]
-    [InlineData("Testing", true)]
-    [InlineData("Production", false)]
-    [InlineData("Development", false)]
-    public void APinnedFeedCertificate_IsAcceptedInTheTestingEnvironmentOnly(string environment, bool accepted)
+    [InlineData("FeedTestCertificateThumbprint", "AB12", "Testing", true)]
+    [InlineData("FeedTestCertificateThumbprint", "AB12", "Production", false)]
+    [InlineData("FeedTestCertificateThumbprint", "AB12", "Development", false)]
+    [InlineData("AllowPrivateFeedHosts", "True", "Testing", true)]
+    [InlineData("AllowPrivateFeedHosts", "True", "Production", false)]
+    [InlineData("AllowPrivateFeedHosts", "True", "Development", false)]
+    public void APinnedFeedCertificateOrPrivateFeedHosts_AreAcceptedInTheTestingEnvironmentOnly(string setting, string value, string environment, bool accepted)
     {
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Messaging:Interviews:FeedTestCertificateThumbprint"] = "AB12" }).Build());
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Messaging:Interviews:" + setting] = value }).Build());
         services.AddSingleton<Microsoft.Extensions.Hosting.IHostEnvironment>(new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = environment });
         services.AddInterviews();
         using var provider = services.BuildServiceProvider();
         var read = () => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<InterviewsOptions>>().Value;
         if (accepted)
         {
-            Assert.Equal("AB12", read().FeedTestCertificateThumbprint);
+            var options = read();
+            Assert.Equal(value, setting == "AllowPrivateFeedHosts" ? options.AllowPrivateFeedHosts.ToString() : options.FeedTestCertificateThumbprint);
         }
         else
         {
@@ -225,6 +257,13 @@ public abstract class InterviewMailboxAndGateTests(StorageProvider storage)
         "RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "SUMMARY:Busy", "END:VEVENT", "END:VCALENDAR", string.Empty);
 
     /// <summary>The loopback stand-in's certificate: self-signed for localhost, pinned in the server's test settings.</summary>
+    /// <summary>A loopback HTTPS stand-in for an external calendar, serving <paramref name="certificate"/>.</summary>
+    private static WireMockServer StartHttpsFeed(X509Certificate2 certificate) => WireMockServer.Start(new WireMockServerSettings
+    {
+        UseSSL = true,
+        CertificateSettings = new WireMockCertificateSettings { X509Certificate = certificate },
+    });
+
     private static X509Certificate2 SelfSignedCertificate()
     {
         using var key = RSA.Create(2048);

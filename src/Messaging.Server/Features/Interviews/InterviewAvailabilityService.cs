@@ -113,7 +113,7 @@ internal sealed class InterviewAvailabilityService(
         return new InterviewSlotsResult(
             [.. result.Slots.Select(s => new InterviewSlot(s.Start.ToDateTimeOffset(), s.End.ToDateTimeOffset()))],
             result.IsComplete,
-            [.. result.FeedProblems.Select(p => new InterviewFeedProblem(Guid.Parse(p.ParticipantLabel), p.Kind.ToString(), p.Message))],
+            [.. result.FeedProblems.Select(ForCaller)],
             result.Explanation?.CommonConstraint.ToString(),
             [.. (result.Explanation?.NeverFree ?? new Dictionary<string, EmptyingConstraint>()).Select(n => new InterviewNeverFree(Guid.Parse(n.Key), n.Value.ToString()))]);
     }
@@ -154,12 +154,27 @@ internal sealed class InterviewAvailabilityService(
             JsonSerializer.Deserialize<List<AbsenceEntry>>(record.AbsencesJson) ?? [], record.FeedUrl is not null, record.UpdatedAt);
 
     private static MalformedRequestException Invalid(string message) => new(message, ErrorCodes.InterviewAvailabilityInvalid);
+
+    /// <summary>
+    /// A feed problem as the searching worker sees it. No answer in time, a refused or failed connection, an HTTP error
+    /// status and a host without a public address are all one kind, <c>Unavailable</c>, with one sentence: the worker
+    /// chose the URL, and telling these apart (or giving the status) would let a slot search map which hosts and
+    /// services exist (review 2026-11-29, sched finding 14). The log keeps the library's precise kind, never the URL.
+    /// </summary>
+    private static InterviewFeedProblem ForCaller(FeedProblem problem) => problem.Kind is FeedProblemKind.Timeout or FeedProblemKind.Unreachable
+        or FeedProblemKind.HostNotAllowed
+        ? new InterviewFeedProblem(Guid.Parse(problem.ParticipantLabel), UnavailableFeed, "The calendar feed could not be read: check its address, or try again later.")
+        : new InterviewFeedProblem(Guid.Parse(problem.ParticipantLabel), problem.Kind.ToString(), problem.Message);
+
+    /// <summary>The one kind of an unreadable feed in a slot search's answer.</summary>
+    public const string UnavailableFeed = "Unavailable";
 }
 
 /// <summary>
-/// The HTTP client of external feeds (one per host) and the library's fetcher over it. Certificates are checked as
-/// usual; tests only may pin one extra server certificate by its SHA-256 thumbprint
-/// (<see cref="InterviewsOptions.FeedTestCertificateThumbprint"/>), for a loopback HTTPS stand-in.
+/// The HTTP client of external feeds (one per host) and the library's fetcher over it. It connects to public addresses
+/// only (<see cref="CalendarFeedFetcher.CreateHandler"/>) and checks certificates as usual; tests only may allow
+/// loopback hosts (<see cref="InterviewsOptions.AllowPrivateFeedHosts"/>) and pin one extra server certificate by its
+/// SHA-256 thumbprint (<see cref="InterviewsOptions.FeedTestCertificateThumbprint"/>), for a loopback HTTPS stand-in.
 /// </summary>
 internal sealed class InterviewFeeds : IDisposable
 {
@@ -168,7 +183,8 @@ internal sealed class InterviewFeeds : IDisposable
     public InterviewFeeds(IOptions<InterviewsOptions> options, TimeProvider time, ILogger<CalendarFeedFetcher> logger)
     {
         var o = options.Value;
-        var handler = new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = o.FeedTimeout };
+        var feedOptions = new CalendarFeedOptions { Timeout = o.FeedTimeout, MaxBytes = o.FeedMaxBytes, AllowPrivateFeedHosts = o.AllowPrivateFeedHosts };
+        var handler = CalendarFeedFetcher.CreateHandler(feedOptions);
         if (o.FeedTestCertificateThumbprint is { Length: > 0 } pinned)
         {
             handler.SslOptions = new SslClientAuthenticationOptions
@@ -179,7 +195,7 @@ internal sealed class InterviewFeeds : IDisposable
         }
 
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        Fetcher = new CalendarFeedFetcher(_http, new CalendarFeedOptions { Timeout = o.FeedTimeout, MaxBytes = o.FeedMaxBytes }, time, logger);
+        Fetcher = new CalendarFeedFetcher(_http, feedOptions, time, logger);
     }
 
     public CalendarFeedFetcher Fetcher { get; }

@@ -15,6 +15,8 @@ internal static class InterviewsFeature
         services.AddOptions<InterviewsOptions>().BindConfiguration(InterviewsOptions.Section).ValidateDataAnnotations()
             .Validate<IHostEnvironment>((o, environment) => string.IsNullOrEmpty(o.FeedTestCertificateThumbprint) || environment.IsEnvironment("Testing"),
                 "FeedTestCertificateThumbprint is for tests only (the Testing environment): production feeds are checked against the system's trust store.")
+            .Validate<IHostEnvironment>((o, environment) => !o.AllowPrivateFeedHosts || environment.IsEnvironment("Testing"),
+                "AllowPrivateFeedHosts is for tests only (the Testing environment): production feeds are fetched from public addresses only.")
             .ValidateOnStart();
         services.AddSingleton<InterviewMailer>();
         services.AddSingleton<InterviewFeeds>();

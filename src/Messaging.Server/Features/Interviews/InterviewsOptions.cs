@@ -48,6 +48,12 @@ public sealed class InterviewsOptions : IValidatableObject
     /// by its SHA-256 thumbprint in hex, for feeds over HTTPS.</summary>
     public string? FeedTestCertificateThumbprint { get; set; }
 
+    /// <summary>Tests only (refused at start-up outside the Testing environment): let feeds be fetched from loopback,
+    /// private and link-local addresses, for a loopback HTTPS stand-in. Off, a feed whose host has no public address is
+    /// never connected to: a feed URL is chosen by a worker, and the slot search must not be a probe of the server's
+    /// network.</summary>
+    public bool AllowPrivateFeedHosts { get; set; }
+
     /// <summary>The community of each service (organisation id in D form → community) for its public holiday; others use
     /// <see cref="DefaultCommunity"/> (the protocol's services are of the Fédération Wallonie-Bruxelles).</summary>
     public IDictionary<string, Community> ServiceCommunities { get; } = new Dictionary<string, Community>(StringComparer.OrdinalIgnoreCase);
