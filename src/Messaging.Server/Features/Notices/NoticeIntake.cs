@@ -12,9 +12,7 @@ using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
 using Messaging.Server.Features.Jobs;
 using Messaging.Server.Persistence;
-using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
-using Polly;
 
 namespace Messaging.Server.Features.Notices;
 
@@ -182,13 +180,18 @@ internal static class IntakePayload
 public sealed record IntakeDeliveryEntry(Guid NoticeId, Guid JusticeHouseId, string State, int Attempts, int? LastStatus, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
 
 /// <summary>
-/// Delivers one outbox row: POST over HTTPS with the idempotency key (the notice id) and the HMAC signature headers,
-/// each attempt bounded by <see cref="NoticesOptions.IntakeTimeout"/>, transient failures (timeouts, connection errors,
-/// 408, 429, 5xx) retried with exponential backoff and jitter until the attempt budget
-/// (<see cref="NoticesOptions.IntakeMaxAttempts"/>) is spent; then the row is dead-lettered for the operator. Every
-/// attempt is counted in the row before it starts, so a restart continues with the budget left; a 2xx or 409 (the
-/// intake already has this notice) delivers it and clears the stored body. Network timeouts and backoff run on the
-/// system clock (they measure real waiting), deadlines and stamps on the injected one.
+/// Delivers one outbox row, one attempt per run: POST over HTTPS with the idempotency key (the notice id) and the HMAC
+/// signature headers, bounded by <see cref="NoticesOptions.IntakeTimeout"/>. A 2xx or 409 (the intake already has this
+/// notice) delivers it and clears the stored body; any other 4xx dead-letters it for the operator. A transient failure
+/// (timeout, connection error, 408, 429, 5xx) stores when the next attempt is due (<see cref="Backoff"/>) in
+/// <c>next_attempt_at</c> and schedules the next run for then, so no worker waits out a backoff and every other job
+/// keeps running during an intake outage; the attempt that spends <see cref="NoticesOptions.IntakeMaxAttempts"/>
+/// dead-letters it.
+/// <para>Hangfire runs a job at least once, and several instances share its queue: a run first claims its attempt in
+/// the row (<see cref="NoticeRepository.ClaimAttemptAsync"/>: counted before it starts, and held for the timeout plus
+/// <see cref="LeaseMargin"/>), so two runs never post the same notice at once, and a delivered row is never posted
+/// again. A run that comes early, or while another holds the attempt, schedules itself for <c>next_attempt_at</c>. The
+/// HTTP timeout runs on the system clock (it measures real waiting), the backoff, lease and stamps on the injected one.</para>
 /// </summary>
 internal sealed partial class NoticeIntakeJob : IDisposable
 {
@@ -196,16 +199,21 @@ internal sealed partial class NoticeIntakeJob : IDisposable
     public const string TimestampHeader = "X-Messaging-Timestamp";
     public const string IdempotencyHeader = "Idempotency-Key";
 
+    /// <summary>How long past its timeout a claimed attempt stays held: room for the writes around the POST. Should the
+    /// run die in between, the attempt counts and the next one is due when the lease ends.</summary>
+    internal static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(30);
+
     private readonly IDatabase _database;
     private readonly AuditLog _audit;
+    private readonly JobScheduler _jobs;
     private readonly TimeProvider _time;
     private readonly NoticesOptions _options;
     private readonly ILogger<NoticeIntakeJob> _logger;
     private readonly HttpClient _http;
 
-    public NoticeIntakeJob(IDatabase database, AuditLog audit, TimeProvider time, IOptions<NoticesOptions> options, ILogger<NoticeIntakeJob> logger)
+    public NoticeIntakeJob(IDatabase database, AuditLog audit, JobScheduler jobs, TimeProvider time, IOptions<NoticesOptions> options, ILogger<NoticeIntakeJob> logger)
     {
-        (_database, _audit, _time, _options, _logger) = (database, audit, time, options.Value, logger);
+        (_database, _audit, _jobs, _time, _options, _logger) = (database, audit, jobs, time, options.Value, logger);
         var handler = new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = _options.IntakeTimeout };
         if (_options.IntakeTestCertificateThumbprint is { Length: > 0 } pinned)
         {
@@ -219,68 +227,99 @@ internal sealed partial class NoticeIntakeJob : IDisposable
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
+    /// <summary>
+    /// The wait after <paramref name="failedAttempts"/> failed attempts: <paramref name="first"/> doubled for each
+    /// attempt after the first, spread by ±25 % (<paramref name="jitter"/> in [0, 1): deliveries that failed together
+    /// do not come back together), never above <paramref name="max"/>. With the defaults 5 s, 10 s, 20 s … 320 s.
+    /// </summary>
+    internal static TimeSpan Backoff(int failedAttempts, TimeSpan first, TimeSpan max, double jitter)
+    {
+        var exponential = first.TotalMilliseconds * Math.Pow(2, Math.Clamp(failedAttempts - 1, 0, 30));
+        return TimeSpan.FromMilliseconds(Math.Min(exponential * (0.75 + (0.5 * jitter)), max.TotalMilliseconds));
+    }
+
     /// <summary>Returns the row's state after this run.</summary>
     public async Task<string?> RunAsync(Guid noticeId, CancellationToken cancellationToken)
     {
+        var now = DbValues.ToStoragePrecision(_time.GetUtcNow());
         var row = await _database.ReadAsync(s => NoticeRepository.GetOutboxAsync(s, noticeId), cancellationToken);
         if (row is not { State: IntakeStates.Pending, Body: { } body })
         {
             return row?.State;
         }
 
-        var intake = _options.IntakeOf(row.JusticeHouseId);
-        var attempts = row.Attempts;
-        int? status = null;
-        var budget = _options.IntakeMaxAttempts - attempts;
-        if (intake is null || budget <= 0)
+        if (row.NextAttemptAt is { } due && due > now)
         {
-            return await FinishAsync(noticeId, IntakeStates.DeadLetter, attempts, status, cancellationToken);
+            Schedule(noticeId, due); // early, or another run holds the attempt: look again when it is due
+            return row.State;
         }
 
-        var pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = TimeProvider.System }
-            .AddRetry(new HttpRetryStrategyOptions
-            {
-                MaxRetryAttempts = budget - 1,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = _options.IntakeFirstBackoff,
-                MaxDelay = _options.IntakeMaxBackoff,
-                ShouldRetryAfterHeader = false,
-            })
-            .AddTimeout(_options.IntakeTimeout)
-            .Build();
-        var permanent = false;
-        try
+        var intake = _options.IntakeOf(row.JusticeHouseId);
+        if (intake is null || row.Attempts >= _options.IntakeMaxAttempts)
         {
-            using var response = await pipeline.ExecuteAsync(async token =>
-            {
-                attempts++;
-                await _database.WriteAsync(s => NoticeRepository.RecordAttemptAsync(s, noticeId, attempts, status, null), token);
-                var timestamp = _time.GetUtcNow().ToUnixTimeSeconds();
-                using var request = new HttpRequestMessage(HttpMethod.Post, intake.Url) { Content = new ByteArrayContent(body) };
-                request.Content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
-                request.Headers.Add(IdempotencyHeader, noticeId.ToString("D"));
-                request.Headers.Add(TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
-                request.Headers.Add(SignatureHeader, IntakePayload.Signature(intake.Secret!, timestamp, body));
-                var answer = await _http.SendAsync(request, token);
-                status = (int)answer.StatusCode;
-                LogAttempt(_logger, noticeId, attempts, status);
-                return answer;
-            }, cancellationToken);
-            status = (int)response.StatusCode;
-            permanent = !response.IsSuccessStatusCode && status != 409;
-            return await FinishAsync(noticeId, permanent ? IntakeStates.DeadLetter : IntakeStates.Delivered, attempts, status, cancellationToken);
+            return await FinishAsync(noticeId, IntakeStates.DeadLetter, row.Attempts, row.LastStatus, cancellationToken);
         }
-        catch (Exception e) when (e is HttpRequestException or Polly.Timeout.TimeoutRejectedException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+
+        var attempt = row.Attempts + 1;
+        if (await _database.WriteAsync(s => NoticeRepository.ClaimAttemptAsync(s, noticeId, row.Attempts, now, now + _options.IntakeTimeout + LeaseMargin),
+            cancellationToken) == 0)
         {
-            LogGaveUp(_logger, noticeId, attempts);
-            return await FinishAsync(noticeId, IntakeStates.DeadLetter, attempts, status, cancellationToken);
+            return IntakeStates.Pending; // another run took this attempt, and schedules what follows it
         }
+
+        var status = await PostAsync(intake, noticeId, body, cancellationToken);
+        LogAttempt(_logger, noticeId, attempt, status);
+        if (status is { } answered && !IsTransient(answered))
+        {
+            var delivered = answered is >= 200 and < 300 or 409;
+            return await FinishAsync(noticeId, delivered ? IntakeStates.Delivered : IntakeStates.DeadLetter, delivered ? null : attempt, status, cancellationToken);
+        }
+
+        if (attempt >= _options.IntakeMaxAttempts)
+        {
+            LogGaveUp(_logger, noticeId, attempt);
+            return await FinishAsync(noticeId, IntakeStates.DeadLetter, attempt, status, cancellationToken);
+        }
+
+        var next = DbValues.ToStoragePrecision(_time.GetUtcNow() + Backoff(attempt, _options.IntakeFirstBackoff, _options.IntakeMaxBackoff, Random.Shared.NextDouble()));
+        if (await _database.WriteAsync(s => NoticeRepository.RecordRetryAsync(s, noticeId, attempt, status, next), cancellationToken) == 1)
+        {
+            Schedule(noticeId, next);
+        }
+
+        return IntakeStates.Pending;
     }
 
     public void Dispose() => _http.Dispose();
 
-    private async Task<string> FinishAsync(Guid noticeId, string state, int attempts, int? status, CancellationToken cancellationToken)
+    /// <summary>Transient answers, retried: 408, 429 and 5xx (what a resilience pipeline retries by default).</summary>
+    private static bool IsTransient(int status) => status is 408 or 429 or >= 500;
+
+    /// <summary>One POST within the timeout; the status, or null when no answer came (timeout, connection error).</summary>
+    private async Task<int?> PostAsync(IntakeEndpointSettings intake, Guid noticeId, byte[] body, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.IntakeTimeout);
+        try
+        {
+            var timestamp = _time.GetUtcNow().ToUnixTimeSeconds();
+            using var request = new HttpRequestMessage(HttpMethod.Post, intake.Url) { Content = new ByteArrayContent(body) };
+            request.Content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
+            request.Headers.Add(IdempotencyHeader, noticeId.ToString("D"));
+            request.Headers.Add(TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+            request.Headers.Add(SignatureHeader, IntakePayload.Signature(intake.Secret!, timestamp, body));
+            using var response = await _http.SendAsync(request, timeout.Token);
+            return (int)response.StatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return null;
+        }
+    }
+
+    private void Schedule(Guid noticeId, DateTimeOffset due) => _jobs.ScheduleAt<NoticeIntakeJob>(j => j.RunAsync(noticeId, CancellationToken.None), due);
+
+    private async Task<string> FinishAsync(Guid noticeId, string state, int? attempts, int? status, CancellationToken cancellationToken)
     {
         var now = DbValues.ToStoragePrecision(_time.GetUtcNow());
         await _database.WriteAsync(async s =>
@@ -302,7 +341,9 @@ internal sealed partial class NoticeIntakeJob : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Intake delivery of notice {NoticeId} dead-lettered after {Attempts} attempts")]
     private static partial void LogGaveUp(ILogger logger, Guid noticeId, int attempts);
 
-    /// <summary>At start-up: a run for every pending delivery (it continues with the attempt budget left).</summary>
+    /// <summary>At start-up (Hangfire's in-memory jobs are gone): a run for every pending delivery at its
+    /// <c>next_attempt_at</c> — at once when that passed, later when it waits out a backoff or an attempt's lease — which
+    /// continues with the attempt budget left.</summary>
     internal sealed class Pending(IDatabase database, JobScheduler jobs, TimeProvider time) : IPendingJobSource
     {
         public async Task<int> ScheduleAllAsync(CancellationToken cancellationToken)
@@ -311,7 +352,7 @@ internal sealed partial class NoticeIntakeJob : IDisposable
             foreach (var row in pending)
             {
                 var id = row.NoticeId;
-                jobs.ScheduleAt<NoticeIntakeJob>(j => j.RunAsync(id, CancellationToken.None), time.GetUtcNow());
+                jobs.ScheduleAt<NoticeIntakeJob>(j => j.RunAsync(id, CancellationToken.None), row.NextAttemptAt ?? time.GetUtcNow());
             }
 
             return pending.Count;

@@ -129,13 +129,32 @@ internal static class NoticeRepository
     public static Task<List<IntakeDelivery>> ListOutboxAsync(DbSession session, string state) => session.QueryAsync(
         $"SELECT {OutboxColumns} FROM notice_intake_outbox WHERE state = @state ORDER BY created_at, notice_id;", MapOutbox, ("@state", state));
 
-    public static Task<int> RecordAttemptAsync(DbSession session, Guid noticeId, int attempts, int? status, DateTimeOffset? next) => session.ExecuteAsync(
-        "UPDATE notice_intake_outbox SET attempts = @n, last_status = @status, next_attempt_at = @next WHERE notice_id = @id AND state = @pending;",
+    /// <summary>
+    /// Claims the next attempt of a pending delivery for one run: counts it (the row still has <paramref name="seenAttempts"/>
+    /// and is due at <paramref name="now"/>) and holds it until <paramref name="leaseUntil"/>, the time by which the
+    /// attempt has ended one way or the other. Returns 0 when another run claimed it first (the attempt count moved, or
+    /// its lease is still running): a concurrent or repeated run of the job never posts the same notice beside it.
+    /// </summary>
+    public static Task<int> ClaimAttemptAsync(DbSession session, Guid noticeId, int seenAttempts, DateTimeOffset now, DateTimeOffset leaseUntil) => session.ExecuteAsync(
+        """
+        UPDATE notice_intake_outbox SET attempts = attempts + 1, next_attempt_at = @lease
+        WHERE notice_id = @id AND state = @pending AND attempts = @seen AND body IS NOT NULL
+          AND (next_attempt_at IS NULL OR next_attempt_at <= @now);
+        """,
+        ("@id", noticeId), ("@seen", seenAttempts), ("@now", now), ("@lease", leaseUntil), ("@pending", IntakeStates.Pending));
+
+    /// <summary>After a retryable failure of attempt <paramref name="attempts"/>: its status (null: no answer) and when
+    /// the next attempt is due; 0 when the row moved on meanwhile.</summary>
+    public static Task<int> RecordRetryAsync(DbSession session, Guid noticeId, int attempts, int? status, DateTimeOffset next) => session.ExecuteAsync(
+        "UPDATE notice_intake_outbox SET last_status = @status, next_attempt_at = @next WHERE notice_id = @id AND state = @pending AND attempts = @n;",
         ("@id", noticeId), ("@n", attempts), ("@status", status), ("@next", next), ("@pending", IntakeStates.Pending));
 
-    public static Task<int> FinishAsync(DbSession session, Guid noticeId, string state, int attempts, int? status, DateTimeOffset at, bool clearBody) => session.ExecuteAsync(
-        $"UPDATE notice_intake_outbox SET state = @state, attempts = @n, last_status = @status, next_attempt_at = NULL, finished_at = @at{(clearBody ? ", body = NULL" : string.Empty)} WHERE notice_id = @id AND state = @pending;",
-        ("@id", noticeId), ("@state", state), ("@n", attempts), ("@status", status), ("@at", at), ("@pending", IntakeStates.Pending));
+    /// <summary>Ends a pending delivery. With <paramref name="attempts"/>, only while the row is still at that attempt
+    /// (a dead letter decided on a stale count changes nothing); a delivery the intake accepted ends it in any case.</summary>
+    public static Task<int> FinishAsync(DbSession session, Guid noticeId, string state, int? attempts, int? status, DateTimeOffset at, bool clearBody) => session.ExecuteAsync(
+        $"UPDATE notice_intake_outbox SET state = @state, last_status = @status, next_attempt_at = NULL, finished_at = @at{(clearBody ? ", body = NULL" : string.Empty)} WHERE notice_id = @id AND state = @pending{(attempts is null ? string.Empty : " AND attempts = @n")};",
+        [("@id", noticeId), ("@state", state), ("@status", status), ("@at", at), ("@pending", IntakeStates.Pending),
+            .. attempts is { } n ? [("@n", (object?)n)] : Array.Empty<(string, object?)>()]);
 
     public static Task<int> RequeueAsync(DbSession session, Guid noticeId, DateTimeOffset at) => session.ExecuteAsync(
         "UPDATE notice_intake_outbox SET state = @pending, attempts = 0, next_attempt_at = @at, finished_at = NULL WHERE notice_id = @id AND state = @dead;",

@@ -43,19 +43,25 @@ public sealed class NoticesOptions : IValidatableObject
     /// form) that asked for it, set by the operator.</summary>
     public IDictionary<string, IntakeEndpointSettings> Intakes { get; } = new Dictionary<string, IntakeEndpointSettings>(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>One HTTP attempt's timeout.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    /// <summary>One HTTP attempt's timeout: the longest a run of the delivery job holds a job worker (one attempt per
+    /// run), so at most a minute.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan IntakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Attempts before a delivery is dead-lettered.</summary>
+    /// <summary>Attempts before a delivery is dead-lettered. Each attempt is its own job run, scheduled for after its
+    /// backoff, so a large budget costs no worker time while it waits.</summary>
     [Range(1, 50)]
     public int IntakeMaxAttempts { get; set; } = 8;
 
-    /// <summary>The first retry delay; each next one doubles, with full jitter, up to <see cref="IntakeMaxBackoff"/>.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    /// <summary>The first retry delay; each next one doubles, spread by ±25 % jitter, up to <see cref="IntakeMaxBackoff"/>.
+    /// At least a second: with none, a failing intake would be sent its whole budget in one burst, and a blip of a few
+    /// seconds would dead-letter the delivery.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan IntakeFirstBackoff { get; set; } = TimeSpan.FromSeconds(5);
 
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    /// <summary>The longest retry delay. Up to a day: a Maison de justice's system down over a weekend is waited for
+    /// (the delivery waits in the database, not in a worker).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan IntakeMaxBackoff { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Tests only: accept this server certificate (SHA-256 thumbprint, hex) for intake endpoints.</summary>
