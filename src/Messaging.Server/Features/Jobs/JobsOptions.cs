@@ -13,7 +13,9 @@ public sealed class JobsOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:00:15")]
     public TimeSpan PollingInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Jobs that run at once. Every job is a short database transaction, so a few suffice.</summary>
+    /// <summary>Jobs that run at once. Every job is short: a database transaction, or one bounded network exchange (an
+    /// SMTP send with its few quick retries, one notice-intake attempt, one mailbox poll). None waits out a long backoff
+    /// in a worker (a failed intake attempt schedules the next one), so a few suffice.</summary>
     [Range(1, 64)]
     public int WorkerCount { get; set; } = 2;
 }
