@@ -139,7 +139,10 @@ public sealed record InterviewParticipantEntry(
     InterviewDeliveryState Delivery,
     int? DeliveryReplyCode);
 
-/// <summary>An interview as the server stores it: no person's name or contact, nothing from the referral.</summary>
+/// <summary>An interview as the server stores it: no person's name or contact, nothing from the referral.
+/// <see cref="PersonUid"/> is the iCalendar UID of the person's own copy (made on the organiser's device): keyed by the
+/// server, it names no interview and gives no attendee's UID away (each attendee's emailed copy has its own UID, whose
+/// token authenticates their replies).</summary>
 public sealed record InterviewEntry(
     Guid InterviewId,
     string CaseReference,
@@ -154,7 +157,7 @@ public sealed record InterviewEntry(
     bool IsVideo,
     InterviewState State,
     int Sequence,
-    string Uid,
+    string PersonUid,
     string SchedulingMailbox,
     bool? Held,
     PersonAttendance? Attendance,

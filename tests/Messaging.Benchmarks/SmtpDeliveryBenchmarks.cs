@@ -35,13 +35,14 @@ public class SmtpDeliveryBenchmarks
         _ledger = Path.Combine(Path.GetTempPath(), "smtp-bench-" + Guid.NewGuid().ToString("N"));
         _messages = [];
         var organiser = Organiser.Create(Guid.NewGuid(), "org@bench.example", "CAPREV");
+        var uids = new InvitationUids(InvitationUids.NewKey());
         while (_messages.Count < Batch)
         {
             var interview = Interview.Propose(Guid.NewGuid(), "ABCDEFGHIJKLMNOPQRSTUVWXYA", organiser,
                 [Participant.Member(ParticipantRole.Worker, Guid.NewGuid(), "worker@bench.example"), Participant.ThePerson],
                 Instant.FromUtc(2027, 3, 26, 9, 0), Duration.FromHours(1), InterviewPlace.ServiceAddress("Rue de la Loi 1, 1000 Bruxelles"));
             _messages.AddRange(InvitationMessage.Build(interview, ItipMethod.Request, new MailboxAddress("Planning", "planning@bench.example"),
-                Instant.FromUtc(2027, 3, 1, 8, 0)));
+                uids, Instant.FromUtc(2027, 3, 1, 8, 0)));
         }
     }
 

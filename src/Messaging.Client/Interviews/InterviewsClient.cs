@@ -112,7 +112,7 @@ public sealed class InterviewsClient
             throw new ArgumentException("This interview does not invite the person.", nameof(interview));
         }
 
-        var invitation = Scheduling.Invitations.PersonInvitation.Create(Rebuild(interview), interview.SchedulingMailbox,
+        var invitation = Scheduling.Invitations.PersonInvitation.Create(Rebuild(interview), interview.PersonUid, interview.SchedulingMailbox,
             Instant.FromDateTimeOffset(_time.GetUtcNow()));
         var text = string.IsNullOrWhiteSpace(greetingName) ? invitation.Text : $"Bonjour {greetingName.Trim()},\n\n{invitation.Text}";
         return new PersonInvitationFiles(invitation.FileName, invitation.Ics, text, invitation.MailTo);

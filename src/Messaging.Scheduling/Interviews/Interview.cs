@@ -141,8 +141,8 @@ public sealed record InterviewPlace
 
 /// <summary>
 /// A tripartite interview as the server stores it: slot, duration, place, participants (member ids and work addresses),
-/// case reference, status, and the iCalendar UID and SEQUENCE its invitations carry. Nothing about the person, nothing
-/// from the referral.
+/// case reference, status, and the iCalendar SEQUENCE its invitations carry (their UIDs are keyed per recipient:
+/// <see cref="Invitations.InvitationUids"/>). Nothing about the person, nothing from the referral.
 /// </summary>
 public sealed record Interview
 {
@@ -183,9 +183,6 @@ public sealed record Interview
 
     /// <summary>The iCalendar SEQUENCE of the last invitation sent (0 for the first REQUEST).</summary>
     public int Sequence { get; }
-
-    /// <summary>The iCalendar UID: stable for the interview's life, derived from its id only.</summary>
-    public string Uid => $"{Id:N}@interviews.messaging";
 
     /// <summary>The participants who receive an email (everyone but the person).</summary>
     public IEnumerable<Participant> EmailedParticipants => Participants.Where(p => p.WorkEmail is not null);

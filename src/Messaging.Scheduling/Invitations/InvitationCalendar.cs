@@ -35,14 +35,18 @@ public static class InvitationCalendar
     public const string ProductId = "-//Messaging//Scheduling 1.0//EN";
     public const string TimeZoneId = "Europe/Brussels";
 
-    /// <summary>The text of a REQUEST or CANCEL for <paramref name="interview"/>, stamped at <paramref name="stamp"/>.</summary>
-    public static string Write(Interview interview, ItipMethod method, string schedulingMailbox, Instant stamp)
-        => Serialize(Build(interview, method, schedulingMailbox, stamp));
+    /// <summary>The text of a REQUEST or CANCEL for <paramref name="interview"/>, stamped at <paramref name="stamp"/>, as one
+    /// recipient's copy: <paramref name="uid"/> is that recipient's (<see cref="InvitationUids.ForAttendee"/>).</summary>
+    public static string Write(Interview interview, ItipMethod method, string uid, string schedulingMailbox, Instant stamp)
+        => Serialize(Build(interview, method, uid, schedulingMailbox, stamp));
 
-    /// <summary>The calendar object of a REQUEST or CANCEL (or PUBLISH for the person, see <see cref="PersonInvitation"/>).</summary>
-    public static Calendar Build(Interview interview, ItipMethod method, string schedulingMailbox, Instant stamp)
+    /// <summary>The calendar object of one copy of a REQUEST or CANCEL (<paramref name="uid"/> is its recipient's,
+    /// <see cref="InvitationUids.ForAttendee"/>), or of the person's PUBLISH (<see cref="InvitationUids.ForPerson"/>, see
+    /// <see cref="PersonInvitation"/>).</summary>
+    public static Calendar Build(Interview interview, ItipMethod method, string uid, string schedulingMailbox, Instant stamp)
     {
         ArgumentNullException.ThrowIfNull(interview);
+        ArgumentException.ThrowIfNullOrWhiteSpace(uid);
         ArgumentException.ThrowIfNullOrWhiteSpace(schedulingMailbox);
         var calendar = new Calendar { ProductId = ProductId, Method = MethodName(method) };
 
@@ -55,7 +59,7 @@ public static class InvitationCalendar
 
         var evt = new CalendarEvent
         {
-            Uid = method == ItipMethod.Publish ? PersonUid(interview) : interview.Uid,
+            Uid = uid,
             Sequence = interview.Sequence,
             DtStamp = new CalDateTime(stamp.ToDateTimeUtc(), CalDateTime.UtcTzId),
             DtStart = Local(interview.Start),
@@ -110,10 +114,6 @@ public static class InvitationCalendar
         ItipMethod.Publish => "PUBLISH",
         _ => throw new ArgumentOutOfRangeException(nameof(method), method, "Unknown method."),
     };
-
-    /// <summary>The UID of the person's own copy: stable, distinct from the workers' so the two never collide in one
-    /// calendar.</summary>
-    public static string PersonUid(Interview interview) => $"{interview.Id:N}-p@interviews.messaging";
 
     /// <summary>
     /// Local Brussels time with its TZID, except when that local time is ambiguous (the repeated hour of the autumn

@@ -19,25 +19,27 @@ public sealed record OutgoingInvitation(string DeliveryId, string Recipient, Mim
 ///     text/calendar; method=REQUEST|CANCEL; charset=utf-8   (the same METHOD as inside)
 ///   application/ics; name=invitation.ics   (attachment, the same object)
 /// </code>
-/// The delivery id is derived from (interview, sequence, method, recipient): a retried job builds the same id, and
-/// the sender's ledger refuses to send it twice. The Message-ID is derived from it too.
+/// Each recipient's calendar object carries that recipient's own UID (<see cref="InvitationUids.ForAttendee"/>), so a
+/// reply proves which copy it answers. The delivery id is derived from (interview, sequence, method, recipient): a
+/// retried job builds the same id, and the sender's ledger refuses to send it twice. The Message-ID is derived from it too.
 /// </summary>
 public static class InvitationMessage
 {
     /// <summary>The messages of a REQUEST (new or updated interview) or a CANCEL: the organising worker and every
-    /// emailed participant, each alone in To.</summary>
-    public static IReadOnlyList<OutgoingInvitation> Build(Interview interview, ItipMethod method, MailboxAddress schedulingMailbox, Instant stamp)
+    /// emailed participant, each alone in To, each with their own UID under <paramref name="uids"/>.</summary>
+    public static IReadOnlyList<OutgoingInvitation> Build(Interview interview, ItipMethod method, MailboxAddress schedulingMailbox, InvitationUids uids, Instant stamp)
     {
         ArgumentNullException.ThrowIfNull(interview);
         ArgumentNullException.ThrowIfNull(schedulingMailbox);
+        ArgumentNullException.ThrowIfNull(uids);
         if (method == ItipMethod.Publish)
         {
             throw new ArgumentException("PUBLISH is for the person's copy, made on the organiser's device.", nameof(method));
         }
 
-        var ics = InvitationCalendar.Write(interview, method, schedulingMailbox.Address, stamp);
         var recipients = interview.EmailedParticipants.Select(p => p.WorkEmail!).Prepend(interview.Organiser.WorkEmail);
-        return [.. recipients.Select(r => Single(interview, method, schedulingMailbox, r, ics, stamp))];
+        return [.. recipients.Select(r => Single(interview, method, schedulingMailbox, r,
+            InvitationCalendar.Write(interview, method, uids.ForAttendee(interview.Id, r), schedulingMailbox.Address, stamp), stamp))];
     }
 
     /// <summary>The delivery id of one message: stable across retries of the same send.</summary>

@@ -11,13 +11,15 @@ namespace Messaging.Scheduling.Invitations;
 /// </summary>
 public sealed record PersonInvitation(string Ics, string FileName, string Text, Uri MailTo)
 {
-    /// <summary>The person's copy of <paramref name="interview"/> (updates keep its UID and carry the interview's SEQUENCE;
-    /// a cancelled interview gives a cancelled copy).</summary>
-    public static PersonInvitation Create(Interview interview, string schedulingMailbox, Instant stamp)
+    /// <summary>The person's copy of <paramref name="interview"/> under <paramref name="uid"/>, the server's
+    /// <see cref="InvitationUids.ForPerson"/> (updates keep it and carry the interview's SEQUENCE; a cancelled interview
+    /// gives a cancelled copy). The UID names no interview and gives no worker's UID away.</summary>
+    /// <exception cref="ArgumentException">The UID or the mailbox is blank.</exception>
+    public static PersonInvitation Create(Interview interview, string uid, string schedulingMailbox, Instant stamp)
     {
         ArgumentNullException.ThrowIfNull(interview);
         var cancelled = interview.Status == InterviewStatus.Cancelled;
-        var calendar = InvitationCalendar.Build(interview, ItipMethod.Publish, schedulingMailbox, stamp);
+        var calendar = InvitationCalendar.Build(interview, ItipMethod.Publish, uid, schedulingMailbox, stamp);
         if (cancelled && calendar.Events.FirstOrDefault() is { } evt)
         {
             evt.Status = "CANCELLED";

@@ -1,6 +1,7 @@
 using Ical.Net;
 using Messaging.Scheduling.Availability;
 using Messaging.Scheduling.Interviews;
+using Messaging.Scheduling.Invitations;
 using Microsoft.Extensions.Logging;
 using MimeKit;
 using NodaTime;
@@ -37,15 +38,20 @@ public enum ReplyRefusal
     /// <summary>The attendee in the body is not one of the interview's invitees.</summary>
     NotAnInvitee,
 
+    /// <summary>The UID does not carry the token of the attendee the body names (<see cref="InvitationUids"/>): a forged
+    /// reply, one naming another invitee than the copy it answers, or one to an invitation sent before replies were
+    /// authenticated (a UID without token). The organiser re-sends (reschedules) to reach such an invitee again.</summary>
+    Unauthenticated,
+
     /// <summary>Reading or handing over the message failed unexpectedly (set by <see cref="ImapReplyPoller"/>, never by
     /// the processor): it is moved to the failed folder, logged with the exception's type only, and the poll goes on.</summary>
     Failed,
 }
 
-/// <summary>A reply taken: which interview, which invitee (read from the calendar body, not the mail sender), the
-/// answer, and the proposed time for a COUNTER.</summary>
+/// <summary>A reply taken: which interview, which invitee (read from the calendar body and proven by the UID's token,
+/// whoever sent the mail), the answer, and the proposed time for a COUNTER.</summary>
 public sealed record ParticipantReply(Guid InterviewId, Guid? MemberId, string Attendee, ReplyAnswer Answer, int Sequence,
-    bool SentFromAnotherAddress, Instant? ProposedStart = null, Instant? ProposedEnd = null);
+    Instant? ProposedStart = null, Instant? ProposedEnd = null);
 
 /// <summary>The result of reading one message: a reply, or a typed refusal.</summary>
 public sealed record ReplyOutcome(ParticipantReply? Reply, ReplyRefusal? Refusal)
@@ -53,27 +59,34 @@ public sealed record ReplyOutcome(ParticipantReply? Reply, ReplyRefusal? Refusal
     public static ReplyOutcome Refused(ReplyRefusal refusal) => new(null, refusal);
 }
 
-/// <summary>Looks up the live interview an iCalendar UID names (the server's store).</summary>
+/// <summary>Looks up an interview by the id its invitations' UIDs name (the server's store).</summary>
 public interface IInterviewLookup
 {
-    Interview? FindByUid(string uid);
+    Interview? FindById(Guid interviewId);
 }
 
 /// <summary>
 /// Reads iMIP replies (RFC 6047) from a scheduling mailbox: the calendar object is found wherever the mailer put it
 /// (text/calendar in an alternative, an .ics attachment, inside a forwarded message/rfc822), its METHOD must be REPLY or
 /// COUNTER. The ORGANIZER is not required (Outlook/Exchange omit it); the attendee is read from the body and must be an
-/// invitee of the interview the UID names, at its current SEQUENCE — the mail's From may differ (a secretariat
-/// forwarding, a delegate). Refusals are logged with their reason only.
+/// invitee of the interview the UID names, the UID must carry that invitee's token (<see cref="InvitationUids"/>: only
+/// their own copy of the invitation has it), and the reply must answer the current SEQUENCE. The mail's From is not
+/// looked at: it is forged at will, and may rightly differ (a secretariat answering the copy forwarded to it, a
+/// delegate). Refusals are logged with their reason only.
 /// </summary>
 public sealed partial class ReplyProcessor
 {
     private readonly IInterviewLookup _interviews;
+    private readonly InvitationUids _uids;
     private readonly ILogger<ReplyProcessor> _logger;
 
-    public ReplyProcessor(IInterviewLookup interviews, ILogger<ReplyProcessor> logger)
+    /// <param name="interviews">The interviews replies may answer.</param>
+    /// <param name="uids">The UIDs under the key the invitations were sent with.</param>
+    /// <param name="logger">Where refusals go, with their reason only.</param>
+    public ReplyProcessor(IInterviewLookup interviews, InvitationUids uids, ILogger<ReplyProcessor> logger)
     {
         _interviews = interviews ?? throw new ArgumentNullException(nameof(interviews));
+        _uids = uids ?? throw new ArgumentNullException(nameof(uids));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
     }
 
@@ -132,15 +145,16 @@ public sealed partial class ReplyProcessor
             return ReplyOutcome.Refused(refusal);
         }
 
-        var interview = _interviews.FindByUid(read.Uid);
-        if (interview is null || InterviewStateMachine.IsFinal(interview.Status))
+        var uid = InvitationUids.Read(read.Uid);
+        if (uid.Shape == InvitationUidShape.Legacy)
         {
-            return ReplyOutcome.Refused(ReplyRefusal.UnknownInterview);
+            return ReplyOutcome.Refused(ReplyRefusal.Unauthenticated);
         }
 
-        if (read.Sequence < interview.Sequence)
+        var interview = uid.Shape == InvitationUidShape.Attendee ? _interviews.FindById(uid.InterviewId) : null;
+        if (interview is null || interview.Id != uid.InterviewId || InterviewStateMachine.IsFinal(interview.Status))
         {
-            return ReplyOutcome.Refused(ReplyRefusal.StaleSequence);
+            return ReplyOutcome.Refused(ReplyRefusal.UnknownInterview);
         }
 
         var invitee = interview.EmailedParticipants.FirstOrDefault(p => p.WorkEmail == read.Attendee);
@@ -149,9 +163,19 @@ public sealed partial class ReplyProcessor
             return ReplyOutcome.Refused(ReplyRefusal.NotAnInvitee);
         }
 
-        var from = message.From.Mailboxes.Select(m => m.Address.ToLowerInvariant()).FirstOrDefault();
+        // Authentication before anything else about the answer: a forged reply is reported as such, stale or not.
+        if (!_uids.Authenticates(read.Uid, interview.Id, invitee.WorkEmail!))
+        {
+            return ReplyOutcome.Refused(ReplyRefusal.Unauthenticated);
+        }
+
+        if (read.Sequence < interview.Sequence)
+        {
+            return ReplyOutcome.Refused(ReplyRefusal.StaleSequence);
+        }
+
         return new ReplyOutcome(new ParticipantReply(interview.Id, invitee.MemberId, read.Attendee, read.Answer, read.Sequence,
-            from != read.Attendee, read.ProposedStart, read.ProposedEnd), null);
+            read.ProposedStart, read.ProposedEnd), null);
     }
 
     /// <summary>What the calendar object says, or why it is refused (the refusal means nothing beside a reply).

@@ -32,7 +32,7 @@ public sealed class SmtpDeliveryTests : IDisposable
     }
 
     private static IReadOnlyList<OutgoingInvitation> Messages(Interview interview, ItipMethod method = ItipMethod.Request)
-        => InvitationMessage.Build(interview, method, new MailboxAddress("Planning", "planning@messaging.example"), Samples.Utc("2027-03-01T08:00:00Z"));
+        => InvitationMessage.Build(interview, method, new MailboxAddress("Planning", "planning@messaging.example"), Samples.Uids, Samples.Utc("2027-03-01T08:00:00Z"));
 
     private static SmtpOptions Options(int? port = null, string? password = null) => new()
     {
@@ -139,7 +139,8 @@ public sealed class SmtpDeliveryTests : IDisposable
             Assert.Equal(part.ContentType.Parameters["method"], calendar.Method);
             return (calendar.Method, calendar.Events.Single().Uid, calendar.Events.Single().Sequence);
         }).OrderBy(c => c.Sequence).ToList();
-        Assert.Equal([("REQUEST", interview.Uid, 0), ("REQUEST", interview.Uid, 1), ("CANCEL", interview.Uid, 2)], calendars);
+        var uid = Samples.Uids.ForAttendee(interview.Id, worker);
+        Assert.Equal([("REQUEST", uid, 0), ("REQUEST", uid, 1), ("CANCEL", uid, 2)], calendars);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Messaging.Scheduling.Availability;
 using Messaging.Scheduling.Interviews;
+using Messaging.Scheduling.Invitations;
 using NodaTime;
 using NodaTime.Text;
 
@@ -13,6 +14,10 @@ internal static class Samples
     public static readonly Guid OrganiserId = Guid.Parse("11111111-1111-1111-1111-111111111111");
     public static readonly Guid WorkerId = Guid.Parse("22222222-2222-2222-2222-222222222222");
     public static readonly Guid JusticeAssistantId = Guid.Parse("33333333-3333-3333-3333-333333333333");
+
+    /// <summary>The test key of the invitations' UIDs: bytes 0 to 31 (<c>Replies/make-corpus.py</c> computes the corpus's
+    /// UIDs under the same key).</summary>
+    public static InvitationUids Uids => new([.. Enumerable.Range(0, InvitationUids.KeyLength).Select(i => (byte)i)]);
 
     public static Organiser Organiser => Organiser.Create(OrganiserId, "organiser@caprev.example", "CAPREV");
 

@@ -93,7 +93,7 @@ public class InterviewStateMachineTests
 
         Assert.Equal((0, 1, 2), (interview.Sequence, moved.Sequence, cancelled.Sequence));
         Assert.Equal(InterviewStatus.Rescheduled, moved.Status);
-        Assert.Equal(interview.Uid, cancelled.Uid);
+        Assert.Equal(interview.Id, cancelled.Id);
         var e = Assert.Throws<InterviewTransitionRefusedException>(() => cancelled.Cancel(Before));
         Assert.Equal(InterviewRefusal.AlreadyFinal, e.Reason);
     }

@@ -14,16 +14,17 @@ public class InvitationTests
     private const string Mailbox = "planning@messaging.example";
     private static readonly Instant Stamp = Samples.Utc("2027-03-01T08:00:00Z");
     private static readonly Instant Earlier = Samples.Utc("2027-03-01T07:00:00Z");
+    private static readonly string WorkerUid = Samples.Uids.ForAttendee(Samples.Interview().Id, "worker@safer.example");
 
     [Fact]
     public async Task Request_ParsesBackInIcalNetAndIcalJs_WithEveryItipField()
     {
-        var ics = InvitationCalendar.Write(Samples.Interview(), ItipMethod.Request, Mailbox, Stamp);
+        var ics = InvitationCalendar.Write(Samples.Interview(), ItipMethod.Request, WorkerUid, Mailbox, Stamp);
 
         var calendar = Calendar.Load(ics)!;
         var evt = calendar.Events.Single();
         Assert.Equal("REQUEST", calendar.Method);
-        Assert.Equal("44444444444444444444444444444444@interviews.messaging", evt.Uid);
+        Assert.Equal(WorkerUid, evt.Uid);
         Assert.Equal(0, evt.Sequence);
         Assert.Equal(new DateTime(2027, 3, 1, 8, 0, 0), evt.DtStamp!.Value);
         Assert.Equal("mailto:" + Mailbox, evt.Organizer!.Value!.ToString());
@@ -60,7 +61,7 @@ public class InvitationTests
         var start = Samples.Utc(startUtc);
         var interview = Interview.Propose(Guid.NewGuid(), Samples.CaseReference, Samples.Organiser, [Samples.Worker, Participant.ThePerson],
             start, Duration.FromMinutes(minutes), InterviewPlace.ServiceAddress("Rue 1"));
-        var ics = InvitationCalendar.Write(interview, ItipMethod.Request, Mailbox, Stamp);
+        var ics = InvitationCalendar.Write(interview, ItipMethod.Request, WorkerUid, Mailbox, Stamp);
 
         Assert.Contains("DTSTART" + expectedDtStart + "\r\n", ics, StringComparison.Ordinal);
         var evt = Calendar.Load(ics)!.Events.Single();
@@ -81,13 +82,13 @@ public class InvitationTests
         var moved = first.Reschedule(first.Start + Duration.FromDays(4), first.Duration, InterviewPlace.Video(new Uri("https://video.example/room/42")), Earlier);
         var cancelled = moved.Cancel(Earlier);
 
-        var update = Calendar.Load(InvitationCalendar.Write(moved, ItipMethod.Request, Mailbox, Stamp))!;
-        var cancelIcs = InvitationCalendar.Write(cancelled, ItipMethod.Cancel, Mailbox, Stamp);
+        var update = Calendar.Load(InvitationCalendar.Write(moved, ItipMethod.Request, WorkerUid, Mailbox, Stamp))!;
+        var cancelIcs = InvitationCalendar.Write(cancelled, ItipMethod.Cancel, WorkerUid, Mailbox, Stamp);
         var cancel = Calendar.Load(cancelIcs)!;
 
-        Assert.Equal((first.Uid, 1), (update.Events.Single().Uid, update.Events.Single().Sequence));
+        Assert.Equal((WorkerUid, 1), (update.Events.Single().Uid, update.Events.Single().Sequence));
         Assert.Equal("https://video.example/room/42", update.Events.Single().Location);
-        Assert.Equal(("CANCEL", "CANCELLED", first.Uid, 2), (cancel.Method, cancel.Events.Single().Status, cancel.Events.Single().Uid, cancel.Events.Single().Sequence));
+        Assert.Equal(("CANCEL", "CANCELLED", WorkerUid, 2), (cancel.Method, cancel.Events.Single().Status, cancel.Events.Single().Uid, cancel.Events.Single().Sequence));
         var js = await IcalJs.ParseAsync(cancelIcs);
         Assert.Equal("CANCEL", js.GetProperty("method").GetString());
         Assert.Equal("CANCELLED", js.GetProperty("events")[0].GetProperty("status").GetString());
@@ -100,7 +101,7 @@ public class InvitationTests
     public void Messages_OnePerAttendee_MixedAlternativeLayout_SameMethodInMimeAndBody(ItipMethod method)
     {
         var interview = method == ItipMethod.Cancel ? Samples.Interview().Cancel(Earlier) : Samples.Interview();
-        var messages = InvitationMessage.Build(interview, method, new MailboxAddress("Planning", Mailbox), Stamp);
+        var messages = InvitationMessage.Build(interview, method, new MailboxAddress("Planning", Mailbox), Samples.Uids, Stamp);
 
         Assert.Equal(["organiser@caprev.example", "worker@safer.example", "aj@mj-liege.example"], messages.Select(m => m.Recipient));
         Assert.Equal(3, messages.Select(m => m.DeliveryId).Distinct().Count());
@@ -122,6 +123,7 @@ public class InvitationTests
             var name = InvitationCalendar.MethodName(method);
             Assert.Equal(name, calendarPart.ContentType.Parameters["method"]);
             Assert.Equal(name, Calendar.Load(calendarPart.Text)!.Method);
+            Assert.Equal(Samples.Uids.ForAttendee(interview.Id, outgoing.Recipient), Calendar.Load(calendarPart.Text)!.Events.Single().Uid);
 
             var attachment = Assert.IsType<MimePart>(mixed[1]);
             Assert.True(attachment.IsAttachment);
@@ -136,7 +138,7 @@ public class InvitationTests
     [Fact]
     public void SubjectAndBody_SayOnlyServiceDatePlaceAndCaseReference()
     {
-        var message = InvitationMessage.Build(Samples.Interview(), ItipMethod.Request, new MailboxAddress("Planning", Mailbox), Stamp)[1].Message;
+        var message = InvitationMessage.Build(Samples.Interview(), ItipMethod.Request, new MailboxAddress("Planning", Mailbox), Samples.Uids, Stamp)[1].Message;
 
         Assert.Equal("Invitation : entretien du 26/03/2027 10:00 – CAPREV – réf. ABCDEFGHIJKLMNOPQRSTUVWXYA", message.Subject);
         Assert.Equal(
@@ -148,10 +150,12 @@ public class InvitationTests
     [Fact]
     public async Task PersonInvitation_IsAPublishWithoutAttendees_AndAMailtoWithoutRecipient()
     {
-        var invitation = PersonInvitation.Create(Samples.Interview(), Mailbox, Stamp);
+        var invitation = PersonInvitation.Create(Samples.Interview(), Samples.Uids.ForPerson(Samples.Interview().Id), Mailbox, Stamp);
 
         var calendar = Calendar.Load(invitation.Ics)!;
         Assert.Equal("PUBLISH", calendar.Method);
+        Assert.Equal(Samples.Uids.ForPerson(Samples.Interview().Id), calendar.Events.Single().Uid);
+        Assert.DoesNotContain("44444444444444444444444444444444", invitation.Ics, StringComparison.Ordinal);
         Assert.Empty(calendar.Events.Single().Attendees);
         Assert.DoesNotContain("worker@safer.example", invitation.Ics, StringComparison.Ordinal);
         Assert.StartsWith("mailto:?subject=", invitation.MailTo.OriginalString, StringComparison.Ordinal);

@@ -4,6 +4,7 @@ using MailKit.Search;
 using MailKit.Security;
 using Messaging.Scheduling.Delivery;
 using Messaging.Scheduling.Interviews;
+using Messaging.Scheduling.Invitations;
 using Messaging.Scheduling.Replies;
 using Messaging.Scheduling.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
@@ -18,8 +19,11 @@ public class ReplyCorpusTests
 
     private sealed class Lookup(Interview interview) : IInterviewLookup
     {
-        public Interview? FindByUid(string uid) => uid == interview.Uid ? interview : null;
+        public Interview? FindById(Guid interviewId) => interviewId == interview.Id ? interview : null;
     }
+
+    private static ReplyProcessor Processor(Interview interview, ILogger<ReplyProcessor>? logger = null)
+        => new(new Lookup(interview), Samples.Uids, logger ?? new RecordingLogger<ReplyProcessor>());
 
     /// <summary>Keeps every formatted log line, to check that none carries content.</summary>
     internal sealed class RecordingLogger<T> : ILogger<T>
@@ -42,26 +46,28 @@ public class ReplyCorpusTests
 
     internal static MimeMessage Load(string name) => MimeMessage.Load(Path.Combine(AppContext.BaseDirectory, "Replies", name));
 
+    /// <summary>Each answers the attendee's own copy (its UID carries their token), whoever sent the mail: the forwarded
+    /// reply comes from a secretariat, the COUNTER from a third address.</summary>
     [Theory]
-    [InlineData("outlook-accept-without-organizer.eml", ReplyAnswer.Accepted, "worker@safer.example", false)]
-    [InlineData("gmail-decline.eml", ReplyAnswer.Declined, "aj@mj-liege.example", false)]
-    [InlineData("apple-tentative.eml", ReplyAnswer.Tentative, "worker@safer.example", false)]
-    [InlineData("forwarded-reply-from-another-address.eml", ReplyAnswer.Accepted, "worker@safer.example", true)]
-    [InlineData("counter-proposal.eml", ReplyAnswer.ProposedAnotherTime, "worker@safer.example", true)]
-    public void RealisticReplies_AreUnderstood_WithTheAttendeeReadFromTheBody(string file, ReplyAnswer answer, string attendee, bool fromAnotherAddress)
+    [InlineData("outlook-accept-without-organizer.eml", ReplyAnswer.Accepted, "worker@safer.example")]
+    [InlineData("gmail-decline.eml", ReplyAnswer.Declined, "aj@mj-liege.example")]
+    [InlineData("apple-tentative.eml", ReplyAnswer.Tentative, "worker@safer.example")]
+    [InlineData("forwarded-reply-from-another-address.eml", ReplyAnswer.Accepted, "worker@safer.example")]
+    [InlineData("counter-proposal.eml", ReplyAnswer.ProposedAnotherTime, "worker@safer.example")]
+    public void RealisticReplies_AreUnderstood_WithTheAttendeeReadFromTheBody(string file, ReplyAnswer answer, string attendee)
     {
-        var outcome = new ReplyProcessor(new Lookup(Current), new RecordingLogger<ReplyProcessor>()).Process(Load(file));
+        var outcome = Processor(Current).Process(Load(file));
 
         Assert.Null(outcome.Refusal);
         var reply = outcome.Reply!;
-        Assert.Equal((Current.Id, answer, attendee, fromAnotherAddress), (reply.InterviewId, reply.Answer, reply.Attendee, reply.SentFromAnotherAddress));
+        Assert.Equal((Current.Id, answer, attendee), (reply.InterviewId, reply.Answer, reply.Attendee));
         Assert.Equal(Current.Participants.First(p => p.WorkEmail == attendee).MemberId, reply.MemberId);
     }
 
     [Fact]
     public void CounterProposal_CarriesTheProposedTime()
     {
-        var reply = new ReplyProcessor(new Lookup(Current), new RecordingLogger<ReplyProcessor>()).Process(Load("counter-proposal.eml")).Reply!;
+        var reply = Processor(Current).Process(Load("counter-proposal.eml")).Reply!;
 
         Assert.Equal((Samples.Utc("2027-03-30T12:00:00Z"), Samples.Utc("2027-03-30T13:00:00Z")), (reply.ProposedStart, reply.ProposedEnd));
     }
@@ -73,11 +79,17 @@ public class ReplyCorpusTests
     [InlineData("not-a-calendar.eml", ReplyRefusal.NotACalendarReply)]
     [InlineData("counter-unknown-tzid.eml", ReplyRefusal.Malformed)]
     [InlineData("counter-absurd-duration.eml", ReplyRefusal.Malformed)]
+    [InlineData("gmail-decline-to-a-legacy-invitation.eml", ReplyRefusal.Unauthenticated)]
+    [InlineData("forged-with-the-legacy-uid.eml", ReplyRefusal.Unauthenticated)]
+    [InlineData("forged-with-the-persons-uid.eml", ReplyRefusal.UnknownInterview)]
+    [InlineData("forged-by-another-invitee.eml", ReplyRefusal.Unauthenticated)]
+    [InlineData("counter-by-another-invitee.eml", ReplyRefusal.Unauthenticated)]
+    [InlineData("forged-with-a-guessed-token.eml", ReplyRefusal.Unauthenticated)]
     public void BadReplies_AreRefusedWithTheirReason_AndLoggedWithoutContent(string file, ReplyRefusal refusal)
     {
         var logger = new RecordingLogger<ReplyProcessor>();
 
-        var outcome = new ReplyProcessor(new Lookup(Current), logger).Process(Load(file));
+        var outcome = Processor(Current, logger).Process(Load(file));
 
         Assert.Equal(refusal, outcome.Refusal);
         var line = Assert.Single(logger.Lines);
@@ -89,9 +101,26 @@ public class ReplyCorpusTests
     {
         var moved = Current.Reschedule(Current.Start + Duration.FromDays(1), Current.Duration, Current.Place, Samples.Utc("2027-03-01T00:00:00Z"));
 
-        var outcome = new ReplyProcessor(new Lookup(moved), new RecordingLogger<ReplyProcessor>()).Process(Load("stale-sequence.eml"));
+        var outcome = Processor(moved).Process(Load("stale-sequence.eml"));
 
         Assert.Equal(ReplyRefusal.StaleSequence, outcome.Refusal);
+    }
+
+    [Fact]
+    public void GenuineReplies_AreRefused_UnderAnotherDeploymentsKey()
+    {
+        var processor = new ReplyProcessor(new Lookup(Current), new InvitationUids(InvitationUids.NewKey()), new RecordingLogger<ReplyProcessor>());
+
+        Assert.All(new[] { "outlook-accept-without-organizer.eml", "gmail-decline.eml", "counter-proposal.eml" },
+            file => Assert.Equal(ReplyRefusal.Unauthenticated, processor.Process(Load(file)).Refusal));
+    }
+
+    [Fact]
+    public void AForgedReply_IsRefusedAsUnauthenticated_BeforeItsSequenceIsLookedAt()
+    {
+        var moved = Current.Reschedule(Current.Start + Duration.FromDays(1), Current.Duration, Current.Place, Samples.Utc("2027-03-01T00:00:00Z"));
+
+        Assert.Equal(ReplyRefusal.Unauthenticated, Processor(moved).Process(Load("forged-by-another-invitee.eml")).Refusal);
     }
 
     [Fact]
@@ -99,7 +128,7 @@ public class ReplyCorpusTests
     {
         var cancelled = Current.Cancel(Samples.Utc("2027-03-01T00:00:00Z"));
 
-        var outcome = new ReplyProcessor(new Lookup(cancelled), new RecordingLogger<ReplyProcessor>()).Process(Load("gmail-decline.eml"));
+        var outcome = Processor(cancelled).Process(Load("gmail-decline.eml"));
 
         Assert.Equal(ReplyRefusal.UnknownInterview, outcome.Refusal);
     }
@@ -210,7 +239,7 @@ public class ImapReplyPollerTests
             UserName = TestServices.ImapUser,
             Password = new Secret(TestServices.ImapPassword),
         },
-        new ReplyProcessor(lookup ?? new SingleLookup(Samples.Interview()), new ReplyCorpusTests.RecordingLogger<ReplyProcessor>()),
+        new ReplyProcessor(lookup ?? new SingleLookup(Samples.Interview()), Samples.Uids, new ReplyCorpusTests.RecordingLogger<ReplyProcessor>()),
         logger ?? new ReplyCorpusTests.RecordingLogger<ImapReplyPoller>());
 
     private static async Task<ImapClient> ConnectAsync()
@@ -267,7 +296,7 @@ public class ImapReplyPollerTests
 
     private sealed class SingleLookup(Interview interview) : IInterviewLookup
     {
-        public Interview? FindByUid(string uid) => uid == interview.Uid ? interview : null;
+        public Interview? FindById(Guid interviewId) => interviewId == interview.Id ? interview : null;
     }
 
     /// <summary>A lookup whose first call fails, as a store that is briefly unreachable does.</summary>
@@ -275,8 +304,8 @@ public class ImapReplyPollerTests
     {
         private int _calls;
 
-        public Interview? FindByUid(string uid) => ++_calls == 1
-            ? throw new InvalidOperationException($"The store is unreachable for {uid}.")
-            : uid == interview.Uid ? interview : null;
+        public Interview? FindById(Guid interviewId) => ++_calls == 1
+            ? throw new InvalidOperationException($"The store is unreachable for {interviewId:D}.")
+            : interviewId == interview.Id ? interview : null;
     }
 }

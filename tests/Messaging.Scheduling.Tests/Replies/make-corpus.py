@@ -1,12 +1,44 @@
 # Writes the REPLY corpus (.eml) beside this file: run with python3 from this folder. The messages follow the
 # structure of real Outlook/Exchange, Gmail and Apple Mail replies (headers, MIME layout, encodings), with test addresses.
-import base64, textwrap
-UID = "44444444444444444444444444444444@interviews.messaging"
+import base64, hashlib, hmac, textwrap
+
+# The UIDs of the invitations these messages answer: each attendee's copy carries its own token, HMAC-SHA256 under the
+# server's key (here the test key of Samples.Uids: bytes 0 to 31) over a domain label, the interview id and the
+# attendee's address, truncated to 160 bits (Messaging.Scheduling's InvitationUids; a unit test pins the same values).
+KEY = bytes(range(32))
+INTERVIEW = "44444444444444444444444444444444"
+
+
+def attendee_uid(address, interview=INTERVIEW):
+    token = hmac.new(KEY, f"messaging.interview-uid.attendee.v1\n{interview}\n{address}".encode(), hashlib.sha256).digest()[:20]
+    return f"{interview}.{token.hex()}@interviews.messaging"
+
+
+def person_uid(interview=INTERVIEW):
+    token = hmac.new(KEY, f"messaging.interview-uid.person.v1\n{interview}".encode(), hashlib.sha256).digest()[:20]
+    return f"{token.hex()}@interviews.messaging"
+
+
+WORKER_UID = attendee_uid("worker@safer.example")
+AJ_UID = attendee_uid("aj@mj-liege.example")
+# The one UID every copy carried before replies were authenticated (the person's copy gave it away as "<id>-p@…").
+LEGACY_UID = f"{INTERVIEW}@interviews.messaging"
 NL = "\r\n"
 
 
 def crlf(s):
     return s.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+def fold(s):
+    """RFC 5545 §3.1 line folding as Exchange does it: lines over 75 characters continue on the next after a space."""
+    out = []
+    for line in s.split(NL):
+        while len(line) > 75:
+            out.append(line[:75])
+            line = " " + line[75:]
+        out.append(line)
+    return NL.join(out)
 
 
 def b64(s):
@@ -16,7 +48,7 @@ def b64(s):
 OUTLOOK_TEXT = b64("Accepté" + NL)
 GMAIL_TEXT = b64("aj@mj-liege.example a refusé cette invitation." + NL)
 
-outlook_ics = crlf(f"""BEGIN:VCALENDAR
+outlook_ics = fold(crlf(f"""BEGIN:VCALENDAR
 METHOD:REPLY
 PRODID:Microsoft Exchange Server 2010
 VERSION:2.0
@@ -40,7 +72,7 @@ ATTENDEE;PARTSTAT=ACCEPTED;CN=Worker SAFER:mailto:Worker@safer.example
 SUMMARY;LANGUAGE=fr-BE:Accepté: Entretien – CAPREV – réf. ABCDEFGHIJKLMNOPQRSTUVWXYA
 DTSTART;TZID=Romance Standard Time:20270326T100000
 DTEND;TZID=Romance Standard Time:20270326T110000
-UID:{UID}
+UID:{WORKER_UID}
 CLASS:PUBLIC
 PRIORITY:5
 DTSTAMP:20270302T091500Z
@@ -57,7 +89,7 @@ X-MICROSOFT-CDO-INSTTYPE:0
 X-MICROSOFT-DISALLOW-COUNTER:FALSE
 END:VEVENT
 END:VCALENDAR
-""")
+"""))
 OUTLOOK_ICS = b64(outlook_ics)
 outlook = crlf(f"""Received: from EX01.safer.example (10.0.0.5) by EX02.safer.example
  (10.0.0.6) with Microsoft SMTP Server id 15.1.2507.39; Tue, 2 Mar 2027 10:15:01 +0100
@@ -91,7 +123,9 @@ Content-Transfer-Encoding: base64
 """)
 open("outlook-accept-without-organizer.eml", "w", newline="").write(outlook)
 
-gmail_ics = crlf(f"""BEGIN:VCALENDAR
+
+def gmail_decline(name, gmail_uid, message_id):
+    gmail_ics = crlf(f"""BEGIN:VCALENDAR
 PRODID:-//Google Inc//Google Calendar 70.9054//EN
 VERSION:2.0
 CALSCALE:GREGORIAN
@@ -101,7 +135,7 @@ DTSTART:20270326T090000Z
 DTEND:20270326T100000Z
 DTSTAMP:20270302T101010Z
 ORGANIZER;CN=CAPREV:mailto:planning@messaging.example
-UID:{UID}
+UID:{gmail_uid}
 ATTENDEE;CUTYPE=INDIVIDUAL;ROLE=REQ-PARTICIPANT;PARTSTAT=DECLINED;CN=aj@mj-liege.example;X-NUM-GUESTS=0:mailto:aj@mj-liege.example
 CREATED:20270301T080000Z
 LAST-MODIFIED:20270302T101010Z
@@ -113,10 +147,10 @@ TRANSP:OPAQUE
 END:VEVENT
 END:VCALENDAR
 """)
-GMAIL_ICS = b64(gmail_ics)
-gmail = crlf(f"""MIME-Version: 1.0
+    gmail_ics_base64 = b64(gmail_ics)
+    gmail = crlf(f"""MIME-Version: 1.0
 Date: Tue, 02 Mar 2027 10:10:10 +0000
-Message-ID: <CAF=gmail-reply-0001@mail.gmail.com>
+Message-ID: <{message_id}@mail.gmail.com>
 Subject: =?UTF-8?Q?Refus=C3=A9_=3A_Entretien_=E2=80=93_CAPREV?=
 From: aj@mj-liege.example
 To: planning@messaging.example
@@ -146,10 +180,16 @@ Content-Type: application/ics; name="invite.ics"
 Content-Disposition: attachment; filename="invite.ics"
 Content-Transfer-Encoding: base64
 
-{GMAIL_ICS}
+{gmail_ics_base64}
 --000000000000gmailmixed--
 """)
-open("gmail-decline.eml", "w", newline="").write(gmail)
+    open(name + ".eml", "w", newline="").write(gmail)
+
+
+gmail_decline("gmail-decline", AJ_UID, "CAF=gmail-reply-0001")
+# The same answer to an invitation sent before replies were authenticated: its UID has no token, so it is refused (the
+# organiser reschedules, which sends every invitee a copy with their own UID).
+gmail_decline("gmail-decline-to-a-legacy-invitation", LEGACY_UID, "CAF=gmail-reply-0002")
 
 apple_ics = crlf(f"""BEGIN:VCALENDAR
 METHOD:REPLY
@@ -181,7 +221,7 @@ ORGANIZER;CN=CAPREV;EMAIL=planning@messaging.example:mailto:planning@messaging.e
 REQUEST-STATUS:2.0;Success
 SEQUENCE:0
 SUMMARY:Entretien – CAPREV – réf. ABCDEFGHIJKLMNOPQRSTUVWXYA
-UID:{UID}
+UID:{WORKER_UID}
 END:VEVENT
 END:VCALENDAR
 """)
@@ -236,7 +276,8 @@ Content-Disposition: attachment
 open("forwarded-reply-from-another-address.eml", "w", newline="").write(forwarded)
 
 
-def simple(name, attendees, seq, uid=UID, method="REPLY", start="20270326T090000Z", end="20270326T100000Z", times=None):
+def simple(name, attendees, seq, uid=WORKER_UID, method="REPLY", start="20270326T090000Z", end="20270326T100000Z", times=None,
+           sender="someone@example.org"):
     times = times or f"DTSTART:{start}\nDTEND:{end}"
     ics = crlf(f"""BEGIN:VCALENDAR
 VERSION:2.0
@@ -251,7 +292,7 @@ DTSTAMP:20270302T090000Z
 END:VEVENT
 END:VCALENDAR
 """)
-    msg = crlf(f"""From: someone@example.org
+    msg = crlf(f"""From: {sender}
 To: planning@messaging.example
 Subject: Reply
 Date: Tue, 2 Mar 2027 09:00:00 +0000
@@ -266,7 +307,7 @@ Content-Type: text/calendar; charset=utf-8; method={method}
 simple("non-invitee", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:intruder@evil.example", 0)
 simple("stale-sequence", "ATTENDEE;PARTSTAT=DECLINED:mailto:worker@safer.example", 0)
 simple("unknown-uid", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:worker@safer.example", 0,
-       uid="ffffffffffffffffffffffffffffffff@interviews.messaging")
+       uid=attendee_uid("worker@safer.example", "ffffffffffffffffffffffffffffffff"))
 simple("two-attendees", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:worker@safer.example\nATTENDEE;PARTSTAT=ACCEPTED:mailto:aj@mj-liege.example", 0)
 simple("counter-proposal", "ATTENDEE;PARTSTAT=TENTATIVE:mailto:worker@safer.example", 0, method="COUNTER",
        start="20270330T120000Z", end="20270330T130000Z")
@@ -276,6 +317,16 @@ simple("counter-unknown-tzid", "ATTENDEE;PARTSTAT=TENTATIVE:mailto:worker@safer.
        times="DTSTART;TZID=Foo/Bar:20270330T120000\nDTEND;TZID=Foo/Bar:20270330T130000")
 simple("counter-absurd-duration", "ATTENDEE;PARTSTAT=TENTATIVE:mailto:worker@safer.example", 0, method="COUNTER",
        times="DTSTART:20270330T120000Z\nDURATION:P9999999W")
+# Forgeries (the review of 2026-11-29, finding 1), each naming the justice assistant: with the UID of the person's
+# copy (it names no interview); with the id-only UID the person's copy used to give away; by the worker, another
+# invitee, with the UID of the worker's own copy (a REPLY and a COUNTER); and with a guessed token.
+simple("forged-with-the-persons-uid", "ATTENDEE;PARTSTAT=DECLINED:mailto:aj@mj-liege.example", 0, uid=person_uid())
+simple("forged-with-the-legacy-uid", "ATTENDEE;PARTSTAT=DECLINED:mailto:aj@mj-liege.example", 0, uid=LEGACY_UID)
+simple("forged-by-another-invitee", "ATTENDEE;PARTSTAT=DECLINED:mailto:aj@mj-liege.example", 0, sender="worker@safer.example")
+simple("counter-by-another-invitee", "ATTENDEE;PARTSTAT=TENTATIVE:mailto:aj@mj-liege.example", 0, method="COUNTER",
+       start="20270330T120000Z", end="20270330T130000Z", sender="worker@safer.example")
+simple("forged-with-a-guessed-token", "ATTENDEE;PARTSTAT=ACCEPTED:mailto:aj@mj-liege.example", 0,
+       uid=f"{INTERVIEW}.9f2c41d07ab35e6c8d1f0a4b2e7c9d3f6a8b0c1e@interviews.messaging")
 open("not-a-calendar.eml", "w", newline="").write(crlf("""From: worker@safer.example
 To: planning@messaging.example
 Subject: Question

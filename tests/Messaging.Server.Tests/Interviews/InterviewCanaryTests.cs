@@ -37,7 +37,7 @@ public abstract class InterviewCanaryTests(StorageProvider storage)
         Directory.CreateDirectory(device);
         try
         {
-            var person = PersonInvitation.Create(Rebuild(entry), entry.SchedulingMailbox, Instant.FromDateTimeOffset(world.App.Clock.GetUtcNow()));
+            var person = PersonInvitation.Create(Rebuild(entry), entry.PersonUid, entry.SchedulingMailbox, Instant.FromDateTimeOffset(world.App.Clock.GetUtcNow()));
             await File.WriteAllTextAsync(Path.Combine(device, person.FileName), person.Ics);
             await File.WriteAllTextAsync(Path.Combine(device, "message.txt"), $"Bonjour {PersonName},\n\n{person.Text}\nNote : {CaseSentence}\n");
 
@@ -110,7 +110,8 @@ public abstract class InterviewCanaryTests(StorageProvider storage)
         }
     }
 
-    private static Interview Rebuild(InterviewEntry entry)
+    /// <summary>The library's interview from the server's entry, as the organiser's device rebuilds it for the person's copy.</summary>
+    internal static Interview Rebuild(InterviewEntry entry)
     {
         var participants = entry.Participants.Select(p => p.Role switch
         {

@@ -4,6 +4,7 @@ using Hangfire.Common;
 using Hangfire.States;
 using Ical.Net;
 using Messaging.Contracts;
+using Messaging.Scheduling.Invitations;
 using Messaging.Scheduling.Tests.Infrastructure;
 using Messaging.Server.Features.Interviews;
 using Messaging.Server.Persistence;
@@ -27,18 +28,23 @@ public abstract class InterviewFlowTests(StorageProvider storage)
 
         Assert.Equal(InterviewState.Proposed, entry.State);
         Assert.Equal(0, entry.Sequence);
+        var uids = await world.UidsAsync();
         foreach (var address in world.Addresses)
         {
             await world.WaitAsync(() => TestServices.Received(address).Length == 1, $"the invitation to {address}");
             var calendar = AssertCalendarPart(InterviewWorld.SmtpMessages(address).Single(), "REQUEST");
             var evt = calendar.Events.Single();
-            Assert.Equal(entry.Uid, evt.Uid);
+            Assert.Equal(uids.ForAttendee(entry.InterviewId, address), evt.Uid); // each address its own UID, with its token
             Assert.Equal(0, evt.Sequence);
             Assert.Equal("mailto:" + entry.SchedulingMailbox, evt.Organizer!.Value!.ToString());
             Assert.Equal(entry.Start.UtcDateTime, evt.Start!.AsUtc);
         }
 
-        // The person has no address on the server: three emails, no fourth.
+        // Three distinct UIDs, none the person's (which names no interview); the person has no address on the server:
+        // three emails, no fourth.
+        Assert.Equal(4, world.Addresses.Select(a => uids.ForAttendee(entry.InterviewId, a)).Append(entry.PersonUid).Distinct().Count());
+        Assert.Equal((uids.ForPerson(entry.InterviewId), InvitationUidShape.Foreign), (entry.PersonUid, InvitationUids.Read(entry.PersonUid).Shape));
+        Assert.DoesNotContain(entry.InterviewId.ToString("N"), entry.PersonUid, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(3, entry.Participants.Count);
         Assert.Null(entry.Participants.Single(p => p.Role == InterviewParticipantRole.Person).WorkEmail);
         await world.WaitAsync(() => world.ReadAsync(entry.InterviewId).Result.Participants.Where(p => p.MemberId is not null)
@@ -72,20 +78,24 @@ public abstract class InterviewFlowTests(StorageProvider storage)
         await world.WaitAsync(() => TestServices.Received(world.WorkerBEmail).Length == 1, "the first invitation");
 
         var moved = await world.RescheduleAsync(entry.InterviewId, world.StartIn(4, 13));
-        Assert.Equal((InterviewState.Rescheduled, 1, entry.Uid), (moved.State, moved.Sequence, moved.Uid));
+        Assert.Equal((InterviewState.Rescheduled, 1, entry.PersonUid), (moved.State, moved.Sequence, moved.PersonUid));
         await world.WaitAsync(() => TestServices.Received(world.WorkerBEmail).Length == 2, "the update");
 
         var cancelled = await world.CancelAsync(entry.InterviewId);
         Assert.Equal((InterviewState.Cancelled, 2), (cancelled.State, cancelled.Sequence));
+        var uids = await world.UidsAsync();
         foreach (var address in world.Addresses)
         {
+            var uid = uids.ForAttendee(entry.InterviewId, address); // the same for the request, its update and its cancel
             await world.WaitAsync(() => TestServices.Received(address).Length == 3, $"the cancellation to {address}");
             var messages = InterviewWorld.SmtpMessages(address);
             var update = AssertCalendarPart(messages.Single(m => (m.Subject ?? string.Empty).StartsWith("Modifié", StringComparison.Ordinal)), "REQUEST").Events.Single();
-            Assert.Equal((entry.Uid, 1), (update.Uid, update.Sequence));
+            Assert.Equal((uid, 1), (update.Uid, update.Sequence));
             Assert.Equal(moved.Start.UtcDateTime, update.Start!.AsUtc);
             var cancel = AssertCalendarPart(messages.Single(m => (m.Subject ?? string.Empty).StartsWith("Annulé", StringComparison.Ordinal)), "CANCEL").Events.Single();
-            Assert.Equal((entry.Uid, 2, "CANCELLED"), (cancel.Uid, cancel.Sequence, cancel.Status));
+            Assert.Equal((uid, 2, "CANCELLED"), (cancel.Uid, cancel.Sequence, cancel.Status));
+            var request = AssertCalendarPart(messages.Single(m => (m.Subject ?? string.Empty).StartsWith("Invitation", StringComparison.Ordinal)), "REQUEST");
+            Assert.Equal(uid, request.Events.Single().Uid);
         }
 
         await Refusal.AssertHubAsync(ErrorCodes.InterviewTransitionRefused, () => world.RescheduleAsync(entry.InterviewId, world.StartIn(5)));
@@ -114,10 +124,11 @@ public abstract class InterviewFlowTests(StorageProvider storage)
         await world.RestartAsync();
         await world.WaitAsync(() => Cancels(world).Count == 3, "the CANCEL sent after the restart");
         Assert.Equal(world.Addresses.Order(StringComparer.Ordinal), Cancels(world).SelectMany(m => m.To.Mailboxes.Select(b => b.Address)).Order(StringComparer.Ordinal));
+        var uids = await world.UidsAsync();
         Assert.All(Cancels(world), m =>
         {
             var cancel = AssertCalendarPart(m, "CANCEL").Events.Single();
-            Assert.Equal((entry.Uid, 1), (cancel.Uid, cancel.Sequence));
+            Assert.Equal((uids.ForAttendee(entry.InterviewId, m.To.Mailboxes.Single().Address), 1), (cancel.Uid, cancel.Sequence));
         });
         await world.WaitAsync(() => world.ReadAsync(entry.InterviewId).Result is var i && i.OrganiserDelivery == InterviewDeliveryState.Sent
             && i.Participants.Where(p => p.MemberId is not null).All(p => p.Delivery == InterviewDeliveryState.Sent), "the CANCEL recorded as sent");

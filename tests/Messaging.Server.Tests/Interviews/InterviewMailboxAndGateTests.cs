@@ -6,6 +6,7 @@ using MailKit.Net.Imap;
 using MailKit.Security;
 using Messaging.Contracts;
 using Messaging.Scheduling.Availability;
+using Messaging.Scheduling.Invitations;
 using Messaging.Scheduling.Tests.Infrastructure;
 using Messaging.Server.Features.Interviews;
 using Messaging.Server.Persistence;
@@ -14,6 +15,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
+using NodaTime;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
@@ -45,24 +47,77 @@ public abstract class InterviewMailboxAndGateTests(StorageProvider storage)
         Assert.Contains(InterviewReplyPollJob.Id, world.App.RecurringJobIds());
         var entry = await world.ProposeAsync(world.StartIn(3));
         await world.RescheduleAsync(entry.InterviewId, world.StartIn(4));
+        var workerB = await UidOfOwnCopyAsync(world, world.WorkerBEmail);
+        var justiceAssistant = await UidOfOwnCopyAsync(world, world.JusticeAssistantEmail);
 
-        await AppendAsync(Reply(entry.Uid, 1, world.WorkerBEmail, "ACCEPTED", from: "secretariat@b.example"));
-        await AppendAsync(Reply(entry.Uid, 0, world.JusticeAssistantEmail, "ACCEPTED"));          // stale SEQUENCE
-        await AppendAsync(Reply(entry.Uid, 1, "stranger@elsewhere.example", "DECLINED"));         // not an invitee
-        await AppendAsync(Reply("0123456789abcdef0123456789abcdef@interviews.messaging", 1, world.WorkerBEmail, "DECLINED")); // unknown UID
+        // Worker B's secretariat answers the copy B forwarded to it: taken, whoever sends the mail.
+        await AppendAsync(Reply(workerB, 1, world.WorkerBEmail, "ACCEPTED", from: "secretariat@b.example"));
+        await AppendAsync(Reply(justiceAssistant, 0, world.JusticeAssistantEmail, "ACCEPTED"));   // stale SEQUENCE
+        await AppendAsync(Reply(workerB, 1, "stranger@elsewhere.example", "DECLINED"));           // not an invitee
+        await AppendAsync(Reply($"0123456789abcdef0123456789abcdef.{new string('7', 40)}@interviews.messaging", 1, world.WorkerBEmail, "DECLINED")); // unknown UID
 
-        Assert.Equal(1, await world.App.Services.GetRequiredService<InterviewReplyPollJob>().RunAsync(CancellationToken.None));
+        Assert.Equal(1, await PollAsync(world));
         var read = await world.ReadAsync(entry.InterviewId);
         Assert.Equal(InterviewAnswer.Accepted, read.Participants.Single(p => p.MemberId == world.WorkerB.Device.Member.Id).Answer);
         Assert.Equal(InterviewAnswer.NeedsAction, read.Participants.Single(p => p.MemberId == world.JusticeAssistant.Device.Member.Id).Answer);
 
-        // The justice assistant's current reply confirms; refusals were logged with their reason only.
-        await AppendAsync(Reply(entry.Uid, 1, world.JusticeAssistantEmail, "ACCEPTED"));
-        Assert.Equal(1, await world.App.Services.GetRequiredService<InterviewReplyPollJob>().RunAsync(CancellationToken.None));
+        // The justice assistant's current reply to their own copy confirms; refusals were logged with their reason only.
+        await AppendAsync(Reply(justiceAssistant, 1, world.JusticeAssistantEmail, "ACCEPTED"));
+        Assert.Equal(1, await PollAsync(world));
         Assert.Equal(InterviewState.Confirmed, (await world.ReadAsync(entry.InterviewId)).State);
         Assert.Contains(world.App.Logs.Lines, l => l.Contains("refused (StaleSequence)", StringComparison.Ordinal));
         Assert.Contains(world.App.Logs.Lines, l => l.Contains("refused (NotAnInvitee)", StringComparison.Ordinal));
+        Assert.Contains(world.App.Logs.Lines, l => l.Contains("refused (UnknownInterview)", StringComparison.Ordinal));
         Assert.DoesNotContain(world.App.Logs.Lines, l => l.Contains("stranger@elsewhere.example", StringComparison.Ordinal));
+    }
+
+    /// <summary>The review's attack (2026-11-29, finding 1): replies forged from what the person's own copy shows, by
+    /// another invitee with the UID of their own copy, or with a guessed token, each accepting (or countering) for the
+    /// justice assistant after worker B accepted — any of them taken would confirm the interview.</summary>
+    [Fact]
+    public async Task ForgedReplies_NamingAnInvitee_WithoutTheirOwnCopysUid_AreRefused_AndChangeNothing()
+    {
+        await using var world = await InterviewWorld.CreateAsync(ImapSettings(), storage: storage);
+        var entry = await world.ProposeAsync(world.StartIn(3));
+        var workerB = await UidOfOwnCopyAsync(world, world.WorkerBEmail);
+        var justiceAssistant = world.JusticeAssistantEmail;
+        await AppendAsync(Reply(workerB, 0, world.WorkerBEmail, "ACCEPTED"));
+        Assert.Equal(1, await PollAsync(world));
+        var (refusedBefore, logsBefore) = (await CountAsync("Refused"), world.App.Logs.Lines.Count);
+
+        var person = PersonInvitation.Create(InterviewCanaryTests.Rebuild(entry), entry.PersonUid, entry.SchedulingMailbox, Instant.FromUtc(2030, 1, 1, 0, 0));
+        var personsUid = Ical.Net.Calendar.Load(person.Ics)!.Events.Single().Uid!;
+        Assert.DoesNotContain(entry.InterviewId.ToString("N"), person.Ics, StringComparison.OrdinalIgnoreCase);
+        var forgeries = new[]
+        {
+            Reply(personsUid, 0, justiceAssistant, "ACCEPTED", from: "anyone@elsewhere.example"),                        // the person's copy's UID
+            Reply($"{entry.InterviewId:N}@interviews.messaging", 0, justiceAssistant, "ACCEPTED", from: "anyone@elsewhere.example"), // the UID it used to give away
+            Reply(workerB, 0, justiceAssistant, "ACCEPTED", from: world.WorkerBEmail),                                 // another invitee's own UID
+            Reply(workerB, 0, justiceAssistant, "TENTATIVE", from: world.WorkerBEmail, method: "COUNTER"),             // …in a COUNTER
+            Reply($"{entry.InterviewId:N}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20))}@interviews.messaging", 0,
+                justiceAssistant, "ACCEPTED", from: justiceAssistant),                                                  // a guessed token
+        };
+        foreach (var forgery in forgeries)
+        {
+            await AppendAsync(forgery);
+        }
+
+        Assert.Equal(0, await PollAsync(world));
+        var read = await world.ReadAsync(entry.InterviewId);
+        Assert.Equal(InterviewState.Proposed, read.State);
+        var assistant = read.Participants.Single(p => p.MemberId == world.JusticeAssistant.Device.Member.Id);
+        Assert.Equal((InterviewAnswer.NeedsAction, (DateTimeOffset?)null), (assistant.Answer, assistant.ProposedStart));
+        Assert.Equal(refusedBefore + forgeries.Length, await CountAsync("Refused"));
+        var logs = world.App.Logs.Lines.Skip(logsBefore).ToList();
+        Assert.Equal(4, logs.Count(l => l.Contains("refused (Unauthenticated)", StringComparison.Ordinal)));
+        Assert.Single(logs, l => l.Contains("refused (UnknownInterview)", StringComparison.Ordinal));
+        Assert.DoesNotContain(world.App.Logs.Lines, l => l.Contains(justiceAssistant, StringComparison.Ordinal)
+            || l.Contains(workerB, StringComparison.Ordinal) || l.Contains("anyone@elsewhere.example", StringComparison.Ordinal));
+
+        // The justice assistant's own copy still works.
+        await AppendAsync(Reply(await UidOfOwnCopyAsync(world, justiceAssistant), 0, justiceAssistant, "ACCEPTED"));
+        Assert.Equal(1, await PollAsync(world));
+        Assert.Equal(InterviewState.Confirmed, (await world.ReadAsync(entry.InterviewId)).State);
     }
 
     [Fact]
@@ -277,19 +332,53 @@ public abstract class InterviewMailboxAndGateTests(StorageProvider storage)
         return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pfx), null);
     }
 
-    private static MimeMessage Reply(string uid, int sequence, string attendee, string partstat, string? from = null)
+    private static Task<int> PollAsync(InterviewWorld world) => world.App.Services.GetRequiredService<InterviewReplyPollJob>().RunAsync(CancellationToken.None);
+
+    /// <summary>The UID of the invitation <paramref name="address"/> received (its REQUEST in the pickup folder), as their
+    /// calendar client answers it.</summary>
+    private static async Task<string> UidOfOwnCopyAsync(InterviewWorld world, string address)
+    {
+        MimeMessage? Latest() => world.PickupMessages().LastOrDefault(m => m.To.Mailboxes.Single().Address == address);
+        await world.WaitAsync(() => Latest() is not null, $"the invitation to {address}");
+        var part = Latest()!.BodyParts.OfType<TextPart>().Single(p => p.ContentType.MimeType == "text/calendar");
+        return Ical.Net.Calendar.Load(part.Text)!.Events.Single().Uid!;
+    }
+
+    private static MimeMessage Reply(string uid, int sequence, string attendee, string partstat, string? from = null, string method = "REPLY")
     {
         var ics = string.Join("\r\n",
-            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Test//Reply//EN", "METHOD:REPLY",
+            "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Test//Reply//EN", $"METHOD:{method}",
             "BEGIN:VEVENT", $"UID:{uid}", string.Create(CultureInfo.InvariantCulture, $"SEQUENCE:{sequence}"), "DTSTAMP:20300101T000000Z",
             "DTSTART:20300105T090000Z", "DTEND:20300105T100000Z",
             $"ATTENDEE;PARTSTAT={partstat}:mailto:{attendee}", "END:VEVENT", "END:VCALENDAR", string.Empty);
         var calendar = new TextPart("calendar") { Text = ics };
-        calendar.ContentType.Parameters.Add("method", "REPLY");
+        calendar.ContentType.Parameters.Add("method", method);
         var message = new MimeMessage { Subject = "Accepted: interview", Body = new Multipart("alternative") { new TextPart("plain") { Text = "ok" }, calendar } };
         message.From.Add(MailboxAddress.Parse(from ?? attendee));
         message.To.Add(MailboxAddress.Parse("planning@messaging.example"));
         return message;
+    }
+
+    /// <summary>How many messages a folder of the scheduling mailbox holds (0 when it does not exist yet).</summary>
+    private static async Task<int> CountAsync(string name)
+    {
+        using var client = new ImapClient();
+        await client.ConnectAsync("127.0.0.1", TestServices.ImapPort, SecureSocketOptions.None);
+        await client.AuthenticateAsync(TestServices.ImapUser, TestServices.ImapPassword);
+        try
+        {
+            var folder = await client.GetFolder(client.PersonalNamespaces[0]).GetSubfolderAsync(name);
+            await folder.OpenAsync(FolderAccess.ReadOnly);
+            return folder.Count;
+        }
+        catch (FolderNotFoundException)
+        {
+            return 0;
+        }
+        finally
+        {
+            await client.DisconnectAsync(true);
+        }
     }
 
     private static async Task AppendAsync(MimeMessage message)

@@ -1,9 +1,12 @@
 using System.Globalization;
 using Messaging.Contracts;
 using Messaging.Contracts.Referrals;
+using Messaging.Scheduling.Invitations;
+using Messaging.Server.Features.Interviews;
 using Messaging.Scheduling.Tests.Infrastructure;
 using Messaging.Server.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
 
 namespace Messaging.Server.Tests.Interviews;
@@ -96,6 +99,9 @@ internal sealed class InterviewWorld : IAsyncDisposable
         => (by ?? Organiser).InvokeAsync<InterviewEntry>(nameof(IMessagingHub.ProposeInterview), new ProposeInterviewRequest(
             id ?? Guid.NewGuid(), CaseReference, [WorkerB.Device.Member.Id, JusticeAssistant.Device.Member.Id], includesPerson, start, 60,
             "Rue de la Loi 16, 1000 Bruxelles"));
+
+    /// <summary>The invitations' UIDs under the server's key (read from its database at the first use).</summary>
+    public async Task<InvitationUids> UidsAsync() => await App.Services.GetRequiredService<InterviewUidKey>().GetAsync();
 
     public Task<InterviewEntry> RescheduleAsync(Guid id, DateTimeOffset start)
         => Organiser.InvokeAsync<InterviewEntry>(nameof(IMessagingHub.RescheduleInterview), new RescheduleInterviewRequest(id, start, 60, "Rue de la Loi 16, 1000 Bruxelles"));

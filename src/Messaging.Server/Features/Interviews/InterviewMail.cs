@@ -66,7 +66,7 @@ internal sealed class InterviewMailer : IAsyncDisposable
 /// participant's row for the organiser to see; a temporary failure makes the job fail, and Hangfire retries it — the
 /// ledger keeps the messages already sent from going twice.
 /// </summary>
-internal sealed partial class InterviewMailJob(IDatabase database, InterviewMailer mailer, TimeProvider time, ILogger<InterviewMailJob> logger)
+internal sealed partial class InterviewMailJob(IDatabase database, InterviewMailer mailer, InterviewUidKey uidKey, TimeProvider time, ILogger<InterviewMailJob> logger)
 {
     /// <summary>Returns how many messages this run handed to the mail server.</summary>
     public async Task<int> SendAsync(Guid interviewId, int sequence, bool cancel, CancellationToken cancellationToken)
@@ -79,7 +79,7 @@ internal sealed partial class InterviewMailJob(IDatabase database, InterviewMail
 
         var interview = record.ToDomain();
         var messages = InvitationMessage.Build(interview, cancel ? ItipMethod.Cancel : ItipMethod.Request, mailer.SchedulingMailbox,
-            Instant.FromDateTimeOffset(time.GetUtcNow()));
+            await uidKey.GetAsync(cancellationToken), Instant.FromDateTimeOffset(time.GetUtcNow()));
         var sent = 0;
         var temporary = 0;
         foreach (var message in messages)

@@ -10,8 +10,10 @@ namespace Messaging.Server.Features.Interviews;
 /// <summary>
 /// Reads the scheduling mailbox (the ORGANIZER of every invitation) once per <see cref="InterviewsOptions.ReplyPollInterval"/>
 /// with the library's <see cref="ImapReplyPoller"/>, when a mailbox is configured. Each iMIP REPLY or COUNTER from an
-/// invitee, at the interview's current SEQUENCE, updates that participant's answer (and may confirm the interview);
-/// unknown UIDs, stale SEQUENCEs and non-invitees are refused and logged by the library with the reason only; a message
+/// invitee, to their own copy of the invitation (its UID carries their token under the deployment's key,
+/// <see cref="InterviewUidKey"/>), at the interview's current SEQUENCE, updates that participant's answer (and may
+/// confirm the interview); unknown UIDs, UIDs without the attendee's token, stale SEQUENCEs and non-invitees are refused
+/// and logged by the library with the reason only; a message
 /// whose reading or applying throws goes to the failed folder (logged with the exception's type only) and the poll goes
 /// on. Reply bodies are never stored: a reply becomes an answer on the participant's row, and the message is moved to
 /// the mailbox's processed, refused or failed folder, where the poll deletes it after its retention (7 days processed, 30
@@ -20,6 +22,7 @@ namespace Messaging.Server.Features.Interviews;
 internal sealed partial class InterviewReplyPollJob(
     IDatabase database,
     InterviewService interviews,
+    InterviewUidKey uidKey,
     IOptions<InterviewsOptions> options,
     ILoggerFactory loggers,
     ILogger<InterviewReplyPollJob> logger) : ISweepJob
@@ -47,7 +50,7 @@ internal sealed partial class InterviewReplyPollJob(
                 ProcessedRetention = imap.ProcessedRetention,
                 RefusedRetention = imap.RefusedRetention,
             },
-            new ReplyProcessor(lookup, loggers.CreateLogger<ReplyProcessor>()),
+            new ReplyProcessor(lookup, await uidKey.GetAsync(cancellationToken), loggers.CreateLogger<ReplyProcessor>()),
             loggers.CreateLogger<ImapReplyPoller>());
         var applied = 0;
         var outcomes = await poller.PollOnceAsync(async (reply, ct) =>
@@ -66,8 +69,8 @@ internal sealed partial class InterviewReplyPollJob(
 
     private sealed class SnapshotLookup(IEnumerable<Interview> interviews) : IInterviewLookup
     {
-        private readonly Dictionary<string, Interview> _byUid = interviews.ToDictionary(i => i.Uid, StringComparer.Ordinal);
+        private readonly Dictionary<Guid, Interview> _byId = interviews.ToDictionary(i => i.Id);
 
-        public Interview? FindByUid(string uid) => _byUid.GetValueOrDefault(uid);
+        public Interview? FindById(Guid interviewId) => _byId.GetValueOrDefault(interviewId);
     }
 }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Messaging.Contracts;
 using Messaging.Scheduling.Interviews;
+using Messaging.Scheduling.Invitations;
 using Messaging.Server.Persistence;
 using NodaTime;
 using ContractParticipantRole = Messaging.Contracts.InterviewParticipantRole;
@@ -64,7 +65,8 @@ internal sealed record InterviewRecord(
             InterviewStates.ToDomain(State), Sequence);
     }
 
-    public InterviewEntry ToEntry(string schedulingMailbox)
+    /// <summary>The wire's entry; it carries the UID of the person's copy (keyed: it reveals no attendee's UID).</summary>
+    public InterviewEntry ToEntry(string schedulingMailbox, InvitationUids uids)
     {
         var participants = Participants.Select(p => new InterviewParticipantEntry(p.Role, p.MemberId, p.WorkEmail, p.Answer, p.ProposedStart, p.Delivery, p.ReplyCode)).ToList();
         if (IncludesPerson)
@@ -73,7 +75,7 @@ internal sealed record InterviewRecord(
         }
 
         return new InterviewEntry(Id, CaseReference, OrganiserMemberId, OrganiserOrganisationId, OrganiserEmail, ServiceName, participants,
-            Start, DurationMinutes, Place, IsVideo, State, Sequence, ToDomain().Uid, schedulingMailbox, Held, Attendance, OrganiserDelivery);
+            Start, DurationMinutes, Place, IsVideo, State, Sequence, uids.ForPerson(Id), schedulingMailbox, Held, Attendance, OrganiserDelivery);
     }
 }
 

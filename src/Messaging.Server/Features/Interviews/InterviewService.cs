@@ -32,6 +32,7 @@ internal sealed class InterviewService(
     JobScheduler jobs,
     TimeProvider time,
     IOptions<InterviewsOptions> options,
+    InterviewUidKey uidKey,
     IEnumerable<IInterviewOutcomeListener> outcomeListeners)
 {
     private readonly IInterviewOutcomeListener[] _listeners = [.. outcomeListeners];
@@ -91,7 +92,7 @@ internal sealed class InterviewService(
             AfterChange(record, now, cancel: false);
         }
 
-        return record.ToEntry(Mailbox);
+        return record.ToEntry(Mailbox, await uidKey.GetAsync(cancellationToken));
     }
 
     public async Task<InterviewEntry> RescheduleAsync(CallerDevice caller, RescheduleInterviewRequest request, CancellationToken cancellationToken = default)
@@ -118,7 +119,7 @@ internal sealed class InterviewService(
             return await InterviewRepository.GetAsync(s, next.Id) ?? next;
         }, cancellationToken);
         AfterChange(updated, now, cancel: false);
-        return updated.ToEntry(Mailbox);
+        return updated.ToEntry(Mailbox, await uidKey.GetAsync(cancellationToken));
     }
 
     public async Task<InterviewEntry> CancelAsync(CallerDevice caller, CancelInterviewRequest request, CancellationToken cancellationToken = default)
@@ -141,7 +142,7 @@ internal sealed class InterviewService(
             return next;
         }, cancellationToken);
         AfterChange(cancelled, now, cancel: true);
-        return cancelled.ToEntry(Mailbox);
+        return cancelled.ToEntry(Mailbox, await uidKey.GetAsync(cancellationToken));
     }
 
     public async Task<InterviewEntry> RecordOutcomeAsync(CallerDevice caller, RecordInterviewOutcomeRequest request, CancellationToken cancellationToken = default)
@@ -177,7 +178,7 @@ internal sealed class InterviewService(
 
             return next;
         }, cancellationToken);
-        return recorded.ToEntry(Mailbox);
+        return recorded.ToEntry(Mailbox, await uidKey.GetAsync(cancellationToken));
     }
 
     /// <summary>An invited member answers in the client.</summary>
@@ -209,7 +210,7 @@ internal sealed class InterviewService(
             return await ApplyAnswerAsync(s, current, caller.MemberId, request.Answer, proposed, now, current.Sequence)
                 ?? throw new ConflictException(ErrorCodes.InterviewTransitionRefused, "The interview is over or cancelled.");
         }, cancellationToken);
-        return answered.ToEntry(Mailbox);
+        return answered.ToEntry(Mailbox, await uidKey.GetAsync(cancellationToken));
     }
 
     /// <summary>A reply read from the scheduling mailbox: applied only to the live interview at the SEQUENCE it
@@ -244,7 +245,8 @@ internal sealed class InterviewService(
     {
         RequireParticipantRole(caller);
         var rows = await database.ReadAsync(s => InterviewRepository.ListForMemberAsync(s, caller.MemberId), cancellationToken);
-        return [.. rows.Select(r => r.ToEntry(Mailbox))];
+        var uids = await uidKey.GetAsync(cancellationToken);
+        return [.. rows.Select(r => r.ToEntry(Mailbox, uids))];
     }
 
     /// <summary>Workers, organisation admins and justice assistants take part in interviews; the operator never.</summary>

@@ -18,6 +18,7 @@ internal static class InterviewsFeature
             .Validate<IHostEnvironment>((o, environment) => !o.AllowPrivateFeedHosts || environment.IsEnvironment("Testing"),
                 "AllowPrivateFeedHosts is for tests only (the Testing environment): production feeds are fetched from public addresses only.")
             .ValidateOnStart();
+        services.AddSingleton<InterviewUidKey>();
         services.AddSingleton<InterviewMailer>();
         services.AddSingleton<InterviewFeeds>();
         services.AddSingleton<InterviewService>();
