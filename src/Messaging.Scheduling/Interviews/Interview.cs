@@ -254,7 +254,7 @@ public sealed record Interview
     /// <exception cref="InterviewTransitionRefusedException">Not allowed from the current status.</exception>
     public Interview Confirm(Instant now) => WithStatus(InterviewAction.Confirm, InterviewActor.System, now);
 
-    /// <summary>A new time and/or place: the next invitation carries the same UID and SEQUENCE + 1.</summary>
+    /// <summary>A new time and/or place: the next invitation carries the same UIDs (one per recipient) and SEQUENCE + 1.</summary>
     /// <exception cref="InterviewTransitionRefusedException">Not allowed from the current status.</exception>
     /// <exception cref="InterviewInvalidException">The duration is out of range, or nothing changes.</exception>
     public Interview Reschedule(Instant start, Duration duration, InterviewPlace place, Instant now)
