@@ -2,7 +2,6 @@ using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Search;
 using MailKit.Security;
-using Messaging.Scheduling.Delivery;
 using Messaging.Scheduling.Interviews;
 using Messaging.Scheduling.Invitations;
 using Messaging.Scheduling.Replies;
@@ -134,7 +133,7 @@ public class ReplyCorpusTests
     }
 }
 
-[Collection(SchedulingMailbox.Name)]
+[Collection(TestMailbox.Name)]
 public class ImapReplyPollerTests
 {
     [Fact]
@@ -231,31 +230,18 @@ public class ImapReplyPollerTests
     }
 
     private static ImapReplyPoller Poller(IInterviewLookup? lookup = null, ILogger<ImapReplyPoller>? logger = null) => new(
-        new ImapOptions
-        {
-            Host = "127.0.0.1",
-            Port = TestServices.ImapPort,
-            Security = SecureSocketOptions.None,
-            UserName = TestServices.ImapUser,
-            Password = new Secret(TestServices.ImapPassword),
-        },
+        TestMailbox.Options(),
         new ReplyProcessor(lookup ?? new SingleLookup(Samples.Interview()), Samples.Uids, new ReplyCorpusTests.RecordingLogger<ReplyProcessor>()),
         logger ?? new ReplyCorpusTests.RecordingLogger<ImapReplyPoller>());
 
-    private static async Task<ImapClient> ConnectAsync()
-    {
-        var client = new ImapClient();
-        await client.ConnectAsync("127.0.0.1", TestServices.ImapPort, SecureSocketOptions.None);
-        await client.AuthenticateAsync(TestServices.ImapUser, TestServices.ImapPassword);
-        return client;
-    }
+    private static Task<ImapClient> ConnectAsync() => TestMailbox.ConnectAsync();
 
     /// <summary>Empties the test mailbox's inbox and puts in <paramref name="files"/> — by default two replies and two
     /// messages to refuse — in that order.</summary>
     private static async Task FillInboxAsync(string[]? files = null)
     {
         using var setup = await ConnectAsync();
-        await EmptyAsync(setup.Inbox);
+        await TestMailbox.EmptyAsync(setup.Inbox);
         foreach (var file in files ?? ["outlook-accept-without-organizer.eml", "non-invitee.eml", "gmail-decline.eml", "not-a-calendar.eml"])
         {
             await setup.Inbox.AppendAsync(ReplyCorpusTests.Load(file));
@@ -268,30 +254,8 @@ public class ImapReplyPollerTests
     private static async Task EmptyAsync(string name)
     {
         using var setup = await ConnectAsync();
-        var root = setup.GetFolder(setup.PersonalNamespaces[0]);
-        IMailFolder folder;
-        try
-        {
-            folder = await root.GetSubfolderAsync(name);
-        }
-        catch (FolderNotFoundException)
-        {
-            folder = await root.CreateAsync(name, true) ?? throw new InvalidOperationException("The mailbox did not create the folder.");
-        }
-
-        await EmptyAsync(folder);
+        await TestMailbox.EmptyAsync(await TestMailbox.FolderAsync(setup, name));
         await setup.DisconnectAsync(true);
-    }
-
-    private static async Task EmptyAsync(IMailFolder folder)
-    {
-        await folder.OpenAsync(FolderAccess.ReadWrite);
-        var leftovers = await folder.SearchAsync(SearchQuery.All);
-        if (leftovers.Count > 0)
-        {
-            await folder.AddFlagsAsync(leftovers, MessageFlags.Deleted, true);
-            await folder.ExpungeAsync();
-        }
     }
 
     private sealed class SingleLookup(Interview interview) : IInterviewLookup
