@@ -211,9 +211,11 @@ public sealed partial class MessagingClient : IAsyncDisposable
     /// <exception cref="ArgumentException"><paramref name="storePath"/> is empty or not a valid path.</exception>
     /// <exception cref="MessagingClientException">A key store already exists at <paramref name="storePath"/>.</exception>
     /// <exception cref="ServerRefusedException">The server refused the code or the keys.</exception>
+    /// <exception cref="InsecureServerAddressException"><paramref name="server"/> is plain <c>http</c> to another machine
+    /// (<see cref="ServerAddress"/>): the code would cross the network in clear. Nothing was sent or created.</exception>
     public static async Task<MessagingClient> EnrolAsync(Uri server, string code, string storePath, Passphrase passphrase, MessagingClientOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(server);
+        ServerAddress.EnsureSecure(server);
         ArgumentException.ThrowIfNullOrWhiteSpace(code);
         options ??= new MessagingClientOptions();
         var store = new EncryptedKeyStore(storePath, options.KeyStore, options.KeyStoreLimits, beforeReplace: null);

@@ -13,9 +13,11 @@ public sealed class ServerApi : IDisposable
     private readonly bool _ownsClient;
 
     /// <summary>Talks to <paramref name="server"/>; <paramref name="handler"/> replaces the network (tests).</summary>
+    /// <exception cref="InsecureServerAddressException"><paramref name="server"/> is neither <c>https</c> nor <c>http</c> to
+    /// a loopback address (<see cref="ServerAddress"/>).</exception>
     public ServerApi(Uri server, HttpMessageHandler? handler = null)
     {
-        ArgumentNullException.ThrowIfNull(server);
+        ServerAddress.EnsureSecure(server);
         _http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
         _http.BaseAddress = server;
         _http.Timeout = TimeSpan.FromSeconds(30);

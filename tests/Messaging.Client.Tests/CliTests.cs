@@ -79,6 +79,11 @@ public sealed partial class CliTests(SharedPlatform shared) : IClassFixture<Shar
         Assert.Equal(1, badCode.ExitCode);
         Assert.StartsWith("error: ", badCode.Error, StringComparison.Ordinal);
         Assert.False(File.Exists(store));
+        // Plain http to another machine would carry the code in clear: the SDK's sentence, nothing created.
+        var inClear = await CliRunner.RunAsync(store, "enrol", "--server", "http://messaging.example.be/", "--code", "ABCD-EFGH");
+        Assert.Equal(1, inClear.ExitCode);
+        Assert.Contains("error: The server address http://messaging.example.be is refused: use https", inClear.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(store));
 
         var missing = await CliRunner.RunAsync(store, "send", "--text", "x");
         Assert.NotEqual(0, missing.ExitCode);

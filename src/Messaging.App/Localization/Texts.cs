@@ -93,6 +93,7 @@ public sealed partial class Texts(IHttpContextAccessor accessor)
         RateLimitedException or ServerStoppingException => this["error:rate-limited"],
         EnrolmentCodeRejectedException => this["error:enrolment.code-unknown"],
         DeviceNoLongerEnrolledException => this["error:auth.device-revoked"],
+        InsecureServerAddressException => this["failure.insecure-server"],
         ServerRefusedException => this["failure.refused"],
         KeyStoreAuthenticationException => this["failure.wrong-passphrase"],
         KeyStoreLockedException => this["failure.in-use"],
