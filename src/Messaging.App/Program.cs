@@ -65,20 +65,28 @@ app.MapRazorPages();
 await app.StartAsync();
 var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 access.Port = new Uri(address).Port;
-// The link carries this launch's secret: printed for the worker (and the browser), never logged.
+// The link carries this launch's secret: printed for the worker (who may open it by hand), never logged.
 await Console.Out.WriteLineAsync($"Messaging app: {access.LaunchUrl}");
 await Console.Out.FlushAsync();
+// The browser gets a local page that posts the secret (LaunchPage): never the link itself, which would be in the
+// launcher's arguments for any local user to read. The page goes once the secret was used, or when the app stops.
+LaunchPage? launchPage = null;
 if (options.OpenBrowser)
 {
     try
     {
-        Process.Start(new ProcessStartInfo(access.LaunchUrl.ToString()) { UseShellExecute = true })?.Dispose();
+        var written = LaunchPage.Write(LaunchPage.FolderFor(options.StorePath, Environment.GetEnvironmentVariable), access.LaunchEndpoint, access.LaunchKey);
+        launchPage = written;
+        _ = access.Launched.ContinueWith(_ => written.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        Process.Start(written.StartInfo())?.Dispose();
     }
-    catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+    catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or IOException or UnauthorizedAccessException)
     {
+        launchPage?.Dispose();
         await Console.Out.WriteLineAsync("No browser could be opened: open the link above yourself.");
     }
 }
 
 await app.WaitForShutdownAsync();
+launchPage?.Dispose();
 return 0;

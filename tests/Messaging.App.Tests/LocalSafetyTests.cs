@@ -1,13 +1,18 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Messaging.App.Security;
 using Messaging.App.Tests.Infrastructure;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
 
 namespace Messaging.App.Tests;
 
 /// <summary>
 /// Other local users and other web pages cannot drive the app: without this launch's cookie nothing is served, the
-/// launch secret works once and leaves the address bar, a foreign Host header (DNS rebinding) is refused, every POST needs
-/// the anti-forgery token, and every response carries the strict headers. Plain HTTP against the real app process.
+/// launch secret works once and leaves the address bar (the browser gets it from a local page, never in a URL), the
+/// session cookie changes when the device is unlocked, a foreign Host header (DNS rebinding) is refused, every POST needs
+/// the anti-forgery token, and every response carries the strict headers. Plain HTTP against the real app process, and
+/// the browser where the browser's own behaviour is the point.
 /// </summary>
 [Collection(BrowserCollection.Name)]
 public sealed partial class LocalSafetyTests(BrowserWorld world)
@@ -147,6 +152,99 @@ public sealed partial class LocalSafetyTests(BrowserWorld world)
         Assert.DoesNotContain(" style=", html, StringComparison.Ordinal);
         Assert.Contains("<script src=\"/app.js\"", html, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task TheLaunchPageTheAppOpens_PostsTheSecret_TheBrowserLandsInTheApp_AndTheSecretIsSpent()
+    {
+        await using var app = await AppProcess.StartAsync(world.Platform.NewStorePath());
+        var folder = Directory.CreateTempSubdirectory("messaging-launch-");
+        try
+        {
+            using var launchPage = LaunchPage.Write(folder.FullName, new Uri(app.BaseUrl, "launch"), LaunchKey(app));
+            var context = await world.Browser.NewContextAsync(new BrowserNewContextOptions { Locale = "fr-BE" });
+            await using (context)
+            {
+                var page = await context.NewPageAsync();
+                var urls = new List<string>();
+                page.Request += (_, request) => urls.Add(request.Url);
+                await page.GotoAsync(launchPage.Address.AbsoluteUri);
+                await Expect(page).ToHaveURLAsync(new Uri(app.BaseUrl, "enrol").ToString());
+                await Expect(page.Locator("#enrol")).ToBeVisibleAsync();
+                Assert.DoesNotContain(urls, url => url.Contains(LaunchKey(app), StringComparison.Ordinal));
+            }
+
+            using var http = NewClient(app);
+            using var again = await http.GetAsync(new Uri(app.LaunchUrl.PathAndQuery, UriKind.Relative));
+            Assert.Equal(HttpStatusCode.Forbidden, again.StatusCode);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task TheLaunchForm_PostedOnce_GivesTheCookie_AndAPageThatGoesOnToTheApp()
+    {
+        await using var app = await AppProcess.StartAsync(world.Platform.NewStorePath());
+        using var http = NewClient(app);
+        using var wrong = await http.PostAsync(new Uri("/launch", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = "not-the-secret" }));
+        Assert.Equal(HttpStatusCode.Forbidden, wrong.StatusCode);
+        using var launched = await http.PostAsync(new Uri("/launch", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = LaunchKey(app) }));
+        Assert.Equal(HttpStatusCode.OK, launched.StatusCode);
+        var cookie = Assert.Single(launched.Headers.GetValues("Set-Cookie"));
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("<meta http-equiv=\"refresh\" content=\"0; url=/\">", await launched.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var page = await GetAsync(http, "/enrol", SessionCookie(cookie));
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+
+        using var again = await http.PostAsync(new Uri("/launch", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string> { ["key"] = LaunchKey(app) }));
+        Assert.Equal(HttpStatusCode.Forbidden, again.StatusCode);
+        Assert.False(again.Headers.Contains("Set-Cookie"));
+    }
+
+    [Fact]
+    public async Task ASessionCookieFromBeforeTheUnlock_OpensNothingAfterIt()
+    {
+        var platform = world.Platform;
+        var (_, admin) = await platform.CreateOrganisationAsync($"Service {Guid.NewGuid():N}");
+        var store = await platform.ReleaseAsync(await platform.EnrolDeviceAsync(admin, await platform.CreateMemberAsync(admin, "Gaëlle")));
+        await using var worker = await AppWorker.StartAsync(world, "Gaëlle", store);
+        using var http = NewClient(worker.App);
+        // The cookie of the launch, as someone who raced the secret or planted a cookie from another loopback port holds it.
+        var beforeUnlock = await SessionCookieAsync(worker);
+        using (var locked = await GetAsync(http, "/unlock", beforeUnlock))
+        {
+            Assert.Equal(HttpStatusCode.OK, locked.StatusCode);
+        }
+
+        await worker.UnlockAsync(Client.Tests.Infrastructure.Platform.Passphrase);
+        var afterUnlock = await SessionCookieAsync(worker);
+        Assert.NotEqual(beforeUnlock, afterUnlock);
+        using (var planted = await GetAsync(http, "/conversations", beforeUnlock))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, planted.StatusCode);
+            Assert.Empty(await planted.Content.ReadAsStringAsync());
+        }
+
+        using (var own = await GetAsync(http, "/conversations", afterUnlock))
+        {
+            Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        }
+
+        // Every unlock does it again (after the lock button here).
+        await worker.Page.Locator("#lock-now").ClickAsync();
+        await worker.UnlockAsync(Client.Tests.Infrastructure.Platform.Passphrase);
+        using var previous = await GetAsync(http, "/conversations", afterUnlock);
+        Assert.Equal(HttpStatusCode.Forbidden, previous.StatusCode);
+        await worker.GoAsync("/cases");
+        await Expect(worker.Page.Locator("h1")).ToBeVisibleAsync();
+    }
+
+    private static string LaunchKey(AppProcess app) => app.LaunchUrl.Query["?key=".Length..];
+
+    private static async Task<string> SessionCookieAsync(AppWorker worker)
+        => $"{LocalAccess.CookieName}={(await worker.Context.CookiesAsync()).Single(c => c.Name == LocalAccess.CookieName).Value}";
 
     private static HttpClient NewClient(AppProcess app)
         => new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = app.BaseUrl, Timeout = TimeSpan.FromSeconds(30) };

@@ -1,11 +1,14 @@
 using Messaging.App.Device;
 using Messaging.App.Localization;
+using Messaging.App.Security;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Messaging.App.Pages;
 
+/// <summary>Enrolment with a one-time code. The server address is checked by the SDK (<c>ServerAddress</c>: https, or
+/// plain http to this machine only); a successful enrolment starts a new browser session, as an unlock does.</summary>
 [WithoutDevice]
-public sealed class EnrolModel(DeviceSession device, Texts texts) : AppPageModel(device, texts)
+public sealed class EnrolModel(DeviceSession device, Texts texts, LocalAccess access) : AppPageModel(device, texts)
 {
     public const int MinimumPassphraseLength = 10;
 
@@ -39,6 +42,7 @@ public sealed class EnrolModel(DeviceSession device, Texts texts) : AppPageModel
         }
 
         await Device.EnrolAsync(url, code.Trim(), passphrase, HttpContext.RequestAborted);
+        access.StartNewSession(Response);
         return Redirect("/conversations");
     }, () => Redirect("/enrol"));
 
