@@ -1,12 +1,16 @@
 using Messaging.App.Tests.Infrastructure;
+using Messaging.Client.Cases;
 using Messaging.Client.Tests.Infrastructure;
+using Messaging.Contracts;
+using Messaging.Contracts.Referrals;
 using static Microsoft.Playwright.Assertions;
 
 namespace Messaging.App.Tests;
 
 /// <summary>A contact's key change blocks sending behind a clear warning until the worker compares and confirms; the
-/// idle lock asks for the passphrase again. The worker's device was enrolled earlier (by the SDK) and is opened by the
-/// app with its passphrase, as on any day after the first.</summary>
+/// idle lock asks for the passphrase again, and a page left open gives way to the unlock form by itself. The worker's
+/// device was enrolled earlier (by the SDK) and is opened by the app with its passphrase, as on any day after the
+/// first.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class TrustAndLockTests(BrowserWorld world)
 {
@@ -126,6 +130,29 @@ public sealed class TrustAndLockTests(BrowserWorld world)
         // The lock button does the same at once.
         await worker.Page.Locator("#lock-now").ClickAsync();
         await Expect(worker.Page).ToHaveURLAsync(new Uri(worker.App.BaseUrl, "unlock").ToString());
+    }
+
+    [Fact]
+    public async Task AfterTheIdleTime_ACasePageWithoutLiveView_LeavesTheScreenByItself_ForTheUnlockForm()
+    {
+        var platform = world.Platform;
+        var marker = Guid.NewGuid().ToString("N")[..8];
+        var (aline, bruno, _, _, record) = await ReferredCase.CreateAsync(platform, marker, ReferralResponse.Accept);
+        var familyName = $"Dupont{marker}";
+        await aline.ShareIdentityAsync(new PersonIdentity(record.CaseReference, familyName, "Jean", Phone: "+32 470 12 34 56"));
+        await bruno.InboxWhenAsync(inbox => inbox.Any(m => m.Kind == EnvelopeKind.IdentityShare));
+
+        // Six seconds of idleness lock it (the default is fifteen minutes).
+        await using var worker = await AppWorker.StartAsync(world, "Bruno", await platform.ReleaseAsync(bruno), "--idle-lock-minutes", "0.1");
+        await worker.UnlockAsync(Platform.Passphrase);
+        await worker.GoAsync($"/cases/{record.CaseReference}");
+        await Expect(worker.Page.Locator(".identity")).ToContainTextAsync(familyName);
+        Assert.Equal(0, await worker.Page.Locator("[data-live-src]").CountAsync());
+
+        // Nobody clicks: the page itself finds the device locked and gives way to the unlock form.
+        await Expect(worker.Page).ToHaveURLAsync(new Uri(worker.App.BaseUrl, "unlock").ToString(), new() { Timeout = 30_000 });
+        await Expect(worker.Page.Locator("#passphrase")).ToBeVisibleAsync();
+        Assert.DoesNotContain(familyName, await worker.Page.ContentAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,8 +1,54 @@
 // Live views: an element with data-live-src is refreshed from that address (server-rendered HTML) when the device's
-// version changed. Served by the app itself (CSP script-src 'self'); no inline script anywhere.
+// version changed. The lock watch: every page shown while the device was unlocked leaves for the unlock page once it is
+// locked. Served by the app itself (CSP script-src 'self'); no inline script anywhere.
 (function () {
   'use strict';
   var POLL_MS = 2000;
+  var leaving = false;
+
+  // The device is locked (idle time, the lock button in another tab) or the session is gone: the decrypted content
+  // leaves the screen at once, and the unlock page decides what comes next (replace: Back does not bring it up again,
+  // and the page is not cached).
+  function leave() {
+    if (leaving) {
+      return;
+    }
+
+    leaving = true;
+    var main = document.getElementById('main');
+    if (main) {
+      main.textContent = '';
+    }
+    window.location.replace('/unlock');
+  }
+
+  // Asks the app every POLL_MS whether the device is still unlocked (a poll is not use: it does not extend the idle
+  // time). When the app cannot be reached for longer than the idle time (it stopped, or was killed), the content goes
+  // too: the device would be locked by then.
+  function watchLock(url, idleMs) {
+    var lastAnswer = Date.now();
+    function check() {
+      fetch(url, { credentials: 'same-origin', headers: { 'X-Live': '1' }, cache: 'no-store' })
+        .then(function (response) {
+          if (response.status === 401 || response.status === 403) {
+            leave();
+          } else {
+            lastAnswer = Date.now();
+          }
+        })
+        .catch(function () {
+          if (idleMs > 0 && Date.now() - lastAnswer > idleMs) {
+            leave();
+          }
+        })
+        .then(function () {
+          if (!leaving) {
+            window.setTimeout(check, POLL_MS);
+          }
+        });
+    }
+    window.setTimeout(check, POLL_MS);
+  }
 
   function poll(element) {
     var version = element.getAttribute('data-version') || '0';
@@ -10,8 +56,7 @@
     fetch(url, { credentials: 'same-origin', headers: { 'X-Live': '1' }, cache: 'no-store' })
       .then(function (response) {
         if (response.status === 401 || response.status === 403) {
-          // Locked (idle) or the session is gone: the unlock page decides what comes next.
-          window.location.assign('/unlock');
+          leave();
           return null;
         }
         if (response.status !== 200) {
@@ -26,7 +71,11 @@
         });
       })
       .catch(function () { /* the app stopped or the network blinked: try again at the next tick */ })
-      .then(function () { window.setTimeout(function () { poll(element); }, POLL_MS); });
+      .then(function () {
+        if (!leaving) {
+          window.setTimeout(function () { poll(element); }, POLL_MS);
+        }
+      });
   }
 
   // Long operations: the button says so and cannot be pressed twice (a double click would send a message, a note or a
@@ -69,5 +118,9 @@
       window.setTimeout(function () { poll(element); }, POLL_MS);
     });
     document.querySelectorAll('form').forEach(busy);
+    var lockCheck = document.body.getAttribute('data-lock-check');
+    if (lockCheck) {
+      watchLock(lockCheck, parseInt(document.body.getAttribute('data-idle-ms') || '0', 10));
+    }
   });
 })();
