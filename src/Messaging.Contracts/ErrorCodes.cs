@@ -98,6 +98,15 @@ public static partial class ErrorCodes
     /// <summary>The conversation would exceed the configured maximum number of members.</summary>
     public const string ConversationFull = "conversation.full";
 
+    /// <summary>The conversation has a signed membership log: a change carries the next statement, signed by the
+    /// caller's member key.</summary>
+    public const string ConversationMembershipStatementRequired = "conversation.membership-statement-required";
+
+    /// <summary>The membership statement does not match the request (conversation, next index, previous hash, operation,
+    /// members, actor), is not allowed at this point of the log, or does not verify under the caller's current member
+    /// key; or another change was made first. Nothing changed: read the conversation again and sign anew.</summary>
+    public const string ConversationMembershipStatementInvalid = "conversation.membership-statement-invalid";
+
     /// <summary>The member does not exist (or is not visible to the caller).</summary>
     public const string MemberNotFound = "member.not-found";
 

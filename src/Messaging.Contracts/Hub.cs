@@ -33,17 +33,28 @@ public interface IMessagingHub
     /// <summary>The conversations the caller's member belongs to.</summary>
     Task<IReadOnlyList<ConversationSummary>> ListConversations();
 
-    /// <summary>Creates a conversation with the caller's member and the given members.</summary>
+    /// <summary>Creates a conversation with the caller's member and the given members. With a membership statement
+    /// (a Create signed by the caller's member key), the conversation takes the statement's id and starts its signed
+    /// membership log; repeating the same statement returns the conversation it created.</summary>
     Task<ConversationSummary> CreateConversation(CreateConversationRequest request);
 
-    /// <summary>Adds a member to a conversation the caller belongs to.</summary>
+    /// <summary>Adds a member to a conversation the caller belongs to. Once the conversation has a membership log the
+    /// request carries the next statement (an Add signed by the caller's member key).</summary>
     Task<ConversationSummary> AddConversationMember(ConversationMemberRequest request);
 
-    /// <summary>Removes a member: any member may remove themselves; only the creator may remove others.</summary>
+    /// <summary>Removes a member: any member may remove themselves; only the creator may remove others. Once the
+    /// conversation has a membership log the request carries the next statement (a Remove signed by the caller's member
+    /// key).</summary>
     Task<ConversationSummary> RemoveConversationMember(ConversationMemberRequest request);
 
+    /// <summary>Starts the membership log of a conversation that has none (created before membership was signed, or by
+    /// a caller without statements): a LegacySnapshot by the caller of the creator, collective flag and members as they
+    /// stand.</summary>
+    Task<ConversationSummary> SnapshotConversationMembership(ConversationMembershipSnapshotRequest request);
+
     /// <summary>The active devices of every member of a conversation: the exact recipient set of a send, minus the
-    /// sending device.</summary>
+    /// sending device; with the conversation's membership (its signed log and its members as the server lists them),
+    /// read in the same transaction.</summary>
     Task<ConversationDevices> GetConversationDevices(GetConversationDevicesRequest request);
 
     /// <summary>One bundle per active device of a member, consuming one one-time prekey per bundle when one is left.</summary>
@@ -270,20 +281,32 @@ public sealed record FetchPendingRequest(long AfterSequence, int Limit);
 public sealed record PendingEnvelopes(IReadOnlyList<EnvelopeDelivery> Envelopes, bool HasMore);
 
 /// <summary>Create a conversation of the caller's member with <paramref name="MemberIds"/> (the caller is added
-/// implicitly). <paramref name="Collective"/> marks an inter-service meeting where case-bound kinds are refused.</summary>
-public sealed record CreateConversationRequest(IReadOnlyList<Guid> MemberIds, bool Collective);
+/// implicitly). <paramref name="Collective"/> marks an inter-service meeting where case-bound kinds are refused.
+/// <paramref name="Statement"/>, optional, is the Create membership statement signed by the caller's member key
+/// (docs/crypto.md §12): it names the new conversation's id, and must list exactly the caller and
+/// <paramref name="MemberIds"/> with the same collective flag.</summary>
+public sealed record CreateConversationRequest(IReadOnlyList<Guid> MemberIds, bool Collective, byte[]? Statement = null);
 
 /// <summary>A conversation and its members.</summary>
 public sealed record ConversationSummary(Guid ConversationId, bool Collective, Guid CreatedBy, DateTimeOffset CreatedAt, IReadOnlyList<Guid> MemberIds);
 
-/// <summary>Add or remove one member.</summary>
-public sealed record ConversationMemberRequest(Guid ConversationId, Guid MemberId);
+/// <summary>Add or remove one member. <paramref name="Statement"/> is the next statement of the conversation's
+/// membership log (an Add or Remove of <paramref name="MemberId"/> signed by the caller's member key), required once the
+/// conversation has a log and refused while it has none.</summary>
+public sealed record ConversationMemberRequest(Guid ConversationId, Guid MemberId, byte[]? Statement = null);
+
+/// <summary>Start a conversation's membership log with a LegacySnapshot statement signed by the caller's member key.</summary>
+public sealed record ConversationMembershipSnapshotRequest(Guid ConversationId, byte[] Statement);
 
 /// <summary>Ask for a conversation's devices.</summary>
 public sealed record GetConversationDevicesRequest(Guid ConversationId);
 
-/// <summary>The active devices of every member of a conversation.</summary>
-public sealed record ConversationDevices(Guid ConversationId, IReadOnlyList<DeviceAddress> Devices);
+/// <summary>A conversation's membership as the server holds it: the signed log (empty for a conversation created before
+/// membership was signed), the members it lists, its creator and collective flag.</summary>
+public sealed record ConversationMembership(IReadOnlyList<byte[]> Statements, IReadOnlyList<Guid> MemberIds, Guid CreatedBy, bool Collective);
+
+/// <summary>The active devices of every member of a conversation, with its membership (read together).</summary>
+public sealed record ConversationDevices(Guid ConversationId, IReadOnlyList<DeviceAddress> Devices, ConversationMembership? Membership = null);
 
 /// <summary>A signed prekey on the wire: id, X25519 public key (32), Ed25519 signature (64).</summary>
 public sealed record SignedPreKeyData(uint Id, byte[] PublicKey, byte[] Signature);

@@ -5,7 +5,8 @@ namespace Messaging.Crypto.CrossSigning;
 
 /// <summary>
 /// A member's signing key (Ed25519): created by the member's first device, held by every device the member approved,
-/// and used only to sign <see cref="MemberKeyAnnouncement"/>s and <see cref="DeviceCertificate"/>s. Contacts pin its
+/// and used only to sign <see cref="MemberKeyAnnouncement"/>s, <see cref="DeviceCertificate"/>s and conversation
+/// <see cref="MembershipStatement"/>s. Contacts pin its
 /// public half (trust on first use, then safety numbers), so a device no existing device of the member signed is never
 /// trusted, whoever enrolled it. The secret is zeroed on <see cref="Dispose"/>.
 /// </summary>
@@ -83,6 +84,25 @@ public sealed class MemberSigningKey : IDisposable
 
         var body = DeviceCertificate.Body(MemberId, deviceId, identity.ToBytes(), issuedAt);
         return DeviceCertificate.Parse([.. body, .. Sign(DomainSignature.DeviceCertificate, body)]);
+    }
+
+    /// <summary>Signs a conversation membership statement made by this key's member (the actor); see
+    /// <see cref="MembershipLog"/> for the statements a log accepts.</summary>
+    /// <exception cref="ArgumentException">An empty conversation id, a negative index, a previous hash that is not 32
+    /// bytes, or a member list the operation does not take.</exception>
+    public MembershipStatement SignMembership(Guid conversationId, long index, ReadOnlySpan<byte> previousHash, MembershipOperation operation,
+        Guid creator, bool collective, IEnumerable<Guid> members)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        var body = MembershipStatement.Body(conversationId, index, previousHash, MemberId, operation, creator, collective, members);
+        try
+        {
+            return MembershipStatement.FromSigned(body, Sign(DomainSignature.ConversationMembership, body));
+        }
+        catch (MalformedMessageException ex)
+        {
+            throw new ArgumentException(ex.Message, nameof(members), ex);
+        }
     }
 
     /// <summary>

@@ -15,6 +15,7 @@ internal static class DomainSignature
     public const string Attestation = "messaging.attestation.v1";
     public const string MemberKey = "messaging.member-key.v1";
     public const string DeviceCertificate = "messaging.device-certificate.v1";
+    public const string ConversationMembership = "messaging.conversation-membership.v1";
 
     public static byte[] Sign(ReadOnlySpan<byte> secretKey, string label, ReadOnlySpan<byte> data)
     {

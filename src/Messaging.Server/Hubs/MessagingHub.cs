@@ -92,6 +92,8 @@ internal sealed class MessagingHub(
 
     public Task<ConversationSummary> RemoveConversationMember(ConversationMemberRequest request) => conversations.RemoveMemberAsync(Caller, request, Context.ConnectionAborted);
 
+    public Task<ConversationSummary> SnapshotConversationMembership(ConversationMembershipSnapshotRequest request) => conversations.SnapshotMembershipAsync(Caller, request, Context.ConnectionAborted);
+
     public Task<ConversationDevices> GetConversationDevices(GetConversationDevicesRequest request) => conversations.GetDevicesAsync(Caller, request, Context.ConnectionAborted);
 
     public Task<PreKeyBundles> GetPreKeyBundles(GetPreKeyBundlesRequest request) => devices.GetBundlesAsync(Caller, request, Context.ConnectionAborted);

@@ -1,4 +1,4 @@
-# Recomputes the cross-signing vectors of docs/crypto.md (section 11) from that section alone, without libsodium:
+# Recomputes the cross-signing and membership vectors of docs/crypto.md (sections 11 and 12) from that section alone, without libsodium:
 # python3 recompute_cross_signing_vectors.py docs/crypto.md   (prints the values; exit 1 if one differs from the file)
 import hashlib, re, struct, sys, uuid
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -41,9 +41,21 @@ def fingerprint(stable_id, key): return digits(iterated(b"\x00\x02" + key + stab
 parts = sorted([fingerprint(member_id, member_pub), fingerprint(remote_id, ed_pub(remote_seed))])
 safety = grouped(parts[0] + parts[1])
 
+# Conversation membership statements (section 12): the member creates a conversation with the remote member, who then
+# adds a third member.
+conversation_id, third_id = "cccccccc-dddd-4eee-8fff-000000000001", "77777777-6666-4555-8444-333333333333"
+def statement(seed, index, previous, actor, operation, creator, collective, members):
+    ids = sorted(guid(m) for m in members)
+    body = (b"\x01" + guid(conversation_id) + struct.pack(">Q", index) + previous + guid(actor) + bytes([operation])
+            + creator + bytes([collective]) + struct.pack(">H", len(ids)) + b"".join(ids))
+    return body + sign(seed, "messaging.conversation-membership.v1", body)
+create = statement(member_seed, 0, bytes(32), member_id, 1, guid(member_id), 0, [member_id, remote_id])
+add = statement(remote_seed, 1, hashlib.sha256(create).digest(), remote_id, 2, bytes(16), 0, [third_id])
+
 values = {
     "member.public": member_pub.hex(), "member.announcement": announcement.hex(), "device.certificate": certificate.hex(),
     "approval.code": grouped(digits(h, 4)), "approval.hex": h.hex(), "member.safety-number": safety,
+    "membership.create": create.hex(), "membership.create.hash": hashlib.sha256(create).hexdigest(), "membership.add": add.hex(),
 }
 doc = open(sys.argv[1]).read() if len(sys.argv) > 1 else ""
 failed = False

@@ -168,6 +168,13 @@ public abstract class PolicyMatrixTests(PolicyWorld world)
                 var removed = await caller.Hub.InvokeAsync<ConversationSummary>(method, new ConversationMemberRequest(conversation.ConversationId, world.WorkerB.Id));
                 Assert.Single(removed.MemberIds);
             },
+            nameof(IMessagingHub.SnapshotConversationMembership) => async () =>
+            {
+                // Open to every member of the conversation: a statement that is not a snapshot is refused by its own check.
+                var conversation = await MessagingApp.CreateConversationAsync(caller, false, world.WorkerB);
+                await Refusal.AssertHubAsync(ErrorCodes.ConversationMembershipStatementInvalid, () => caller.InvokeAsync<ConversationSummary>(method,
+                    new ConversationMembershipSnapshotRequest(conversation.ConversationId, [1, 2, 3])));
+            },
             nameof(IMessagingHub.GetConversationDevices) => async () =>
             {
                 var conversation = await MessagingApp.CreateConversationAsync(caller, false, world.WorkerB);

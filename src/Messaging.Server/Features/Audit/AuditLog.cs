@@ -20,6 +20,7 @@ internal static class AuditEventTypes
     public const string ConversationCreated = "conversation.created";
     public const string ConversationMemberAdded = "conversation.member-added";
     public const string ConversationMemberRemoved = "conversation.member-removed";
+    public const string ConversationMembershipSnapshot = "conversation.membership-snapshot";
     public const string DirectoryServiceUpdated = "directory.service-updated";
     public const string DirectoryCommunesAdded = "directory.communes-added";
     public const string PartnerJoinRequested = "partner.join-requested";

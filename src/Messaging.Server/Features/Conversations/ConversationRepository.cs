@@ -35,6 +35,16 @@ internal static class ConversationRepository
         "SELECT id, collective, created_by_member_id, created_at FROM conversations WHERE id = @id;",
         r => new ConversationRecord(r.GetGuidValue(0), r.GetInt64(1) != 0, r.GetGuidValue(2), r.GetInstant(3)), ("@id", id));
 
+    /// <summary>The conversation's membership statements in log order (none for a conversation created before
+    /// membership was signed).</summary>
+    public static Task<List<byte[]>> ListMembershipAsync(DbSession session, Guid conversationId) => session.QueryAsync(
+        "SELECT statement FROM conversation_membership WHERE conversation_id = @c ORDER BY idx;", r => r.GetBlob(0), ("@c", conversationId));
+
+    /// <summary>Appends a statement at its index (the primary key refuses a second statement at the same index).</summary>
+    public static Task AppendMembershipAsync(DbSession session, Guid conversationId, long index, byte[] statement) => session.ExecuteAsync(
+        "INSERT INTO conversation_membership (conversation_id, idx, statement) VALUES (@c, @i, @s);",
+        ("@c", conversationId), ("@i", index), ("@s", statement));
+
     /// <summary>Whether the two members belong to at least one conversation together.</summary>
     public static async Task<bool> ShareAConversationAsync(DbSession session, Guid memberId, Guid otherMemberId)
         => await session.ScalarInt64Async(

@@ -1,4 +1,5 @@
 using Messaging.Contracts;
+using Messaging.Crypto.CrossSigning;
 using Messaging.Server.Errors;
 using Messaging.Server.Features.Audit;
 using Messaging.Server.Features.Authentication;
@@ -14,6 +15,11 @@ namespace Messaging.Server.Features.Conversations;
 /// One-to-one and small group conversations, across organisations. Any member may add members; a member may remove
 /// themselves, and only the creator may remove others. A collective conversation (inter-service meeting, protocol 7.D)
 /// refuses case-bound kinds; only workers and organisation admins create one.
+/// <para>Membership is signed (docs/crypto.md §12): a conversation created with a statement keeps a log of them, and every
+/// later change of it carries the next statement, checked here against the log and the caller's current member key
+/// (<see cref="MembershipRules"/>). Clients verify the log themselves and encrypt only to the members it justifies; these
+/// checks are defence in depth. A conversation without a log (created before, or by a caller without statements) changes
+/// without statements until one of its members snapshots it.</para>
 /// </summary>
 internal sealed class ConversationService(
     IDatabase database,
@@ -45,27 +51,53 @@ internal sealed class ConversationService(
             throw new ForbiddenException("Your role does not allow creating collective conversations.");
         }
 
-        rateLimiter.Acquire(RateLimitPolicy.ConversationChange, caller.DeviceId);
-        var conversation = new ConversationRecord(Guid.NewGuid(), request.Collective, caller.MemberId, DbValues.ToStoragePrecision(time.GetUtcNow()));
         List<Guid> all = [caller.MemberId, .. members];
-        await database.WriteAsync(async s =>
+        var statement = MembershipRules.ParseOptional(request.Statement);
+        if (statement is not null && (statement.Operation != MembershipOperation.Create || !MembershipRules.SameMembers(statement.Members, all)
+            || statement.Collective != request.Collective))
         {
+            throw MembershipRules.Invalid("The statement is not the creation of this conversation (its members and collective flag).");
+        }
+
+        rateLimiter.Acquire(RateLimitPolicy.ConversationChange, caller.DeviceId);
+        var conversation = new ConversationRecord(statement?.ConversationId ?? Guid.NewGuid(), request.Collective, caller.MemberId, DbValues.ToStoragePrecision(time.GetUtcNow()));
+        return await database.WriteAsync(async s =>
+        {
+            if (statement is not null)
+            {
+                if (await ConversationRepository.GetAsync(s, conversation.Id) is { } existing)
+                {
+                    // The same creation sent again (its answer was lost) returns the conversation; anything else is refused.
+                    var log = await ConversationRepository.ListMembershipAsync(s, existing.Id);
+                    return log.Count > 0 && log[0].AsSpan().SequenceEqual(request.Statement) && existing.CreatedBy == caller.MemberId
+                        ? Summary(existing, await ConversationRepository.ListMemberIdsAsync(s, existing.Id))
+                        : throw MembershipRules.Invalid("A conversation with this id exists already.");
+                }
+
+                await MembershipRules.RequireSignedByCallerAsync(s, caller, MembershipLog.Empty(conversation.Id), statement);
+            }
+
             foreach (var member in members)
             {
                 _ = await MemberRepository.GetAsync(s, member) ?? throw new NotFoundException(ErrorCodes.MemberNotFound, "No such member.");
             }
 
             await ConversationRepository.InsertAsync(s, conversation, all);
+            if (statement is not null)
+            {
+                await ConversationRepository.AppendMembershipAsync(s, conversation.Id, 0, request.Statement!);
+            }
+
             await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.ConversationCreated, caller.MemberId, caller.DeviceId,
                 [AuditSubject.Conversation(conversation.Id), .. all.Select(AuditSubject.Member)], conversation.Collective ? "collective" : null));
-            return true;
+            return Summary(conversation, all);
         }, cancellationToken);
-        return new ConversationSummary(conversation.Id, conversation.Collective, conversation.CreatedBy, conversation.CreatedAt, all);
     }
 
     public async Task<ConversationSummary> AddMemberAsync(CallerDevice caller, ConversationMemberRequest request, CancellationToken cancellationToken = default)
     {
         RequireIds(request);
+        var statement = MembershipRules.ParseOptional(request.Statement);
         rateLimiter.Acquire(RateLimitPolicy.ConversationChange, caller.DeviceId);
         return await database.WriteAsync(async s =>
         {
@@ -81,6 +113,7 @@ internal sealed class ConversationService(
                 throw new ConflictException(ErrorCodes.ConversationFull, $"A conversation has at most {options.Value.MaxMembers} members.");
             }
 
+            await RequireChangeStatementAsync(s, caller, conversation.Id, statement, request, MembershipOperation.Add);
             await ConversationRepository.AddMemberAsync(s, conversation.Id, request.MemberId, DbValues.ToStoragePrecision(time.GetUtcNow()));
             await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.ConversationMemberAdded, caller.MemberId, caller.DeviceId,
                 [AuditSubject.Conversation(conversation.Id), AuditSubject.Member(request.MemberId)]));
@@ -92,6 +125,7 @@ internal sealed class ConversationService(
     public async Task<ConversationSummary> RemoveMemberAsync(CallerDevice caller, ConversationMemberRequest request, CancellationToken cancellationToken = default)
     {
         RequireIds(request);
+        var statement = MembershipRules.ParseOptional(request.Statement);
         rateLimiter.Acquire(RateLimitPolicy.ConversationChange, caller.DeviceId);
         return await database.WriteAsync(async s =>
         {
@@ -101,15 +135,84 @@ internal sealed class ConversationService(
                 throw new ForbiddenException("Only the conversation's creator removes other members.");
             }
 
-            if (await ConversationRepository.RemoveMemberAsync(s, conversation.Id, request.MemberId) > 0)
+            if (!memberIds.Contains(request.MemberId))
             {
-                await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.ConversationMemberRemoved, caller.MemberId, caller.DeviceId,
-                    [AuditSubject.Conversation(conversation.Id), AuditSubject.Member(request.MemberId)]));
-                memberIds.Remove(request.MemberId);
+                return Summary(conversation, memberIds);
             }
 
+            await RequireChangeStatementAsync(s, caller, conversation.Id, statement, request, MembershipOperation.Remove);
+            await ConversationRepository.RemoveMemberAsync(s, conversation.Id, request.MemberId);
+            await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.ConversationMemberRemoved, caller.MemberId, caller.DeviceId,
+                [AuditSubject.Conversation(conversation.Id), AuditSubject.Member(request.MemberId)]));
+            memberIds.Remove(request.MemberId);
             return Summary(conversation, memberIds);
         }, cancellationToken);
+    }
+
+    /// <summary>Starts the membership log of a conversation that has none with a snapshot of it as it stands.</summary>
+    public async Task<ConversationSummary> SnapshotMembershipAsync(CallerDevice caller, ConversationMembershipSnapshotRequest request, CancellationToken cancellationToken = default)
+    {
+        if (request is null || request.ConversationId == Guid.Empty || request.Statement is null)
+        {
+            throw new MalformedRequestException("A conversation id and a statement are required.");
+        }
+
+        var statement = MembershipRules.ParseOptional(request.Statement)!;
+        if (statement.Operation != MembershipOperation.LegacySnapshot)
+        {
+            throw MembershipRules.Invalid("The statement is not a snapshot.");
+        }
+
+        rateLimiter.Acquire(RateLimitPolicy.ConversationChange, caller.DeviceId);
+        return await database.WriteAsync(async s =>
+        {
+            var (conversation, memberIds) = await RequireMembershipAsync(s, caller, request.ConversationId);
+            if ((await ConversationRepository.ListMembershipAsync(s, conversation.Id)).Count > 0)
+            {
+                throw MembershipRules.Invalid("The conversation has a membership log already.");
+            }
+
+            if (!MembershipRules.SameMembers(statement.Members, memberIds) || statement.Creator != conversation.CreatedBy || statement.Collective != conversation.Collective)
+            {
+                throw MembershipRules.Invalid("The snapshot does not state the conversation's creator, collective flag and members as they stand.");
+            }
+
+            await MembershipRules.RequireSignedByCallerAsync(s, caller, MembershipLog.Empty(conversation.Id), statement);
+            await ConversationRepository.AppendMembershipAsync(s, conversation.Id, 0, request.Statement);
+            await audit.AppendAsync(s, new AuditEvent(AuditEventTypes.ConversationMembershipSnapshot, caller.MemberId, caller.DeviceId,
+                [AuditSubject.Conversation(conversation.Id)]));
+            return Summary(conversation, memberIds);
+        }, cancellationToken);
+    }
+
+    /// <summary>A change of a conversation with a log carries its next statement; one without a log takes none.</summary>
+    private static async Task RequireChangeStatementAsync(DbSession session, CallerDevice caller, Guid conversationId, MembershipStatement? statement,
+        ConversationMemberRequest request, MembershipOperation operation)
+    {
+        var log = await ConversationRepository.ListMembershipAsync(session, conversationId);
+        if (log.Count == 0)
+        {
+            if (statement is not null)
+            {
+                throw MembershipRules.Invalid("The conversation has no membership log yet: start it with a snapshot first.");
+            }
+
+            return;
+        }
+
+        if (statement is null)
+        {
+            throw new ConflictException(ErrorCodes.ConversationMembershipStatementRequired,
+                "The conversation's membership is signed: the change needs the next statement, signed by your member key.");
+        }
+
+        if (statement.Operation != operation || statement.Members[0] != request.MemberId)
+        {
+            throw MembershipRules.Invalid($"The statement is not the {operation} of this member.");
+        }
+
+        await MembershipRules.RequireSignedByCallerAsync(session, caller, MembershipRules.Replay(conversationId, log), statement);
+        await ConversationRepository.AppendMembershipAsync(session, conversationId, statement.Index, request.Statement!);
     }
 
     public Task<IReadOnlyList<ConversationSummary>> ListAsync(CallerDevice caller, CancellationToken cancellationToken = default)
@@ -134,13 +237,16 @@ internal sealed class ConversationService(
         return database.ReadAsync(async s =>
         {
             var participants = await ConversationRepository.ListParticipantsAsync(s, request.ConversationId);
-            if (!participants.Any(p => p.MemberId == caller.MemberId))
+            if (!participants.Any(p => p.MemberId == caller.MemberId)
+                || await ConversationRepository.GetAsync(s, request.ConversationId) is not { } conversation)
             {
                 throw new NotFoundException(ErrorCodes.ConversationNotFound, "No such conversation.");
             }
 
+            var membership = new ConversationMembership(await ConversationRepository.ListMembershipAsync(s, conversation.Id),
+                [.. participants.Select(p => p.MemberId)], conversation.CreatedBy, conversation.Collective);
             return new ConversationDevices(request.ConversationId,
-                [.. participants.SelectMany(p => p.ActiveDeviceIds.Select(d => new DeviceAddress(p.MemberId, d)))]);
+                [.. participants.SelectMany(p => p.ActiveDeviceIds.Select(d => new DeviceAddress(p.MemberId, d)))], membership);
         }, cancellationToken);
     }
 
