@@ -53,7 +53,8 @@ public class ServerRefusedException(string code, string message) : MessagingClie
             ErrorCodes.ReferralTransitionRefused or ErrorCodes.ReferralClosed or ErrorCodes.ReferralNotAccepted or ErrorCodes.CaseReferenceInUse
                 or ErrorCodes.ObjectionWindowClosed or ErrorCodes.MemberKeyExists or ErrorCodes.DeviceNotPending
                 or ErrorCodes.InterviewTransitionRefused or ErrorCodes.InterviewAlreadyStarted or ErrorCodes.MandateExists or ErrorCodes.MandateTransitionRefused
-                or ErrorCodes.NoticeDuplicate or ErrorCodes.NoticeInterviewNotStarted => new StateConflictException(code, message),
+                or ErrorCodes.NoticeDuplicate or ErrorCodes.NoticeInterviewNotStarted or ErrorCodes.ConversationMembershipStatementInvalid
+                or ErrorCodes.ConversationMembershipStatementRequired => new StateConflictException(code, message),
             ErrorCodes.Unauthenticated or ErrorCodes.ChallengeInvalid or ErrorCodes.SignatureInvalid or ErrorCodes.TokenExpired
                 => new AuthenticationFailedException(code, message),
             _ => new ServerRefusedException(code, message),
@@ -128,6 +129,17 @@ public sealed class KeyLogTamperedException(long index)
 {
     /// <summary>The first index that does not verify.</summary>
     public long Index { get; } = index;
+}
+
+/// <summary>The server's membership log of a conversation does not verify (a statement not signed by a key this
+/// device trusts for its member, out of place, or not allowed), or goes back on what this device verified before (it is
+/// shorter, rewritten or missing): whoever wrote it is not one of the conversation's members. Nothing was sent or
+/// changed; report it to the platform's security contact.</summary>
+public sealed class ConversationMembershipRejectedException(Guid conversationId, string reason)
+    : MessagingClientException($"The membership of conversation {conversationId} cannot be trusted: {reason}. Nothing was sent; report it to the platform's security contact.")
+{
+    /// <summary>The conversation.</summary>
+    public Guid ConversationId { get; } = conversationId;
 }
 
 /// <summary>A send could not be completed after fixing the recipient devices several times (devices kept changing).</summary>

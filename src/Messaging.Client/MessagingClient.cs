@@ -7,6 +7,7 @@ using Messaging.Client.Sending;
 using Messaging.Client.Sessions;
 using Messaging.Client.Storage;
 using Messaging.Contracts;
+using Messaging.Crypto.CrossSigning;
 using Messaging.Crypto.KeyStore;
 using Messaging.Crypto.Keys;
 using Microsoft.AspNetCore.SignalR;
@@ -81,6 +82,10 @@ public sealed record UnreachableDevice(Guid DeviceId, Guid MemberId, string Reas
     /// <summary>The <see cref="Reason"/> of a device that no existing device of its member vouched for (pending approval,
     /// enrolled by someone else, a forged or replayed certificate, another member's device): it gets nothing.</summary>
     public const string NotVouchedReason = "NotVouchedByMember";
+
+    /// <summary>The <see cref="Reason"/> of a device whose member the server lists in the conversation but whose
+    /// signed membership log does not justify (a member row no participant signed for): it gets nothing.</summary>
+    public const string NotInSignedMembershipReason = "NotInSignedMembership";
 }
 
 /// <summary>A device of a member, as an event names it.</summary>
@@ -127,6 +132,7 @@ public sealed partial class MessagingClient : IAsyncDisposable
     private readonly Sender _sender;
     private readonly PreKeyUpkeep _preKeys;
     private readonly DeviceTrust _trust;
+    private readonly ConversationMembers _members;
     private Interviews.InterviewsClient? _interviewsClient;
     private ITimer? _upkeepTimer;
     private bool _disposed;
@@ -139,7 +145,8 @@ public sealed partial class MessagingClient : IAsyncDisposable
         _keys = new KeyDirectory(store, _hub);
         _sessions = new SessionBook(store, _hub, _keys, options.Time);
         _inbox = new Inbox.Inbox(store, _hub, _sessions, _keys, options, _stopping.Token);
-        _sender = new Sender(_hub, _sessions, _keys, _inbox, options, store.Keys.DeviceId);
+        _members = new ConversationMembers(store, _hub, _keys, enabled: !options.WithoutCrossSigning);
+        _sender = new Sender(_hub, _sessions, _keys, _members, _inbox, options, store.Keys.DeviceId);
         _preKeys = new PreKeyUpkeep(store, _hub, options);
         _trust = new DeviceTrust(store, _hub, _keys, options.Time);
         _sender.DeviceNotVouched += (_, device) => DeviceUnreachable?.Invoke(this, device);
@@ -202,6 +209,8 @@ public sealed partial class MessagingClient : IAsyncDisposable
     internal SessionBook SessionsPart => _sessions;
 
     internal PreKeyUpkeep PreKeyPart => _preKeys;
+
+    internal HubLink HubPart => _hub;
 
     /// <summary>
     /// Enrols a new device with a one-time code: generates its identity, a signed prekey and one-time prekeys, registers
@@ -339,21 +348,57 @@ public sealed partial class MessagingClient : IAsyncDisposable
     public Task<IReadOnlyList<ConversationSummary>> ListConversationsAsync(CancellationToken cancellationToken = default)
         => InvokeAsync<IReadOnlyList<ConversationSummary>>(nameof(IMessagingHub.ListConversations), cancellationToken);
 
-    /// <summary>Creates a conversation with this member and <paramref name="memberIds"/>.</summary>
-    public Task<ConversationSummary> CreateConversationAsync(IReadOnlyList<Guid> memberIds, bool collective = false, CancellationToken cancellationToken = default)
-        => InvokeAsync<ConversationSummary>(nameof(IMessagingHub.CreateConversation), new CreateConversationRequest(memberIds, collective), cancellationToken);
+    /// <summary>Creates a conversation with this member and <paramref name="memberIds"/>, signing its creation with the
+    /// member key (the first statement of its membership log, docs/crypto.md §12).</summary>
+    /// <exception cref="NotPermittedException">This member may not create it (role, or this device awaits approval).</exception>
+    /// <exception cref="TargetNotFoundException">A member does not exist.</exception>
+    public async Task<ConversationSummary> CreateConversationAsync(IReadOnlyList<Guid> memberIds, bool collective = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(memberIds);
+        using var key = _members.SigningKey();
+        var statement = key is null ? null : MembershipLog.SignCreate(key, Guid.NewGuid(), memberIds.Where(m => m != MemberId), collective);
+        var created = await InvokeAsync<ConversationSummary>(nameof(IMessagingHub.CreateConversation), new CreateConversationRequest(memberIds, collective, statement?.ToBytes()), cancellationToken).ConfigureAwait(false);
+        if (statement is not null)
+        {
+            await _members.RecordAsync(created.ConversationId, statement, cancellationToken).ConfigureAwait(false);
+        }
 
-    /// <summary>Adds <paramref name="memberId"/> to a conversation (the server checks this member may).</summary>
+        return created;
+    }
+
+    /// <summary>Adds <paramref name="memberId"/> to a conversation, signing the addition with the member key after
+    /// verifying the conversation's membership log (the server checks this member may).</summary>
     /// <exception cref="NotPermittedException">This member may not change the conversation's membership.</exception>
     /// <exception cref="TargetNotFoundException">The conversation or member does not exist.</exception>
+    /// <exception cref="StateConflictException">Another change of the conversation's membership came first: try again.</exception>
+    /// <exception cref="ConversationMembershipRejectedException">The conversation's membership log does not verify.</exception>
     public Task<ConversationSummary> AddConversationMemberAsync(Guid conversationId, Guid memberId, CancellationToken cancellationToken = default)
-        => InvokeAsync<ConversationSummary>(nameof(IMessagingHub.AddConversationMember), new ConversationMemberRequest(conversationId, memberId), cancellationToken);
+        => ChangeMembershipAsync(nameof(IMessagingHub.AddConversationMember), MembershipOperation.Add, conversationId, memberId, cancellationToken);
 
-    /// <summary>Removes <paramref name="memberId"/> from a conversation; later sends leave out its devices.</summary>
+    /// <summary>Removes <paramref name="memberId"/> from a conversation (signed like <see cref="AddConversationMemberAsync"/>);
+    /// later sends leave out its devices.</summary>
     /// <exception cref="NotPermittedException">This member may not change the conversation's membership.</exception>
     /// <exception cref="TargetNotFoundException">The conversation or member does not exist.</exception>
+    /// <exception cref="StateConflictException">Another change of the conversation's membership came first: try again.</exception>
+    /// <exception cref="ConversationMembershipRejectedException">The conversation's membership log does not verify.</exception>
     public Task<ConversationSummary> RemoveConversationMemberAsync(Guid conversationId, Guid memberId, CancellationToken cancellationToken = default)
-        => InvokeAsync<ConversationSummary>(nameof(IMessagingHub.RemoveConversationMember), new ConversationMemberRequest(conversationId, memberId), cancellationToken);
+        => ChangeMembershipAsync(nameof(IMessagingHub.RemoveConversationMember), MembershipOperation.Remove, conversationId, memberId, cancellationToken);
+
+    private async Task<ConversationSummary> ChangeMembershipAsync(string method, MembershipOperation operation, Guid conversationId, Guid memberId, CancellationToken cancellationToken)
+    {
+        var log = await _members.ForChangeAsync(conversationId, cancellationToken).ConfigureAwait(false);
+        using var key = log is null ? null : _members.SigningKey();
+        if (log is null || key is null || (operation == MembershipOperation.Add) == log.Members.Contains(memberId))
+        {
+            // No log to extend (this device holds no member key), or nothing to change: the server answers as before.
+            return await InvokeAsync<ConversationSummary>(method, new ConversationMemberRequest(conversationId, memberId), cancellationToken).ConfigureAwait(false);
+        }
+
+        var statement = log.SignChange(key, operation, memberId);
+        var changed = await InvokeAsync<ConversationSummary>(method, new ConversationMemberRequest(conversationId, memberId, statement.ToBytes()), cancellationToken).ConfigureAwait(false);
+        await _members.RecordAsync(conversationId, statement, cancellationToken).ConfigureAwait(false);
+        return changed;
+    }
 
     /// <summary>The decrypted messages kept on this device, in server order.</summary>
     /// <exception cref="LocalStoreCorruptedException">A stored message does not open under this device's key.</exception>

@@ -405,6 +405,7 @@ public sealed partial class Texts
             "Address refused: the server must be reached over https://. The enrolment code and your keys never travel in clear (http:// is accepted only to this computer). Nothing was sent."),
         ["failure.client"] = ("L'opération a échoué ; rien n'a été modifié.", "De bewerking is mislukt; er werd niets gewijzigd.", "The operation failed; nothing was changed."),
         ["failure.not-permitted"] = ("Cette action ne vous est pas permise.", "Deze handeling is u niet toegestaan.", "You are not permitted to do this."),
+        ["failure.membership-rejected"] = ("La liste des membres de cette conversation n'est pas signée par ses participants ou a été modifiée à votre insu : rien n'a été envoyé. Signalez-le au contact sécurité de la plateforme.", "De ledenlijst van dit gesprek is niet ondertekend door de deelnemers of werd buiten uw medeweten gewijzigd: er werd niets verstuurd. Meld het aan de veiligheidscontactpersoon van het platform.", "This conversation's member list is not signed by its participants or was changed behind your back: nothing was sent. Report it to the platform's security contact."),
         ["failure.conflict"] = ("Cette action n'est plus possible dans l'état actuel.", "Deze handeling is in de huidige toestand niet meer mogelijk.", "This is no longer possible in the current state."),
         ["failure.not-found"] = ("Introuvable sur le serveur.", "Niet gevonden op de server.", "Not found on the server."),
         ["failure.refused"] = ("Le serveur a refusé la demande.", "De server weigerde de aanvraag.", "The server refused the request."),
@@ -428,6 +429,8 @@ public sealed partial class Texts
         ["error:policy.forbidden"] = ("Cette action ne vous est pas permise.", "Deze handeling is u niet toegestaan.", "You are not permitted to do this."),
         ["error:conversation.not-found"] = ("Conversation introuvable.", "Gesprek niet gevonden.", "Conversation not found."),
         ["error:conversation.full"] = ("La conversation est complète.", "Het gesprek is vol.", "The conversation is full."),
+        ["error:conversation.membership-statement-required"] = ("Les membres de cette conversation sont signés : la modification doit l'être aussi. Réessayez.", "De leden van dit gesprek zijn ondertekend: de wijziging moet dat ook zijn. Probeer opnieuw.", "This conversation's members are signed: the change must be signed too. Try again."),
+        ["error:conversation.membership-statement-invalid"] = ("Les membres de la conversation ont changé entre-temps, ou la signature n'a pas été acceptée. Rechargez la conversation et réessayez.", "De leden van het gesprek zijn intussen gewijzigd, of de handtekening werd niet aanvaard. Laad het gesprek opnieuw en probeer opnieuw.", "The conversation's members changed meanwhile, or the signature was not accepted. Reload the conversation and try again."),
         ["error:partners.withdrawn"] = ("Ce service a quitté le protocole.", "Deze dienst heeft het protocol verlaten.", "This service left the protocol."),
         // directory and administration
         ["nav.directory"] = ("Annuaire", "Gids", "Directory"),

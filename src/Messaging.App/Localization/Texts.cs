@@ -99,6 +99,7 @@ public sealed partial class Texts(IHttpContextAccessor accessor)
         KeyStoreLockedException => this["failure.in-use"],
         KeyStoreException => this["failure.store"],
         MemberKeyChangedException or IdentityKeyChangedException => this["failure.key-changed"],
+        ConversationMembershipRejectedException => this["failure.membership-rejected"],
         FollowUpOngoingException => this["failure.follow-up"],
         CaseNotFoundException => this["failure.case-unknown"],
         MandateNotFoundException => this["failure.no-mandate"],

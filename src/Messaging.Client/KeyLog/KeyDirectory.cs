@@ -56,7 +56,9 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
             case KeyLogAction.MemberKey when MemberKeyAnnouncement.TryParse(entry.IdentityKey, out var announcement) && announcement!.MemberId == entry.MemberId:
                 var trust = store.Keys.MemberKeys.GetValueOrDefault(entry.MemberId) ?? new MemberKeyTrust(null, null);
                 var key = announcement.PublicKey.ToArray();
-                store.Keys.MemberKeys[entry.MemberId] = trust with { Logged = key };
+                store.Keys.MemberKeys[entry.MemberId] = trust.Logged is { } previous && !CryptographicOperations.FixedTimeEquals(previous, key)
+                    ? trust with { Logged = key, Earlier = [.. trust.Earlier ?? [], previous] }
+                    : trust with { Logged = key };
                 store.KeysChanged();
                 if (trust.Pinned is { } pinned && !CryptographicOperations.FixedTimeEquals(pinned, key))
                 {
@@ -98,6 +100,25 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The keys this device trusts for <paramref name="memberId"/>'s membership statements: the pinned key (pinned now on
+    /// first use) and every key the verified key log named for the member before it (older statements are signed with
+    /// the key of their time). A key the log named after the pinned one — a reset not confirmed — is not among them.
+    /// Caller holds the lock.
+    /// </summary>
+    public IEnumerable<byte[]> TrustedMemberKeys(Guid memberId)
+    {
+        if (PinnedMemberKey(memberId) is not { } pinned)
+        {
+            return [];
+        }
+
+        var trust = store.Keys.MemberKeys[memberId];
+        List<byte[]> named = [.. trust.Earlier ?? [], .. trust.Logged is { } logged ? [logged] : Array.Empty<byte[]>()];
+        var at = named.FindLastIndex(k => CryptographicOperations.FixedTimeEquals(k, pinned));
+        return at < 0 ? [pinned] : named[..(at + 1)];
     }
 
     /// <summary>Whether the log names a different key for the member than the pinned one (a reset not yet confirmed).

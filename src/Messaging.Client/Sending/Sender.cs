@@ -11,17 +11,19 @@ namespace Messaging.Client.Sending;
 /// acknowledgements, and when the server reports missing or stale devices, fixes the sessions and resends with the
 /// same envelope id (idempotent on the server).
 /// </summary>
-internal sealed class Sender(HubLink hub, SessionBook sessions, KeyDirectory keys, Inbox.Inbox inbox, MessagingClientOptions options, Guid deviceId)
+internal sealed class Sender(HubLink hub, SessionBook sessions, KeyDirectory keys, ConversationMembers members, Inbox.Inbox inbox, MessagingClientOptions options, Guid deviceId)
 {
     private const int SendAttempts = 4;
 
-    /// <summary>A device of the conversation left out because its member did not vouch for it.</summary>
+    /// <summary>A device of the conversation left out because its member did not vouch for it, or because the
+    /// conversation's signed membership does not justify its member.</summary>
     public event EventHandler<UnreachableDevice>? DeviceNotVouched;
 
-    // The devices of each conversation as the server last listed them. A send uses them without asking again; the
-    // server refuses a recipient set that is no longer right (naming the missing and stale devices), and only then is
-    // the list fetched anew. Trust does not come from this list: every identity is checked against the key log.
-    private readonly ConcurrentDictionary<Guid, IReadOnlyList<DeviceAddress>> _conversationDevices = new();
+    // The devices of each conversation as the server last listed them, with the members its verified membership log
+    // justifies. A send uses them without asking again; the server refuses a recipient set that is no longer right
+    // (naming the missing and stale devices), and only then is the list fetched anew. Trust does not come from this
+    // list: every identity is checked against the key log, every member against the signed membership log.
+    private readonly ConcurrentDictionary<Guid, VerifiedDevices> _conversationDevices = new();
 
     public async Task<SendReceipt> SendAsync(Guid conversationId, EnvelopeKind kind, ReadOnlyMemory<byte> body, string? caseReference, Guid? consentId, Guid id, CancellationToken cancellationToken, NoticeRouting? notice = null)
     {
@@ -31,15 +33,20 @@ internal sealed class Sender(HubLink hub, SessionBook sessions, KeyDirectory key
             var listed = !_conversationDevices.TryGetValue(conversationId, out var devices);
             if (listed)
             {
-                devices = (await hub.InvokeAsync<ConversationDevices>(nameof(IMessagingHub.GetConversationDevices), new GetConversationDevicesRequest(conversationId), cancellationToken).ConfigureAwait(false)).Devices;
+                devices = await members.ListAsync(conversationId, cancellationToken).ConfigureAwait(false);
                 _conversationDevices[conversationId] = devices;
             }
 
-            // Only devices their member vouched for (a certificate under the pinned member key) get the message; the
-            // others are named to the server as unreachable and reported to the user.
-            // A list fresh from the server is checked against a freshly synced key log (a device it lists again may have
-            // been revoked meanwhile).
-            var (targets, notVouched) = await keys.PartitionAsync([.. devices!.Where(d => d.DeviceId != deviceId)], synced: listed, cancellationToken).ConfigureAwait(false);
+            // Only devices of members the signed membership justifies, and that their member vouched for (a certificate
+            // under the pinned member key), get the message; the others are named to the server as unreachable and
+            // reported to the user. A list fresh from the server is checked against a freshly synced key log (a device
+            // it lists again may have been revoked meanwhile).
+            var others = devices!.Devices.Where(d => d.DeviceId != deviceId).ToList();
+            var notMembers = devices.Members is { } justified
+                ? others.Where(d => !justified.Contains(d.MemberId)).Select(d => new UnreachableDevice(d.DeviceId, d.MemberId, UnreachableDevice.NotInSignedMembershipReason)).ToList()
+                : [];
+            var (targets, notVouched) = await keys.PartitionAsync([.. others.Where(d => devices.Members?.Contains(d.MemberId) != false)], synced: listed, cancellationToken).ConfigureAwait(false);
+            notVouched.AddRange(notMembers);
             foreach (var device in notVouched)
             {
                 DeviceNotVouched?.Invoke(this, device);

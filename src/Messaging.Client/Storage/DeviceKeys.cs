@@ -125,8 +125,9 @@ internal sealed record StoredToken(string Token, DateTimeOffset ExpiresAt)
 internal sealed record KeyLogDevice(Guid MemberId, byte[] IdentityKey, bool Active, byte[]? Certificate = null);
 
 /// <summary>A member's signing key as the key log names it (<paramref name="Logged"/>) and as the user accepted it
-/// (<paramref name="Pinned"/>).</summary>
-internal sealed record MemberKeyTrust(byte[]? Logged, byte[]? Pinned);
+/// (<paramref name="Pinned"/>), with the keys the log named for the member before <paramref name="Logged"/>, oldest
+/// first (<paramref name="Earlier"/>: what its older membership statements are signed with).</summary>
+internal sealed record MemberKeyTrust(byte[]? Logged, byte[]? Pinned, List<byte[]>? Earlier = null);
 
 /// <summary>The key store's metadata. Metadata mode only: the generator's fast serialization path writes a null
 /// <c>byte[]</c> as <c>""</c> (it converts the array to a span, where null and empty are one; dotnet/runtime#129833), so

@@ -9,7 +9,7 @@ namespace Messaging.Client.Storage;
 
 /// <summary>
 /// The device's local database beside its key store (SQLite, one file): sessions, pinned identities, the verified key
-/// log, the prekey messages seen, and the received messages — one sealed row each (<see cref="RowSealer"/>), looked up
+/// log, how far each conversation's membership log was verified, the prekey messages seen, and the received messages — one sealed row each (<see cref="RowSealer"/>), looked up
 /// by keyed hashes. Opened only by the process holding the unlocked key store (the store's one owner), so there is a
 /// single writer. Writes go through one <see cref="Batch"/> per step (a page of deliveries, a send), committed in one
 /// SQLite transaction with <c>synchronous=FULL</c>: once <see cref="Batch.Commit"/> returns, the step is on disk.
@@ -27,6 +27,7 @@ internal sealed class LocalDatabase : IDisposable
     internal const string KindLookup = "messages.kind";
     internal const string SeenTable = "prekey_seen";
     internal const string ReadMarksTable = "read_marks";
+    internal const string MembershipTable = "membership";
     private const byte MessageFormat = 1;
 
     private readonly SqliteConnection _connection;
@@ -69,6 +70,7 @@ internal sealed class LocalDatabase : IDisposable
                 CREATE TABLE IF NOT EXISTS keylog (lookup BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS meta (lookup BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS read_marks (lookup BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS membership (lookup BLOB PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS prekey_seen (lookup BLOB PRIMARY KEY, signed_prekey_id INTEGER NOT NULL) WITHOUT ROWID;
                 CREATE INDEX IF NOT EXISTS prekey_seen_by_key ON prekey_seen (signed_prekey_id);
                 CREATE TABLE IF NOT EXISTS messages (
@@ -101,6 +103,17 @@ internal sealed class LocalDatabase : IDisposable
     /// <summary>How far each conversation was read on this device (the highest server sequence shown).</summary>
     public Dictionary<Guid, long> LoadReadMarks()
         => LoadRows(ReadMarksTable, LocalRowsJson.Default.ReadMarkRow).ToDictionary(r => r.ConversationId, r => r.UpToSequence);
+
+    /// <summary>How far this device verified a conversation's membership log (none when it never did).</summary>
+    public MembershipHeadRow? LoadMembershipHead(Guid conversationId)
+    {
+        var lookup = _sealer.Lookup(MembershipTable, conversationId);
+        using var command = Command("SELECT sealed FROM membership WHERE lookup = $l");
+        command.Parameters.AddWithValue("$l", lookup);
+        return command.ExecuteScalar() is byte[] row
+            ? JsonSerializer.Deserialize(_sealer.Open(MembershipTable, lookup, row), LocalRowsJson.Default.MembershipHeadRow)
+            : null;
+    }
 
     public KeyLogHeadRow? LoadKeyLogHead()
     {
@@ -359,6 +372,10 @@ internal sealed class LocalDatabase : IDisposable
             => Put(ReadMarksTable, _db._sealer.Lookup(ReadMarksTable, conversationId),
                 JsonSerializer.SerializeToUtf8Bytes(new ReadMarkRow(conversationId, upToSequence), LocalRowsJson.Default.ReadMarkRow));
 
+        public void PutMembershipHead(Guid conversationId, long nextIndex, byte[] head)
+            => Put(MembershipTable, _db._sealer.Lookup(MembershipTable, conversationId),
+                JsonSerializer.SerializeToUtf8Bytes(new MembershipHeadRow(conversationId, nextIndex, head), LocalRowsJson.Default.MembershipHeadRow));
+
         public void RememberPreKeyMessage(uint signedPreKeyId, byte[] ephemeralKey)
         {
             using var command = _db.Command("INSERT OR IGNORE INTO prekey_seen (lookup, signed_prekey_id) VALUES ($l, $id)", _transaction);
@@ -428,6 +445,9 @@ internal sealed record KeyLogHeadRow(long NextIndex, byte[] Head);
 
 internal sealed record ReadMarkRow(Guid ConversationId, long UpToSequence);
 
+/// <summary>How many statements of a conversation's membership log this device verified, and the last one's hash.</summary>
+internal sealed record MembershipHeadRow(Guid ConversationId, long NextIndex, byte[] Head);
+
 /// <summary>The sealed rows' metadata. Metadata mode only, like <see cref="DeviceKeysJson"/>: the fast path would write a
 /// key-log device's absent certificate as <c>""</c> and read it back as an empty array.</summary>
 [JsonSourceGenerationOptions(GenerationMode = JsonSourceGenerationMode.Metadata)]
@@ -436,4 +456,5 @@ internal sealed record ReadMarkRow(Guid ConversationId, long UpToSequence);
 [JsonSerializable(typeof(KeyLogRow))]
 [JsonSerializable(typeof(KeyLogHeadRow))]
 [JsonSerializable(typeof(ReadMarkRow))]
+[JsonSerializable(typeof(MembershipHeadRow))]
 internal sealed partial class LocalRowsJson : JsonSerializerContext;
