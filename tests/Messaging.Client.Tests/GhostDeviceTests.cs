@@ -195,6 +195,27 @@ public sealed class GhostDeviceTests
     }
 
     [Fact]
+    public async Task AResetMadeBeforeAContactFirstWrites_IsABlockingWarningForThatContactToo()
+    {
+        // Outside review 2026-11-29, crypto finding 5: a contact who first needed Bruno after his reset pinned the new key
+        // silently; now the first key the log named is pinned, and the later one waits for the user's confirmation.
+        await using var w = await SetUpAsync();
+        var replacement = await w.Platform.EnrolDeviceAsync(w.AdminY, w.BrunoId, approve: false);
+        await replacement.ResetMemberKeyAsync();
+        var chloeId = await w.Platform.CreateMemberAsync(w.AdminY, "Chloé");
+        var chloe = await w.Platform.EnrolDeviceAsync(w.AdminY, chloeId);
+
+        var conversation = (await chloe.CreateConversationAsync([w.BrunoId])).ConversationId;
+        var blocked = await Assert.ThrowsAsync<MemberKeyChangedException>(() => chloe.SendTextAsync(conversation, "bloqué"));
+        Assert.Equal(w.BrunoId, blocked.MemberId);
+        Assert.True(await chloe.IsMemberKeyUnconfirmedAsync(w.BrunoId));
+
+        await chloe.ConfirmMemberKeyAsync(w.BrunoId);
+        await chloe.SendTextAsync(conversation, "premier message");
+        await replacement.InboxWhenAsync(i => i.Any(m => m.Text == "premier message"));
+    }
+
+    [Fact]
     public async Task AForgedCertificate_IsDetected_AndItsDeviceGetsNothing()
     {
         await using var w = await SetUpAsync();
@@ -282,6 +303,7 @@ public sealed class GhostDeviceTests
         w.Aline.DeliveryFailed += (_, failure) => refusals.Enqueue(failure);
         var ghost = await w.Platform.EnrolWithCodeAsync(await w.Platform.HostCodeAsync(w.BrunoId));
         await OperatorAccess.VouchOnServerAsync(w.Database, ghost.DeviceId, w.BrunoId); // past the server's own refusal
+        await ghost.ConfirmMemberKeyAsync(w.BrunoId); // the operator's client accepts whatever it is shown
         await ghost.SendTextAsync(conversation, "c'est moi, Bruno");
         await replacement.SendTextAsync(conversation, "mon nouveau téléphone");
         await w.Aline.InboxWhenAsync(i => i.Any(m => m.Text == "mon nouveau téléphone" && m.SenderMemberId == w.BrunoId));

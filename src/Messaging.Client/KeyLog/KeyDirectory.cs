@@ -82,7 +82,11 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
 
     /// <summary>
     /// The member signing key this device trusts for <paramref name="memberId"/>: the pinned one, or — on first use — the
-    /// one the verified key log names, pinned now (the caller saves). Null when the member has none. Caller holds the lock.
+    /// first key the verified key log named for the member, pinned now (the caller saves). When the log has named a later
+    /// key since (a reset made before this device first needed the member), that later key is a change to confirm like
+    /// any other: <see cref="IsUnconfirmed"/> holds and sends to the member wait for the user (outside review 2026-11-29,
+    /// crypto finding 5: pinning the latest key made a reset silent for every later contact). Null when the member has
+    /// none. Caller holds the lock.
     /// </summary>
     public byte[]? PinnedMemberKey(Guid memberId)
     {
@@ -94,9 +98,10 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
 
         if (trust?.Logged is { } logged)
         {
-            store.Keys.MemberKeys[memberId] = trust with { Pinned = logged };
+            var first = trust.Earlier is [var earliest, ..] ? earliest : logged;
+            store.Keys.MemberKeys[memberId] = trust with { Pinned = first };
             store.KeysChanged();
-            return logged;
+            return first;
         }
 
         return null;
@@ -133,12 +138,13 @@ internal sealed class KeyDirectory(DeviceStore store, HubLink hub)
     /// </summary>
     public Vouch Check(Guid deviceId, Guid memberId)
     {
+        // Pinned first: on first use the first key the log named is pinned, and a later one is a change to confirm.
+        var memberKey = PinnedMemberKey(memberId);
         if (IsUnconfirmed(memberId))
         {
             return Vouch.MemberKeyUnconfirmed;
         }
 
-        var memberKey = PinnedMemberKey(memberId);
         return memberKey is not null && TryGetCertified(deviceId, memberId, requireActive: true, out var certificate, out var identityKey)
             && CertificateVouches(deviceId, memberId, certificate, identityKey, memberKey)
             ? Vouch.Vouched
