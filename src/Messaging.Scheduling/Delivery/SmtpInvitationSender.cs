@@ -52,8 +52,7 @@ public sealed partial class SmtpInvitationSender : IInvitationSender
         {
             if (attempt > 1)
             {
-                var delay = _options.FirstBackoff * Math.Pow(2, attempt - 2);
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(Backoff(attempt - 1), _time, cancellationToken).ConfigureAwait(false);
             }
 
             last = await AttemptAsync(invitation, attempt, cancellationToken).ConfigureAwait(false);
@@ -168,10 +167,14 @@ public sealed partial class SmtpInvitationSender : IInvitationSender
             catch (Exception e) when (attempt < RecordAttempts)
             {
                 LogRecordRetried(claim.DeliveryId, attempt, e.GetType().Name);
-                await Task.Delay(_options.FirstBackoff * Math.Pow(2, attempt - 1), _time, CancellationToken.None).ConfigureAwait(false);
+                await Task.Delay(Backoff(attempt), _time, CancellationToken.None).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>The wait after <paramref name="failures"/> failed tries: the first backoff, doubled for each failure after
+    /// the first.</summary>
+    private TimeSpan Backoff(int failures) => _options.FirstBackoff * Math.Pow(2, failures - 1);
 
     private async Task ReleaseAsync(DeliveryClaim? claim, bool outcomeUnknown)
     {
