@@ -40,17 +40,7 @@ internal sealed class ConversationMembers(DeviceStore store, HubLink hub, KeyDir
     /// <exception cref="ConversationMembershipRejectedException">The log does not verify, or does not extend the head
     /// this device recorded.</exception>
     public async Task<MembershipLog?> ForChangeAsync(Guid conversationId, CancellationToken cancellationToken)
-    {
-        using (var key = SigningKey())
-        {
-            if (key is null)
-            {
-                return null;
-            }
-        }
-
-        return (await LoadAsync(conversationId, cancellationToken).ConfigureAwait(false)).Log;
-    }
+        => CanSign ? (await LoadAsync(conversationId, cancellationToken).ConfigureAwait(false)).Log : null;
 
     /// <summary>Lists and verifies (syncing the key log first: the statements are checked against it); a conversation
     /// from before signed membership is stated by this device as the server lists it now, then read again (another
@@ -74,8 +64,10 @@ internal sealed class ConversationMembers(DeviceStore store, HubLink hub, KeyDir
     }
 
     /// <summary>This member's signing key when this device holds it (the caller disposes it).</summary>
-    public MemberSigningKey? SigningKey()
-        => enabled && store.Keys.MemberSigningSeed is { Length: MemberSigningKey.SeedLength } seed ? MemberSigningKey.FromSeed(store.Keys.MemberId, seed) : null;
+    public MemberSigningKey? SigningKey() => CanSign ? MemberSigningKey.FromSeed(store.Keys.MemberId, store.Keys.MemberSigningSeed!) : null;
+
+    /// <summary>Whether this device holds its member's signing key (and checks membership).</summary>
+    private bool CanSign => enabled && store.Keys.MemberSigningSeed is { Length: MemberSigningKey.SeedLength };
 
     /// <summary>Records the head a change this device made and the server accepted leads to.</summary>
     public Task RecordAsync(Guid conversationId, MembershipStatement statement, CancellationToken cancellationToken)
